@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import type { LoadConfigOptions, LoadedConfig } from '../config/load.js';
+import type { Runtime } from '../runtime.js';
+import type { Paint } from '../ui/color.js';
+import type { OutputFormat } from '../ui/output.js';
+import type { Reporter } from '../ui/reporter.js';
+
+/** Flags every command understands (see `surgectl --help`). */
+export interface GlobalOptions {
+  config: string | undefined;
+  output: OutputFormat;
+  color: boolean;
+  yes: boolean;
+  verbose: boolean;
+}
+
+/** What src/cli.ts hands each command file: no command touches process.* itself. */
+export interface CommandContext {
+  readonly runtime: Runtime;
+  /** Global flags, resolved after parsing. */
+  globals(): GlobalOptions;
+  paint(): Paint;
+  /** Messages go to stderr, so stdout stays clean for -o json|yaml. */
+  reporter(): Reporter;
+  /** Loads surgectl.yaml (or --config) layered with env and the given flags. */
+  loadConfig(flags?: LoadConfigOptions['flags']): Promise<LoadedConfig>;
+  /** Prints a result in the -o format; `human` renders the table form. */
+  print(data: unknown, human: () => string): Promise<void>;
+  /** Sets the process exit code without an error message (e.g. a gate failed and the report says so). */
+  setExitCode(code: number): void;
+}
+
+/** Each file in src/commands/ exports one of these. It must import domain code lazily. */
+export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
+
+/**
+ * The flags of `cmd` that the user actually gave (not commander defaults), so config layering
+ * keeps defaults < file < env < flags.
+ */
+export function givenFlags<T extends Record<string, unknown>>(cmd: Command, map: Record<string, keyof T>): Partial<T> {
+  const out: Partial<T> = {};
+  const opts = cmd.opts();
+  for (const [flag, key] of Object.entries(map)) {
+    const source = cmd.getOptionValueSource(flag);
+    if (source === 'cli' || source === 'env') (out as Record<string, unknown>)[key as string] = opts[flag];
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** `rateLimit`: requests per second per client (API key, else IP), or 'off'. */
+const rateLimit = z.union([z.literal('off'), z.number().positive()]);
+
+/** The bundled order stack (`surgectl stack up`). Units are in the key names or comments. */
+export const StackConfigSchema = z
+  .object({
+    /** Interface the intake and admin API listen on. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Intake + admin API port; 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Payment gateway simulator port; 0 picks a free port. */
+    paymentPort: z.number().int().min(0).max(65535).default(8089),
+    /** Bearer token for the admin APIs; generated and printed at start when absent. */
+    adminToken: z.string().min(16).optional(),
+    /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. */
+    workers: z.number().int().min(0).max(512).default(8),
+    /** Where the SQLite store and the gateway ledger live. */
+    dataDir: z.string().min(1).default('.surgectl/data'),
+    /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */
+    seedInventory: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+    rateLimit: rateLimit.default('off'),
+    /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. */
+    maxBacklog: z.number().int().min(1).default(20_000),
+    /** Share of payment calls the simulator fails with 503, 0..1. */
+    paymentFailureRate: z.number().min(0).max(1).default(0),
+    /** Added latency of each simulated payment call, ms. */
+    paymentLatencyMs: z.number().int().min(0).max(600_000).default(5),
+    /** How long a reservation holds stock before it is released, ms. */
+    reservationTtlMs: z.number().int().min(1_000).default(15 * 60_000),
+    /** How long a worker owns a job before another may take it up, ms. */
+    leaseMs: z.number().int().min(100).default(30_000),
+    /** Longest time a graceful stop waits for in-flight work, ms. */
+    drainTimeoutMs: z.number().int().min(0).default(30_000),
+    /** Per-call timeout towards the payment gateway, ms. */
+    paymentTimeoutMs: z.number().int().min(10).default(2_000),
+    /** pino log level. */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type StackConfig = z.infer<typeof StackConfigSchema>;
+
+/**
+ * surgectl.yaml. Every section is optional; unknown keys are errors (a typo must not be ignored).
+ * Sections are added here as features land; each documents its units.
+ */
+export const ConfigSchema = z
+  .object({
+    stack: StackConfigSchema.default(StackConfigSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,76 @@
+import { ExitCode } from './exit-codes.js';
+
+/**
+ * The one table of user-facing error codes. Every entry is documented in docs/errors.md
+ * (src/errors.test.ts fails when the two disagree). Codes are `SRG_<AREA>_<NAME>`.
+ */
+export const ERROR_CODES = {
+  // CLI and usage
+  SRG_CLI_USAGE: { exitCode: ExitCode.Usage, summary: 'The command line was not understood.' },
+  SRG_CLI_NOT_A_TTY: { exitCode: ExitCode.Usage, summary: 'A change needs confirmation but there is no terminal to ask on; pass --yes.' },
+  SRG_CLI_ABORTED: { exitCode: ExitCode.Usage, summary: 'The operator declined the confirmation.' },
+  SRG_CLI_INTERRUPTED: { exitCode: ExitCode.Interrupted, summary: 'Interrupted by a signal before the work finished.' },
+  // Configuration
+  SRG_CONFIG_NOT_FOUND: { exitCode: ExitCode.InvalidConfig, summary: 'The configuration file does not exist or cannot be read.' },
+  SRG_CONFIG_PARSE: { exitCode: ExitCode.InvalidConfig, summary: 'The configuration file is not valid YAML/JSON.' },
+  SRG_CONFIG_INVALID: { exitCode: ExitCode.InvalidConfig, summary: 'The configuration failed validation; every problem is listed with its key path.' },
+  SRG_CONFIG_ENV: { exitCode: ExitCode.InvalidConfig, summary: 'An environment variable holds a value of the wrong shape.' },
+  // Order stack
+  SRG_STACK_PORT_IN_USE: { exitCode: ExitCode.Usage, summary: 'A port the stack needs is already taken.' },
+  SRG_STACK_DATA_DIR: { exitCode: ExitCode.InvalidConfig, summary: 'The data directory cannot be created, opened or locked.' },
+  SRG_STACK_LOCKED: { exitCode: ExitCode.Usage, summary: 'Another stack process holds the data directory.' },
+  SRG_STACK_SEED: { exitCode: ExitCode.InvalidConfig, summary: 'The seed inventory file or count is invalid.' },
+  SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Usage, summary: 'The stack admin API did not answer.' },
+  SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },
+  // Input data (forecast sources, CSV, Prometheus)
+  SRG_DATA_EMPTY: { exitCode: ExitCode.InvalidConfig, summary: 'The input series has no usable points.' },
+  SRG_DATA_FORMAT: { exitCode: ExitCode.InvalidConfig, summary: 'The input file has an unknown column, a non-numeric value or an unreadable timestamp.' },
+  SRG_DATA_TOO_SHORT: { exitCode: ExitCode.InvalidConfig, summary: 'The history is too short for the asked horizon or seasonality.' },
+  SRG_DATA_SOURCE: { exitCode: ExitCode.Usage, summary: 'A data source (file, Prometheus) could not be read.' },
+  // Forecast and capacity
+  SRG_FORECAST_MODEL: { exitCode: ExitCode.Usage, summary: 'Unknown model or a model could not be fitted.' },
+  SRG_CAPACITY_INPUT: { exitCode: ExitCode.InvalidConfig, summary: 'The capacity plan input (forecast or load-test result) is invalid.' },
+  // Load tests
+  SRG_LOADTEST_SCENARIO: { exitCode: ExitCode.InvalidConfig, summary: 'The load-test scenario failed validation.' },
+  SRG_LOADTEST_THRESHOLD: { exitCode: ExitCode.GateFailed, summary: 'One or more load-test thresholds failed.' },
+  SRG_LOADTEST_K6_MISSING: { exitCode: ExitCode.Usage, summary: 'The k6 engine was asked for but the k6 binary is not on PATH.' },
+  SRG_LOADTEST_K6_FAILED: { exitCode: ExitCode.Internal, summary: 'k6 ended with an error other than failed thresholds.' },
+  // Conditions (thresholds, tolerances, gates)
+  SRG_CONDITION_SYNTAX: { exitCode: ExitCode.InvalidConfig, summary: 'A threshold or tolerance expression is not valid.' },
+  // Chaos
+  SRG_CHAOS_EXPERIMENT: { exitCode: ExitCode.InvalidConfig, summary: 'The chaos experiment failed validation.' },
+  SRG_CHAOS_DEVIATED: { exitCode: ExitCode.SteadyStateDeviated, summary: 'The steady-state hypothesis deviated.' },
+  SRG_CHAOS_ROLLBACK: { exitCode: ExitCode.RollbackFailed, summary: 'A rollback action failed; the target may be left changed.' },
+  SRG_CHAOS_CRD_MISSING: { exitCode: ExitCode.Usage, summary: 'Chaos Mesh CRDs are not installed in the target cluster.' },
+  // Kubernetes
+  SRG_K8S_API: { exitCode: ExitCode.Usage, summary: 'The Kubernetes API refused or failed a request.' },
+  SRG_K8S_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable kubeconfig/context.' },
+  // Rehearsal
+  SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
+  // Internal
+  SRG_CLI_INTERNAL: { exitCode: ExitCode.Internal, summary: 'An unexpected failure: a bug in surgectl.' },
+} as const satisfies Record<string, { exitCode: ExitCode; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one user-facing error type. Only src/cli.ts turns it into an exit code. */
+export class SurgeError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: ExitCode;
+  /** Extra lines (e.g. one per invalid config key) shown under the message. */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SurgeError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.details = opts.details ?? [];
+    this.exitCode = ERROR_CODES[code].exitCode;
+  }
+}
+
+export function isSurgeError(e: unknown): e is SurgeError {
+  return e instanceof SurgeError;
+}

@@ -1,0 +1,33 @@
+import type { Runtime } from './runtime.js';
+
+/**
+ * The Runtime of a real process: env, cwd, stdio and a signal aborted by SIGINT/SIGTERM.
+ * A second signal exits at once with 130, for an operator who really means it.
+ */
+export function processRuntime(): Runtime {
+  const controller = new AbortController();
+  let signalled = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (signalled) {
+      process.stderr.write(`\nreceived ${name} again: exiting now\n`);
+      process.exit(130);
+    }
+    signalled = true;
+    controller.abort(new Error(`received ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    argv0: 'surgectl',
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // A getter: touching process.stdin creates a stream, which costs start-up time and can hold the loop open.
+    get stdin() {
+      return process.stdin;
+    },
+    now: () => Date.now(),
+    signal: controller.signal,
+  };
+}

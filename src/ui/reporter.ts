@@ -1,0 +1,74 @@
+import { SurgeError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { Paint } from './color.js';
+
+export type NotifyLevel = 'info' | 'warn' | 'success' | 'progress' | 'debug';
+
+/**
+ * How domain code talks to a person without printing: messages and yes/no questions.
+ * (aws-cdk's IoHost idea.) Tests use a recording reporter.
+ */
+export interface Reporter {
+  notify(message: string, level?: NotifyLevel): void;
+  /**
+   * Asks a yes/no question. With --yes the answer is yes; off a TTY without --yes it refuses
+   * with SRG_CLI_NOT_A_TTY, so an unattended run never changes a live system by accident.
+   */
+  confirm(question: string, defaultAnswer: boolean): Promise<boolean>;
+}
+
+export interface ConsoleReporterOptions {
+  runtime: Runtime;
+  paint: Paint;
+  yes: boolean;
+  verbose: boolean;
+  /** Suppress info/progress lines (e.g. with -o json, stdout stays machine-readable; messages go to stderr anyway). */
+  quiet?: boolean;
+}
+
+/** The reporter used by the CLI: messages on stderr so stdout stays clean for -o json/yaml. */
+export function createConsoleReporter(opts: ConsoleReporterOptions): Reporter {
+  const { runtime, paint } = opts;
+  const out = runtime.stderr;
+  return {
+    notify(message, level = 'info') {
+      if (level === 'debug' && !opts.verbose) return;
+      if (opts.quiet && (level === 'info' || level === 'progress')) return;
+      const prefix =
+        level === 'warn' ? paint.yellow('warning: ') : level === 'success' ? paint.green('✓ ') : level === 'debug' ? paint.dim('debug: ') : '';
+      out.write(prefix + message + '\n');
+    },
+    async confirm(question, defaultAnswer) {
+      if (opts.yes) return true;
+      const stdin = runtime.stdin;
+      if (!stdin?.isTTY || !runtime.stderr.isTTY) {
+        throw new SurgeError('SRG_CLI_NOT_A_TTY', `Refusing to go on without confirmation: ${question}`, {
+          hint: 'Re-run with --yes to confirm non-interactively, or --dry-run to see the plan only.',
+        });
+      }
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: stdin, output: runtime.stderr as NodeJS.WritableStream });
+      try {
+        const answer = (await rl.question(`${question} ${defaultAnswer ? '[Y/n]' : '[y/N]'} `)).trim().toLowerCase();
+        if (answer === '') return defaultAnswer;
+        return answer === 'y' || answer === 'yes';
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+/** A reporter for tests and library use: records messages and answers questions with a fixed answer. */
+export function createRecordingReporter(answer = true): Reporter & { messages: { level: NotifyLevel; message: string }[] } {
+  const messages: { level: NotifyLevel; message: string }[] = [];
+  return {
+    messages,
+    notify(message, level = 'info') {
+      messages.push({ level, message });
+    },
+    async confirm() {
+      return answer;
+    },
+  };
+}
