@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric of the bundled stack, in one registry per stack (tests run several stacks in one
+ * process). Names follow Prometheus conventions: base units (seconds), `_total` for counters.
+ * Probes, thresholds and `surgectl rehearse` read these names; change them here and there together.
+ */
+export function createStackMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'surgectl_' });
+  const registers = [registry];
+  const m = {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'surgectl_http_request_duration_seconds',
+      help: 'HTTP request duration by route, method and status code.',
+      labelNames: ['route', 'method', 'status_code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    ordersAccepted: new Counter({ name: 'surgectl_orders_accepted_total', help: 'Orders durably accepted.', registers }),
+    ordersRejected: new Counter({
+      name: 'surgectl_orders_rejected_total',
+      help: 'Orders rejected at intake, by reason (validation, unknown_sku, conflict, rate_limited, shed, paused, draining, too_large).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'surgectl_queue_depth', help: 'Orders waiting for a worker.', registers }),
+    queueOldestAge: new Gauge({ name: 'surgectl_queue_oldest_age_seconds', help: 'Age of the oldest waiting order.', registers }),
+    workers: new Gauge({ name: 'surgectl_workers', help: 'Pipeline workers by state (busy, idle).', labelNames: ['state'] as const, registers }),
+    stepDuration: new Histogram({
+      name: 'surgectl_pipeline_step_duration_seconds',
+      help: 'Duration of pipeline steps (reserve, pay, confirm, notify).',
+      labelNames: ['step', 'outcome'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    ordersCompleted: new Counter({
+      name: 'surgectl_orders_completed_total',
+      help: 'Orders that reached a final status, by status (confirmed, sold_out, payment_failed, cancelled).',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    oversold: new Gauge({ name: 'surgectl_inventory_oversold_units', help: 'Units sold beyond stock. Must stay 0.', registers }),
+    breakerState: new Gauge({
+      name: 'surgectl_payment_breaker_state',
+      help: 'Payment circuit breaker: 0 closed, 1 half-open, 2 open.',
+      registers,
+    }),
+    paymentAttempts: new Counter({
+      name: 'surgectl_payment_attempts_total',
+      help: 'Calls to the payment gateway by outcome (ok, declined, error, timeout, breaker_open).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    rateLimited: new Counter({ name: 'surgectl_rate_limited_total', help: 'Requests refused with 429 by the per-client rate limit.', registers }),
+    shed: new Counter({ name: 'surgectl_load_shed_total', help: 'Orders refused with 503 because the backlog was over its limit.', registers }),
+    redeliveries: new Counter({ name: 'surgectl_pipeline_redeliveries_total', help: 'Jobs taken up again after a lease expired.', registers }),
+  };
+  return m;
+}
+
+export type StackMetrics = ReturnType<typeof createStackMetrics>;
