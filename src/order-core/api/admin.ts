@@ -1,0 +1,143 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiRuntime, PaymentSettings } from './context.js';
+import { sendError } from './http-errors.js';
+import { dropRequestsBodySchema, flagBodySchema, paymentFaultBodySchema, workersBodySchema } from './schemas.js';
+
+/** Compares hashes so neither the length nor the content of the token leaks through timing. */
+function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The admin status document (GET /admin/status, DELETE /admin/faults). */
+export async function adminStatus(rt: ApiRuntime) {
+  const { engine } = rt.deps;
+  const s = engine.store.stats();
+  const payment = rt.deps.payment ? await rt.deps.payment.get() : null;
+  return {
+    intake: { paused: rt.state.paused, draining: rt.state.draining },
+    workers: { size: engine.pool.size(), busy: engine.pool.busy(), paused: engine.pool.isPaused() },
+    queue: { depth: s.queueDepth, oldestWaitingMs: s.oldestWaitingMs },
+    orders: { byStatus: s.byStatus },
+    oversold: s.oversold,
+    breaker: engine.payments.breakerState(),
+    payment,
+    faults: { dropRatio: rt.state.dropRatio },
+  };
+}
+
+export type AdminStatus = Awaited<ReturnType<typeof adminStatus>>;
+
+/** /admin/*: operator and chaos-drill controls behind a bearer token; never rate-limited. */
+export const adminPlugin: FastifyPluginAsync = async (app) => {
+  const rt = app.surge;
+  const { engine } = rt.deps;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const auth = req.headers.authorization;
+    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    if (token === '' || !tokenMatches(token, rt.deps.adminToken)) {
+      reply.header('www-authenticate', 'Bearer realm="surgectl-stack-admin"');
+      sendError(req, reply, 401, 'ORDER_UNAUTHORIZED', 'Admin API needs "Authorization: Bearer <token>" with the stack admin token');
+      return reply;
+    }
+  });
+
+  app.get('/admin/status', async () => adminStatus(rt));
+
+  app.put<{ Body: { count: number } }>('/admin/workers', { schema: { body: workersBodySchema } }, async (req) => {
+    engine.pool.setSize(req.body.count);
+    req.log.info({ workers: req.body.count }, 'worker pool resized');
+    return { size: engine.pool.size() };
+  });
+
+  app.post('/admin/intake/pause', async (req) => {
+    rt.state.paused = true;
+    req.log.warn('intake paused by admin');
+    return { paused: true };
+  });
+  app.post('/admin/intake/resume', async (req) => {
+    rt.state.paused = false;
+    req.log.info('intake resumed by admin');
+    return { paused: false };
+  });
+
+  app.post('/admin/drain', async (req, reply) => {
+    rt.state.draining = true;
+    req.log.warn('drain requested by admin');
+    const drain = rt.deps.drain ?? (() => engine.pool.drain(rt.deps.drainTimeoutMs ?? 30_000));
+    drain().catch((err: unknown) => req.log.error({ err }, 'drain failed'));
+    return reply.code(202).send({ draining: true });
+  });
+
+  app.get('/admin/flags', async () => ({ flags: engine.flags.list() }));
+  const findFlag = (name: string) => engine.flags.list().find((f) => f.name === name);
+  app.put<{ Params: { name: string }; Body: { enabled: boolean } }>('/admin/flags/:name', { schema: { body: flagBodySchema } }, async (req, reply) => {
+    if (!findFlag(req.params.name)) return flagNotFound(req, reply);
+    engine.flags.set(req.params.name, req.body.enabled);
+    req.log.info({ flag: req.params.name, enabled: req.body.enabled }, 'flag overridden');
+    return findFlag(req.params.name);
+  });
+  app.delete<{ Params: { name: string } }>('/admin/flags/:name', async (req, reply) => {
+    if (!findFlag(req.params.name)) return flagNotFound(req, reply);
+    engine.flags.clear(req.params.name);
+    return findFlag(req.params.name);
+  });
+  const flagNotFound = (req: Parameters<typeof sendError>[0], reply: Parameters<typeof sendError>[1]) =>
+    sendError(req, reply, 404, 'ORDER_FLAG_NOT_FOUND', `No flag named '${(req.params as { name: string }).name}'`, {
+      details: [{ path: 'params.name', message: `known flags: ${engine.flags.list().map((f) => f.name).join(', ') || '(none)'}` }],
+    });
+
+  app.post('/admin/faults/kill-worker', async (req) => {
+    const r = engine.pool.killWorker();
+    req.log.warn({ orderId: r.orderId }, 'fault: worker killed');
+    return r;
+  });
+  app.post('/admin/faults/consumer/pause', async (req) => {
+    engine.pool.pause();
+    req.log.warn('fault: queue consumer paused');
+    return { paused: true };
+  });
+  app.post('/admin/faults/consumer/resume', async () => {
+    engine.pool.resume();
+    return { paused: engine.pool.isPaused() };
+  });
+
+  app.put<{ Body: { ratio: number } }>('/admin/faults/drop-requests', { schema: { body: dropRequestsBodySchema } }, async (req) => {
+    rt.state.dropRatio = req.body.ratio;
+    req.log.warn({ dropRatio: req.body.ratio }, 'fault: dropping intake requests');
+    return { dropRatio: rt.state.dropRatio };
+  });
+
+  app.get('/admin/faults/payment', async (req, reply) => {
+    if (!rt.deps.payment) return noPayment(req, reply);
+    return rt.deps.payment.get();
+  });
+  app.put<{ Body: Partial<PaymentSettings> }>('/admin/faults/payment', { schema: { body: paymentFaultBodySchema } }, async (req, reply) => {
+    if (!rt.deps.payment) return noPayment(req, reply);
+    const next = await rt.deps.payment.set(req.body);
+    req.log.warn({ payment: next }, 'fault: payment gateway settings changed');
+    return next;
+  });
+  const noPayment = (req: Parameters<typeof sendError>[0], reply: Parameters<typeof sendError>[1]) =>
+    sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack has no bundled payment gateway to configure');
+
+  app.post('/admin/faults/restart-store', async (req, reply) => {
+    if (!rt.deps.restartStore) return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack cannot restart its store');
+    const started = rt.now();
+    await rt.deps.restartStore();
+    const downtimeMs = rt.now() - started;
+    req.log.warn({ downtimeMs }, 'fault: store restarted');
+    return { restarted: true, downtimeMs };
+  });
+
+  app.delete('/admin/faults', async (req) => {
+    rt.state.dropRatio = 0;
+    engine.pool.resume();
+    if (rt.deps.payment) await rt.deps.payment.reset();
+    req.log.info('faults cleared');
+    return adminStatus(rt);
+  });
+};

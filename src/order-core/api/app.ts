@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { createLoadShedder } from '../resilience/load-shed.js';
+import { createClientRateLimiter } from '../resilience/rate-limit.js';
+import type { StoreStats } from '../storage/ports.js';
+import type { ApiDeps, ApiRuntime, IntakeState } from './context.js';
+import { adminPlugin } from './admin.js';
+import { batchPlugin } from './batch.js';
+import { healthPlugin, inventoryPlugin } from './health.js';
+import { classifyError, errorBody, sendError } from './http-errors.js';
+import { checkRateLimit } from './intake-guard.js';
+import { metricsPlugin } from './metrics.js';
+import { ordersPlugin } from './orders.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    surge: ApiRuntime;
+  }
+  interface FastifyContextConfig {
+    /** An order submission: counts validation failures in surgectl_orders_rejected_total. */
+    intake?: boolean;
+    /** Read routes under the per-client rate limit. */
+    rateLimited?: boolean;
+  }
+}
+
+/** 64 KiB: an order is a few hundred bytes; anything near this is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function newIntakeState(): IntakeState {
+  return { paused: false, draining: false, dropRatio: 0 };
+}
+
+/**
+ * Builds the order API (intake, status, health, metrics, admin) on one fastify instance, not
+ * listening yet: tests call `inject()`, stack.ts calls `listen()`.
+ */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as the base logger so the instance type stays the plain FastifyInstance callers expect.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A client's X-Request-Id is kept when sane, so its logs and ours line up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    return503OnClosing: true,
+  });
+
+  const now = deps.now ?? Date.now;
+  const ttl = deps.statsTtlMs ?? 50;
+  let cached: { at: number; stats: StoreStats } | undefined;
+  const stats = (): StoreStats => {
+    const t = now();
+    if (!cached || t - cached.at >= ttl) cached = { at: t, stats: deps.engine.store.stats() };
+    return cached.stats;
+  };
+  const rt: ApiRuntime = {
+    deps,
+    state: deps.state ?? newIntakeState(),
+    limiter: createClientRateLimiter(deps.rateLimit),
+    shedder: createLoadShedder({
+      maxBacklog: deps.maxBacklog,
+      probe: { queueDepth: () => stats().queueDepth, throughputPerSec: () => deps.engine.pool.throughputPerSec() },
+    }),
+    stats,
+    now,
+  };
+  app.decorate('surge', rt);
+  // Fastify parses text/plain by default; the contract is JSON only, so that must be a 415, not a 400.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    if (req.routeOptions.config.rateLimited && !(await checkRateLimit(rt, req, reply, 1))) return reply;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpRequestDuration.observe(
+      { route: req.routeOptions.url ?? 'unmatched', method: req.method, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const c = classifyError(err);
+    if (c.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ code: c.code, message: c.message }, 'request rejected');
+    if (c.reason && req.routeOptions.config.intake) deps.metrics.ordersRejected.inc({ reason: c.reason });
+    // Fastify closes the connection after a body-limit error; say so instead of leaving the client guessing.
+    return reply.code(c.status).send(errorBody(req, c.code, c.message, c.details));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`),
+  );
+
+  await app.register(healthPlugin);
+  await app.register(inventoryPlugin);
+  await app.register(ordersPlugin);
+  await app.register(batchPlugin);
+  await app.register(metricsPlugin);
+  await app.register(adminPlugin);
+  return app;
+}

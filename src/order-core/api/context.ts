@@ -1,0 +1,70 @@
+import type pino from 'pino';
+import type { OrderEngine } from '../engine.js';
+import type { StackMetrics } from '../metrics.js';
+import type { StoreStats } from '../storage/ports.js';
+import type { LoadShedder } from '../resilience/load-shed.js';
+import type { ClientRateLimiter } from '../resilience/rate-limit.js';
+
+/** Intake switches the admin API and a graceful stop flip at run time. */
+export interface IntakeState {
+  /** POST /admin/intake/pause: new orders get 503 ORDER_PAUSED. */
+  paused: boolean;
+  /** Set by stop() or POST /admin/drain: new orders get 503 ORDER_DRAINING, /readyz 503. */
+  draining: boolean;
+  /** Share (0..1) of order submissions refused with 503 ORDER_FAULT_DROPPED (chaos fault). */
+  dropRatio: number;
+}
+
+export interface PaymentSettings {
+  /** Share of gateway calls failed with 503, 0..1. */
+  failureRate: number;
+  /** Added latency per gateway call, ms. */
+  latencyMs: number;
+}
+
+/** The payment gateway's fault knobs as the admin API forwards them. */
+export interface PaymentFaultControl {
+  get(): PaymentSettings | Promise<PaymentSettings>;
+  set(change: Partial<PaymentSettings>): PaymentSettings | Promise<PaymentSettings>;
+  /** Back to the configured values. */
+  reset(): PaymentSettings | Promise<PaymentSettings>;
+}
+
+/** Everything the API plugins need; built by stack.ts (or a test). */
+export interface ApiDeps {
+  engine: OrderEngine;
+  metrics: StackMetrics;
+  logger: pino.Logger;
+  /** Bearer token of /admin/*. */
+  adminToken: string;
+  /** Per-client requests per second, or 'off'. */
+  rateLimit: number | 'off';
+  /** Waiting orders above which new orders are shed. */
+  maxBacklog: number;
+  /** Mutable; shared with whoever stops the stack. A fresh one is made when absent. */
+  state?: IntakeState;
+  payment?: PaymentFaultControl;
+  /** Closes and reopens the store (chaos: store restart). */
+  restartStore?: () => Promise<void>;
+  /** POST /admin/drain: stop taking orders and let the workers finish. Default: pool.drain(drainTimeoutMs). */
+  drain?: () => Promise<unknown>;
+  /** Used by the default drain; ms. Default 30 000. */
+  drainTimeoutMs?: number;
+  /** For the drop-requests fault; default Math.random. */
+  random?: () => number;
+  /** ms since epoch; default Date.now. */
+  now?: () => number;
+  /** How long store stats may be reused by the shedder and /metrics, ms. Default 50. */
+  statsTtlMs?: number;
+}
+
+/** What the plugins share at run time (decorated onto the fastify instance as `surge`). */
+export interface ApiRuntime {
+  deps: ApiDeps;
+  state: IntakeState;
+  limiter: ClientRateLimiter;
+  shedder: LoadShedder;
+  /** Store stats, cached for statsTtlMs: stats() may scan the store and intake calls it per request. */
+  stats(): StoreStats;
+  now(): number;
+}

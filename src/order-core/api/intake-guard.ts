@@ -1,0 +1,59 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiRuntime } from './context.js';
+import { sendError } from './http-errors.js';
+
+/** API key header, else the peer address: the unit of the per-client rate limit. */
+export function clientIdOf(req: FastifyRequest): string {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key !== '') return `key:${key}`;
+  return `ip:${req.ip}`;
+}
+
+/**
+ * Checks an order submission against the chaos drop fault, drain, pause and the per-client rate
+ * limit, cheapest first. Sends the refusal and returns false when the request must not go on.
+ */
+export async function admitSubmission(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, cost: number): Promise<boolean> {
+  const { state, deps } = rt;
+  const rejected = deps.metrics.ordersRejected;
+  if (state.dropRatio > 0 && (deps.random ?? Math.random)() < state.dropRatio) {
+    rejected.inc({ reason: 'dropped' });
+    sendError(req, reply, 503, 'ORDER_FAULT_DROPPED', 'Dropped by an injected fault (PUT /admin/faults/drop-requests)', { retryAfterSec: 1 });
+    return false;
+  }
+  if (state.draining) {
+    rejected.inc({ reason: 'draining' });
+    sendError(req, reply, 503, 'ORDER_DRAINING', 'The stack is shutting down and takes no new orders', { retryAfterSec: 5 });
+    return false;
+  }
+  if (state.paused) {
+    rejected.inc({ reason: 'paused' });
+    sendError(req, reply, 503, 'ORDER_PAUSED', 'Intake is paused by an operator; retry later', { retryAfterSec: 5 });
+    return false;
+  }
+  return checkRateLimit(rt, req, reply, cost);
+}
+
+export async function checkRateLimit(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, cost: number): Promise<boolean> {
+  if (!rt.limiter.enabled) return true;
+  const decision = await rt.limiter.consume(clientIdOf(req), cost);
+  if (decision.allowed) return true;
+  rt.deps.metrics.rateLimited.inc();
+  rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' });
+  sendError(req, reply, 429, 'ORDER_RATE_LIMITED', `Too many requests from this client (limit ${String(rt.deps.rateLimit)}/s)`, {
+    retryAfterSec: decision.retryAfterMs / 1000,
+  });
+  return false;
+}
+
+/** Sheds `count` new orders when they would push the backlog over maxBacklog. */
+export function checkBacklog(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, count: number): boolean {
+  const d = rt.shedder.check(count);
+  if (!d.shed) return true;
+  rt.deps.metrics.shed.inc(count);
+  rt.deps.metrics.ordersRejected.inc({ reason: 'shed' }, count);
+  sendError(req, reply, 503, 'ORDER_SHED', `Too many orders waiting (${d.queueDepth}, limit ${rt.deps.maxBacklog}); retry after the Retry-After delay`, {
+    retryAfterSec: d.retryAfterSec,
+  });
+  return false;
+}

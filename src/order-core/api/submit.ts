@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { NewOrder, OrderView } from '../domain/types.js';
+import type { ApiRuntime } from './context.js';
+import type { ApiErrorCode, FieldProblem } from './http-errors.js';
+
+/** The 202/200 body of an accepted order. */
+export interface AcceptedBody {
+  orderId: string;
+  status: OrderView['status'];
+  statusUrl: string;
+  queuePosition: number | null;
+  /** null while the pipeline has not finished an order yet (no pace to estimate from). */
+  estimatedWaitMs: number | null;
+}
+
+export type SubmitResult =
+  | { ok: true; status: 200 | 202; body: AcceptedBody }
+  | { ok: false; status: number; code: ApiErrorCode; message: string; details?: FieldProblem[]; retryAfterSec?: number };
+
+/**
+ * A stable hash of the order as the client meant it: key order and whitespace of the JSON do
+ * not matter, field values and item order do.
+ */
+export function requestHash(order: NewOrder): string {
+  const canonical = JSON.stringify([order.customerId, order.items.map((i) => [i.sku, i.qty]), order.paymentToken ?? null]);
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/** Hands one validated order to the store; resolves after the durable commit. */
+export async function submitOrder(
+  rt: ApiRuntime,
+  order: NewOrder,
+  idempotencyKey: string,
+  clientId: string,
+  log: FastifyBaseLogger,
+): Promise<SubmitResult> {
+  const { metrics, engine } = rt.deps;
+  const clean: NewOrder = { customerId: order.customerId, items: order.items.map((i) => ({ sku: i.sku, qty: i.qty })) };
+  if (order.paymentToken !== undefined) clean.paymentToken = order.paymentToken;
+  let outcome;
+  try {
+    outcome = await engine.store.accept({ order: clean, idempotencyKey, requestHash: requestHash(clean), clientId });
+  } catch (err) {
+    // A store that cannot commit is an outage, not bad input; the same key may safely be retried.
+    log.error({ err, idempotencyKey }, 'order store failed to accept an order');
+    metrics.ordersRejected.inc({ reason: 'store_unavailable' });
+    return { ok: false, status: 503, code: 'ORDER_STORE_UNAVAILABLE', message: 'The order store is unavailable; retry with the same Idempotency-Key', retryAfterSec: 1 };
+  }
+  switch (outcome.kind) {
+    case 'created':
+      metrics.ordersAccepted.inc();
+      log.info({ orderId: outcome.order.orderId }, 'order accepted');
+      return { ok: true, status: 202, body: acceptedBody(rt, outcome.order) };
+    case 'existing':
+      log.debug({ orderId: outcome.order.orderId }, 'idempotent replay');
+      return { ok: true, status: 200, body: acceptedBody(rt, outcome.order) };
+    case 'conflict':
+      metrics.ordersRejected.inc({ reason: 'conflict' });
+      return {
+        ok: false,
+        status: 409,
+        code: 'ORDER_IDEMPOTENCY_CONFLICT',
+        message: `Idempotency-Key was already used for order ${outcome.orderId} with a different body; use a new key for a new order`,
+      };
+    case 'unknown_sku': {
+      metrics.ordersRejected.inc({ reason: 'unknown_sku' });
+      const details: FieldProblem[] = [];
+      clean.items.forEach((item, i) => {
+        if (outcome.skus.includes(item.sku)) details.push({ path: `items[${i}].sku`, message: `unknown sku '${item.sku}'` });
+      });
+      return { ok: false, status: 422, code: 'ORDER_UNKNOWN_SKU', message: `Unknown sku: ${outcome.skus.join(', ')} (see GET /v1/inventory)`, details };
+    }
+  }
+}
+
+export function acceptedBody(rt: ApiRuntime, order: OrderView): AcceptedBody {
+  const waiting = order.status === 'accepted' || order.status === 'payment_pending';
+  let queuePosition: number | null = order.queuePosition ?? null;
+  let estimatedWaitMs: number | null = order.estimatedWaitMs ?? null;
+  if (waiting && queuePosition === null) queuePosition = Math.max(1, rt.stats().queueDepth);
+  if (waiting && estimatedWaitMs === null && queuePosition !== null) {
+    const pace = rt.deps.engine.pool.throughputPerSec();
+    if (pace > 0) estimatedWaitMs = Math.round((queuePosition / pace) * 1000);
+  }
+  return { orderId: order.orderId, status: order.status, statusUrl: `/v1/orders/${encodeURIComponent(order.orderId)}`, queuePosition, estimatedWaitMs };
+}

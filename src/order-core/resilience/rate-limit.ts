@@ -1,0 +1,34 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+/** A per-client limit: API key, else IP address. */
+export interface ClientRateLimiter {
+  /** Takes `cost` tokens (default 1) for the client; refuses with the wait until enough are back. */
+  consume(clientId: string, cost?: number): Promise<RateLimitDecision>;
+  readonly enabled: boolean;
+}
+
+/**
+ * `perSecond` requests per second per client, or 'off'. Sub-1 rates stretch the window
+ * (0.5/s = 1 request per 2 s) so every positive rate is honoured.
+ */
+export function createClientRateLimiter(perSecond: number | 'off'): ClientRateLimiter {
+  if (perSecond === 'off') return { enabled: false, consume: async () => ({ allowed: true }) };
+  if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new RangeError(`rate limit must be a positive number or 'off', got ${perSecond}`);
+  const points = perSecond >= 1 ? Math.round(perSecond) : 1;
+  const duration = perSecond >= 1 ? 1 : Math.ceil(1 / perSecond);
+  const limiter = new RateLimiterMemory({ points, duration });
+  return {
+    enabled: true,
+    async consume(clientId, cost = 1) {
+      try {
+        await limiter.consume(clientId, cost);
+        return { allowed: true };
+      } catch (e) {
+        if (e instanceof RateLimiterRes) return { allowed: false, retryAfterMs: Math.max(1, e.msBeforeNext) };
+        throw e;
+      }
+    },
+  };
+}
