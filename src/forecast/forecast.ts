@@ -1,0 +1,283 @@
+import { SurgeError } from '../errors.js';
+import type { Reporter } from '../ui/reporter.js';
+import { applyIntervals, fitIntervals, maseScale, runBacktest, scoreCandidates } from './backtest.js';
+import { adjustForCampaigns, type Campaign } from './campaigns.js';
+import { formatDuration } from './duration.js';
+import { candidateModels, MODEL_NAMES } from './models/index.js';
+import { calendarPeriods, detectSeasonality, type Period } from './seasonality.js';
+import { aggregate, isoTime, regularise } from './series.js';
+import type { ForecastPoint, ForecastResult, Prediction, RawSeries, Series, SeriesForecast } from './types.js';
+
+/** Options of {@link forecast}. Durations are milliseconds. */
+export interface ForecastOptions {
+  /** Series to forecast, each separately. Raw series are cleaned (sorted, de-duplicated, resampled, gaps filled). */
+  series: readonly (RawSeries | Series)[];
+  /** How far ahead to forecast, ms. */
+  horizonMs: number;
+  /** Grid step for raw series, ms. Default: the median gap between timestamps. */
+  stepMs?: number;
+  /** The raw values are a counter to be turned into a per-second rate. Default false. */
+  counter?: boolean;
+  /** `auto` (default) selects by backtest; any name from MODEL_NAMES forces that model. */
+  model?: string;
+  /**
+   * `auto` (default) detects daily/weekly from the data, `none` disables seasonality; otherwise a list of
+   * `daily`, `weekly` or periods in steps of the input grid (e.g. `['daily','weekly']`, `['24','168']`).
+   */
+  seasonality?: 'auto' | 'none' | readonly string[];
+  /** Campaign calendar: past windows are replaced by a baseline for fitting; future windows multiply the forecast. */
+  campaigns?: readonly Campaign[];
+  /** Rolling-origin backtest origins. Default 3. */
+  origins?: number;
+  /**
+   * Whether the augurs (WASM) MSTL/ETS models are candidates: `auto` (default) uses them when at most
+   * 10 series are forecast in one call, which keeps big batches fast; `on`/`off` force it.
+   */
+  heavyModels?: 'auto' | 'on' | 'off';
+  /**
+   * Sub-hourly data with a horizon of at least a day is fitted on hourly means and the intra-hour
+   * shape put back from recent days (`auto`, default); `off` fits at the input step.
+   */
+  aggregate?: 'auto' | 'off';
+  /** Clock for `generatedAt`, epoch ms. Default Date.now. */
+  now?: () => number;
+  signal?: AbortSignal;
+  reporter?: Reporter;
+}
+
+const Z80 = 1.2816;
+const Z95 = 1.96;
+const MAX_TAIL = 500;
+
+/**
+ * Forecasts each series `horizonMs` ahead: cleans the data, detects seasonality, backtests the
+ * candidate models on rolling origins, picks the best model or combination by MASE, calibrates
+ * 80%/95% intervals on the backtest errors, and applies campaign uplifts.
+ */
+export async function forecast(opts: ForecastOptions): Promise<ForecastResult> {
+  if (!(opts.horizonMs > 0)) throw new SurgeError('SRG_CLI_USAGE', 'the horizon must be a positive duration');
+  if (opts.series.length === 0) throw new SurgeError('SRG_DATA_EMPTY', 'no series to forecast');
+  const model = opts.model ?? 'auto';
+  if (model !== 'auto' && !(MODEL_NAMES as readonly string[]).includes(model)) {
+    throw new SurgeError('SRG_FORECAST_MODEL', `unknown model "${model}"`, { hint: `Known models: auto, ${MODEL_NAMES.join(', ')}` });
+  }
+  const heavy = opts.heavyModels === 'on' || (opts.heavyModels !== 'off' && opts.series.length <= 10);
+  const out: SeriesForecast[] = [];
+  for (const s of opts.series) {
+    if (opts.signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', 'forecast interrupted');
+    const clean = 'values' in s ? s : regularise(s, { ...(opts.stepMs ? { stepMs: opts.stepMs } : {}), counter: opts.counter ?? false });
+    out.push(await forecastOne(clean, { ...opts, model, heavy }));
+    if (opts.series.length > 20 && out.length % 50 === 0) opts.reporter?.notify(`forecast ${out.length}/${opts.series.length} series`, 'progress');
+  }
+  return {
+    apiVersion: 'surgectl/v1',
+    kind: 'Forecast',
+    generatedAt: new Date((opts.now ?? Date.now)()).toISOString(),
+    horizonMs: opts.horizonMs,
+    series: out,
+  };
+}
+
+async function forecastOne(s: Series, opts: ForecastOptions & { model: string; heavy: boolean }): Promise<SeriesForecast> {
+  const { stepMs } = s;
+  const n = s.values.length;
+  const hFine = Math.ceil(opts.horizonMs / stepMs);
+  const asked = resolveSeasonality(opts.seasonality ?? 'auto', stepMs, s.name);
+
+  const hourSteps = 3_600_000 / stepMs;
+  let k = 1;
+  if (opts.aggregate !== 'off' && Number.isInteger(hourSteps) && hourSteps > 1 && hFine / hourSteps >= 24 && (asked === 'auto' || asked.every((p) => p.steps % hourSteps === 0))) {
+    k = hourSteps;
+  }
+
+  // Past campaigns must not teach the baseline that every Friday is Black Friday.
+  const fine = calendarPeriods(stepMs).filter((p) => n >= 2 * p.steps);
+  const fillPeriod = fine[fine.length - 1]?.steps ?? 1;
+  const adj = adjustForCampaigns(s.values, s.start, stepMs, fillPeriod, opts.campaigns ?? []);
+
+  const { values: y, offset } = aggregate(adj.baseline, k);
+  const h = Math.ceil(hFine / k);
+  const fitStep = stepMs * k;
+  let periods: Period[];
+  if (asked === 'auto') {
+    periods = detectSeasonality(y, calendarPeriods(fitStep));
+    // Keep only periods the history can hold twice next to a backtest window.
+    while (periods.length > 0 && y.length < h + 2 * (periods[periods.length - 1] as Period).steps) periods = periods.slice(0, -1);
+  } else {
+    periods = asked.map((p) => ({ steps: p.steps / k, name: p.name }));
+    for (const p of periods) {
+      if (y.length < h + 2 * p.steps) {
+        throw new SurgeError('SRG_DATA_TOO_SHORT', `series "${s.name}": ${describe(n, stepMs)} of history is too short for ${p.name} seasonality with a ${formatDuration(opts.horizonMs)} horizon`, {
+          hint: `Needs at least ${formatDuration((h + 2 * p.steps) * fitStep)} of history; fetch more or use --seasonality auto.`,
+        });
+      }
+    }
+  }
+  const pMax = periods[periods.length - 1]?.steps ?? 0;
+  const minTrain = Math.max(2 * pMax, 10);
+  if (y.length < h + minTrain) {
+    throw new SurgeError('SRG_DATA_TOO_SHORT', `series "${s.name}": ${describe(n, stepMs)} of history is too short for a ${formatDuration(opts.horizonMs)} horizon`, {
+      hint: `Needs at least ${formatDuration((h + minTrain) * fitStep)} of history (the horizon plus ${minTrain} steps to fit on); shorten --horizon or fetch more history.`,
+    });
+  }
+  const positive = y.every((v) => v > 0);
+  const scalePeriod = periods[0]?.steps ?? 1;
+  const models = await candidateModels(
+    { periods: periods.map((p) => p.steps), periodNames: periods.map((p) => p.name) },
+    { positive, heavy: opts.heavy, ...(opts.model !== 'auto' ? { only: opts.model } : {}) },
+  );
+  const run = runBacktest(y, models, { horizon: h, origins: opts.origins ?? 3, minTrain, scalePeriod });
+  const scored = scoreCandidates(run);
+  const chosen = opts.model === 'auto' ? scored[0] : scored.find((c) => c.model === opts.model);
+  if (!chosen) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
+
+  const point = new Float64Array(h);
+  for (const name of chosen.members) {
+    const f = (models.find((m) => m.name === name) as (typeof models)[number]).forecast(y, h);
+    for (let i = 0; i < h; i++) point[i] = (point[i] as number) + (f[i] as number) / chosen.members.length;
+  }
+  let pred: Prediction = applyIntervals(point, fitIntervals(run, chosen.forecasts), maseScale(y, scalePeriod));
+  if (k > 1) pred = disaggregate(pred, adj.baseline, offset, k, hFine, 86_400_000 / stepMs);
+
+  const end = s.start + n * stepMs;
+  const future = adj.campaigns.filter((c) => c.kind === 'future');
+  const nonNegative = s.values.every((v) => v >= 0);
+  const points: ForecastPoint[] = [];
+  for (let i = 0; i < hFine; i++) {
+    const t = end + i * stepMs;
+    const c = future.find((x) => t >= x.start && t < x.end);
+    const m = c?.uplift ?? 1;
+    const clamp = (v: number) => (nonNegative ? Math.max(0, v * m) : v * m);
+    points.push({
+      t: isoTime(t),
+      value: round(clamp(pred.point[i] as number)),
+      lo80: round(clamp(pred.lo80[i] as number)),
+      hi80: round(clamp(pred.hi80[i] as number)),
+      lo95: round(clamp(pred.lo95[i] as number)),
+      hi95: round(clamp(pred.hi95[i] as number)),
+      ...(c ? { campaign: c.name } : {}),
+    });
+  }
+  const peak = points.reduce((a, b) => (b.value > a.value ? b : a), points[0] as ForecastPoint);
+  const tailLen = Math.min(n, MAX_TAIL, Math.ceil((3 * 86_400_000) / stepMs));
+  const tail = Array.from({ length: tailLen }, (_, i) => ({ t: isoTime(s.start + (n - tailLen + i) * stepMs), value: round(s.values[n - tailLen + i] as number) }));
+  const strip = ({ model, mase, smape, coverage80, coverage95 }: (typeof scored)[number]) => ({
+    model,
+    mase: round(mase),
+    smape: round(smape),
+    coverage80: round(coverage80),
+    coverage95: round(coverage95),
+  });
+  return {
+    name: s.name,
+    stepSeconds: stepMs / 1000,
+    model: chosen.model,
+    seasonality: periods.map((p) => p.steps * k),
+    history: { start: isoTime(s.start), end: isoTime(end - stepMs), points: n, hygiene: s.hygiene },
+    backtest: {
+      origins: run.origins,
+      horizon: h,
+      aggregation: k,
+      candidates: scored.map(strip),
+      selected: opts.model === 'auto' ? `lowest backtest MASE of ${scored.length} candidates` : `forced with --model ${opts.model}`,
+    },
+    campaigns: adj.campaigns,
+    peak,
+    points,
+    tail,
+  };
+}
+
+/**
+ * Puts the intra-hour shape back onto an hourly forecast: the ratio of each fine step to its hour's
+ * mean, averaged by time of day over the last two weeks; the spread around that shape widens the
+ * intervals (added in quadrature).
+ */
+function disaggregate(pred: Prediction, fine: Float64Array, offset: number, k: number, hFine: number, dayFine: number): Prediction {
+  const n = fine.length;
+  const from = Math.max(offset, n - 14 * dayFine);
+  const start = from + ((k - ((from - offset) % k)) % k);
+  const multiplicative = fine.subarray(start).every((v) => v > 0);
+  const sum = new Float64Array(dayFine);
+  const cnt = new Float64Array(dayFine);
+  const bucketMean = (b0: number) => {
+    let m = 0;
+    for (let j = 0; j < k; j++) m += fine[b0 + j] as number;
+    return m / k;
+  };
+  for (let b0 = start; b0 + k <= n; b0 += k) {
+    const m = bucketMean(b0);
+    for (let j = 0; j < k; j++) {
+      const ph = (b0 + j) % dayFine;
+      sum[ph] = (sum[ph] as number) + (multiplicative ? (fine[b0 + j] as number) / m : (fine[b0 + j] as number) - m);
+      cnt[ph] = (cnt[ph] as number) + 1;
+    }
+  }
+  const shape = (ph: number) => ((cnt[ph] as number) > 0 ? (sum[ph] as number) / (cnt[ph] as number) : multiplicative ? 1 : 0);
+  // Residual spread of the fine data around bucket mean x shape, relative to the level when multiplicative.
+  let ss = 0;
+  let c = 0;
+  for (let b0 = start; b0 + k <= n; b0 += k) {
+    const m = bucketMean(b0);
+    for (let j = 0; j < k; j++) {
+      const ph = (b0 + j) % dayFine;
+      const e = multiplicative ? (fine[b0 + j] as number) / m - shape(ph) : (fine[b0 + j] as number) - m - shape(ph);
+      ss += e * e;
+      c++;
+    }
+  }
+  const sd = c > 1 ? Math.sqrt(ss / (c - 1)) : 0;
+  const out: Prediction = {
+    point: new Float64Array(hFine),
+    lo80: new Float64Array(hFine),
+    hi80: new Float64Array(hFine),
+    lo95: new Float64Array(hFine),
+    hi95: new Float64Array(hFine),
+  };
+  for (let b = 0; b * k < hFine; b++) {
+    let norm = 0;
+    for (let j = 0; j < k; j++) norm += shape((n + b * k + j) % dayFine);
+    norm = multiplicative ? norm / k : norm / k;
+    for (let j = 0; j < k && b * k + j < hFine; j++) {
+      const i = b * k + j;
+      const r = shape((n + i) % dayFine);
+      const p = pred.point[b] as number;
+      const lift = (v: number) => (multiplicative ? v * (r / norm) : v + (r - norm));
+      const noise = multiplicative ? sd * p : sd;
+      const widen = (edge: number, z: number, sign: number) => {
+        const base = lift(edge) - lift(p);
+        return lift(p) + sign * Math.sqrt(base * base + (z * noise) ** 2);
+      };
+      out.point[i] = lift(p);
+      out.lo80[i] = widen(pred.lo80[b] as number, Z80, -1);
+      out.hi80[i] = widen(pred.hi80[b] as number, Z80, 1);
+      out.lo95[i] = widen(pred.lo95[b] as number, Z95, -1);
+      out.hi95[i] = widen(pred.hi95[b] as number, Z95, 1);
+    }
+  }
+  return out;
+}
+
+function resolveSeasonality(spec: 'auto' | 'none' | readonly string[], stepMs: number, name: string): 'auto' | Period[] {
+  if (spec === 'auto') return 'auto';
+  if (spec === 'none') return [];
+  const cal = calendarPeriods(stepMs);
+  return spec.map((raw) => {
+    const word = raw.trim().toLowerCase();
+    const hit = cal.find((c) => c.name === word);
+    if (hit) return hit;
+    const steps = Number(word);
+    if (Number.isInteger(steps) && steps >= 2) return { steps, name: `${steps}` };
+    throw new SurgeError('SRG_CLI_USAGE', `series "${name}": seasonality "${raw}" is not daily, weekly or a whole number of steps >= 2 at a ${formatDuration(stepMs)} step`, {
+      hint: 'Use --seasonality auto, none, daily, weekly, daily,weekly or periods in steps (e.g. 24,168).',
+    });
+  });
+}
+
+function describe(n: number, stepMs: number): string {
+  return `${n} points (${formatDuration(Math.round((n * stepMs) / 60_000) * 60_000)})`;
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}

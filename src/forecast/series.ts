@@ -1,0 +1,149 @@
+import { SurgeError } from '../errors.js';
+import type { HygieneReport, RawSeries, Series } from './types.js';
+
+/** How a raw series is put on a regular grid. */
+export interface RegulariseOptions {
+  /** Grid step, ms. Default: the median gap between consecutive timestamps. */
+  stepMs?: number;
+  /**
+   * The values are a monotonically increasing counter (e.g. orders_accepted_total): they are
+   * turned into a per-second rate, and drops (process restarts) are treated as resets. Default false.
+   */
+  counter?: boolean;
+}
+
+/**
+ * Sorts, de-duplicates, resamples onto a regular grid and fills gaps. Throws SRG_DATA_* with the
+ * series name when nothing usable is left.
+ */
+export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series {
+  const input = raw.points.filter((p) => Number.isFinite(p.t) && Number.isFinite(p.v));
+  if (input.length === 0) {
+    throw new SurgeError('SRG_DATA_EMPTY', `series "${raw.name}" has no usable points`, {
+      hint: 'Check the file or query: at least two points with a timestamp and a numeric value are needed.',
+    });
+  }
+  let unsorted = 0;
+  for (let i = 1; i < input.length; i++) if ((input[i] as { t: number }).t < (input[i - 1] as { t: number }).t) unsorted++;
+  const sorted = unsorted > 0 ? [...input].sort((a, b) => a.t - b.t) : input;
+
+  // Same timestamp twice: a re-sent scrape or a merged export; averaging keeps both honest.
+  const ts: number[] = [];
+  const vs: number[] = [];
+  let duplicates = 0;
+  for (let i = 0; i < sorted.length; ) {
+    const t = (sorted[i] as { t: number }).t;
+    let sum = 0;
+    let n = 0;
+    while (i < sorted.length && (sorted[i] as { t: number }).t === t) {
+      sum += (sorted[i] as { v: number }).v;
+      n++;
+      i++;
+    }
+    duplicates += n - 1;
+    ts.push(t);
+    vs.push(sum / n);
+  }
+  if (ts.length < 2) {
+    throw new SurgeError('SRG_DATA_TOO_SHORT', `series "${raw.name}" has only ${ts.length} distinct point; at least 2 are needed`, {
+      hint: 'Give a longer history (--lookback, or more rows in the file).',
+    });
+  }
+
+  let counterResets = 0;
+  let values = vs;
+  if (opts.counter) {
+    // A counter becomes a per-second rate; a drop means the process restarted and counted from 0.
+    const rate: number[] = [];
+    const rts: number[] = [];
+    for (let i = 1; i < vs.length; i++) {
+      const dv = (vs[i] as number) - (vs[i - 1] as number);
+      const dt = ((ts[i] as number) - (ts[i - 1] as number)) / 1000;
+      const inc = dv >= 0 ? dv : ((counterResets++, vs[i] as number));
+      rate.push(inc / dt);
+      rts.push(ts[i] as number);
+    }
+    ts.splice(0, ts.length, ...rts);
+    values = rate;
+    if (ts.length < 2) {
+      throw new SurgeError('SRG_DATA_TOO_SHORT', `counter series "${raw.name}" gives fewer than 2 rate points`);
+    }
+  }
+
+  const stepMs = opts.stepMs ?? medianGap(ts);
+  if (!(stepMs > 0)) throw new SurgeError('SRG_DATA_FORMAT', `series "${raw.name}": cannot infer a step from its timestamps`);
+  const start = Math.round((ts[0] as number) / stepMs) * stepMs;
+  const last = Math.round((ts[ts.length - 1] as number) / stepMs) * stepMs;
+  const n = Math.round((last - start) / stepMs) + 1;
+  if (n > 5_000_000) {
+    throw new SurgeError('SRG_DATA_TOO_SHORT', `series "${raw.name}" would need ${n} points at a ${stepMs / 1000}s step`, {
+      hint: 'Use a coarser --step.',
+    });
+  }
+  const sum = new Float64Array(n);
+  const cnt = new Uint32Array(n);
+  let resampled = 0;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i] as number;
+    const slot = Math.round((t - start) / stepMs);
+    if (start + slot * stepMs !== t) resampled++;
+    sum[slot] = (sum[slot] as number) + (values[i] as number);
+    cnt[slot] = (cnt[slot] as number) + 1;
+  }
+  const out = new Float64Array(n);
+  let gapsFilled = 0;
+  for (let i = 0; i < n; i++) {
+    if (cnt[i] === 0) {
+      out[i] = NaN;
+      gapsFilled++;
+    } else {
+      out[i] = (sum[i] as number) / (cnt[i] as number);
+    }
+  }
+  interpolateGaps(out);
+  const hygiene: HygieneReport = { inputPoints: raw.points.length, unsorted, duplicates, gapsFilled, resampled, counterResets };
+  return { name: raw.name, start, stepMs, values: out, hygiene };
+}
+
+function medianGap(ts: readonly number[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < ts.length; i++) gaps.push((ts[i] as number) - (ts[i - 1] as number));
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)] as number;
+}
+
+/** Linear interpolation over NaN runs (the ends are never NaN after regularise). */
+export function interpolateGaps(y: Float64Array): void {
+  let i = 0;
+  while (i < y.length) {
+    if (!Number.isNaN(y[i])) {
+      i++;
+      continue;
+    }
+    const a = i - 1;
+    let b = i;
+    while (b < y.length && Number.isNaN(y[b])) b++;
+    const va = a >= 0 ? (y[a] as number) : (y[b] as number);
+    const vb = b < y.length ? (y[b] as number) : va;
+    for (let k = i; k < b; k++) y[k] = a < 0 || b >= y.length ? (a < 0 ? vb : va) : va + ((vb - va) * (k - a)) / (b - a);
+    i = b;
+  }
+}
+
+/** Means over consecutive blocks of `k` points (a trailing partial block is dropped from the front). */
+export function aggregate(y: Float64Array, k: number): { values: Float64Array; offset: number } {
+  if (k <= 1) return { values: y, offset: 0 };
+  const m = Math.floor(y.length / k);
+  const offset = y.length - m * k;
+  const out = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += y[offset + i * k + j] as number;
+    out[i] = s / k;
+  }
+  return { values: out, offset };
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
