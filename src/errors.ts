@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SRG_STACK_SEED: { exitCode: ExitCode.InvalidConfig, summary: 'The seed inventory file or count is invalid.' },
   SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Usage, summary: 'The stack admin API did not answer.' },
   SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },
+  SRG_STACK_UNKNOWN_FLAG: { exitCode: ExitCode.Usage, summary: 'The feature flag is not one the stack knows.' },
   // Input data (forecast sources, CSV, Prometheus)
   SRG_DATA_EMPTY: { exitCode: ExitCode.InvalidConfig, summary: 'The input series has no usable points.' },
   SRG_DATA_FORMAT: { exitCode: ExitCode.InvalidConfig, summary: 'The input file has an unknown column, a non-numeric value or an unreadable timestamp.' },
@@ -35,6 +36,8 @@ export const ERROR_CODES = {
   SRG_LOADTEST_THRESHOLD: { exitCode: ExitCode.GateFailed, summary: 'One or more load-test thresholds failed.' },
   SRG_LOADTEST_K6_MISSING: { exitCode: ExitCode.Usage, summary: 'The k6 engine was asked for but the k6 binary is not on PATH.' },
   SRG_LOADTEST_K6_FAILED: { exitCode: ExitCode.Internal, summary: 'k6 ended with an error other than failed thresholds.' },
+  SRG_LOADTEST_TARGET: { exitCode: ExitCode.Usage, summary: 'The load-test target could not be reached or its inventory could not be read.' },
+  SRG_LOADTEST_EXPORT: { exitCode: ExitCode.Usage, summary: 'The scenario cannot be exported as asked (e.g. the k6-operator ConfigMap would exceed 1 MiB).' },
   // Conditions (thresholds, tolerances, gates)
   SRG_CONDITION_SYNTAX: { exitCode: ExitCode.InvalidConfig, summary: 'A threshold or tolerance expression is not valid.' },
   // Chaos
