@@ -1,0 +1,85 @@
+import type { Activity, Experiment } from './experiment.js';
+import { PROVIDERS } from './providers/index.js';
+import type { HypothesisStrategy, RollbackStrategy } from './runner.js';
+import { activityTimeoutMs } from './runner.js';
+
+/** One line of the `--dry-run` plan. */
+export interface PlanStep {
+  /** 1-based order of execution. */
+  step: number;
+  phase: 'load' | 'steady-state-before' | 'method' | 'steady-state-during' | 'steady-state-after' | 'rollback';
+  type: 'action' | 'probe' | 'load';
+  name: string;
+  /** Where it acts: `stack`, `kubernetes`, `chaos-mesh` or the URL of an http provider. */
+  target: string;
+  /** What it will do, in words. */
+  does: string;
+  /** Pauses, background, tolerance, timeout. */
+  notes: string;
+}
+
+export interface ExperimentPlan {
+  title: string;
+  rollbackStrategy: RollbackStrategy;
+  hypothesisStrategy: HypothesisStrategy;
+  failFast: boolean;
+  steps: PlanStep[];
+}
+
+/** What `chaos run` would do, in order, without touching anything (`--dry-run`). Pure. */
+export function planExperiment(
+  e: Experiment,
+  opts: { rollbackStrategy?: RollbackStrategy; hypothesisStrategy?: HypothesisStrategy; failFast?: boolean } = {},
+): ExperimentPlan {
+  const rollbackStrategy = opts.rollbackStrategy ?? 'default';
+  const hypothesisStrategy = opts.hypothesisStrategy ?? 'default';
+  const steps: Omit<PlanStep, 'step'>[] = [];
+  if (e.load) {
+    steps.push({
+      phase: 'load',
+      type: 'load',
+      name: 'background load',
+      target: 'stack',
+      does: `POST /v1/orders at ${e.load.rate}/s for the whole drill`,
+      notes: `at most ${e.load.maxRequests ?? Math.ceil((e.load.rate * e.load.maxDuration) / 1000)} requests, ${e.load.maxDuration / 1000}s`,
+    });
+  }
+  const probes = e.hypothesis?.probes ?? [];
+  const hyp = (phase: PlanStep['phase']) => probes.forEach((p) => steps.push(describe(p, phase)));
+  if (hypothesisStrategy === 'default' || hypothesisStrategy === 'before-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-before');
+  if (hypothesisStrategy === 'during-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-during');
+  e.method.forEach((a) => steps.push(describe(a, 'method')));
+  if (hypothesisStrategy === 'default' || hypothesisStrategy === 'after-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-after');
+  if (rollbackStrategy !== 'never') {
+    const when = rollbackStrategy === 'deviated' ? 'only if the steady state deviated' : 'always';
+    e.rollbacks.forEach((a) => steps.push({ ...describe(a, 'rollback'), notes: [describe(a, 'rollback').notes, when].filter(Boolean).join('; ') }));
+  }
+  return {
+    title: e.title,
+    rollbackStrategy,
+    hypothesisStrategy,
+    failFast: opts.failFast ?? false,
+    steps: steps.map((s, i) => ({ step: i + 1, ...s })),
+  };
+}
+
+function describe(a: Activity, phase: PlanStep['phase']): Omit<PlanStep, 'step'> {
+  const notes: string[] = [];
+  if (a.pauses?.before) notes.push(`pause ${a.pauses.before / 1000}s before`);
+  if (a.pauses?.after) notes.push(`pause ${a.pauses.after / 1000}s after`);
+  if (a.background) notes.push('background');
+  if (a.condition) notes.push(`tolerance ${a.condition.source}`);
+  notes.push(`timeout ${activityTimeoutMs(a) / 1000}s`);
+  if (a.provider.type === 'http') {
+    return { phase, type: a.type, name: a.name, target: a.provider.url, does: `${a.provider.method} ${a.provider.url}`, notes: notes.join('; ') };
+  }
+  const spec = PROVIDERS[a.provider.type][a.provider.func];
+  return {
+    phase,
+    type: a.type,
+    name: a.name,
+    target: a.provider.type,
+    does: spec ? spec.describe(a.args) : a.provider.func,
+    notes: notes.join('; '),
+  };
+}
