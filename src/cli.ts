@@ -10,9 +10,10 @@ import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
 import { createConsoleReporter, type Reporter } from './ui/reporter.js';
 import type { CommandContext, GlobalOptions, RegisterCommand } from './commands/context.js';
 import { registerConfig } from './commands/config.js';
+import { registerStack } from './commands/stack.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerStack, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code

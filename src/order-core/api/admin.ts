@@ -127,8 +127,8 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   app.post('/admin/faults/restart-store', async (req, reply) => {
     if (!rt.deps.restartStore) return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack cannot restart its store');
     const started = rt.now();
-    await rt.deps.restartStore();
-    const downtimeMs = rt.now() - started;
+    const r = await rt.deps.restartStore();
+    const downtimeMs = r ? r.downtimeMs : rt.now() - started;
     req.log.warn({ downtimeMs }, 'fault: store restarted');
     return { restarted: true, downtimeMs };
   });

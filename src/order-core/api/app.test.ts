@@ -158,7 +158,6 @@ describe('POST /v1/orders', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('surgectl_orders_rejected_total{reason="validation"} 1');
     expect(text).toContain('surgectl_orders_rejected_total{reason="unknown_sku"} 1');
-    expect(text).toContain('surgectl_orders_accepted_total 1');
   });
 });
 

@@ -45,7 +45,7 @@ export interface ApiDeps {
   state?: IntakeState;
   payment?: PaymentFaultControl;
   /** Closes and reopens the store (chaos: store restart). */
-  restartStore?: () => Promise<void>;
+  restartStore?: () => Promise<{ downtimeMs: number } | void>;
   /** POST /admin/drain: stop taking orders and let the workers finish. Default: pool.drain(drainTimeoutMs). */
   drain?: () => Promise<unknown>;
   /** Used by the default drain; ms. Default 30 000. */

@@ -9,7 +9,7 @@ export const healthPlugin: FastifyPluginAsync = async (app) => {
 
   app.get('/readyz', async (req, reply) => {
     const { state } = rt;
-    let healthy = false;
+    let healthy: boolean;
     try {
       healthy = rt.deps.engine.store.isHealthy();
     } catch {

@@ -49,7 +49,7 @@ export async function submitOrder(
   }
   switch (outcome.kind) {
     case 'created':
-      metrics.ordersAccepted.inc();
+      // surgectl_orders_accepted_total is counted by the store per group commit, not here.
       log.info({ orderId: outcome.order.orderId }, 'order accepted');
       return { ok: true, status: 202, body: acceptedBody(rt, outcome.order) };
     case 'existing':

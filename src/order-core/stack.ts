@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import type pino from 'pino';
+import type { StackConfig } from '../config/schema.js';
+import { SurgeError, isSurgeError } from '../errors.js';
+import { buildApi, newIntakeState } from './api/app.js';
+import type { IntakeState } from './api/context.js';
+import type { Engine } from './pipeline/create-engine.js';
+import { createStackLogger } from './logger.js';
+import { createStackMetrics, type StackMetrics } from './metrics.js';
+
+export interface StartStackOptions {
+  /** The `stack` section of surgectl.yaml, already validated (defaults applied). */
+  config: StackConfig;
+  /** Where JSON logs go. Default: pino on stderr at config.logLevel. */
+  logger?: pino.Logger;
+  /**
+   * Bearer token of the admin APIs. Default: config.adminToken (SURGECTL_STACK_ADMIN_TOKEN),
+   * else 32 random bytes, base64url.
+   */
+  adminToken?: string;
+  /** Folder a relative dataDir and seed file are resolved against. Default: the process's cwd. */
+  cwd?: string;
+  /** Collect Node's default process metrics (GC, heap, event loop) too. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A started order stack. Everything listens on loopback unless config.host says otherwise. */
+export interface RunningStack {
+  /** Intake + admin API base URL, e.g. http://127.0.0.1:8080 (no trailing slash). */
+  readonly url: string;
+  /** Payment gateway simulator base URL. */
+  readonly paymentUrl: string;
+  /** Bearer token for `${url}/admin/*` and the gateway's /admin/config. */
+  readonly adminToken: string;
+  /** The engine below the API: store, worker pool, payments, flags (plus restartStore/crash for drills). */
+  readonly engine: Engine;
+  /** The stack's own prom-client registry and metrics (also served at `${url}/metrics`). */
+  readonly metrics: StackMetrics;
+  /** The configuration it runs with, dataDir made absolute. */
+  readonly config: Readonly<StackConfig>;
+  /** Intake switches (paused, draining, dropRatio); the admin API flips the same object. */
+  readonly intake: Readonly<IntakeState>;
+  /**
+   * Graceful stop: /readyz turns 503 and new orders get 503 ORDER_DRAINING at once; workers
+   * finish in-flight jobs (up to drainTimeoutMs, default config.drainTimeoutMs); then the
+   * listeners, the store and the gateway close. Accepted but unprocessed orders stay in the
+   * store and are processed after the next start on the same dataDir. Safe to call twice.
+   */
+  stop(opts?: { drainTimeoutMs?: number }): Promise<{ drained: boolean; inFlight: number }>;
+}
+
+/**
+ * Starts the bundled order stack in this process: payment gateway simulator, engine (SQLite
+ * store + workers) and the HTTP API. Port 0 picks free ports (tests). On any failure everything
+ * already started is closed again before the error is thrown.
+ * @throws SurgeError SRG_STACK_PORT_IN_USE when a port is taken; SRG_STACK_DATA_DIR / SRG_STACK_LOCKED / SRG_STACK_SEED from the engine.
+ */
+export async function startStack(opts: StartStackOptions): Promise<RunningStack> {
+  const dataDir = isAbsolute(opts.config.dataDir) ? opts.config.dataDir : resolve(opts.cwd ?? '.', opts.config.dataDir);
+  const seed = opts.config.seedInventory;
+  const config: StackConfig = Object.freeze({
+    ...opts.config,
+    dataDir,
+    ...(typeof seed === 'string' && !isAbsolute(seed) ? { seedInventory: resolve(opts.cwd ?? '.', seed) } : {}),
+  });
+  const logger = opts.logger ?? createStackLogger({ level: config.logLevel });
+  const adminToken = opts.adminToken ?? config.adminToken ?? randomBytes(32).toString('base64url');
+  const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const cleanup: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'cleanup after a failed start failed'));
+  };
+
+  try {
+    const { startPaymentGateway } = await import('./payment-gateway/server.js');
+    const gateway = await listenOr('payment gateway', config.host, config.paymentPort, '--payment-port', () =>
+      startPaymentGateway({
+        host: config.host,
+        port: config.paymentPort,
+        dataDir,
+        failureRate: config.paymentFailureRate,
+        latencyMs: config.paymentLatencyMs,
+        adminToken,
+        logger: logger.child({ component: 'payment-gateway' }),
+      }),
+    );
+    cleanup.push(() => gateway.close());
+
+    const { createEngine } = await import('./pipeline/create-engine.js');
+    const engine = await createEngine({ config, paymentUrl: gateway.url, logger: logger.child({ component: 'engine' }), metrics, cwd: opts.cwd ?? '.' });
+    cleanup.push(() => engine.close());
+
+    const state = newIntakeState();
+    const app = await buildApi({
+      engine,
+      metrics,
+      logger: logger.child({ component: 'api' }),
+      adminToken,
+      rateLimit: config.rateLimit,
+      maxBacklog: config.maxBacklog,
+      state,
+      drainTimeoutMs: config.drainTimeoutMs,
+      restartStore: () => engine.restartStore(),
+      payment: {
+        get: () => gateway.getConfig(),
+        set: (c) => {
+          gateway.setConfig(c);
+          return gateway.getConfig();
+        },
+        reset: () => {
+          gateway.setConfig({ failureRate: config.paymentFailureRate, latencyMs: config.paymentLatencyMs });
+          return gateway.getConfig();
+        },
+      },
+    });
+    cleanup.push(() => app.close());
+    await listenOr('order API', config.host, config.port, '--port', () => app.listen({ host: config.host, port: config.port }));
+    const url = baseUrl(app.server.address() as AddressInfo);
+    logger.info({ url, paymentUrl: gateway.url, workers: config.workers, dataDir }, 'order stack started');
+
+    let stopping: Promise<{ drained: boolean; inFlight: number }> | undefined;
+    return {
+      url,
+      paymentUrl: gateway.url,
+      adminToken,
+      engine,
+      metrics,
+      config,
+      intake: state,
+      stop(stopOpts = {}) {
+        stopping ??= (async () => {
+          state.draining = true;
+          logger.info('stopping: draining the worker pool');
+          const result = await engine.pool.drain(stopOpts.drainTimeoutMs ?? config.drainTimeoutMs);
+          if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'drain timed out; unfinished jobs resume on the next start');
+          await app.close();
+          await engine.close();
+          await gateway.close();
+          logger.info({ drained: result.drained }, 'order stack stopped');
+          logger.flush();
+          return result;
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/** Runs a listen step and turns "address in use" into the user error the CLI explains. */
+async function listenOr<T>(what: string, host: string, port: number, flag: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (isSurgeError(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new SurgeError('SRG_STACK_PORT_IN_USE', `The ${what} cannot listen on ${host}:${port}: the port is already in use`, {
+        hint: `Stop whatever holds the port (e.g. another 'surgectl stack up'), or pick another with ${flag} (0 picks a free one).`,
+        cause: err,
+      });
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new SurgeError('SRG_STACK_PORT_IN_USE', `The ${what} cannot listen on ${host}:${port}: ${(err as Error).message}`, {
+        hint: `Use an address of this machine with --host and a port above 1023 with ${flag}.`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+function baseUrl(addr: AddressInfo): string {
+  const wildcard = addr.address === '0.0.0.0' || addr.address === '::';
+  const host = wildcard ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${host}:${addr.port}`;
+}
+
+/** What `surgectl stack up` prints once the stack answers. */
+export interface StackStartedInfo {
+  url: string;
+  intakeUrl: string;
+  adminUrl: string;
+  metricsUrl: string;
+  paymentUrl: string;
+  adminToken: string;
+  workers: number;
+  dataDir: string;
+  /** The JSON log file, or null for stderr. */
+  logFile: string | null;
+}
+
+/**
+ * `surgectl stack up`: starts the stack, reports where it listens, runs until `signal` aborts
+ * (SIGINT/SIGTERM), then stops gracefully. Logs go to `logFile` ('-' = stderr; default
+ * <dataDir>/stack.log) so the console stays readable.
+ */
+export async function runStackForeground(opts: {
+  config: StackConfig;
+  cwd: string;
+  logFile?: string | undefined;
+  signal: AbortSignal;
+  reporter: { notify(message: string, level?: 'info' | 'warn' | 'success' | 'progress' | 'debug'): void };
+  onStarted(info: StackStartedInfo): void | Promise<void>;
+}): Promise<{ drained: boolean; inFlight: number }> {
+  const dataDir = isAbsolute(opts.config.dataDir) ? opts.config.dataDir : resolve(opts.cwd, opts.config.dataDir);
+  const logFile = opts.logFile === '-' ? null : opts.logFile === undefined ? resolve(dataDir, 'stack.log') : resolve(opts.cwd, opts.logFile);
+  const logger = createStackLogger({ level: opts.config.logLevel, ...(logFile ? { destination: logFile } : {}) });
+  const stack = await startStack({ config: { ...opts.config, dataDir }, logger, cwd: opts.cwd });
+  let stopped = false;
+  try {
+    await opts.onStarted({
+      url: stack.url,
+      intakeUrl: `${stack.url}/v1/orders`,
+      adminUrl: `${stack.url}/admin`,
+      metricsUrl: `${stack.url}/metrics`,
+      paymentUrl: stack.paymentUrl,
+      adminToken: stack.adminToken,
+      workers: stack.config.workers,
+      dataDir,
+      logFile,
+    });
+    await new Promise<void>((done) => {
+      if (opts.signal.aborted) return done();
+      opts.signal.addEventListener('abort', () => done(), { once: true });
+    });
+    opts.reporter.notify('stopping: new orders get 503, in-flight orders finish (Ctrl+C again to exit at once)');
+    const result = await stack.stop();
+    stopped = true;
+    return result;
+  } finally {
+    // Also on a failed print: never leave the listeners open behind an error.
+    if (!stopped) await stack.stop();
+  }
+}
