@@ -1,0 +1,129 @@
+import { Agent, request } from 'undici';
+import type { BreakerState } from '../engine.js';
+import { PaymentDeclined, TransientPaymentError } from '../pipeline/outcomes.js';
+import { BreakerOpenError, createCircuitBreaker, type BreakerOptions } from '../resilience/circuit-breaker.js';
+import { retry, type BackoffPolicy } from '../resilience/retry.js';
+
+export interface PaymentClientOptions {
+  /** Base URL of the gateway, e.g. http://127.0.0.1:8089. */
+  baseUrl: string;
+  /** Per-call timeout, ms. */
+  timeoutMs: number;
+  /** Calls per charge (first try + retries) for transient errors. Default 3. */
+  maxAttempts?: number;
+  /** Backoff between those calls. Default base 50 ms, cap 1000 ms. */
+  retryPolicy?: BackoffPolicy;
+  breaker?: BreakerOptions;
+  /** Called with each call's outcome (ok, declined, error, timeout, breaker_open). */
+  onAttempt?: (outcome: 'ok' | 'declined' | 'error' | 'timeout' | 'breaker_open') => void;
+  onBreakerChange?: (state: BreakerState) => void;
+}
+
+export interface ChargeRequest {
+  orderId: string;
+  amountCents: number;
+  token?: string | undefined;
+  /** Sent as Idempotency-Key; the engine uses the order id, so an order is charged at most once. */
+  idempotencyKey: string;
+}
+
+export interface Charge {
+  chargeId: string;
+  orderId: string;
+  status: 'succeeded';
+}
+
+/**
+ * The engine's way to the gateway: undici with a per-call timeout, each call through one opossum
+ * breaker, transient failures (5xx, timeout, connection errors) retried with full-jitter backoff.
+ * Declines are final and do not count against the breaker. While the breaker is open a call
+ * fails at once with BreakerOpenError and nothing is sent.
+ */
+export function createPaymentClient(opts: PaymentClientOptions) {
+  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+  const breaker = createCircuitBreaker({
+    ...opts.breaker,
+    isFailure: (err) => err instanceof TransientPaymentError,
+    ...(opts.onBreakerChange ? { onStateChange: opts.onBreakerChange } : {}),
+  });
+  const policy = opts.retryPolicy ?? { baseMs: 50, capMs: 1_000 };
+
+  async function callOnce(req: ChargeRequest, signal: AbortSignal): Promise<Charge> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const combined = AbortSignal.any([signal, timeout]);
+    let res;
+    try {
+      res = await request(new URL('/v1/charges', opts.baseUrl), {
+        method: 'POST',
+        dispatcher,
+        signal: combined,
+        headers: { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey },
+        body: JSON.stringify({ orderId: req.orderId, amountCents: req.amountCents, ...(req.token !== undefined ? { token: req.token } : {}) }),
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (timeout.aborted) throw new TransientPaymentError(`payment gateway did not answer within ${opts.timeoutMs} ms`, 'timeout');
+      throw new TransientPaymentError(`payment gateway unreachable: ${(err as Error).message}`, 'error');
+    }
+    let body: unknown;
+    try {
+      body = await res.body.json();
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (timeout.aborted) throw new TransientPaymentError(`payment gateway did not answer within ${opts.timeoutMs} ms`, 'timeout');
+      throw new TransientPaymentError(`payment gateway sent an unreadable answer (${res.statusCode}): ${(err as Error).message}`, 'error');
+    }
+    if (res.statusCode === 200 || res.statusCode === 201) return body as Charge;
+    if (res.statusCode === 402) throw new PaymentDeclined(String((body as { code?: unknown }).code ?? 'declined'));
+    if (res.statusCode >= 500 || res.statusCode === 429) throw new TransientPaymentError(`payment gateway answered ${res.statusCode}`, 'error');
+    // 4xx other than 402: our request is wrong, retrying will not help; treat as a bug surfaced loudly
+    throw new Error(`payment gateway rejected the charge (${res.statusCode}): ${JSON.stringify(body)}`);
+  }
+
+  return {
+    breakerState: (): BreakerState => breaker.state(),
+    /**
+     * Charges once per idempotency key. `beforeSend` runs right before each call leaves (after the
+     * breaker let it through); returning false cancels the charge (the order is no longer ours).
+     * @throws PaymentDeclined | TransientPaymentError | BreakerOpenError | the signal's reason
+     */
+    async charge(req: ChargeRequest, signal: AbortSignal, beforeSend: () => boolean): Promise<Charge> {
+      return retry(
+        () =>
+          breaker
+            .fire(async () => {
+              if (!beforeSend()) throw new OrderLostError();
+              return callOnce(req, signal);
+            })
+            .then(
+              (charge) => {
+                opts.onAttempt?.('ok');
+                return charge;
+              },
+              (err: unknown) => {
+                if (err instanceof OrderLostError || signal.aborted) throw err;
+                opts.onAttempt?.(
+                  err instanceof PaymentDeclined ? 'declined' : err instanceof BreakerOpenError ? 'breaker_open' : err instanceof TransientPaymentError ? err.kind : 'error',
+                );
+                throw err;
+              },
+            ),
+        { maxAttempts: opts.maxAttempts ?? 3, policy, isRetryable: (e) => e instanceof TransientPaymentError, signal },
+      );
+    },
+    async close(): Promise<void> {
+      breaker.shutdown();
+      await dispatcher.close();
+    },
+  };
+}
+
+/** beforeSend said the order is gone (cancelled or lease lost): nothing was sent. */
+export class OrderLostError extends Error {
+  constructor() {
+    super('order no longer owned; charge not sent');
+    this.name = 'OrderLostError';
+  }
+}
+
+export type PaymentClient = ReturnType<typeof createPaymentClient>;

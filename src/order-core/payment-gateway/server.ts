@@ -1,0 +1,196 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import Fastify, { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { SurgeError } from '../../errors.js';
+import { abortableDelay } from '../resilience/retry.js';
+
+export const LEDGER_DB_FILE = 'payment-ledger.db';
+/** The token that makes the simulator decline a card. */
+export const DECLINE_TOKEN = 'tok_decline';
+
+export interface PaymentGatewayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Directory of the ledger (payment-ledger.db). */
+  dataDir: string;
+  /** Share of charge calls answered 503, 0..1. */
+  failureRate: number;
+  /** Latency added to each charge call, ms. */
+  latencyMs: number;
+  /** Bearer token for /admin/config. */
+  adminToken: string;
+  logger: Logger;
+  /** Source of randomness for failure injection (tests pass a fixed one). Default Math.random. */
+  random?: () => number;
+}
+
+export interface PaymentGatewayHandle {
+  url: string;
+  getConfig(): { failureRate: number; latencyMs: number };
+  setConfig(c: { failureRate?: number; latencyMs?: number }): void;
+  close(): Promise<void>;
+}
+
+interface ChargeRow {
+  charge_id: string;
+  idem_key: string;
+  order_id: string;
+  amount_cents: number;
+  status: 'succeeded' | 'declined';
+  decline_code: string | null;
+  created_at: number;
+}
+
+const chargeView = (r: ChargeRow) => ({
+  chargeId: r.charge_id,
+  orderId: r.order_id,
+  amountCents: r.amount_cents,
+  status: r.status,
+  ...(r.decline_code !== null ? { code: r.decline_code } : {}),
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+function validConfig(c: { failureRate?: unknown; latencyMs?: unknown }): string | undefined {
+  if (c.failureRate !== undefined && (typeof c.failureRate !== 'number' || !(c.failureRate >= 0 && c.failureRate <= 1))) return 'failureRate must be a number from 0 to 1';
+  if (c.latencyMs !== undefined && (typeof c.latencyMs !== 'number' || !Number.isInteger(c.latencyMs) || c.latencyMs < 0 || c.latencyMs > 600_000)) {
+    return 'latencyMs must be a whole number of ms from 0 to 600000';
+  }
+  return undefined;
+}
+
+/**
+ * The bundled payment gateway simulator: a Stripe-like charges API with idempotency keys, card
+ * declines, injected 503s and latency. Its ledger is a SQLite file in the data dir (WAL,
+ * synchronous=FULL) so a charge recorded before a crash is answered, not repeated, after it.
+ */
+export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<PaymentGatewayHandle> {
+  const bad = validConfig(opts);
+  if (bad !== undefined) throw new SurgeError('SRG_CONFIG_INVALID', `payment gateway: ${bad}`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const db = new Database(join(opts.dataDir, LEDGER_DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE IF NOT EXISTS charges (
+    charge_id TEXT PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    decline_code TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS charges_order ON charges (order_id);`);
+  const byKey = db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE idem_key = ?');
+  const byOrder = db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE order_id = ? ORDER BY created_at');
+  const insert = db.prepare('INSERT INTO charges (charge_id, idem_key, order_id, amount_cents, status, decline_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+
+  const config = { failureRate: opts.failureRate, latencyMs: opts.latencyMs };
+  const random = opts.random ?? Math.random;
+  const closing = new AbortController();
+  const expected = Buffer.from(`Bearer ${opts.adminToken}`);
+  const authorized = (header: string | undefined) => {
+    const got = Buffer.from(header ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
+
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'payment-gateway' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 });
+  const fail = (code: string, message: string) => ({ error: { code, message } });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post('/v1/charges', async (req, reply) => {
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+      return reply.code(400).send(fail('idempotency_key_required', 'the Idempotency-Key header is required (1..255 characters)'));
+    }
+    const body = (req.body ?? {}) as { orderId?: unknown; amountCents?: unknown; token?: unknown };
+    if (typeof body.orderId !== 'string' || body.orderId === '' || typeof body.amountCents !== 'number' || !Number.isInteger(body.amountCents) || body.amountCents < 0) {
+      return reply.code(400).send(fail('invalid_request', 'body must be {orderId: string, amountCents: integer >= 0, token?: string}'));
+    }
+    if (body.token !== undefined && typeof body.token !== 'string') return reply.code(400).send(fail('invalid_request', 'token must be a string'));
+    if (config.latencyMs > 0) {
+      try {
+        await abortableDelay(config.latencyMs, closing.signal);
+      } catch {
+        return reply.code(503).send(fail('shutting_down', 'the gateway is shutting down'));
+      }
+    }
+    // Injected failures come before the ledger: an outage answers nothing about past charges.
+    if (config.failureRate > 0 && random() < config.failureRate) {
+      return reply.code(503).send(fail('unavailable', 'injected failure'));
+    }
+    const existing = byKey.get(key);
+    if (existing !== undefined) {
+      if (existing.order_id !== body.orderId || existing.amount_cents !== body.amountCents) {
+        return reply.code(409).send(fail('idempotency_conflict', `Idempotency-Key ${key} was used for another charge`));
+      }
+      return existing.status === 'declined' ? reply.code(402).send({ code: existing.decline_code, ...chargeView(existing) }) : reply.code(200).send(chargeView(existing));
+    }
+    const declined = body.token === DECLINE_TOKEN;
+    const row: ChargeRow = {
+      charge_id: `ch_${randomBytes(10).toString('hex')}`,
+      idem_key: key,
+      order_id: body.orderId,
+      amount_cents: body.amountCents,
+      status: declined ? 'declined' : 'succeeded',
+      decline_code: declined ? 'card_declined' : null,
+      created_at: Date.now(),
+    };
+    insert.run(row.charge_id, row.idem_key, row.order_id, row.amount_cents, row.status, row.decline_code, row.created_at);
+    return declined ? reply.code(402).send({ code: 'card_declined', ...chargeView(row) }) : reply.code(201).send(chargeView(row));
+  });
+
+  app.get('/v1/charges', async (req, reply) => {
+    const orderId = (req.query as { orderId?: unknown }).orderId;
+    if (typeof orderId !== 'string' || orderId === '') return reply.code(400).send(fail('invalid_request', 'query parameter orderId is required'));
+    return { charges: byOrder.all(orderId).map(chargeView) };
+  });
+
+  app.get('/admin/config', async (req, reply) => {
+    if (!authorized(req.headers.authorization)) return reply.code(401).send(fail('unauthorized', 'a valid bearer token is required'));
+    return { ...config };
+  });
+
+  app.put('/admin/config', async (req, reply) => {
+    if (!authorized(req.headers.authorization)) return reply.code(401).send(fail('unauthorized', 'a valid bearer token is required'));
+    const body = (req.body ?? {}) as { failureRate?: unknown; latencyMs?: unknown };
+    const problem = validConfig(body);
+    if (problem !== undefined) return reply.code(400).send(fail('invalid_request', problem));
+    setConfig(body as { failureRate?: number; latencyMs?: number });
+    return { ...config };
+  });
+
+  function setConfig(c: { failureRate?: number; latencyMs?: number }): void {
+    const problem = validConfig(c);
+    if (problem !== undefined) throw new SurgeError('SRG_CONFIG_INVALID', `payment gateway: ${problem}`);
+    if (c.failureRate !== undefined) config.failureRate = c.failureRate;
+    if (c.latencyMs !== undefined) config.latencyMs = c.latencyMs;
+  }
+
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    db.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new SurgeError('SRG_STACK_PORT_IN_USE', `payment gateway port ${opts.port} on ${opts.host} is already in use`, { hint: 'pick another paymentPort (0 = any free port)' });
+    }
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`,
+    getConfig: () => ({ ...config }),
+    setConfig,
+    async close() {
+      closing.abort();
+      await app.close();
+      db.close();
+    },
+  };
+}

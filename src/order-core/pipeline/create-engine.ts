@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import type { StackConfig } from '../../config/schema.js';
+import { defaultCatalog, resolveSeed } from '../catalog.js';
+import type { BreakerState, FlagProvider, OrderEngine } from '../engine.js';
+import { createLocalFlags } from '../flags.js';
+import type { StackMetrics } from '../metrics.js';
+import { createPaymentClient } from '../payment-gateway/client.js';
+import type { BreakerOptions } from '../resilience/circuit-breaker.js';
+import type { BackoffPolicy } from '../resilience/retry.js';
+import { acquireDirLock } from '../storage/sqlite/lock.js';
+import { SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { createOrderWorker } from './steps.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface EngineOptions {
+  /** The stack section of the config: workers, dataDir, seedInventory, reservationTtlMs, leaseMs, paymentTimeoutMs, drainTimeoutMs. */
+  config: StackConfig;
+  /** Base URL of the payment gateway simulator (or a real gateway speaking its API). */
+  paymentUrl: string;
+  logger: Logger;
+  metrics: StackMetrics;
+  /** Clock, epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Payment circuit breaker. Defaults: 50 % errors over >= 10 calls in 10 s opens it for 5 s. */
+  breaker?: BreakerOptions;
+  /** Calls per charge and backoff between them for transient errors. Default 3 calls, 50 ms base, 1 s cap. */
+  paymentRetry?: { maxAttempts?: number; policy?: BackoffPolicy };
+  /** Wait of a payment_pending order before its next try. Default base 500 ms, cap 30 s (full jitter, at least base). */
+  deferPolicy?: BackoffPolicy;
+  /** How often expired reservations are looked for, ms. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Idle dispatcher poll interval, ms. Default 100. */
+  pollMs?: number;
+  /** Process id written to the data-dir lock. Default: this process. */
+  pid?: number;
+  /** Resolves a relative seedInventory path. Default: the process's working directory. */
+  cwd?: string;
+}
+
+/** The engine plus what the stack, the chaos faults and tests need beyond OrderEngine. */
+export interface Engine extends OrderEngine {
+  readonly store: SqliteOrderStore;
+  readonly flags: FlagProvider;
+  /** Closes and reopens the SQLite store (chaos fault "restart-store"); in-flight work is drained first. */
+  restartStore(): Promise<void>;
+  /** Orders per second completed over the last 10 s. */
+  throughputPerSec(): number;
+  /** Leases taken over from a previous process at start. */
+  readonly reclaimedAtStart: number;
+  /** How the inventory was seeded at start. */
+  readonly seeded: { mode: 'fresh' | 'restock' | 'kept'; skus: number };
+  /**
+   * Simulates a process crash for tests: workers stop mid-job without acks, the database is
+   * closed, the directory lock is left behind.
+   */
+  crash(): Promise<void>;
+}
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * Builds the order engine on the data dir: takes the dir lock, opens (and migrates) the store,
+ * seeds inventory, reclaims leases of a dead predecessor, starts the worker pool and the
+ * reservation sweeper.
+ */
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const cfg = opts.config;
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger;
+  const lock = acquireDirLock(cfg.dataDir, { pid: opts.pid ?? process.pid });
+  if (lock.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: cfg.dataDir }, 'took over a stale data-dir lock');
+
+  let pool: WorkerPool | undefined;
+  let store: SqliteOrderStore | undefined;
+  try {
+    store = new SqliteOrderStore({
+      dir: cfg.dataDir,
+      logger,
+      now,
+      reservationTtlMs: cfg.reservationTtlMs,
+      throughputPerSec: () => pool?.throughputPerSec() ?? 0,
+      onAccepted: (n) => {
+        opts.metrics.ordersAccepted.inc(n);
+        pool?.notify();
+      },
+    });
+    const seedEntries = cfg.seedInventory === undefined ? undefined : resolveSeed(cfg.seedInventory, opts.cwd);
+    const seeded = store.seed(seedEntries, () => defaultCatalog());
+    const reclaimed = store.reclaimLeases();
+    if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
+    const flags = createLocalFlags(store);
+
+    const payments = createPaymentClient({
+      baseUrl: opts.paymentUrl,
+      timeoutMs: cfg.paymentTimeoutMs,
+      ...(opts.paymentRetry?.maxAttempts !== undefined ? { maxAttempts: opts.paymentRetry.maxAttempts } : {}),
+      ...(opts.paymentRetry?.policy !== undefined ? { retryPolicy: opts.paymentRetry.policy } : {}),
+      ...(opts.breaker !== undefined ? { breaker: opts.breaker } : {}),
+      onAttempt: (outcome) => opts.metrics.paymentAttempts.inc({ outcome }),
+      onBreakerChange: (state) => {
+        opts.metrics.breakerState.set(BREAKER_GAUGE[state]);
+        logger.warn({ breaker: state }, 'payment circuit breaker changed state');
+      },
+    });
+    opts.metrics.breakerState.set(0);
+
+    const s = store;
+    pool = new WorkerPool({
+      store: s,
+      leaseMs: cfg.leaseMs,
+      logger,
+      metrics: opts.metrics,
+      now,
+      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+      worker: createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 } }),
+      onResult: (_job, result) => {
+        if (result.kind === 'completed') opts.metrics.ordersCompleted.inc({ status: result.status });
+      },
+    });
+    pool.start(cfg.workers);
+    const p = pool;
+
+    let sweeping = true;
+    const sweep = setInterval(() => {
+      if (!sweeping || !s.isHealthy()) return;
+      try {
+        const expired = s.expireReservations();
+        for (const orderId of expired) logger.info({ orderId, reason: 'reservation_expired' }, 'reservation expired; stock released');
+        if (expired.length > 0) opts.metrics.ordersCompleted.inc({ status: 'cancelled' }, expired.length);
+        opts.metrics.oversold.set(s.oversold());
+      } catch (err) {
+        logger.error({ err }, 'reservation sweep failed');
+      }
+    }, opts.sweepIntervalMs ?? 1_000);
+    sweep.unref();
+
+    let closed = false;
+    const shutdown = async (graceful: boolean) => {
+      if (closed) return;
+      closed = true;
+      sweeping = false;
+      clearInterval(sweep);
+      const result = await p.stop(graceful ? cfg.drainTimeoutMs : 0);
+      if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'stopped with jobs in flight; they will be redelivered at the next start');
+      await payments.close();
+      await s.close();
+    };
+
+    const baseCancel = s.cancel.bind(s);
+    s.cancel = (orderId, reason) => {
+      const ok = baseCancel(orderId, reason);
+      if (ok) {
+        opts.metrics.ordersCompleted.inc({ status: 'cancelled' });
+        logger.info({ orderId, reason }, 'order cancelled');
+      }
+      return ok;
+    };
+
+    const engine: Engine = {
+      store: s,
+      pool: p,
+      flags,
+      payments: { breakerState: () => payments.breakerState() },
+      reclaimedAtStart: reclaimed,
+      seeded,
+      throughputPerSec: () => p.throughputPerSec(),
+      async restartStore() {
+        const wasPaused = p.isPaused();
+        const { drained, inFlight } = await p.drain(cfg.leaseMs);
+        if (!drained) logger.warn({ inFlight }, 'restarting the store with jobs in flight; they will be redelivered');
+        const downtimeMs = s.restart();
+        // Jobs that did not drain were ours and are now cut off: make them due at once.
+        if (!drained) s.reclaimLeases();
+        p.undrain();
+        if (wasPaused) p.pause();
+        logger.warn({ downtimeMs }, 'order store restarted');
+      },
+      async close() {
+        await shutdown(true);
+        lock.release();
+      },
+      async crash() {
+        await shutdown(false);
+      },
+    };
+    return engine;
+  } catch (err) {
+    await pool?.stop(0);
+    await store?.close();
+    lock.release();
+    throw err;
+  }
+}

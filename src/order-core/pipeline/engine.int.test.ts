@@ -1,0 +1,204 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PaymentGatewayHandle } from '../payment-gateway/server.js';
+import type { Engine, EngineOptions } from './create-engine.js';
+import { acceptRequest, chargesFor, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(
+  opts: { workers?: number; seed?: number | string; failureRate?: number; latencyMs?: number; leaseMs?: number; reservationTtlMs?: number } = {},
+  extra: Partial<EngineOptions> = {},
+) {
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  const gateway = await startGateway(tmp.dir, { failureRate: opts.failureRate ?? 0, latencyMs: opts.latencyMs ?? 0 });
+  cleanups.push(() => gateway.close());
+  const config = stackConfig({
+    dataDir: tmp.dir,
+    workers: opts.workers ?? 4,
+    leaseMs: opts.leaseMs ?? 400,
+    ...(opts.reservationTtlMs !== undefined ? { reservationTtlMs: opts.reservationTtlMs } : {}),
+    ...(opts.seed !== undefined ? { seedInventory: opts.seed } : {}),
+  });
+  const engine = await startEngine(config, gateway.url, extra);
+  let closed = false;
+  cleanups.push(async () => {
+    if (!closed) await engine.close();
+  });
+  return { tmp, gateway, config, engine, markClosed: () => (closed = true) };
+}
+
+const terminal = (engine: Engine, ids: string[]) => ids.every((id) => ['confirmed', 'sold_out', 'payment_failed', 'cancelled'].includes(engine.store.getOrder(id)?.status ?? ''));
+
+async function acceptAll(engine: Engine, n: number, item: { sku: string; qty: number }, token?: string): Promise<string[]> {
+  const outcomes = await Promise.all(
+    Array.from({ length: n }, (_, i) => engine.store.accept(acceptRequest({ customerId: `c${i}`, items: [item], ...(token !== undefined ? { paymentToken: token } : {}) }))),
+  );
+  return outcomes.map((o) => {
+    if (o.kind !== 'created') throw new Error(`expected created, got ${o.kind}`);
+    return o.order.orderId;
+  });
+}
+
+describe('order engine (real SQLite + real gateway)', () => {
+  it('takes an order through reserve, pay, confirm and notify with a history entry per state', async () => {
+    const { engine, gateway } = await setup({ seed: 5 });
+    const [id] = await acceptAll(engine, 1, { sku: 'SKU-0001', qty: 2 });
+    await waitFor('order confirmed and notified', () => engine.store.getRow(id!)?.notified === 1);
+    const view = engine.store.getOrder(id!)!;
+    expect(view.status).toBe('confirmed');
+    expect(view.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'paid', 'confirmed']);
+    expect(view.queuePosition).toBeUndefined();
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0001')).toEqual({ sku: 'SKU-0001', available: 3, reserved: 0, sold: 2 });
+    const charges = await chargesFor(gateway.url, id!);
+    expect(charges).toHaveLength(1);
+    expect(engine.store.outboxCount()).toBe(1);
+    expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_orders_completed_total')).toContain('status="confirmed"} 1');
+  });
+
+  it('never oversells: 120 concurrent orders for 25 units end as exactly 25 confirmed and 95 sold_out', async () => {
+    const { engine, gateway } = await setup({ seed: 25, workers: 16 });
+    const ids = await acceptAll(engine, 120, { sku: 'SKU-0007', qty: 1 });
+    await waitFor('all orders final', () => terminal(engine, ids), 30_000);
+    const statuses = ids.map((id) => engine.store.getOrder(id)!.status);
+    expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(25);
+    expect(statuses.filter((s) => s === 'sold_out')).toHaveLength(95);
+    const soldOut = engine.store.getOrder(ids[statuses.indexOf('sold_out')]!)!;
+    expect(soldOut.reason).toContain('SKU-0007');
+    expect(engine.store.stats().oversold).toBe(0);
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0007')).toEqual({ sku: 'SKU-0007', available: 0, reserved: 0, sold: 25 });
+    // one charge per confirmed order, none for sold-out ones
+    const confirmed = ids.filter((_, i) => statuses[i] === 'confirmed');
+    const counts = await Promise.all(confirmed.map(async (id) => (await chargesFor(gateway.url, id)).length));
+    expect(counts.every((c) => c === 1)).toBe(true);
+    expect((await chargesFor(gateway.url, ids[statuses.indexOf('sold_out')]!)).length).toBe(0);
+  });
+
+  it('concurrent duplicates of one idempotency key create exactly one order; another body is a conflict', async () => {
+    const { engine } = await setup({ workers: 0 });
+    const order = { customerId: 'dup', items: [{ sku: 'SKU-0002', qty: 1 }] };
+    const outcomes = await Promise.all(Array.from({ length: 30 }, () => engine.store.accept(acceptRequest(order, 'same-key'))));
+    const created = outcomes.filter((o) => o.kind === 'created');
+    expect(created).toHaveLength(1);
+    const id = created[0]!.kind === 'created' ? created[0]!.order.orderId : '';
+    expect(outcomes.every((o) => (o.kind === 'created' || o.kind === 'existing') && o.order.orderId === id)).toBe(true);
+    const conflict = await engine.store.accept(acceptRequest({ ...order, customerId: 'other' }, 'same-key'));
+    expect(conflict).toEqual({ kind: 'conflict', orderId: id });
+    expect(engine.store.stats().byStatus.accepted).toBe(1);
+  });
+
+  it('answers unknown skus without storing anything', async () => {
+    const { engine } = await setup({ workers: 0 });
+    const out = await engine.store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'NOPE-1', qty: 1 }, { sku: 'SKU-0001', qty: 1 }] }));
+    expect(out).toEqual({ kind: 'unknown_sku', skus: ['NOPE-1'] });
+    expect(engine.store.stats().byStatus.accepted).toBe(0);
+  });
+
+  it('reports queue position while waiting and serves them oldest first', async () => {
+    const { engine } = await setup({ workers: 0 });
+    const ids = await acceptAll(engine, 5, { sku: 'SKU-0003', qty: 1 });
+    expect(ids.map((id) => engine.store.getOrder(id)!.queuePosition)).toEqual([1, 2, 3, 4, 5]);
+    expect(engine.store.stats().queueDepth).toBe(5);
+    engine.pool.setSize(1);
+    await waitFor('all confirmed', () => terminal(engine, ids));
+    const confirmedAt = ids.map((id) => engine.store.getOrder(id)!.history.find((h) => h.status === 'confirmed')!.at);
+    expect([...confirmedAt].sort()).toEqual(confirmedAt);
+  });
+
+  it('a decline fails the order and puts its stock back', async () => {
+    const { engine, gateway } = await setup({ seed: 3 });
+    const [id] = await acceptAll(engine, 1, { sku: 'SKU-0004', qty: 3 }, 'tok_decline');
+    await waitFor('payment_failed', () => engine.store.getOrder(id!)?.status === 'payment_failed');
+    const view = engine.store.getOrder(id!)!;
+    expect(view.reason).toContain('card_declined');
+    expect(view.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'payment_failed']);
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0004')).toEqual({ sku: 'SKU-0004', available: 3, reserved: 0, sold: 0 });
+    expect((await chargesFor(gateway.url, id!)).map((c) => c.status)).toEqual(['declined']);
+  });
+
+  it('while the gateway fails every call the breaker opens and orders wait in payment_pending; all complete after healing', async () => {
+    const { engine, gateway } = await setup({ failureRate: 1, workers: 4 });
+    const ids = await acceptAll(engine, 12, { sku: 'SKU-0005', qty: 1 });
+    await waitFor('breaker open', () => engine.payments.breakerState() === 'open');
+    await waitFor('orders waiting in payment_pending', () => ids.filter((id) => engine.store.getOrder(id)?.status === 'payment_pending').length >= 6);
+    expect(ids.some((id) => ['payment_failed', 'cancelled'].includes(engine.store.getOrder(id)!.status))).toBe(false);
+    expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_payment_breaker_state')).toContain('surgectl_payment_breaker_state 2');
+    gateway.setConfig({ failureRate: 0 });
+    await waitFor('all confirmed after healing', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'), 30_000);
+    expect(engine.payments.breakerState()).toBe('closed');
+    const pendingOrder = ids.map((id) => engine.store.getOrder(id)!).find((o) => o.history.some((h) => h.status === 'payment_pending'));
+    expect(pendingOrder?.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'payment_pending', 'paid', 'confirmed']);
+    for (const id of ids) expect((await chargesFor(gateway.url, id)).filter((c) => c.status === 'succeeded')).toHaveLength(1);
+  });
+
+  it('a killed worker does not ack: its job is redelivered after the lease and charged once', async () => {
+    const { engine, gateway } = await setup({ latencyMs: 150, workers: 1, leaseMs: 300 });
+    const [id] = await acceptAll(engine, 1, { sku: 'SKU-0006', qty: 1 });
+    await waitFor('worker busy with the order', () => engine.pool.busy() === 1);
+    const killed = engine.pool.killWorker();
+    expect(killed).toEqual({ killed: true, orderId: id });
+    await waitFor('redelivered and confirmed', () => engine.store.getOrder(id!)?.status === 'confirmed');
+    expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_pipeline_redeliveries_total')).toContain('surgectl_pipeline_redeliveries_total 1');
+    expect((await chargesFor(gateway.url, id!)).length).toBe(1);
+    expect(engine.pool.size()).toBe(1);
+  });
+
+  it('cancel releases the reservation of an unpaid order and refuses a confirmed one', async () => {
+    const { engine } = await setup({ workers: 0, seed: 4 });
+    const [a] = await acceptAll(engine, 1, { sku: 'SKU-0008', qty: 4 });
+    expect(engine.store.cancel(a!, 'customer_request')).toBe(true);
+    expect(engine.store.getOrder(a!)!.status).toBe('cancelled');
+    expect(engine.store.getOrder(a!)!.reason).toBe('customer_request');
+    expect(engine.store.cancel(a!, 'again')).toBe(false);
+    engine.pool.setSize(2);
+    const [b] = await acceptAll(engine, 1, { sku: 'SKU-0008', qty: 4 });
+    await waitFor('b confirmed', () => engine.store.getOrder(b!)?.status === 'confirmed');
+    expect(engine.store.cancel(b!, 'too late')).toBe(false);
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0008')).toEqual({ sku: 'SKU-0008', available: 0, reserved: 0, sold: 4 });
+  });
+
+  it('an expired reservation with no charge sent is cancelled as reservation_expired and its stock released', async () => {
+    // a breaker that stays open for a minute: no charge is ever sent for the late order
+    const { engine, gateway } = await setup({ seed: 2, reservationTtlMs: 1_000, workers: 2, failureRate: 1 }, { breaker: { resetTimeoutMs: 60_000, volumeThreshold: 3 } });
+    await acceptAll(engine, 4, { sku: 'SKU-0010', qty: 1 });
+    await waitFor('breaker open', () => engine.payments.breakerState() === 'open');
+    const [late] = await acceptAll(engine, 1, { sku: 'SKU-0009', qty: 2 });
+    await waitFor('late order reserved or pending', () => ['reserved', 'payment_pending'].includes(engine.store.getOrder(late!)!.status));
+    await waitFor('reservation expired', () => engine.store.getOrder(late!)?.status === 'cancelled', 10_000);
+    expect(engine.store.getOrder(late!)!.reason).toBe('reservation_expired');
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0009')).toEqual({ sku: 'SKU-0009', available: 2, reserved: 0, sold: 0 });
+    expect((await chargesFor(gateway.url, late!)).length).toBe(0);
+  });
+
+  it('seeds from a CSV file on a fresh store and restocks an existing one without touching sold units', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const csv = join(tmp.dir, 'seed.csv');
+    writeFileSync(csv, 'sku,stock,priceCents\nA-1,3,500\nB-2,1\n');
+    const gateway: PaymentGatewayHandle = await startGateway(tmp.dir);
+    cleanups.push(() => gateway.close());
+    const dataDir = join(tmp.dir, 'data');
+    let engine = await startEngine(stackConfig({ dataDir, seedInventory: csv }), gateway.url);
+    expect(engine.seeded.mode).toBe('fresh');
+    expect(engine.store.listInventory()).toEqual([
+      { sku: 'A-1', available: 3, reserved: 0, sold: 0 },
+      { sku: 'B-2', available: 1, reserved: 0, sold: 0 },
+    ]);
+    const [id] = await acceptAll(engine, 1, { sku: 'A-1', qty: 2 });
+    await waitFor('confirmed', () => engine.store.getOrder(id!)?.status === 'confirmed');
+    await engine.close();
+    writeFileSync(csv, 'A-1,10\n');
+    engine = await startEngine(stackConfig({ dataDir, seedInventory: csv }), gateway.url);
+    cleanups.push(() => engine.close());
+    expect(engine.seeded.mode).toBe('restock');
+    expect(engine.store.listInventory()).toEqual([
+      { sku: 'A-1', available: 10, reserved: 0, sold: 2 },
+      { sku: 'B-2', available: 1, reserved: 0, sold: 0 },
+    ]);
+  });
+});

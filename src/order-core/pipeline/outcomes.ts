@@ -1,0 +1,53 @@
+/**
+ * Outcomes that steer a worker, as small error classes (house rule 10). A step throws one; the
+ * job runner decides what happens to the order from its class alone.
+ */
+
+/** Try the job again at `retryAt` (epoch ms): a transient failure such as gateway 503s after retries. */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly retryAt: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/** The circuit breaker refused the call: nothing was sent; wait like RetryLater. */
+export class BreakerOpen extends Error {
+  constructor(readonly retryAt: number) {
+    super('payment circuit breaker is open');
+    this.name = 'BreakerOpen';
+  }
+}
+
+/**
+ * Stop working on this job without touching the order: the lease was lost (the order was
+ * cancelled, redelivered to someone else) or the worker is being stopped.
+ */
+export class GiveUp extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GiveUp';
+  }
+}
+
+/** The card was declined (gateway 402): final, the order fails and its stock is released. */
+export class PaymentDeclined extends Error {
+  constructor(readonly code: string) {
+    super(`payment declined: ${code}`);
+    this.name = 'PaymentDeclined';
+  }
+}
+
+/** A failure worth retrying: 5xx, timeout, connection refused/reset. */
+export class TransientPaymentError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'error' | 'timeout',
+  ) {
+    super(message);
+    this.name = 'TransientPaymentError';
+  }
+}

@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import type { OrderStatus } from '../domain/types.js';
+import type { FlagProvider } from '../engine.js';
+import type { StackMetrics } from '../metrics.js';
+import { OrderLostError, type PaymentClient } from '../payment-gateway/client.js';
+import { BreakerOpenError } from '../resilience/circuit-breaker.js';
+import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
+import { LostLeaseError, type LeasedJob, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { BreakerOpen, GiveUp, PaymentDeclined, RetryLater, TransientPaymentError } from './outcomes.js';
+
+/** What a finished job did to its order. */
+export type JobResult =
+  /** The order reached a final status in this job. */
+  | { kind: 'completed'; status: OrderStatus }
+  /** The order waits (payment_pending) until `retryAt`, epoch ms. */
+  | { kind: 'deferred'; retryAt: number }
+  /** Nothing left to do (already final, e.g. a redelivered job whose work was done). */
+  | { kind: 'noop' };
+
+/** A pipeline worker: one job, cancellable. */
+export type Worker = (job: LeasedJob, signal: AbortSignal) => Promise<JobResult>;
+
+export interface PipelineDeps {
+  store: SqliteOrderStore;
+  payments: PaymentClient;
+  flags: FlagProvider;
+  logger: Logger;
+  metrics: StackMetrics;
+  now: () => number;
+  /** Wait between payment attempts while the gateway is unavailable. */
+  deferPolicy: BackoffPolicy;
+}
+
+/**
+ * reserve -> pay -> confirm -> notify for one leased order. Each step is one guarded transaction
+ * and idempotent, so a job may be run again from any point after a crash: the order's status says
+ * where to resume. Every write checks the lease token; when it no longer matches, the job stops
+ * (GiveUp) without touching the order.
+ */
+export function createOrderWorker(deps: PipelineDeps): Worker {
+  const { store, payments, flags, metrics, now } = deps;
+
+  const timed = async <T>(step: string, fn: () => T | Promise<T>, outcomeOf: (v: T) => string = () => 'ok'): Promise<T> => {
+    const started = performance.now();
+    try {
+      const v = await fn();
+      metrics.stepDuration.observe({ step, outcome: outcomeOf(v) }, (performance.now() - started) / 1000);
+      return v;
+    } catch (err) {
+      const outcome = err instanceof PaymentDeclined ? 'declined' : err instanceof BreakerOpenError ? 'breaker_open' : err instanceof TransientPaymentError ? 'unavailable' : 'error';
+      metrics.stepDuration.observe({ step, outcome }, (performance.now() - started) / 1000);
+      throw err;
+    }
+  };
+
+  return async (job, signal) => {
+    const log = deps.logger.child({ orderId: job.orderId });
+    const check = () => {
+      if (signal.aborted) throw new GiveUp(`worker stopped: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}`);
+    };
+    try {
+      if (job.redelivered) log.warn('job redelivered after an expired lease');
+      for (let step = 0; step < 16; step++) {
+        check();
+        const row = store.ownedRow(job.orderId, job.token);
+        if (row === undefined) throw new GiveUp('lease lost');
+        switch (row.status) {
+          case 'accepted': {
+            const r = await timed('reserve', () => store.reserve(job.orderId, job.token), (v) => v.status);
+            if (r.status === 'sold_out') {
+              store.ack(job.orderId, job.token, null);
+              log.info({ reason: r.reason }, 'order sold out');
+              return { kind: 'completed', status: 'sold_out' };
+            }
+            log.debug('stock reserved');
+            continue;
+          }
+          case 'reserved':
+          case 'payment_pending': {
+            if (row.reserved_until !== null && row.reserved_until <= now() && row.pay_attempts === 0) {
+              store.expire(job.orderId, job.token);
+              log.info('reservation expired before payment; stock released');
+              return { kind: 'completed', status: 'cancelled' };
+            }
+            try {
+              const charge = await timed('pay', () =>
+                payments.charge(
+                  { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id },
+                  signal,
+                  () => store.markPayAttempt(job.orderId, job.token),
+                ),
+              );
+              check();
+              store.markPaid(job.orderId, job.token, charge.chargeId);
+              log.info({ chargeId: charge.chargeId }, 'payment captured');
+              continue;
+            } catch (err) {
+              check();
+              if (err instanceof PaymentDeclined) {
+                store.failPayment(job.orderId, job.token, `payment declined: ${err.code}`);
+                log.info({ code: err.code }, 'payment declined; stock released');
+                return { kind: 'completed', status: 'payment_failed' };
+              }
+              if (err instanceof OrderLostError) throw new GiveUp('order cancelled or lease lost before the charge was sent');
+              if (err instanceof BreakerOpenError || err instanceof TransientPaymentError) {
+                const retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
+                const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
+                const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
+                store.deferPayment(job.orderId, job.token, retryAt, reason);
+                log.info({ retryAt: new Date(retryAt).toISOString(), reason }, 'payment deferred');
+                return { kind: 'deferred', retryAt };
+              }
+              throw err;
+            }
+          }
+          case 'paid': {
+            await timed('confirm', () => store.confirm(job.orderId, job.token));
+            log.info('order confirmed');
+            continue;
+          }
+          case 'confirmed': {
+            if (row.notified === 0) {
+              const enabled = flags.isEnabled('order-notifications');
+              const written = await timed('notify', () => store.notify(job.orderId, job.token, enabled), () => (enabled ? 'ok' : 'skipped'));
+              if (written) log.info({ kind: 'order_confirmed', customerId: row.customer_id }, 'notification queued');
+              // The confirm may have happened in an earlier (crashed) run; it is counted once, here.
+              return { kind: 'completed', status: 'confirmed' };
+            }
+            store.ack(job.orderId, job.token, null);
+            return { kind: 'noop' };
+          }
+          default:
+            store.ack(job.orderId, job.token, null);
+            return { kind: 'noop' };
+        }
+      }
+      throw new Error(`order ${job.orderId} did not settle after 16 steps`);
+    } catch (err) {
+      if (err instanceof LostLeaseError) throw new GiveUp('lease lost');
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WorkerPoolControl } from '../engine.js';
+import type { StackMetrics } from '../metrics.js';
+import type { LeasedJob, SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { GiveUp } from './outcomes.js';
+import type { JobResult, Worker } from './steps.js';
+
+export interface WorkerPoolOptions {
+  store: Pick<SqliteOrderStore, 'leaseBatch' | 'renewLease'>;
+  worker: Worker;
+  /** Lease length, ms; renewed every third of it while a job runs. */
+  leaseMs: number;
+  logger: Logger;
+  metrics: StackMetrics;
+  now: () => number;
+  /** Longest sleep of an idle dispatcher between looks at the queue, ms. Default 100. */
+  pollMs?: number;
+  /** Called with each finished job's result. */
+  onResult?: (job: LeasedJob, result: JobResult) => void;
+}
+
+/** Why a worker's signal was aborted. */
+export class WorkerKilled extends Error {
+  constructor() {
+    super('worker killed (simulated crash)');
+    this.name = 'WorkerKilled';
+  }
+}
+
+interface WorkerSlot {
+  id: number;
+  abort: AbortController;
+  job: LeasedJob | undefined;
+  /** Set when the pool shrinks: leave after the current job. */
+  retiring: boolean;
+  /** Resolves the worker's wait for its next job (undefined = stop). */
+  handOff: ((job: LeasedJob | undefined) => void) | undefined;
+}
+
+const THROUGHPUT_WINDOW_S = 10;
+
+/**
+ * In-process async workers fed by one dispatcher. The dispatcher leases as many due jobs as there
+ * are idle workers in one transaction (one fsync for many jobs) and hands them out; a worker that
+ * finishes goes back to waiting. Workers are cheap: the work is I/O (SQLite commits, the gateway).
+ */
+export class WorkerPool implements WorkerPoolControl {
+  private readonly slots = new Map<number, WorkerSlot>();
+  private readonly idle: WorkerSlot[] = [];
+  private nextId = 1;
+  private target = 0;
+  private paused = false;
+  private draining = false;
+  private stopped = false;
+  private wakeDispatcher: (() => void) | undefined;
+  private dispatcherDone: Promise<void> = Promise.resolve();
+  private readonly prefix = randomBytes(4).toString('hex');
+  private leaseSeq = 0;
+  private readonly running = new Set<Promise<void>>();
+  private readonly buckets = new Array<number>(THROUGHPUT_WINDOW_S).fill(0);
+  private bucketSecond = 0;
+  private busyCount = 0;
+
+  constructor(private readonly opts: WorkerPoolOptions) {}
+
+  start(size: number): void {
+    this.dispatcherDone = this.dispatchLoop();
+    this.setSize(size);
+  }
+
+  /** Wakes the dispatcher now (new orders were committed). */
+  notify(): void {
+    this.wakeDispatcher?.();
+  }
+
+  size(): number {
+    return this.target;
+  }
+
+  busy(): number {
+    return this.busyCount;
+  }
+
+  setSize(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`worker count must be a whole number >= 0, got ${n}`);
+    this.target = n;
+    let live = [...this.slots.values()].filter((s) => !s.retiring);
+    while (live.length < n) {
+      this.spawn();
+      live = [...this.slots.values()].filter((s) => !s.retiring);
+    }
+    // Shrink: idle workers go at once, busy ones after their job.
+    while (live.length > n) {
+      const idle = this.idle.pop();
+      const victim = idle ?? live.find((s) => s.job !== undefined);
+      if (victim === undefined) break;
+      victim.retiring = true;
+      if (idle !== undefined) idle.handOff?.(undefined);
+      live = live.filter((s) => s !== victim);
+    }
+    this.updateGauges();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.notify();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  killWorker(): { killed: boolean; orderId?: string } {
+    const victim = [...this.slots.values()].find((s) => s.job !== undefined && !s.retiring) ?? this.idle[0];
+    if (victim === undefined) return { killed: false };
+    const orderId = victim.job?.orderId;
+    // The crash: the worker stops mid-job without ack; its lease runs out and the job comes back.
+    this.slots.delete(victim.id);
+    const i = this.idle.indexOf(victim);
+    if (i >= 0) this.idle.splice(i, 1);
+    victim.abort.abort(new WorkerKilled());
+    victim.handOff?.(undefined);
+    this.opts.logger.warn({ worker: victim.id, ...(orderId !== undefined ? { orderId } : {}) }, 'worker killed (simulated crash)');
+    // A supervisor restarts crashed workers: the pool keeps its size.
+    if (!this.stopped && !this.draining) this.setSize(this.target);
+    return orderId !== undefined ? { killed: true, orderId } : { killed: true };
+  }
+
+  throughputPerSec(): number {
+    this.rollBuckets();
+    const sum = this.buckets.reduce((a, b) => a + b, 0);
+    return sum / THROUGHPUT_WINDOW_S;
+  }
+
+  async drain(timeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
+    this.draining = true;
+    for (const s of this.idle.splice(0)) s.handOff?.(undefined);
+    const deadline = Date.now() + timeoutMs;
+    while (this.busyCount > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.all(this.running), new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, deadline - Date.now()))))]);
+    }
+    return { drained: this.busyCount === 0, inFlight: this.busyCount };
+  }
+
+  /** Undoes drain(): used after a store restart. */
+  undrain(): void {
+    if (this.stopped) return;
+    this.draining = false;
+    this.setSize(this.target);
+    this.notify();
+  }
+
+  /**
+   * Stops everything. Jobs still running after the drain are aborted without ack: their leases
+   * stay, and the next start reclaims them.
+   */
+  async stop(drainTimeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
+    const result = await this.drain(drainTimeoutMs);
+    this.stopped = true;
+    for (const s of this.slots.values()) {
+      s.abort.abort(new GiveUp('pool stopped'));
+      s.handOff?.(undefined);
+    }
+    this.wakeDispatcher?.();
+    await this.dispatcherDone;
+    await Promise.allSettled([...this.running]);
+    this.slots.clear();
+    this.idle.length = 0;
+    return result;
+  }
+
+  private spawn(): void {
+    const slot: WorkerSlot = { id: this.nextId++, abort: new AbortController(), job: undefined, retiring: false, handOff: undefined };
+    this.slots.set(slot.id, slot);
+    const p = this.workerLoop(slot).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  private async workerLoop(slot: WorkerSlot): Promise<void> {
+    while (!this.stopped && !slot.retiring && !slot.abort.signal.aborted && !this.draining) {
+      const job = await new Promise<LeasedJob | undefined>((resolve) => {
+        slot.handOff = resolve;
+        this.idle.push(slot);
+        this.wakeDispatcher?.();
+      });
+      slot.handOff = undefined;
+      if (job === undefined) break;
+      await this.runJob(slot, job);
+    }
+    if (this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
+    const i = this.idle.indexOf(slot);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.updateGauges();
+  }
+
+  private async runJob(slot: WorkerSlot, job: LeasedJob): Promise<void> {
+    slot.job = job;
+    this.busyCount++;
+    this.updateGauges();
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      if (slot.abort.signal.aborted) return; // a crashed worker renews nothing
+      if (!this.opts.store.renewLease(job.orderId, job.token, this.opts.leaseMs)) lost.abort(new GiveUp('lease lost'));
+    }, Math.max(10, Math.floor(this.opts.leaseMs / 3)));
+    try {
+      const result = await this.opts.worker(job, AbortSignal.any([slot.abort.signal, lost.signal]));
+      if (result.kind === 'completed') this.countCompletion();
+      this.opts.onResult?.(job, result);
+    } catch (err) {
+      if (err instanceof GiveUp || slot.abort.signal.aborted) {
+        this.opts.logger.debug({ orderId: job.orderId, reason: (err as Error).message }, 'job abandoned');
+      } else {
+        // Unexpected: keep the lease; the job is retried after it expires.
+        this.opts.logger.error({ orderId: job.orderId, err }, 'job failed; it will be retried after its lease expires');
+      }
+    } finally {
+      clearInterval(renew);
+      slot.job = undefined;
+      this.busyCount--;
+      this.updateGauges();
+    }
+  }
+
+  private async dispatchLoop(): Promise<void> {
+    const pollMs = this.opts.pollMs ?? 100;
+    while (!this.stopped) {
+      let leased = 0;
+      let wanted = 0;
+      if (!this.paused && !this.draining && this.idle.length > 0) {
+        const waiting = this.idle.splice(0, this.idle.length);
+        wanted = waiting.length;
+        let jobs: LeasedJob[] = [];
+        try {
+          jobs = this.opts.store.leaseBatch(
+            waiting.map(() => `${this.prefix}:${++this.leaseSeq}`),
+            this.opts.leaseMs,
+          );
+        } catch (err) {
+          this.opts.logger.error({ err }, 'leasing jobs failed');
+        }
+        leased = jobs.length;
+        jobs.forEach((job, i) => {
+          if (job.redelivered) this.opts.metrics.redeliveries.inc();
+          waiting[i]?.handOff?.(job);
+        });
+        // Workers without a job go back to waiting (those that were stopped meanwhile do not).
+        for (const s of waiting.slice(jobs.length)) if (this.slots.get(s.id) === s && !s.retiring) this.idle.push(s);
+      }
+      if (leased > 0 && leased === wanted) {
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, pollMs);
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.wakeDispatcher = done;
+      });
+      this.wakeDispatcher = undefined;
+    }
+  }
+
+  private countCompletion(): void {
+    this.rollBuckets();
+    this.buckets[this.bucketSecond % THROUGHPUT_WINDOW_S]! += 1;
+  }
+
+  private rollBuckets(): void {
+    const sec = Math.floor(this.opts.now() / 1000);
+    if (this.bucketSecond === 0) this.bucketSecond = sec;
+    for (let s = this.bucketSecond + 1; s <= sec && s - this.bucketSecond <= THROUGHPUT_WINDOW_S; s++) this.buckets[s % THROUGHPUT_WINDOW_S] = 0;
+    this.bucketSecond = Math.max(this.bucketSecond, sec);
+  }
+
+  private updateGauges(): void {
+    this.opts.metrics.workers.set({ state: 'busy' }, this.busyCount);
+    this.opts.metrics.workers.set({ state: 'idle' }, Math.max(0, this.slots.size - this.busyCount));
+  }
+}

@@ -1,0 +1,58 @@
+import CircuitBreaker from 'opossum';
+import type { BreakerState } from '../engine.js';
+
+/** Settings of the payment circuit breaker. */
+export interface BreakerOptions {
+  /** Failure share (percent) in the rolling window above which the breaker opens. Default 50. */
+  errorThresholdPercentage?: number;
+  /** Calls needed in the window before the breaker may open. Default 10. */
+  volumeThreshold?: number;
+  /** Time the breaker stays open before letting one trial call through, ms. Default 5000. */
+  resetTimeoutMs?: number;
+  /** Rolling statistics window, ms. Default 10000. */
+  rollingCountTimeoutMs?: number;
+}
+
+/** Thrown by `fire` while the breaker is open (no call was made). */
+export class BreakerOpenError extends Error {
+  constructor() {
+    super('circuit breaker is open');
+    this.name = 'BreakerOpenError';
+  }
+}
+
+/**
+ * A thin wrapper over opossum: one breaker for a family of calls whose function is passed per
+ * call (opossum binds one action; we pass a thunk). `isFailure(err)` false keeps an error (such
+ * as a card decline, which says the gateway is healthy) out of the failure count.
+ */
+export function createCircuitBreaker(opts: BreakerOptions & { isFailure: (err: unknown) => boolean; onStateChange?: (s: BreakerState) => void }) {
+  const breaker = new CircuitBreaker(async (thunk: () => Promise<unknown>) => thunk(), {
+    timeout: false, // calls carry their own undici timeout
+    errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
+    volumeThreshold: opts.volumeThreshold ?? 10,
+    resetTimeout: opts.resetTimeoutMs ?? 5_000,
+    rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
+    errorFilter: (err: unknown) => !opts.isFailure(err),
+  });
+  const state = (): BreakerState => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed');
+  breaker.on('open', () => opts.onStateChange?.('open'));
+  breaker.on('halfOpen', () => opts.onStateChange?.('half_open'));
+  breaker.on('close', () => opts.onStateChange?.('closed'));
+  return {
+    state,
+    async fire<T>(fn: () => Promise<T>): Promise<T> {
+      try {
+        return (await breaker.fire(fn)) as T;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EOPENBREAKER') throw new BreakerOpenError();
+        throw err;
+      }
+    },
+    shutdown(): void {
+      breaker.shutdown();
+    },
+  };
+}
+
+export type PaymentBreaker = ReturnType<typeof createCircuitBreaker>;

@@ -1,0 +1,639 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { SurgeError } from '../../../errors.js';
+import type { CatalogEntry } from '../../catalog.js';
+import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } from '../../domain/inventory.js';
+import { assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
+import { ORDER_STATUSES, TERMINAL_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
+import type { AcceptOutcome, AcceptRequest, OrderStore, StoreStats } from '../ports.js';
+import { migrate } from './schema.js';
+
+export const ORDERS_DB_FILE = 'orders.db';
+
+/** A row of the orders table as the pipeline sees it. */
+export interface OrderRow {
+  seq: number;
+  id: string;
+  customer_id: string;
+  items: string;
+  payment_token: string | null;
+  amount_cents: number;
+  status: OrderStatus;
+  reason: string | null;
+  history: string;
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  attempts: number;
+  pay_attempts: number;
+  charge_id: string | null;
+  reserved_until: number | null;
+  notified: number;
+  idem_key: string;
+  request_hash: string;
+  client_id: string | null;
+}
+
+/** A job handed to a worker: the order it is about and the lease token that proves ownership. */
+export interface LeasedJob {
+  orderId: string;
+  token: string;
+  /** True when a previous lease on this job expired without an ack. */
+  redelivered: boolean;
+}
+
+export interface SqliteOrderStoreOptions {
+  /** Directory of orders.db (created if missing). */
+  dir: string;
+  logger: Logger;
+  now: () => number;
+  /** How long a reservation holds stock, ms. */
+  reservationTtlMs: number;
+  /** Completed orders per second, for estimatedWaitMs; 0 when unknown. */
+  throughputPerSec: () => number;
+  /** Called after each group commit that created orders (wakes idle workers). */
+  onAccepted?: (created: number) => void;
+}
+
+interface PendingAccept {
+  req: AcceptRequest;
+  resolve: (o: AcceptOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+function newOrderId(now: number): string {
+  return `ord_${now.toString(36)}${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The embedded order store: orders (which double as the job queue), inventory, reservations,
+ * outbox and flag overrides in one SQLite file, WAL mode with synchronous=FULL so a commit is on
+ * disk before anyone is told about it.
+ */
+export class SqliteOrderStore implements OrderStore {
+  private db: Database.Database | undefined;
+  private readonly pending: PendingAccept[] = [];
+  private flushScheduled = false;
+  private prices = new Map<string, number>();
+  private closed = false;
+  private readonly file: string;
+
+  constructor(private readonly opts: SqliteOrderStoreOptions) {
+    try {
+      mkdirSync(opts.dir, { recursive: true });
+    } catch (err) {
+      throw new SurgeError('SRG_STACK_DATA_DIR', `cannot create data directory ${opts.dir}: ${(err as Error).message}`);
+    }
+    this.file = join(opts.dir, ORDERS_DB_FILE);
+    this.open();
+  }
+
+  /** (Re)opens the database file; the restart-store fault closes and calls this again. */
+  open(): void {
+    let db: Database.Database;
+    try {
+      db = new Database(this.file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    } catch (err) {
+      throw new SurgeError('SRG_STACK_DATA_DIR', `cannot open the order store ${this.file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.db = db;
+    this.closed = false;
+    this.loadPrices();
+    if (this.pending.length > 0) this.scheduleFlush();
+  }
+
+  private get conn(): Database.Database {
+    if (this.db === undefined) throw new Error('order store is closed');
+    return this.db;
+  }
+
+  private loadPrices(): void {
+    this.prices = new Map(this.conn.prepare<[], { sku: string; price_cents: number }>('SELECT sku, price_cents FROM products').all().map((r) => [r.sku, r.price_cents]));
+  }
+
+  /**
+   * Puts stock on the shelf. A fresh store (no products) gets `entries` or, when none are given,
+   * `fallback`. An existing store is only touched when entries were given explicitly: each listed
+   * sku is created or set so that exactly `stock` units are available again (units reserved or
+   * sold stay as they are); unlisted skus are left alone.
+   */
+  seed(entries: CatalogEntry[] | undefined, fallback: () => CatalogEntry[]): { mode: 'fresh' | 'restock' | 'kept'; skus: number } {
+    const db = this.conn;
+    const count = (db.prepare('SELECT COUNT(*) AS n FROM products').get() as { n: number }).n;
+    if (count > 0 && entries === undefined) return { mode: 'kept', skus: count };
+    const list = entries ?? fallback();
+    const upsert = db.prepare(
+      `INSERT INTO products (sku, name, price_cents, stock) VALUES (@sku, @name, @priceCents, @stock)
+       ON CONFLICT(sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
+         stock = excluded.stock + products.reserved + products.sold`,
+    );
+    db.transaction(() => {
+      for (const e of list) upsert.run(e);
+    })();
+    this.loadPrices();
+    return { mode: count === 0 ? 'fresh' : 'restock', skus: list.length };
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  accept(req: AcceptRequest): Promise<AcceptOutcome> {
+    return new Promise<AcceptOutcome>((resolve, reject) => {
+      if (this.closed && this.db === undefined && !this.reopening) {
+        reject(new Error('order store is closed'));
+        return;
+      }
+      this.pending.push({ req, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** True between close() and open() of a restart: accepts wait instead of failing. */
+  private reopening = false;
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate: every accept() of this event-loop turn joins the same transaction
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.db === undefined || this.pending.length === 0) return;
+    const batch = this.pending.splice(0, this.pending.length);
+    const now = this.opts.now();
+    let outcomes: AcceptOutcome[];
+    try {
+      outcomes = this.acceptBatch(batch.map((p) => p.req), now);
+    } catch (err) {
+      this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(outcomes[i] as AcceptOutcome));
+    const created = outcomes.filter((o) => o.kind === 'created').length;
+    if (created > 0) this.opts.onAccepted?.(created);
+  }
+
+  private acceptBatch(reqs: AcceptRequest[], now: number): AcceptOutcome[] {
+    const db = this.conn;
+    const byKey = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE idem_key = ?');
+    const insert = db.prepare(
+      `INSERT INTO orders (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents,
+         status, history, created_at, updated_at, next_attempt_at)
+       VALUES (@id, @key, @hash, @customerId, @items, @token, @clientId, @amount, 'accepted', @history, @now, @now, @now)`,
+    );
+    const tx = db.transaction((): AcceptOutcome[] => {
+      let depth = this.dueCount(now);
+      const out: AcceptOutcome[] = [];
+      for (const req of reqs) {
+        const existing = byKey.get(req.idempotencyKey);
+        if (existing !== undefined) {
+          out.push(existing.request_hash === req.requestHash ? { kind: 'existing', order: this.toView(existing, now) } : { kind: 'conflict', orderId: existing.id });
+          continue;
+        }
+        const unknown = [...new Set(req.order.items.map((i) => i.sku))].filter((sku) => !this.prices.has(sku));
+        if (unknown.length > 0) {
+          out.push({ kind: 'unknown_sku', skus: unknown });
+          continue;
+        }
+        const amount = req.order.items.reduce((sum, i) => sum + (this.prices.get(i.sku) ?? 0) * i.qty, 0);
+        const id = newOrderId(now);
+        const history: StatusChange[] = [{ status: 'accepted', at: new Date(now).toISOString() }];
+        const items: OrderItem[] = req.order.items.map((i) => ({ sku: i.sku, qty: i.qty }));
+        insert.run({
+          id,
+          key: req.idempotencyKey,
+          hash: req.requestHash,
+          customerId: req.order.customerId,
+          items: JSON.stringify(items),
+          token: req.order.paymentToken ?? null,
+          clientId: req.clientId ?? null,
+          amount,
+          history: JSON.stringify(history),
+          now,
+        });
+        depth += 1;
+        const iso = new Date(now).toISOString();
+        out.push({
+          kind: 'created',
+          order: {
+            orderId: id,
+            customerId: req.order.customerId,
+            items,
+            status: 'accepted',
+            history,
+            createdAt: iso,
+            updatedAt: iso,
+            queuePosition: depth,
+            estimatedWaitMs: this.estimateWait(depth),
+          },
+        });
+      }
+      return out;
+    });
+    return tx.immediate();
+  }
+
+  private estimateWait(position: number): number | undefined {
+    const tp = this.opts.throughputPerSec();
+    return tp > 0 ? Math.round((position / tp) * 1000) : undefined;
+  }
+
+  private dueCount(now: number): number {
+    return (this.conn.prepare('SELECT COUNT(*) AS n FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?').get(now) as { n: number }).n;
+  }
+
+  getOrder(orderId: string): OrderView | undefined {
+    const row = this.getRow(orderId);
+    return row === undefined ? undefined : this.toView(row, this.opts.now());
+  }
+
+  getRow(orderId: string): OrderRow | undefined {
+    return this.conn.prepare<[string], OrderRow>('SELECT * FROM orders WHERE id = ?').get(orderId);
+  }
+
+  private toView(row: OrderRow, now: number): OrderView {
+    const view: OrderView = {
+      orderId: row.id,
+      customerId: row.customer_id,
+      items: JSON.parse(row.items) as OrderItem[],
+      status: row.status,
+      history: JSON.parse(row.history) as StatusChange[],
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+    };
+    if (row.reason !== null) view.reason = row.reason;
+    const waiting = row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
+    if (waiting) {
+      const ahead = (
+        this.conn
+          .prepare(
+            `SELECT COUNT(*) AS n FROM orders WHERE next_attempt_at IS NOT NULL
+               AND (next_attempt_at < @at OR (next_attempt_at = @at AND seq < @seq))`,
+          )
+          .get({ at: row.next_attempt_at, seq: row.seq }) as { n: number }
+      ).n;
+      view.queuePosition = ahead + 1;
+      const eta = this.estimateWait(ahead + 1);
+      if (eta !== undefined) view.estimatedWaitMs = eta;
+    }
+    return view;
+  }
+
+  listInventory(): InventoryItem[] {
+    return this.conn
+      .prepare<[], StockLevel>('SELECT sku, stock, reserved, sold FROM products ORDER BY sku')
+      .all()
+      .map((l) => ({ sku: l.sku, available: l.stock - l.reserved - l.sold, reserved: l.reserved, sold: l.sold }));
+  }
+
+  stats(): StoreStats {
+    const now = this.opts.now();
+    const db = this.conn;
+    const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
+    for (const r of db.prepare<[], { status: OrderStatus; n: number }>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status').all()) byStatus[r.status] = r.n;
+    const oldest = db
+      .prepare<[number], { created_at: number }>('SELECT created_at FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT 1')
+      .get(now);
+    return { queueDepth: this.dueCount(now), oldestWaitingMs: oldest === undefined ? 0 : Math.max(0, now - oldest.created_at), byStatus, oversold: this.oversold() };
+  }
+
+  /**
+   * Units sold beyond stock, recomputed from the reservations (not from the products counters,
+   * which the same code paths maintain and so could be wrong together).
+   */
+  oversold(): number {
+    const rows = this.conn
+      .prepare<[], { stock: number; sold: number }>(
+        `SELECT p.stock AS stock, COALESCE((SELECT SUM(r.qty) FROM reservations r WHERE r.sku = p.sku AND r.state = 'sold'), 0) AS sold FROM products p`,
+      )
+      .all();
+    return oversoldUnits(rows);
+  }
+
+  cancel(orderId: string, reason: string): boolean {
+    const now = this.opts.now();
+    return this.conn.transaction((): boolean => {
+      const row = this.getRow(orderId);
+      // Once a charge may have been sent, only the gateway knows whether money moved: refuse.
+      if (row === undefined || !CANCELLABLE.has(row.status) || row.pay_attempts > 0) return false;
+      this.releaseReservations(orderId);
+      this.setStatus(row, 'cancelled', now, reason);
+      this.conn.prepare('UPDATE orders SET next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, reserved_until = NULL WHERE id = ?').run(orderId);
+      return true;
+    }).immediate();
+  }
+
+  isHealthy(): boolean {
+    if (this.db === undefined || !this.db.open) return false;
+    try {
+      this.db.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Flushes waiting accepts, then closes the file. */
+  async close(): Promise<void> {
+    if (this.db === undefined) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+    this.db = undefined;
+    for (const p of this.pending.splice(0)) p.reject(new Error('order store is closed'));
+  }
+
+  /**
+   * Closes and reopens the database (the restart-store fault). Accepts that arrive meanwhile wait
+   * and are committed after the reopen. Returns the time the store was unavailable, ms.
+   */
+  restart(): number {
+    const started = performance.now();
+    this.flush();
+    this.reopening = true;
+    this.db?.close();
+    this.db = undefined;
+    try {
+      this.open();
+    } finally {
+      this.reopening = false;
+    }
+    return performance.now() - started;
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  /**
+   * Leases up to `tokens.length` due jobs, oldest first, one token each, in one transaction.
+   * A job whose previous lease ran out without an ack comes back with `redelivered: true`.
+   */
+  leaseBatch(tokens: string[], leaseMs: number): LeasedJob[] {
+    if (tokens.length === 0) return [];
+    const now = this.opts.now();
+    const until = now + leaseMs;
+    const db = this.conn;
+    const due = db.prepare<[number, number], { seq: number; id: string; lease_owner: string | null }>(
+      'SELECT seq, id, lease_owner FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?',
+    );
+    const take = db.prepare('UPDATE orders SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE seq = ?');
+    return db
+      .transaction((): LeasedJob[] => {
+        const rows = due.all(now, tokens.length);
+        return rows.map((r, i) => {
+          const token = tokens[i] as string;
+          take.run(token, until, until, r.seq);
+          return { orderId: r.id, token, redelivered: r.lease_owner !== null };
+        });
+      })
+      .immediate();
+  }
+
+  /** Extends a lease we still hold; false when it was lost (expired and taken, or the order was cancelled). */
+  renewLease(orderId: string, token: string, leaseMs: number): boolean {
+    const until = this.opts.now() + leaseMs;
+    return this.conn.prepare('UPDATE orders SET lease_until = ?, next_attempt_at = ? WHERE id = ? AND lease_owner = ?').run(until, until, orderId, token).changes === 1;
+  }
+
+  /**
+   * Leases left by a previous process are dead (we hold the directory lock): make them due now
+   * instead of waiting for their expiry. They keep their owner so the next lease counts as a redelivery.
+   */
+  reclaimLeases(): number {
+    const now = this.opts.now();
+    return this.conn.prepare('UPDATE orders SET next_attempt_at = ?, lease_until = ? WHERE lease_owner IS NOT NULL AND next_attempt_at IS NOT NULL').run(now, now).changes;
+  }
+
+  /** Finishes a job: the order needs more work at `nextAttemptAt`, or none (null). */
+  ack(orderId: string, token: string, nextAttemptAt: number | null): boolean {
+    return this.conn.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?').run(nextAttemptAt, orderId, token).changes === 1;
+  }
+
+  /** Loads the order of a job if `token` still owns it. */
+  ownedRow(orderId: string, token: string): OrderRow | undefined {
+    return this.conn.prepare<[string, string], OrderRow>('SELECT * FROM orders WHERE id = ? AND lease_owner = ?').get(orderId, token);
+  }
+
+  // ---------------------------------------------------------------- steps (each one transaction, guarded by the lease)
+
+  private setStatus(row: OrderRow, to: OrderStatus, now: number, reason?: string, token?: string): void {
+    assertTransition(row.status, to);
+    const entry: StatusChange = { status: to, at: new Date(now).toISOString(), ...(reason !== undefined ? { reason } : {}) };
+    const res = this.conn
+      .prepare(
+        `UPDATE orders SET status = @to, reason = @reason, updated_at = @now,
+           history = json_insert(history, '$[#]', json(@entry))
+         WHERE id = @id AND status = @from ${token !== undefined ? 'AND lease_owner = @token' : ''}`,
+      )
+      .run({ to, reason: reason ?? null, now, entry: JSON.stringify(entry), id: row.id, from: row.status, ...(token !== undefined ? { token } : {}) });
+    if (res.changes !== 1) throw new LostLeaseError(row.id);
+  }
+
+  private releaseReservations(orderId: string): void {
+    const held = this.conn.prepare<[string], { sku: string; qty: number }>("SELECT sku, qty FROM reservations WHERE order_id = ? AND state = 'held'").all(orderId);
+    const dec = this.conn.prepare('UPDATE products SET reserved = reserved - ? WHERE sku = ?');
+    for (const h of held) dec.run(h.qty, h.sku);
+    this.conn.prepare("UPDATE reservations SET state = 'released' WHERE order_id = ? AND state = 'held'").run(orderId);
+  }
+
+  /**
+   * Reserves every item of an accepted order, all or nothing, or ends it as sold_out naming the
+   * first sku short of stock. Runs as one IMMEDIATE transaction: nothing can interleave between
+   * the availability check and the update, so stock can never be reserved twice.
+   */
+  reserve(orderId: string, token: string): { status: 'reserved' | 'sold_out'; reason?: string } {
+    const now = this.opts.now();
+    return this.conn
+      .transaction(() => {
+        const row = this.ownedRow(orderId, token);
+        if (row === undefined) throw new LostLeaseError(orderId);
+        if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved' } as const;
+        const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
+        const level = this.conn.prepare<[string], StockLevel>('SELECT sku, stock, reserved, sold FROM products WHERE sku = ?');
+        const decision = decideReservation(need, (sku) => level.get(sku));
+        if (!decision.ok) {
+          const reason = `sku ${decision.sku} sold out (wanted ${decision.wanted}, available ${decision.available})`;
+          this.setStatus(row, 'sold_out', now, reason, token);
+          return { status: 'sold_out', reason } as const;
+        }
+        const inc = this.conn.prepare('UPDATE products SET reserved = reserved + ? WHERE sku = ?');
+        const hold = this.conn.prepare("INSERT INTO reservations (order_id, sku, qty, state) VALUES (?, ?, ?, 'held')");
+        for (const [sku, qty] of need) {
+          inc.run(qty, sku);
+          hold.run(orderId, sku, qty);
+        }
+        this.setStatus(row, 'reserved', now, undefined, token);
+        this.conn.prepare('UPDATE orders SET reserved_until = ? WHERE id = ?').run(now + this.opts.reservationTtlMs, orderId);
+        return { status: 'reserved' } as const;
+      })
+      .immediate();
+  }
+
+  /**
+   * Records that a charge is about to be sent (durably, before the request leaves), so a
+   * reservation with a possibly-charged payment is never expired or cancelled.
+   * Returns false when the order is no longer ours or no longer payable.
+   */
+  markPayAttempt(orderId: string, token: string): boolean {
+    return (
+      this.conn
+        .prepare("UPDATE orders SET pay_attempts = pay_attempts + 1 WHERE id = ? AND lease_owner = ? AND status IN ('reserved', 'payment_pending')")
+        .run(orderId, token).changes === 1
+    );
+  }
+
+  markPaid(orderId: string, token: string, chargeId: string): void {
+    const now = this.opts.now();
+    this.conn
+      .transaction(() => {
+        const row = this.mustOwn(orderId, token);
+        this.setStatus(row, 'paid', now, undefined, token);
+        this.conn.prepare('UPDATE orders SET charge_id = ?, reserved_until = NULL WHERE id = ?').run(chargeId, orderId);
+      })
+      .immediate();
+  }
+
+  /** The gateway is unavailable: wait in payment_pending until `retryAt` (the job is acked). */
+  deferPayment(orderId: string, token: string, retryAt: number, reason: string): void {
+    const now = this.opts.now();
+    this.conn
+      .transaction(() => {
+        const row = this.mustOwn(orderId, token);
+        // One history entry per outage, not one per retry: a long outage would bloat the order.
+        if (row.status !== 'payment_pending') this.setStatus(row, 'payment_pending', now, reason, token);
+        this.conn.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, reason = ? WHERE id = ?').run(retryAt, reason, orderId);
+      })
+      .immediate();
+  }
+
+  /** Declined: final payment_failed, stock back on the shelf, job done. */
+  failPayment(orderId: string, token: string, reason: string): void {
+    this.endWithRelease(orderId, token, 'payment_failed', reason);
+  }
+
+  /** A reservation ran out before any charge was sent: cancelled, stock released, job done. */
+  expire(orderId: string, token: string): void {
+    this.endWithRelease(orderId, token, 'cancelled', 'reservation_expired');
+  }
+
+  private endWithRelease(orderId: string, token: string, to: OrderStatus, reason: string): void {
+    const now = this.opts.now();
+    this.conn
+      .transaction(() => {
+        const row = this.mustOwn(orderId, token);
+        this.releaseReservations(orderId);
+        this.setStatus(row, to, now, reason, token);
+        this.conn.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL, reserved_until = NULL WHERE id = ?').run(orderId);
+      })
+      .immediate();
+  }
+
+  /** Paid -> confirmed: the held units become sold. */
+  confirm(orderId: string, token: string): void {
+    const now = this.opts.now();
+    this.conn
+      .transaction(() => {
+        const row = this.mustOwn(orderId, token);
+        const held = this.conn.prepare<[string], { sku: string; qty: number }>("SELECT sku, qty FROM reservations WHERE order_id = ? AND state = 'held'").all(orderId);
+        const sell = this.conn.prepare('UPDATE products SET reserved = reserved - ?, sold = sold + ? WHERE sku = ?');
+        for (const h of held) sell.run(h.qty, h.qty, h.sku);
+        this.conn.prepare("UPDATE reservations SET state = 'sold' WHERE order_id = ? AND state = 'held'").run(orderId);
+        this.setStatus(row, 'confirmed', now, undefined, token);
+      })
+      .immediate();
+  }
+
+  /** Writes the notification to the outbox (once) when `enabled`, marks the order notified and acks the job. */
+  notify(orderId: string, token: string, enabled: boolean): boolean {
+    const now = this.opts.now();
+    return this.conn
+      .transaction((): boolean => {
+        const row = this.mustOwn(orderId, token);
+        let written = false;
+        if (enabled) {
+          written =
+            this.conn
+              .prepare('INSERT OR IGNORE INTO outbox (order_id, kind, payload, created_at) VALUES (?, ?, ?, ?)')
+              .run(orderId, 'order_confirmed', JSON.stringify({ orderId, customerId: row.customer_id, amountCents: row.amount_cents }), now).changes === 1;
+        }
+        this.conn.prepare('UPDATE orders SET notified = 1, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL WHERE id = ?').run(orderId);
+        return written;
+      })
+      .immediate();
+  }
+
+  private mustOwn(orderId: string, token: string): OrderRow {
+    const row = this.ownedRow(orderId, token);
+    if (row === undefined) throw new LostLeaseError(orderId);
+    return row;
+  }
+
+  /**
+   * Cancels orders whose reservation ran out before any charge was sent and that no live worker
+   * holds. Orders with a charge attempt are left to the pipeline: only the gateway knows whether
+   * money moved, and it answers the same idempotency key the same way, so they are retried.
+   */
+  expireReservations(limit = 500): string[] {
+    const now = this.opts.now();
+    return this.conn
+      .transaction((): string[] => {
+        const rows = this.conn
+          .prepare<[number, number, number], OrderRow>(
+            `SELECT * FROM orders WHERE reserved_until IS NOT NULL AND reserved_until <= ? AND pay_attempts = 0
+               AND status IN ('reserved', 'payment_pending') AND (lease_owner IS NULL OR lease_until <= ?) LIMIT ?`,
+          )
+          .all(now, now, limit);
+        for (const row of rows) {
+          this.releaseReservations(row.id);
+          this.setStatus(row, 'cancelled', now, 'reservation_expired');
+          this.conn.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL, reserved_until = NULL WHERE id = ?').run(row.id);
+        }
+        return rows.map((r) => r.id);
+      })
+      .immediate();
+  }
+
+  /** Count of outbox rows (notifications written). */
+  outboxCount(): number {
+    return (this.conn.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  // ---------------------------------------------------------------- flags
+
+  flagOverrides(): Map<string, boolean> {
+    return new Map(this.conn.prepare<[], { name: string; enabled: number }>('SELECT name, enabled FROM flag_overrides').all().map((r) => [r.name, r.enabled === 1]));
+  }
+
+  setFlagOverride(name: string, enabled: boolean | undefined): void {
+    if (enabled === undefined) this.conn.prepare('DELETE FROM flag_overrides WHERE name = ?').run(name);
+    else
+      this.conn
+        .prepare('INSERT INTO flag_overrides (name, enabled, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at')
+        .run(name, enabled ? 1 : 0, this.opts.now());
+  }
+
+  isTerminal(status: OrderStatus): boolean {
+    return TERMINAL_STATUSES.has(status);
+  }
+}
+
+/** A guarded write found the order no longer held by this lease: the job must stop quietly. */
+export class LostLeaseError extends Error {
+  constructor(readonly orderId: string) {
+    super(`lease on order ${orderId} was lost`);
+    this.name = 'LostLeaseError';
+  }
+}

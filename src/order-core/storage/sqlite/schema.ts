@@ -1,0 +1,81 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order inside one transaction each and recorded in
+ * PRAGMA user_version, so opening an existing store any number of times is safe.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS products (
+    sku TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    price_cents INTEGER NOT NULL,
+    stock INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    sold INTEGER NOT NULL DEFAULT 0,
+    -- the last line of defence against overselling: the database refuses it
+    CHECK (reserved >= 0 AND sold >= 0 AND reserved + sold <= stock)
+  );
+  CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    idem_key TEXT NOT NULL UNIQUE,
+    request_hash TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    items TEXT NOT NULL,
+    payment_token TEXT,
+    client_id TEXT,
+    amount_cents INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    history TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    -- queue: NULL when the order needs no more work; while leased it equals lease_until, so an
+    -- expired lease makes the job due again without a separate sweep
+    next_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    pay_attempts INTEGER NOT NULL DEFAULT 0,
+    charge_id TEXT,
+    reserved_until INTEGER,
+    notified INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS orders_queue ON orders (next_attempt_at, seq) WHERE next_attempt_at IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
+  CREATE INDEX IF NOT EXISTS orders_reserved_until ON orders (reserved_until) WHERE reserved_until IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS reservations (
+    order_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    qty INTEGER NOT NULL CHECK (qty > 0),
+    state TEXT NOT NULL CHECK (state IN ('held', 'sold', 'released')),
+    PRIMARY KEY (order_id, sku)
+  );
+  CREATE INDEX IF NOT EXISTS reservations_sku ON reservations (sku, state);
+  CREATE TABLE IF NOT EXISTS outbox (
+    order_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS flag_overrides (
+    name TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+];
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const sql = MIGRATIONS[v] ?? '';
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}
+
