@@ -1,0 +1,135 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+import type { MetricObservation, MetricType } from '../probes/index.js';
+
+/**
+ * Client-side metrics of a run, under k6's names so thresholds read the same in both engines.
+ * Requests are recorded per series (scenario × request name × method × status) so tagged
+ * thresholds like `http_req_duration{scenario:checkout}` merge exactly the matching histograms.
+ */
+
+/** Types and units of the metrics the builtin engine records (k6's built-ins plus order metrics). */
+export const BUILTIN_METRICS: Readonly<Record<string, { type: MetricType; contains: 'time' | 'data' | 'default' }>> = {
+  http_reqs: { type: 'counter', contains: 'default' },
+  http_req_duration: { type: 'trend', contains: 'time' },
+  http_req_failed: { type: 'rate', contains: 'default' },
+  iterations: { type: 'counter', contains: 'default' },
+  dropped_iterations: { type: 'counter', contains: 'default' },
+  data_received: { type: 'counter', contains: 'data' },
+  vus: { type: 'gauge', contains: 'default' },
+  vus_max: { type: 'gauge', contains: 'default' },
+  orders_accepted: { type: 'counter', contains: 'default' },
+  orders_rejected: { type: 'counter', contains: 'default' },
+  orders_confirmed: { type: 'counter', contains: 'default' },
+  inventory_oversold_units: { type: 'gauge', contains: 'default' },
+};
+
+/** The percentiles shown in summaries (k6's summaryTrendStats plus p(99)). */
+export const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'] as const;
+
+/** Latencies are recorded in microseconds (integers for HDR) and reported in milliseconds, as k6 does. */
+export function newHistogram(): Histogram {
+  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32, useWebAssembly: false });
+}
+
+/** One combination of tags and what was recorded under it. */
+export interface Series {
+  readonly tags: Readonly<Record<string, string>>;
+  count: number;
+  failed: number;
+  sumUs: number;
+  minUs: number;
+  maxUs: number;
+  readonly hist: Histogram;
+}
+
+export function newSeries(tags: Record<string, string>): Series {
+  return { tags, count: 0, failed: 0, sumUs: 0, minUs: Number.POSITIVE_INFINITY, maxUs: 0, hist: newHistogram() };
+}
+
+/** Counts an answered (or failed) request; `us` is its duration in microseconds. */
+export function recordInto(s: Series, us: number, failed: boolean): void {
+  const v = us < 1 ? 1 : Math.round(us);
+  s.count++;
+  if (failed) s.failed++;
+  s.sumUs += v;
+  if (v < s.minUs) s.minUs = v;
+  if (v > s.maxUs) s.maxUs = v;
+  s.hist.recordValue(v);
+}
+
+/** A trend observation over merged series: percentiles come from the merged HDR histogram, in ms. */
+export function trendOf(series: readonly Series[]): MetricObservation | undefined {
+  const withData = series.filter((s) => s.count > 0);
+  if (withData.length === 0) return undefined;
+  let hist: Histogram;
+  if (withData.length === 1) hist = withData[0]!.hist;
+  else {
+    hist = newHistogram();
+    for (const s of withData) hist.add(s.hist);
+  }
+  const count = withData.reduce((a, s) => a + s.count, 0);
+  const sum = withData.reduce((a, s) => a + s.sumUs, 0);
+  const min = Math.min(...withData.map((s) => s.minUs));
+  const max = Math.max(...withData.map((s) => s.maxUs));
+  const pct = (p: number) => (p >= 100 ? max : p <= 0 ? min : hist.getValueAtPercentile(p)) / 1000;
+  const values: Record<string, number> = { avg: sum / count / 1000, min: min / 1000, med: pct(50), max: max / 1000 };
+  for (const p of [90, 95, 99]) values[`p(${p})`] = pct(p);
+  // JS (not WASM) histograms are garbage-collected, so the merged copy may live as long as the observation.
+  const observation: MetricObservation = { type: 'trend', values, percentile: pct };
+  return observation;
+}
+
+/** True when every tag of `filter` is present with the same value. */
+export function matches(tags: Readonly<Record<string, string>>, filter: Readonly<Record<string, string>>): boolean {
+  for (const k in filter) if (tags[k] !== filter[k]) return false;
+  return true;
+}
+
+/** A sample scraped from the target's Prometheus /metrics. */
+export interface ScrapedSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The parts of a Prometheus text exposition the summary uses: counters and gauges. */
+export interface Scrape {
+  readonly types: ReadonlyMap<string, string>;
+  readonly samples: readonly ScrapedSample[];
+}
+
+/** Parses Prometheus text format (0.0.4). Histograms and summaries are kept only as their type. */
+export function parsePrometheusText(text: string): Scrape {
+  const types = new Map<string, string>();
+  const samples: ScrapedSample[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line.startsWith('#')) {
+      const m = /^#\s*TYPE\s+(\S+)\s+(\S+)/.exec(line);
+      if (m) types.set(m[1]!, m[2]!);
+      continue;
+    }
+    const m = /^([A-Za-z_:][\w:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    if (m[3]) for (const l of m[3].matchAll(/([A-Za-z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    const value = Number(m[4]);
+    if (Number.isFinite(value)) samples.push({ name: m[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+/** Sums the samples of `name` whose labels match `filter`; undefined when there are none. */
+export function sumScraped(scrape: Scrape | undefined, name: string, filter: Readonly<Record<string, string>>): number | undefined {
+  if (!scrape) return undefined;
+  let found = false;
+  let total = 0;
+  for (const s of scrape.samples) {
+    if (s.name === name && matches(s.labels, filter)) {
+      found = true;
+      total += s.value;
+    }
+  }
+  return found ? total : undefined;
+}
