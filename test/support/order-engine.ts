@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,4 +67,10 @@ export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeo
 export async function chargesFor(gatewayUrl: string, orderId: string): Promise<{ chargeId: string; status: string }[]> {
   const res = await fetch(`${gatewayUrl}/v1/charges?orderId=${encodeURIComponent(orderId)}`);
   return ((await res.json()) as { charges: { chargeId: string; status: string }[] }).charges;
+}
+
+/** The pid of a process that has exited: a real dead pid, for a lock left behind by a "crash". */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
 }

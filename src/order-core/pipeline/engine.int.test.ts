@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PaymentGatewayHandle } from '../payment-gateway/server.js';
 import type { Engine, EngineOptions } from './create-engine.js';
-import { acceptRequest, chargesFor, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
+import { acceptRequest, chargesFor, deadPid, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -200,5 +200,98 @@ describe('order engine (real SQLite + real gateway)', () => {
       { sku: 'A-1', available: 10, reserved: 0, sold: 2 },
       { sku: 'B-2', available: 1, reserved: 0, sold: 0 },
     ]);
+  });
+
+  it('after a crash with jobs in flight, a new engine on the same dir completes every order exactly once', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const gateway = await startGateway(tmp.dir, { latencyMs: 60 });
+    cleanups.push(() => gateway.close());
+    const config = stackConfig({ dataDir: tmp.dir, workers: 6, leaseMs: 5_000, seedInventory: 40 });
+    const first = await startEngine(config, gateway.url, { pid: deadPid() });
+    const ids = await acceptAll(first, 30, { sku: 'SKU-0011', qty: 1 });
+    await waitFor('some orders confirmed while others are in flight', () => first.store.stats().byStatus.confirmed >= 3 && first.pool.busy() > 0);
+    await first.crash();
+    // leaseMs is 5 s: only the reclaim at start (not lease expiry) can make these jobs due quickly
+    const second = await startEngine(config, gateway.url);
+    cleanups.push(() => second.close());
+    expect(second.reclaimedAtStart).toBeGreaterThan(0);
+    expect(second.seeded.mode).toBe('kept');
+    await waitFor('all confirmed after restart', () => ids.every((id) => second.store.getOrder(id)?.status === 'confirmed'), 20_000);
+    const charges = await Promise.all(ids.map((id) => chargesFor(gateway.url, id)));
+    expect(charges.map((c) => c.length)).toEqual(ids.map(() => 1));
+    expect(second.store.listInventory().find((i) => i.sku === 'SKU-0011')).toEqual({ sku: 'SKU-0011', available: 10, reserved: 0, sold: 30 });
+    expect(second.store.outboxCount()).toBe(30);
+    expect(second.store.stats().oversold).toBe(0);
+    for (const id of ids) {
+      const h = second.store.getOrder(id)!.history.map((x) => x.status);
+      expect(h).toEqual(['accepted', 'reserved', 'paid', 'confirmed']);
+    }
+  });
+
+  it('a second engine on a held data dir is refused with SRG_STACK_LOCKED', async () => {
+    const { config, gateway } = await setup({ workers: 0 });
+    await expect(startEngine(config, gateway.url)).rejects.toMatchObject({ code: 'SRG_STACK_LOCKED' });
+  });
+
+  it('keeps flag overrides across restarts and skips notifications while order-notifications is off', async () => {
+    const { engine, config, gateway, markClosed } = await setup({ workers: 2 });
+    expect(() => engine.flags.set('no-such-flag', true)).toThrow(expect.objectContaining({ code: 'SRG_STACK_UNKNOWN_FLAG' }) as Error);
+    engine.flags.set('order-notifications', false);
+    const [id] = await acceptAll(engine, 1, { sku: 'SKU-0012', qty: 1 });
+    await waitFor('notified (skipped)', () => engine.store.getRow(id!)?.notified === 1);
+    expect(engine.store.outboxCount()).toBe(0);
+    markClosed();
+    await engine.close();
+    const again = await startEngine(config, gateway.url);
+    cleanups.push(() => again.close());
+    expect(again.flags.list().find((f) => f.name === 'order-notifications')).toMatchObject({ enabled: false, overridden: true });
+    again.flags.clear('order-notifications');
+    expect(again.flags.isEnabled('order-notifications')).toBe(true);
+    const [id2] = await acceptAll(again, 1, { sku: 'SKU-0012', qty: 1 });
+    await waitFor('notified', () => again.store.getRow(id2!)?.notified === 1);
+    expect(again.store.outboxCount()).toBe(1);
+  });
+
+  it('restartStore closes and reopens the database while orders keep flowing', async () => {
+    const { engine } = await setup({ workers: 4, latencyMs: 20 });
+    const before = await acceptAll(engine, 20, { sku: 'SKU-0013', qty: 1 });
+    const restarting = engine.restartStore();
+    const during = await acceptAll(engine, 10, { sku: 'SKU-0013', qty: 1 });
+    await restarting;
+    expect(engine.store.isHealthy()).toBe(true);
+    const ids = [...before, ...during];
+    await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
+    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0013')?.sold).toBe(30);
+  });
+
+  it('pause stops new work, resume continues, drain waits for in-flight jobs', async () => {
+    const { engine } = await setup({ workers: 2, latencyMs: 30 });
+    engine.pool.pause();
+    expect(engine.pool.isPaused()).toBe(true);
+    const ids = await acceptAll(engine, 4, { sku: 'SKU-0014', qty: 1 });
+    // paused: a full poll cycle passes and nothing is leased
+    await waitFor('stats read twice', async () => {
+      await new Promise((r) => setImmediate(r));
+      return engine.store.stats().queueDepth === 4;
+    });
+    expect(engine.pool.busy()).toBe(0);
+    engine.pool.resume();
+    await waitFor('a job in flight', () => engine.pool.busy() > 0);
+    const drained = await engine.pool.drain(5_000);
+    expect(drained).toEqual({ drained: true, inFlight: 0 });
+    expect(ids.some((id) => engine.store.getOrder(id)?.status === 'confirmed')).toBe(true);
+  });
+
+  it('grows and shrinks the pool at run time', async () => {
+    const { engine } = await setup({ workers: 2 });
+    engine.pool.setSize(6);
+    expect(engine.pool.size()).toBe(6);
+    engine.pool.setSize(1);
+    expect(engine.pool.size()).toBe(1);
+    const ids = await acceptAll(engine, 5, { sku: 'SKU-0015', qty: 1 });
+    await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
+    expect(engine.throughputPerSec()).toBeGreaterThan(0);
+    expect(() => engine.pool.setSize(-1)).toThrow(RangeError);
   });
 });

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
+import { canonicalJson } from '../../domain/idempotency.js';
 import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } from '../../domain/inventory.js';
 import { assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, TERMINAL_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
@@ -123,14 +124,17 @@ export class SqliteOrderStore implements OrderStore {
 
   /**
    * Puts stock on the shelf. A fresh store (no products) gets `entries` or, when none are given,
-   * `fallback`. An existing store is only touched when entries were given explicitly: each listed
-   * sku is created or set so that exactly `stock` units are available again (units reserved or
-   * sold stay as they are); unlisted skus are left alone.
+   * `fallback`. An existing store is only restocked when `entries` differ from the seed applied
+   * last (so restarting with the same config never puts sold units back): each listed sku is
+   * created or set so that exactly `stock` units are available again (units reserved or sold stay
+   * as they are); unlisted skus are left alone.
    */
   seed(entries: CatalogEntry[] | undefined, fallback: () => CatalogEntry[]): { mode: 'fresh' | 'restock' | 'kept'; skus: number } {
     const db = this.conn;
     const count = (db.prepare('SELECT COUNT(*) AS n FROM products').get() as { n: number }).n;
-    if (count > 0 && entries === undefined) return { mode: 'kept', skus: count };
+    const hash = entries === undefined ? undefined : createHash('sha256').update(canonicalJson(entries)).digest('hex');
+    const lastHash = (db.prepare("SELECT value FROM meta WHERE key = 'seed_hash'").get() as { value: string } | undefined)?.value;
+    if (count > 0 && (hash === undefined || hash === lastHash)) return { mode: 'kept', skus: count };
     const list = entries ?? fallback();
     const upsert = db.prepare(
       `INSERT INTO products (sku, name, price_cents, stock) VALUES (@sku, @name, @priceCents, @stock)
@@ -139,6 +143,7 @@ export class SqliteOrderStore implements OrderStore {
     );
     db.transaction(() => {
       for (const e of list) upsert.run(e);
+      if (hash !== undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('seed_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(hash);
     })();
     this.loadPrices();
     return { mode: count === 0 ? 'fresh' : 'restock', skus: list.length };
