@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   SRG_CHAOS_DEVIATED: { exitCode: ExitCode.SteadyStateDeviated, summary: 'The steady-state hypothesis deviated.' },
   SRG_CHAOS_ROLLBACK: { exitCode: ExitCode.RollbackFailed, summary: 'A rollback action failed; the target may be left changed.' },
   SRG_CHAOS_CRD_MISSING: { exitCode: ExitCode.Usage, summary: 'Chaos Mesh CRDs are not installed in the target cluster.' },
+  SRG_CHAOS_NOT_STEADY: { exitCode: ExitCode.SteadyStateDeviated, summary: 'The steady state was not met before the method, so nothing was injected.' },
+  SRG_CHAOS_ACTION: { exitCode: ExitCode.Usage, summary: 'A chaos action failed (the target refused or did not answer); the fault may not have been injected.' },
+  SRG_CHAOS_HTTP: { exitCode: ExitCode.Usage, summary: 'An http probe or action could not reach its URL.' },
   // Kubernetes
   SRG_K8S_API: { exitCode: ExitCode.Usage, summary: 'The Kubernetes API refused or failed a request.' },
   SRG_K8S_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable kubeconfig/context.' },

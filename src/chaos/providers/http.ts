@@ -27,7 +27,7 @@ export async function runHttp(p: HttpProvider, ctx: ProviderContext): Promise<{ 
       signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(p.timeout ?? 30_000)]),
     });
   } catch (cause) {
-    throw new SurgeError('SRG_STACK_UNREACHABLE', `${p.method} ${p.url} failed: ${(cause as Error).message}`, { cause });
+    throw new SurgeError('SRG_CHAOS_HTTP', `${p.method} ${p.url} failed: ${(cause as Error).message}`, { cause });
   }
   const text = await res.body.text();
   let body: unknown = text;
