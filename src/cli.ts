@@ -11,9 +11,11 @@ import { createConsoleReporter, type Reporter } from './ui/reporter.js';
 import type { CommandContext, GlobalOptions, RegisterCommand } from './commands/context.js';
 import { registerConfig } from './commands/config.js';
 import { registerStack } from './commands/stack.js';
+import { registerForecast } from './commands/forecast.js';
+import { registerCapacity } from './commands/capacity.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerStack, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { SurgeError } from '../../errors.js';
 import type { RawSeries } from '../types.js';
 
@@ -18,30 +18,31 @@ export async function readSeriesFile(path: string): Promise<RawSeries[]> {
   } catch (err) {
     throw new SurgeError('SRG_DATA_SOURCE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
-  return extname(path).toLowerCase() === '.json' ? parseSeriesJson(text, path) : parseSeriesCsv(text, path);
+  const name = basename(path, extname(path));
+  return extname(path).toLowerCase() === '.json' ? parseSeriesJson(text, path, name) : parseSeriesCsv(text, path, name);
 }
 
 /** Parses CSV text; `where` names the file in errors. */
-export function parseSeriesCsv(text: string, where = 'input'): RawSeries[] {
+export function parseSeriesCsv(text: string, where = 'input', defaultName = 'series'): RawSeries[] {
   const lines = text.split(/\r?\n/);
-  let headerAt = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'));
+  const headerAt = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'));
   if (headerAt < 0) throw new SurgeError('SRG_DATA_EMPTY', `${where} is empty`, { hint: 'Expected a header `timestamp,value` (or `series,timestamp,value`) and rows.' });
   const header = splitCsv(lines[headerAt] as string).map((h) => h.trim().toLowerCase());
   const cols = resolveColumns(header, where);
   const rows: { t: unknown; v: unknown; s: unknown }[] = [];
   const lineNo: number[] = [];
-  for (let i = ++headerAt; i < lines.length; i++) {
+  for (let i = headerAt + 1; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line.trim() === '' || line.startsWith('#')) continue;
     const cells = splitCsv(line);
     rows.push({ t: cells[cols.time], v: cells[cols.value], s: cols.series === undefined ? undefined : cells[cols.series] });
     lineNo.push(i + 1);
   }
-  return toSeries(rows, (i) => `${where}:${lineNo[i]}`, where);
+  return toSeries(rows, (i) => `${where}:${lineNo[i]}`, where, defaultName);
 }
 
 /** Parses JSON: an array of `{timestamp, value, series?}` objects. */
-export function parseSeriesJson(text: string, where = 'input'): RawSeries[] {
+export function parseSeriesJson(text: string, where = 'input', defaultName = 'series'): RawSeries[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -60,7 +61,7 @@ export function parseSeriesJson(text: string, where = 'input'): RawSeries[] {
   const vk = keys[cols.value] as string;
   const sk = cols.series === undefined ? undefined : keys[cols.series];
   const rows = doc.map((r: Record<string, unknown> | null) => ({ t: r?.[tk], v: r?.[vk], s: sk === undefined ? undefined : r?.[sk] }));
-  return toSeries(rows, (i) => `${where} row ${i + 1}`, where);
+  return toSeries(rows, (i) => `${where} row ${i + 1}`, where, defaultName);
 }
 
 function resolveColumns(header: readonly string[], where: string): { time: number; value: number; series: number | undefined } {
@@ -87,7 +88,7 @@ function resolveColumns(header: readonly string[], where: string): { time: numbe
   return { time, value, series };
 }
 
-function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number) => string, where: string): RawSeries[] {
+function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number) => string, where: string, defaultName: string): RawSeries[] {
   if (rows.length === 0) throw new SurgeError('SRG_DATA_EMPTY', `${where} has a header but no rows`);
   const bySeries = new Map<string, RawSeries>();
   rows.forEach((r, i) => {
@@ -95,7 +96,7 @@ function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number
     if (t === undefined) throw new SurgeError('SRG_DATA_FORMAT', `${at(i)}: "${String(r.t)}" is not a timestamp`, { hint: 'Use ISO-8601 (2026-11-27T10:00:00Z) or unix seconds.' });
     const v = typeof r.v === 'number' ? r.v : typeof r.v === 'string' && r.v.trim() !== '' ? Number(r.v) : NaN;
     if (!Number.isFinite(v)) throw new SurgeError('SRG_DATA_FORMAT', `${at(i)}: value "${String(r.v)}" is not a number`);
-    const name = r.s === undefined ? 'series' : String(r.s);
+    const name = r.s === undefined ? defaultName : String(r.s);
     let s = bySeries.get(name);
     if (!s) bySeries.set(name, (s = { name, points: [] }));
     s.points.push({ t, v });
@@ -122,12 +123,16 @@ function splitCsv(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i] as string;
     if (q) {
-      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (c === '"') q = false;
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') q = false;
       else cur += c;
     } else if (c === '"') q = true;
-    else if (c === ',') out.push(cur), (cur = '');
-    else cur += c;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out;

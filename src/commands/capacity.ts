@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { SurgeError } from '../errors.js';
+import type { CommandContext } from './context.js';
+
+interface PlanFlags {
+  forecast: string;
+  series?: string;
+  services: string;
+  perReplicaRps?: string;
+  loadTest?: string;
+  replicasUnderTest: string;
+  headroom: string;
+  sizeOn: 'point' | 'p80' | 'p95';
+  maxFactor: string;
+  lead: string;
+  name?: string;
+  out?: string;
+}
+
+export function registerCapacity(program: Command, ctx: CommandContext): void {
+  const capacity = program.command('capacity').description('turn a demand forecast into replica counts and a scale plan');
+  capacity
+    .command('plan')
+    .description('replicas per service and ASG min/desired/max for the forecast peak, with the arithmetic; writes a ScalePlan YAML')
+    .requiredOption('--forecast <file>', 'forecast JSON written by `surgectl forecast --out`')
+    .option('--series <name>', 'which series of the forecast (when it holds several)')
+    .option('--services <list>', 'services to size: name[:requests-per-order],...', 'intake,worker')
+    .option('--per-replica-rps <n|name=n,...>', 'requests per second one replica sustains')
+    .option('--load-test <file>', 'k6 summary JSON: per-replica rps = http_reqs rate / --replicas-under-test')
+    .option('--replicas-under-test <n>', 'replicas that served the load test', '1')
+    .option('--headroom <share>', 'spare capacity over the sized demand: 30% or 0.3', '30%')
+    .addOption(new Option('--size-on <bound>', 'size on the point forecast or an interval upper bound').choices(['point', 'p80', 'p95']).default('p95'))
+    .option('--max-factor <x>', 'ASG max = ceil(desired x this)', '1.5')
+    .option('--lead <duration>', 'capacity in place this long before the busy window', '30m')
+    .option('--name <name>', 'plan name (default surge-<peak date>)')
+    .option('--out <file>', 'write the ScalePlan YAML (input of `surgectl scale apply`)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --headroom 30% --services intake,worker --out plan.yaml
+  $ surgectl capacity plan --forecast forecast.json --per-replica-rps intake=120,worker=40 --services intake,worker:2
+  $ surgectl capacity plan --forecast forecast.json --load-test k6-summary.json --replicas-under-test 2 -o yaml
+`,
+    )
+    .action(async (flags: PlanFlags) => {
+      const { runCapacityPlan } = await import('../forecast/run.js');
+      const { parseDuration } = await import('../forecast/duration.js');
+      const cwd = ctx.runtime.cwd;
+      const maxFactor = Number(flags.maxFactor);
+      const replicasUnderTest = Number(flags.replicasUnderTest);
+      if (!(maxFactor >= 1)) throw new SurgeError('SRG_CLI_USAGE', `--max-factor must be a number >= 1, got "${flags.maxFactor}"`);
+      if (!Number.isInteger(replicasUnderTest) || replicasUnderTest < 1) throw new SurgeError('SRG_CLI_USAGE', `--replicas-under-test must be a whole number >= 1, got "${flags.replicasUnderTest}"`);
+      const { plan, written } = await runCapacityPlan({
+        forecastFile: resolve(cwd, flags.forecast),
+        ...(flags.series !== undefined ? { series: flags.series } : {}),
+        services: flags.services,
+        ...(flags.perReplicaRps !== undefined ? { perReplicaRps: flags.perReplicaRps } : {}),
+        ...(flags.loadTest !== undefined ? { loadTestFile: resolve(cwd, flags.loadTest) } : {}),
+        replicasUnderTest,
+        headroom: flags.headroom,
+        sizeOn: flags.sizeOn,
+        maxFactor,
+        leadMs: parseDuration(flags.lead, '--lead'),
+        ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
+        now: () => ctx.runtime.now(),
+      });
+      for (const f of written) ctx.reporter().notify(`wrote ${f}`, 'success');
+      const { renderScalePlan } = await import('../ui/chart-report.js');
+      await ctx.print(plan, () => renderScalePlan(plan, ctx.paint()));
+    });
+}

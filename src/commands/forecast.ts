@@ -1,0 +1,160 @@
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { SurgeError } from '../errors.js';
+import type { CommandContext } from './context.js';
+
+interface ForecastFlags {
+  input?: string;
+  prometheus?: string;
+  query?: string;
+  lookback: string;
+  step?: string;
+  horizon: string;
+  model: string;
+  seasonality: string;
+  campaigns?: string;
+  counter: boolean;
+  origins: string;
+  heavyModels: 'auto' | 'on' | 'off';
+  plot?: string;
+  out?: string;
+  rows: string;
+  header: string[];
+  bearerTokenFile?: string;
+  caFile?: string;
+  insecureSkipVerify: boolean;
+}
+
+export function registerForecast(program: Command, ctx: CommandContext): void {
+  // The forecast itself is the default sub-command, so `forecast --input x` and `forecast sample --out y`
+  // both work: a parent with its own --out/--step would swallow the sample's flags.
+  const cmd = program
+    .command('forecast')
+    .description('forecast order demand (default: `forecast run`) and generate the bundled sample history')
+    .addHelpText('after', `
+Examples:
+  $ surgectl forecast --input scenarios/history/orders.csv --horizon 7d --out forecast.json
+  $ surgectl forecast sample --days 365 --out scenarios/history/orders.csv
+`);
+  cmd
+    .command('run', { isDefault: true })
+    .description('forecast order demand from Prometheus or a file: peak, intervals, backtest-selected model')
+    .option('-i, --input <file>', 'history as CSV/JSON: timestamp,value or series,timestamp,value')
+    .option('--prometheus <url>', 'read history from this Prometheus (with --query)')
+    .option('--query <promql>', 'range query, e.g. sum(rate(orders_accepted_total[5m]))')
+    .option('--lookback <duration>', 'history to read from Prometheus', '28d')
+    .option('--step <duration>', 'grid step (default: 5m for Prometheus, the median gap for files)')
+    .option('--horizon <duration>', 'how far ahead to forecast', '7d')
+    .option('--model <name>', 'auto (backtest selection) or a model name to force', 'auto')
+    .option('--seasonality <spec>', 'auto, none, daily, weekly, daily,weekly or periods in steps', 'auto')
+    .option('--campaigns <file>', 'campaign calendar YAML (scenarios/campaigns/*.yaml)')
+    .option('--counter', 'the values are a counter: convert to a per-second rate, handling resets', false)
+    .option('--origins <n>', 'rolling-origin backtest origins', '3')
+    .addOption(new Option('--heavy-models <mode>', 'augurs MSTL/ETS candidates (auto: when <= 10 series)').choices(['auto', 'on', 'off']).default('auto'))
+    .option('--plot <file>', 'also write a chart: .svg or .html')
+    .option('--out <file>', 'write the forecast JSON (input of `capacity plan`)')
+    .option('--rows <n|all>', 'rows of the per-step table', '24')
+    .option('--header <name: value>', 'extra HTTP header for Prometheus (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--bearer-token-file <file>', 'file holding a bearer token for Prometheus')
+    .option('--ca-file <pem>', 'CA certificate for a Prometheus behind TLS')
+    .option('--insecure-skip-verify', 'do not verify the Prometheus TLS certificate', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl forecast sample --days 365 --out scenarios/history/orders.csv
+  $ surgectl forecast --input scenarios/history/orders.csv --horizon 7d --campaigns scenarios/campaigns/black-friday.yaml --out forecast.json
+  $ surgectl forecast --prometheus http://127.0.0.1:9090 --query 'sum(rate(orders_accepted_total[5m]))' --lookback 28d --step 5m
+  $ surgectl forecast --input hourly.csv --horizon 48h --plot forecast.html -o json
+`,
+    )
+    .action(async (flags: ForecastFlags) => {
+      const { runForecast } = await import('../forecast/run.js');
+      const { parseDuration } = await import('../forecast/duration.js');
+      const cwd = ctx.runtime.cwd;
+      if (flags.prometheus && !flags.query) throw new SurgeError('SRG_CLI_USAGE', '--prometheus needs --query');
+      const origins = Number(flags.origins);
+      if (!Number.isInteger(origins) || origins < 1 || origins > 20) throw new SurgeError('SRG_CLI_USAGE', `--origins must be an integer 1..20, got "${flags.origins}"`);
+      const headers = await promHeaders(flags, cwd);
+      const { result, written } = await runForecast({
+        ...(flags.input ? { input: resolve(cwd, flags.input) } : {}),
+        ...(flags.prometheus
+          ? {
+              prometheus: {
+                url: flags.prometheus,
+                query: flags.query as string,
+                lookbackMs: parseDuration(flags.lookback, '--lookback'),
+                headers,
+                ...(flags.caFile ? { caFile: resolve(cwd, flags.caFile) } : {}),
+                insecureSkipVerify: flags.insecureSkipVerify,
+              },
+            }
+          : {}),
+        horizonMs: parseDuration(flags.horizon, '--horizon'),
+        ...(flags.step ? { stepMs: parseDuration(flags.step, '--step') } : {}),
+        model: flags.model,
+        seasonality: flags.seasonality === 'auto' || flags.seasonality === 'none' ? flags.seasonality : flags.seasonality.split(','),
+        ...(flags.campaigns ? { campaignsFile: resolve(cwd, flags.campaigns) } : {}),
+        counter: flags.counter,
+        origins,
+        heavyModels: flags.heavyModels,
+        ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
+        ...(flags.plot ? { plot: resolve(cwd, flags.plot) } : {}),
+        now: () => ctx.runtime.now(),
+        signal: ctx.runtime.signal,
+        reporter: ctx.reporter(),
+      });
+      for (const f of written) ctx.reporter().notify(`wrote ${f}`, 'success');
+      const rows = flags.rows === 'all' ? Infinity : Number(flags.rows);
+      if (!(rows >= 0)) throw new SurgeError('SRG_CLI_USAGE', `--rows must be a number or "all", got "${flags.rows}"`);
+      const width = Math.min(120, (ctx.runtime.stdout.columns ?? 100) - 14);
+      const { renderForecastTable } = await import('../ui/chart-report.js');
+      await ctx.print(result, () => renderForecastTable(result, { rows, chartWidth: width, paint: ctx.paint() }));
+    });
+
+  cmd
+    .command('sample')
+    .description('generate the bundled sample history: order rates with daily/weekly shape, trend, noise and campaigns (deterministic by seed)')
+    .option('--days <n>', 'days of history', '365')
+    .option('--step <duration>', 'step', '5m')
+    .option('--seed <n>', 'random seed', '42')
+    .option('--end <time>', 'end of the history (ISO-8601), default 2026-11-20T00:00:00Z')
+    .option('--out <file>', 'CSV to write', 'scenarios/history/orders.csv')
+    .option('--campaigns-out <file>', 'also write the campaign windows in the sample as a calendar YAML')
+    .addHelpText('after', '\nExamples:\n  $ surgectl forecast sample --days 365 --step 5m --seed 42 --out scenarios/history/orders.csv\n  $ surgectl forecast sample --days 56 --step 1h --campaigns-out scenarios/history/campaigns.yaml\n')
+    .action(async (flags: { days: string; step: string; seed: string; end?: string; out: string; campaignsOut?: string }) => {
+      const { runSample } = await import('../forecast/run.js');
+      const { parseDuration } = await import('../forecast/duration.js');
+      const end = flags.end === undefined ? undefined : Date.parse(flags.end);
+      if (end !== undefined && !Number.isFinite(end)) throw new SurgeError('SRG_CLI_USAGE', `--end "${flags.end}" is not an ISO-8601 time`);
+      const seed = Number(flags.seed);
+      if (!Number.isInteger(seed)) throw new SurgeError('SRG_CLI_USAGE', `--seed must be an integer, got "${flags.seed}"`);
+      const res = await runSample({
+        days: Number(flags.days),
+        stepMs: parseDuration(flags.step, '--step'),
+        seed,
+        out: resolve(ctx.runtime.cwd, flags.out),
+        ...(flags.campaignsOut ? { campaignsOut: resolve(ctx.runtime.cwd, flags.campaignsOut) } : {}),
+        ...(end !== undefined ? { end } : {}),
+      });
+      await ctx.print(res, () => `wrote ${res.points} points (${res.start} .. ${res.end}, ${res.campaigns} campaigns) to ${res.written.join(', ')}\n`);
+    });
+}
+
+async function promHeaders(flags: ForecastFlags, cwd: string): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  for (const h of flags.header) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new SurgeError('SRG_CLI_USAGE', `--header "${h}" is not "Name: value"`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  if (flags.bearerTokenFile) {
+    const { readFile } = await import('node:fs/promises');
+    const token = await readFile(resolve(cwd, flags.bearerTokenFile), 'utf8').catch(() => {
+      throw new SurgeError('SRG_DATA_SOURCE', `cannot read --bearer-token-file ${flags.bearerTokenFile}`);
+    });
+    headers.Authorization = `Bearer ${token.trim()}`;
+  }
+  return headers;
+}
+

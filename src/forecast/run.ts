@@ -1,0 +1,224 @@
+import { readFile } from 'node:fs/promises';
+import { SurgeError } from '../errors.js';
+import type { Reporter } from '../ui/reporter.js';
+import { readCampaigns } from './campaigns.js';
+import { forecast, type ForecastOptions } from './forecast.js';
+import { generateSample, sampleCampaignsYaml, sampleToCsv } from './sample.js';
+import { readSeriesFile } from './sources/file.js';
+import type { ForecastResult, SeriesForecast } from './types.js';
+import type { ScalePlan } from './capacity-plan.js';
+import { writeFileAtomic } from './write.js';
+
+/** Where `surgectl forecast` reads history from: a file, or Prometheus. */
+export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'campaigns'> {
+  input?: string;
+  prometheus?: {
+    url: string;
+    query: string;
+    /** How far back to read, ms. */
+    lookbackMs: number;
+    headers?: Record<string, string>;
+    caFile?: string;
+    insecureSkipVerify?: boolean;
+  };
+  /** Campaign calendar YAML. */
+  campaignsFile?: string;
+  /** Write the forecast JSON here. */
+  out?: string;
+  /** Write an SVG or HTML chart here (by extension). */
+  plot?: string;
+  now: () => number;
+  reporter?: Reporter;
+}
+
+/** Reads the sources, forecasts, writes --out/--plot files; returns the result and the files written. */
+export async function runForecast(opts: ForecastRunOptions): Promise<{ result: ForecastResult; written: string[] }> {
+  if (!opts.input === !opts.prometheus) {
+    throw new SurgeError('SRG_CLI_USAGE', 'give exactly one source: --input <file> or --prometheus <url> with --query', {
+      hint: 'e.g. surgectl forecast --input orders.csv --horizon 7d',
+    });
+  }
+  if (opts.plot && !/\.(svg|html?)$/i.test(opts.plot)) throw new SurgeError('SRG_CLI_USAGE', `--plot ${opts.plot}: expected a .svg or .html file`);
+  let series;
+  if (opts.input) {
+    series = await readSeriesFile(opts.input);
+  } else {
+    const p = opts.prometheus as NonNullable<ForecastRunOptions['prometheus']>;
+    const stepMs = opts.stepMs ?? 300_000;
+    const end = Math.floor(opts.now() / stepMs) * stepMs;
+    const { readPrometheus } = await import('./sources/prometheus.js');
+    series = await readPrometheus({
+      url: p.url,
+      query: p.query,
+      start: end - p.lookbackMs,
+      end,
+      stepMs,
+      ...(p.headers ? { headers: p.headers } : {}),
+      ...(p.caFile ? { caFile: p.caFile } : {}),
+      ...(p.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    opts.reporter?.notify(`read ${series.length} series from ${p.url}`, 'progress');
+  }
+  const campaigns = opts.campaignsFile ? await readCampaigns(opts.campaignsFile) : [];
+  const result = await forecast({ ...opts, series, campaigns });
+  const written: string[] = [];
+  if (opts.out) {
+    await writeFileAtomic(opts.out, JSON.stringify(result, null, 2) + '\n');
+    written.push(opts.out);
+  }
+  if (opts.plot) {
+    const { renderForecastSvg, renderForecastHtml } = await import('../ui/chart-svg.js');
+    const s = result.series[0] as SeriesForecast;
+    const svg = renderForecastSvg(chartData(s), { title: `${s.name}: ${s.model}`, times: [...s.tail.map((p) => p.t), ...s.points.map((p) => p.t)] });
+    const text = /\.html?$/i.test(opts.plot)
+      ? renderForecastHtml(svg, `surgectl forecast: ${s.name}`, s.points.map((p) => ({ time: p.t, value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95, campaign: p.campaign ?? '' })))
+      : svg + '\n';
+    await writeFileAtomic(opts.plot, text);
+    written.push(opts.plot);
+  }
+  return { result, written };
+}
+
+/** The chart series of one forecast (history tail, point, 95% band). */
+export function chartData(s: SeriesForecast) {
+  return { history: s.tail.map((p) => p.value), point: s.points.map((p) => p.value), lower: s.points.map((p) => p.lo95), upper: s.points.map((p) => p.hi95) };
+}
+
+/** Options of {@link runSample}. */
+export interface SampleRunOptions {
+  days: number;
+  stepMs: number;
+  seed: number;
+  /** CSV path for the history. */
+  out: string;
+  /** Also write the campaign windows the sample contains as a calendar YAML. */
+  campaignsOut?: string;
+  end?: number;
+}
+
+/** Generates the bundled sample history and writes it (atomically). */
+export async function runSample(opts: SampleRunOptions): Promise<{ points: number; campaigns: number; start: string; end: string; written: string[] }> {
+  if (!(opts.days >= 1 && opts.days <= 3660)) throw new SurgeError('SRG_CLI_USAGE', `--days must be between 1 and 3660, got ${opts.days}`);
+  const sample = generateSample({ days: opts.days, stepMs: opts.stepMs, seed: opts.seed, ...(opts.end !== undefined ? { end: opts.end } : {}) });
+  const written = [opts.out];
+  await writeFileAtomic(opts.out, sampleToCsv(sample));
+  if (opts.campaignsOut) {
+    await writeFileAtomic(opts.campaignsOut, sampleCampaignsYaml(sample));
+    written.push(opts.campaignsOut);
+  }
+  const pts = sample.series.points;
+  return {
+    points: pts.length,
+    campaigns: sample.campaigns.length,
+    start: new Date((pts[0] as { t: number }).t).toISOString(),
+    end: new Date((pts[pts.length - 1] as { t: number }).t).toISOString(),
+    written,
+  };
+}
+
+/** Reads a JSON or YAML file for the capacity plan. */
+export async function readDocument(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new SurgeError('SRG_CAPACITY_INPUT', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    if (/\.ya?ml$/i.test(path)) return (await import('yaml')).parse(text) as unknown;
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SurgeError('SRG_CAPACITY_INPUT', `${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+  }
+}
+
+/** Options of {@link runCapacityPlan}: the `capacity plan` flags, still as text where users type text. */
+export interface CapacityRunOptions {
+  forecastFile: string;
+  series?: string;
+  /** `intake,worker` or `intake:1,worker:2` (requests per order). */
+  services: string;
+  /** `120` for all services, or `intake=120,worker=80`. */
+  perReplicaRps?: string;
+  /** k6 summary JSON whose request rate, divided by `replicasUnderTest`, is the per-replica throughput. */
+  loadTestFile?: string;
+  replicasUnderTest?: number;
+  /** `30%` or `0.3`. */
+  headroom: string;
+  sizeOn: 'point' | 'p80' | 'p95';
+  maxFactor: number;
+  leadMs: number;
+  name?: string;
+  /** Write the plan YAML here. */
+  out?: string;
+  now: () => number;
+}
+
+/** Reads the forecast (and load-test result), builds the scale plan and writes it as YAML. */
+export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan: ScalePlan; written: string[] }> {
+  const { capacityPlan, parseForecastDocument, perReplicaFromLoadTest } = await import('./capacity-plan.js');
+  const headroom = parseHeadroom(opts.headroom);
+  if (!opts.perReplicaRps === !opts.loadTestFile) {
+    throw new SurgeError('SRG_CLI_USAGE', 'give exactly one of --per-replica-rps or --load-test', { hint: 'e.g. --per-replica-rps 120, or --load-test k6-summary.json --replicas-under-test 2' });
+  }
+  const forecastDoc = parseForecastDocument(await readDocument(opts.forecastFile), opts.forecastFile);
+  const rpsFor = opts.loadTestFile
+    ? (() => {
+        const path = opts.loadTestFile;
+        return async () => perReplicaFromLoadTest(await readDocument(path), opts.replicasUnderTest ?? 1, path).rps;
+      })()
+    : undefined;
+  const perService = parsePerReplica(opts.perReplicaRps);
+  const ltRps = rpsFor ? await rpsFor() : undefined;
+  const services = opts.services.split(',').map((part) => {
+    const [rawName, rpoText] = part.split(':');
+    const name = (rawName ?? '').trim();
+    if (!/^[a-z0-9][a-z0-9-]*$/i.test(name)) throw new SurgeError('SRG_CLI_USAGE', `--services: "${part}" is not a service name (letters, digits, -)`);
+    const requestsPerOrder = rpoText === undefined ? 1 : Number(rpoText);
+    if (!(requestsPerOrder > 0)) throw new SurgeError('SRG_CLI_USAGE', `--services: "${part}": requests per order must be a positive number`);
+    const rps = ltRps ?? perService.get(name) ?? perService.get('*');
+    if (rps === undefined) throw new SurgeError('SRG_CLI_USAGE', `--per-replica-rps gives no value for service "${name}"`, { hint: 'Use one number for all, or name=value for each service.' });
+    return { name, perReplicaRps: rps, requestsPerOrder };
+  });
+  const plan = capacityPlan({
+    forecast: forecastDoc,
+    ...(opts.series !== undefined ? { series: opts.series } : {}),
+    services,
+    headroom,
+    sizeOn: opts.sizeOn,
+    maxFactor: opts.maxFactor,
+    leadMs: opts.leadMs,
+    ...(opts.name ? { name: opts.name } : {}),
+    now: opts.now,
+  });
+  const written: string[] = [];
+  if (opts.out) {
+    const { stringify } = await import('yaml');
+    await writeFileAtomic(opts.out, `# surgectl scale plan: consumed by \`surgectl scale apply\`\n${stringify(plan)}`);
+    written.push(opts.out);
+  }
+  return { plan, written };
+}
+
+/** `30%` -> 0.3, `0.3` -> 0.3. */
+export function parseHeadroom(text: string): number {
+  const t = text.trim();
+  const v = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (!Number.isFinite(v) || v < 0 || v > 10 || t === '' || t === '%') {
+    throw new SurgeError('SRG_CLI_USAGE', `--headroom "${text}" is not a share like 30% or 0.3`);
+  }
+  return v;
+}
+
+function parsePerReplica(text: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (text === undefined) return out;
+  for (const part of text.split(',')) {
+    const [a, b] = part.includes('=') ? part.split('=') : ['*', part];
+    const v = Number(b);
+    if (!(v > 0)) throw new SurgeError('SRG_CLI_USAGE', `--per-replica-rps "${part}" is not a positive number (or name=number)`);
+    out.set((a ?? '*').trim(), v);
+  }
+  return out;
+}

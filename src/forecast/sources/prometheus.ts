@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { SurgeError } from '../../errors.js';
+import type { RawSeries } from '../types.js';
+
+/** Where and what to read from Prometheus. */
+export interface PrometheusQueryOptions {
+  /** Base URL, e.g. http://127.0.0.1:9090 (a path prefix is kept). */
+  url: string;
+  /** PromQL range query. */
+  query: string;
+  /** Range start and end, epoch ms. */
+  start: number;
+  end: number;
+  /** Resolution step, ms. */
+  stepMs: number;
+  /** Extra request headers (e.g. Authorization: Bearer ...). */
+  headers?: Record<string, string>;
+  /** PEM file with the CA that signed the server certificate. */
+  caFile?: string;
+  /** Skip TLS verification (self-signed test servers only). Default false. */
+  insecureSkipVerify?: boolean;
+  /** Points per series per request; Prometheus refuses more than 11,000. Default 10,000. */
+  maxPointsPerQuery?: number;
+  /** Per request timeout, ms. Default 30,000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface MatrixResponse {
+  status: 'success' | 'error';
+  errorType?: string;
+  error?: string;
+  data?: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+}
+
+/**
+ * Reads a range query through /api/v1/query_range, split into consecutive chunks so no request
+ * asks for more than `maxPointsPerQuery` points per series. Each label set becomes one series.
+ */
+export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawSeries[]> {
+  const { Agent, request } = await import('undici');
+  const maxPoints = Math.min(opts.maxPointsPerQuery ?? 10_000, 11_000);
+  const stepS = opts.stepMs / 1000;
+  if (!(opts.end > opts.start)) throw new SurgeError('SRG_CLI_USAGE', 'the Prometheus range end must be after its start');
+  const dispatcher = new Agent({
+    connect: {
+      ...(opts.caFile ? { ca: readCa(opts.caFile) } : {}),
+      ...(opts.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+    },
+  });
+  const series = new Map<string, RawSeries>();
+  const chunkMs = (maxPoints - 1) * opts.stepMs;
+  try {
+    // Chunk boundaries are whole steps from the start, and the next chunk begins one step later,
+    // so no point is fetched twice.
+    for (let from = opts.start; from <= opts.end; from += chunkMs + opts.stepMs) {
+      const to = Math.min(opts.end, from + chunkMs);
+      const url = new URL(opts.url.replace(/\/+$/, '') + '/api/v1/query_range');
+      url.searchParams.set('query', opts.query);
+      url.searchParams.set('start', String(from / 1000));
+      url.searchParams.set('end', String(to / 1000));
+      url.searchParams.set('step', String(stepS));
+      let body: MatrixResponse;
+      let status: number;
+      try {
+        const res = await request(url, {
+          method: 'GET',
+          headers: { accept: 'application/json', ...opts.headers },
+          dispatcher,
+          headersTimeout: opts.timeoutMs ?? 30_000,
+          bodyTimeout: opts.timeoutMs ?? 30_000,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        status = res.statusCode;
+        const text = await res.body.text();
+        try {
+          body = JSON.parse(text) as MatrixResponse;
+        } catch {
+          throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${opts.url} answered HTTP ${status} with a non-JSON body: ${text.slice(0, 200)}`);
+        }
+      } catch (err) {
+        if (err instanceof SurgeError) throw err;
+        throw new SurgeError('SRG_DATA_SOURCE', `cannot reach Prometheus at ${opts.url}: ${(err as Error).message}`, {
+          hint: 'Check --prometheus, network access and TLS options (--ca-file, --insecure-skip-verify).',
+          cause: err,
+        });
+      }
+      if (status === 401 || status === 403) {
+        throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${opts.url} refused the query (HTTP ${status})`, { hint: 'Pass credentials with --bearer-token-file or --header.' });
+      }
+      if (body.status !== 'success' || !body.data) {
+        throw new SurgeError('SRG_DATA_SOURCE', `Prometheus query failed (HTTP ${status}): ${body.errorType ?? ''} ${body.error ?? 'no data'}`.trim(), {
+          hint: 'Check the PromQL with the Prometheus UI; range queries need a matrix (e.g. sum(rate(x[5m]))).',
+        });
+      }
+      for (const r of body.data.result) {
+        const key = labelKey(r.metric);
+        let s = series.get(key);
+        if (!s) series.set(key, (s = { name: key, points: [] }));
+        for (const [t, v] of r.values) s.points.push({ t: Math.round(t * 1000), v: Number(v) });
+      }
+    }
+  } finally {
+    await dispatcher.close();
+  }
+  if (series.size === 0) {
+    throw new SurgeError('SRG_DATA_EMPTY', `the Prometheus query returned no series: ${opts.query}`, { hint: 'Check the metric name, labels and --lookback.' });
+  }
+  return [...series.values()];
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SurgeError('SRG_DATA_SOURCE', `cannot read CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** `{job="a",instance="b"}`, or the query's single series name when it has no labels. */
+function labelKey(metric: Record<string, string>): string {
+  const entries = Object.entries(metric).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return 'series';
+  return `{${entries.map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+}
