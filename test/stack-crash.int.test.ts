@@ -8,7 +8,7 @@ import { httpClient, spawnStackProcess, tempDir, waitFor, type StackProcess } fr
  * ledger shows one charge per order).
  */
 const dir = tempDir('surgectl-crash-');
-let procs: StackProcess[] = [];
+const procs: StackProcess[] = [];
 afterAll(async () => {
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));

@@ -142,11 +142,11 @@ export function httpClient(baseUrl: string, opts: { connections?: number; adminT
     }
     const res = await pool.request({ method, path, headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.body.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
-      parsed = undefined;
+      parsed = undefined; // not JSON (e.g. /metrics): callers read `text`
     }
     return { status: res.statusCode, headers: res.headers, body: parsed, text };
   }
