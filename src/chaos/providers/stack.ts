@@ -121,8 +121,28 @@ const setWorkers = defineFunc({
   run: (a, ctx) => stackOf(ctx).setWorkers(a.count),
 });
 
-const statusProbe = (summary: string, pick: (s: StackStatus) => unknown) =>
-  defineFunc({ kinds: ['probe'], summary, args: none, describe: () => summary, run: async (_a, ctx) => pick(await stackOf(ctx).status()) });
+/**
+ * A value from GET /admin/status. With `until`, polls (every 250 ms, up to `timeout`) until the
+ * value equals it, so a drill can wait for the breaker to open or to close again; the last value
+ * seen is returned either way and the tolerance decides.
+ */
+const statusProbe = (summary: string, pick: (s: StackStatus) => unknown, untilSchema: z.ZodType<string | number | undefined> = z.never().optional()) =>
+  defineFunc({
+    kinds: ['probe'],
+    summary,
+    args: z.object({ until: untilSchema, timeout: durationMs.default(30_000) }).strict(),
+    extraTimeMs: (a) => (a.until === undefined ? 0 : a.timeout),
+    describe: (a) => (a.until === undefined ? summary : `${summary}; wait up to ${a.timeout / 1000}s for ${JSON.stringify(a.until)}`),
+    async run(a, ctx) {
+      const stack = stackOf(ctx);
+      const deadline = ctx.now() + a.timeout;
+      for (;;) {
+        const v = pick(await stack.status());
+        if (a.until === undefined || v === a.until || ctx.now() >= deadline) return v;
+        await ctx.sleep(250, ctx.signal);
+      }
+    },
+  });
 
 async function scrape(ctx: ProviderContext): Promise<Sample[]> {
   return parsePromText(await stackOf(ctx).metricsText());
@@ -228,10 +248,10 @@ export const STACK_FUNCS: FuncTable = {
     (s) => s.clearFaults(),
   ),
   status: statusProbe('the whole GET /admin/status document', (s) => s),
-  'breaker-state': statusProbe('payment circuit breaker: closed, half_open or open', (s) => s.breaker),
-  oversold: statusProbe('units sold beyond stock (must stay 0)', (s) => s.oversold),
+  'breaker-state': statusProbe('payment circuit breaker: closed, half_open or open', (s) => s.breaker, z.enum(['closed', 'half_open', 'open']).optional()),
+  oversold: statusProbe('units sold beyond stock (must stay 0)', (s) => s.oversold, z.number().optional()),
   'queue-age': statusProbe('age of the oldest waiting order, ms', (s) => s.queue.oldestWaitingMs),
-  'queue-depth': statusProbe('orders waiting for a worker', (s) => s.queue.depth),
+  'queue-depth': statusProbe('orders waiting for a worker', (s) => s.queue.depth, z.number().int().min(0).optional()),
   'acceptance-latency': acceptanceLatency,
   'error-rate': errorRate,
   metric: metricProbe,
