@@ -1,0 +1,61 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, runMain } from '../support/cli.js';
+import { REPO_ROOT, tempDir } from '../support/stack.js';
+
+const dir = tempDir('surgectl-cli-');
+afterAll(() => dir.remove());
+
+/** Names of the sub-commands listed under "Commands:" in a help text. */
+function commandsIn(help: string): string[] {
+  const section = help.split(/^Commands:\s*$/m)[1];
+  if (!section) return [];
+  return section
+    .split('\n')
+    .map((l) => /^ {2}([a-z][a-z0-9-]*)/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined && n !== 'help');
+}
+
+describe('surgectl as a user runs it', () => {
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('an unknown flag is a usage error (exit 2)', async () => {
+    const r = await runCli(['stack', 'up', '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--no-such-flag'");
+  });
+
+  it('a bad config file exits 10 and lists every problem with its key path', async () => {
+    const file = join(dir.path, 'surgectl.yaml');
+    writeFileSync(file, 'stack:\n  workers: -1\n  port: "eighty"\n  maxBacklog: 0\n  colour: blue\n');
+    const r = await runCli(['--config', file, 'stack', 'up']);
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('[SRG_CONFIG_INVALID]');
+    for (const key of ['stack.workers', 'stack.port', 'stack.maxBacklog', "'colour'"]) expect(r.stderr).toContain(key);
+  });
+
+  it('every command and sub-command has an Examples section in --help', async () => {
+    const top = await runMain(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('Examples:');
+    const missing: string[] = [];
+    const visit = async (path: string[]) => {
+      const r = await runMain([...path, '--help']);
+      expect(r.code).toBe(0);
+      const subs = commandsIn(r.stdout);
+      // A group whose sub-commands carry the examples is fine; a leaf must have its own.
+      if (subs.length === 0 && !r.stdout.includes('Examples:')) missing.push(path.join(' '));
+      for (const s of subs) await visit([...path, s]);
+    };
+    const roots = commandsIn(top.stdout);
+    expect(roots).toContain('stack');
+    for (const c of roots) await visit([c]);
+    expect(missing).toEqual([]);
+  });
+});

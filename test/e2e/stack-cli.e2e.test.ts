@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { httpClient, spawnStackProcess, tempDir, waitFor, CLI_JS, ensureBuilt } from '../support/stack.js';
+import { spawn } from 'node:child_process';
+
+/** `surgectl stack up` / `stack status` as a user runs them: the built CLI in a child process. */
+const dirs: { remove(): void }[] = [];
+afterAll(() => dirs.forEach((d) => d.remove()));
+const newDir = () => {
+  const d = tempDir('surgectl-e2e-');
+  dirs.push(d);
+  return d.path;
+};
+
+describe('surgectl stack up', () => {
+  it('starts, prints a readable block, answers, and stops cleanly on SIGTERM with exit 0', async () => {
+    ensureBuilt();
+    const dataDir = newDir();
+    const child = spawn(process.execPath, [CLI_JS, 'stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dataDir, '--workers', '2'], {
+      cwd: dataDir,
+      env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: 'e2e-admin-token-0123456789' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await waitFor('the startup block', () => out.includes('Press Ctrl+C'), { timeoutMs: 20_000 });
+      expect(out).toContain('surgectl order stack is up');
+      expect(out).toContain('e2e-admin-token-0123456789');
+      const url = /intake\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/orders/.exec(out)?.[1];
+      expect(url).toBeDefined();
+      expect(out).toMatch(/metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
+      expect(out).toMatch(/payment\s+http:\/\/127\.0\.0\.1:\d+/);
+      const http = httpClient(url!);
+      expect((await http.call('GET', '/readyz')).status).toBe(200);
+      expect((await http.postOrder({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }, 'e2e-1')).status).toBe(202);
+      await http.close();
+
+      const status = await runCli(['-o', 'json', 'stack', 'status', '--url', url!], { env: { SURGECTL_STACK_ADMIN_TOKEN: 'e2e-admin-token-0123456789' } });
+      expect(status.code).toBe(0);
+      const s = JSON.parse(status.stdout) as { intake: { paused: boolean }; workers: { size: number } };
+      expect(s).toMatchObject({ intake: { paused: false }, workers: { size: 2 } });
+
+      const table = await runCli(['stack', 'status', '--url', url!, '--token-env', 'MY_TOKEN'], { env: { MY_TOKEN: 'e2e-admin-token-0123456789' } });
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/intake\s+open/);
+
+      const refused = await runCli(['stack', 'status', '--url', url!], { env: { SURGECTL_STACK_ADMIN_TOKEN: 'wrong-token-wrong-token' } });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('[SRG_STACK_ADMIN]');
+      expect(refused.stderr).toContain('hint:');
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(err).toContain('stopped cleanly');
+      expect(err).not.toMatch(/internal error|FSTDEP/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('prints one JSON object with -o json', async () => {
+    const p = await spawnStackProcess({ dataDir: newDir() });
+    try {
+      expect(p.info).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), adminToken: expect.any(String), workers: 8 });
+      expect(p.info.intakeUrl).toBe(`${p.info.url}/v1/orders`);
+      expect(p.info.adminToken.length).toBeGreaterThanOrEqual(32);
+    } finally {
+      p.child.kill('SIGTERM');
+      expect((await p.exited).code).toBe(0);
+    }
+  });
+
+  it('refuses a port in use with SRG_STACK_PORT_IN_USE and a hint (exit 2)', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const dataDir = newDir();
+      const r = await runCli(['stack', 'up', '--port', String(port), '--payment-port', '0', '--data-dir', dataDir], { cwd: dataDir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('[SRG_STACK_PORT_IN_USE]');
+      expect(r.stderr).toContain(`127.0.0.1:${port}`);
+      expect(r.stderr).toContain('--port');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('refuses a second stack on the same data dir (exit 2, SRG_STACK_LOCKED)', async () => {
+    const dataDir = newDir();
+    const p = await spawnStackProcess({ dataDir });
+    try {
+      const r = await runCli(['stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dataDir], { cwd: dataDir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('[SRG_STACK_LOCKED]');
+    } finally {
+      p.child.kill('SIGTERM');
+      expect((await p.exited).code).toBe(0);
+    }
+  });
+
+  it('rejects bad flag values as usage errors (exit 2) and out-of-range ones as config errors (exit 10)', async () => {
+    const bad = await runCli(['stack', 'up', '--workers', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--workers must be a whole number');
+    const range = await runCli(['stack', 'up', '--workers', '9999', '--data-dir', newDir()]);
+    expect(range.code).toBe(10);
+    expect(range.stderr).toContain('stack.workers');
+    const rate = await runCli(['stack', 'up', '--rate-limit', 'fast']);
+    expect(rate.code).toBe(2);
+  });
+
+  it('says clearly when no stack answers (exit 2, SRG_STACK_UNREACHABLE)', async () => {
+    const r = await runCli(['stack', 'status', '--url', 'http://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[SRG_STACK_UNREACHABLE]');
+  });
+});
