@@ -109,8 +109,13 @@ function medianGap(ts: readonly number[]): number {
   const gaps: number[] = [];
   for (let i = 1; i < ts.length; i++) gaps.push((ts[i] as number) - (ts[i - 1] as number));
   gaps.sort((a, b) => a - b);
-  return gaps[Math.floor(gaps.length / 2)] as number;
+  const median = gaps[Math.floor(gaps.length / 2)] as number;
+  // Scrapes and exports jitter by a few seconds; a 61 s median gap means a 1 minute step.
+  const nice = NICE_STEPS.find((n) => Math.abs(median - n) <= 0.1 * n);
+  return nice ?? Math.max(1000, Math.round(median / 1000) * 1000);
 }
+
+const NICE_STEPS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800].map((s) => s * 1000);
 
 /** Linear interpolation over NaN runs (the ends are never NaN after regularise). */
 export function interpolateGaps(y: Float64Array): void {

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { SurgeError } from '../errors.js';
+import { aggregate, regularise } from './series.js';
+import { parseSeriesCsv, parseSeriesJson } from './sources/file.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+function expectSurge(fn: () => unknown, code: string, exitCode: number, message?: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SurgeError);
+    expect((err as SurgeError).code).toBe(code);
+    expect((err as SurgeError).exitCode).toBe(exitCode);
+    if (message) expect((err as SurgeError).message).toMatch(message);
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+describe('regularise', () => {
+  it('sorts, averages duplicate timestamps, fills gaps and reports each fix', () => {
+    const points = [
+      { t: T0 + 2 * MIN, v: 30 },
+      { t: T0, v: 10 },
+      { t: T0 + MIN, v: 19 },
+      { t: T0 + MIN, v: 21 },
+      { t: T0 + 5 * MIN, v: 60 },
+    ];
+    const s = regularise({ name: 'x', points }, { stepMs: MIN });
+    expect(Array.from(s.values)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(s.start).toBe(T0);
+    expect(s.hygiene).toMatchObject({ inputPoints: 5, unsorted: 1, duplicates: 1, gapsFilled: 2, resampled: 0 });
+  });
+
+  it('moves irregular timestamps onto the grid of the inferred step', () => {
+    const points = [0, 61, 119, 181, 240].map((sec, i) => ({ t: T0 + sec * 1000, v: i }));
+    const s = regularise({ name: 'x', points });
+    expect(s.stepMs).toBe(60_000);
+    expect(Array.from(s.values)).toEqual([0, 1, 2, 3, 4]);
+    expect(s.hygiene.resampled).toBe(3);
+  });
+
+  it('turns a counter with a reset into a per-second rate', () => {
+    // 1/s for 3 minutes, restart at minute 3 (counter starts again at 60), then 1/s again.
+    const v = [0, 60, 120, 60, 120];
+    const s = regularise({ name: 'c', points: v.map((x, i) => ({ t: T0 + i * MIN, v: x })) }, { counter: true });
+    expect(Array.from(s.values)).toEqual([1, 1, 1, 1]);
+    expect(s.hygiene.counterResets).toBe(1);
+  });
+
+  it('refuses an empty series and a single point', () => {
+    expectSurge(() => regularise({ name: 'e', points: [] }), 'SRG_DATA_EMPTY', 10, /"e" has no usable points/);
+    expectSurge(() => regularise({ name: 'one', points: [{ t: T0, v: 1 }] }), 'SRG_DATA_TOO_SHORT', 10, /only 1 distinct point/);
+  });
+
+  it('aggregates to block means aligned with the end of the series', () => {
+    const { values, offset } = aggregate(Float64Array.from([9, 1, 2, 3, 4]), 2);
+    expect(offset).toBe(1);
+    expect(Array.from(values)).toEqual([1.5, 3.5]);
+  });
+});
+
+describe('file parsing', () => {
+  it('reads timestamp,value CSV with ISO and unix-second timestamps', () => {
+    const [s] = parseSeriesCsv('timestamp,value\n2026-01-01T00:00:00Z,1.5\n1767225660,2\n', 'f.csv', 'orders');
+    expect(s?.name).toBe('orders');
+    expect(s?.points).toEqual([
+      { t: T0, v: 1.5 },
+      { t: T0 + MIN, v: 2 },
+    ]);
+  });
+
+  it('splits long format into one series per id', () => {
+    const out = parseSeriesCsv('series,timestamp,value\na,2026-01-01T00:00:00Z,1\nb,2026-01-01T00:00:00Z,5\na,2026-01-01T00:01:00Z,2\n');
+    expect(out.map((s) => [s.name, s.points.length])).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+  });
+
+  it('reads JSON rows', () => {
+    const out = parseSeriesJson(JSON.stringify([{ value: 3, timestamp: '2026-01-01T00:00:00Z' }]));
+    expect(out[0]?.points).toEqual([{ t: T0, v: 3 }]);
+  });
+
+  it('names the problem in bad files', () => {
+    expectSurge(() => parseSeriesCsv('', 'f.csv'), 'SRG_DATA_EMPTY', 10, /f\.csv is empty/);
+    expectSurge(() => parseSeriesCsv('timestamp,value\n', 'f.csv'), 'SRG_DATA_EMPTY', 10, /no rows/);
+    expectSurge(() => parseSeriesCsv('timestamp,value,region\n2026-01-01,1,eu\n', 'f.csv'), 'SRG_DATA_FORMAT', 10, /unknown column "region"/);
+    expectSurge(() => parseSeriesCsv('timestamp,value\n2026-01-01T00:00:00Z,1\n2026-01-01T00:01:00Z,lots\n', 'f.csv'), 'SRG_DATA_FORMAT', 10, /f\.csv:3: value "lots" is not a number/);
+    expectSurge(() => parseSeriesCsv('timestamp,value\nyesterday,1\n', 'f.csv'), 'SRG_DATA_FORMAT', 10, /"yesterday" is not a timestamp/);
+    expectSurge(() => parseSeriesJson('{"a":1}', 'f.json'), 'SRG_DATA_FORMAT', 10, /JSON array/);
+  });
+});
