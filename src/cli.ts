@@ -13,9 +13,10 @@ import { registerConfig } from './commands/config.js';
 import { registerStack } from './commands/stack.js';
 import { registerForecast } from './commands/forecast.js';
 import { registerCapacity } from './commands/capacity.js';
+import { registerChaos } from './commands/chaos.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerChaos, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code
