@@ -1,0 +1,129 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A real Prometheus on a loopback port, serving backfilled history. */
+export interface TestPrometheus {
+  url: string;
+  /** Stops the server and removes its storage. */
+  stop(): Promise<void>;
+}
+
+/** One sample of backfill data: metric with labels, value, epoch ms. */
+export interface BackfillSample {
+  metric: string;
+  labels?: Record<string, string>;
+  value: number;
+  t: number;
+}
+
+/** Finds a binary on PATH (or the Debian location); fails loudly with how to install it. */
+export function requireBinary(name: 'prometheus' | 'promtool'): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin'];
+  for (const d of dirs) {
+    const p = join(d, name);
+    if (d && existsSync(p)) return p;
+  }
+  throw new Error(
+    `${name} is not installed: these tests need a real Prometheus. Install it with ` +
+      '`apt-get install -y --no-install-recommends prometheus` (CI installs it in .ci/run).',
+  );
+}
+
+/** Renders samples as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`. */
+export function toOpenMetrics(samples: readonly BackfillSample[], types: Record<string, 'gauge' | 'counter'>): string {
+  const byMetric = new Map<string, string[]>();
+  for (const s of samples) {
+    const labels = s.labels && Object.keys(s.labels).length ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(',')}}` : '';
+    const name = types[s.metric] === 'counter' && !s.metric.endsWith('_total') ? `${s.metric}_total` : s.metric;
+    let lines = byMetric.get(s.metric);
+    if (!lines) byMetric.set(s.metric, (lines = []));
+    lines.push(`${name}${labels} ${s.value} ${s.t / 1000}`);
+  }
+  const out: string[] = [];
+  for (const [metric, lines] of byMetric) {
+    const family = types[metric] === 'counter' ? metric.replace(/_total$/, '') : metric;
+    out.push(`# TYPE ${family} ${types[metric] ?? 'gauge'}`, ...lines);
+  }
+  out.push('# EOF');
+  return out.join('\n') + '\n';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Backfills `openMetrics` into a temporary TSDB with promtool, starts Prometheus on a free loopback
+ * port and polls /-/ready (deadline 30 s).
+ */
+export async function startPrometheus(openMetrics: string): Promise<TestPrometheus> {
+  const prometheus = requireBinary('prometheus');
+  const promtool = requireBinary('promtool');
+  const dir = await mkdtemp(join(tmpdir(), 'surgectl-prom-'));
+  const data = join(dir, 'data');
+  await writeFile(join(dir, 'history.om'), openMetrics);
+  await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'history.om'), data], { timeout: 60_000 });
+  await writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let log = '';
+  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+    port = await freePort();
+    const c = spawn(
+      prometheus,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${data}`,
+        '--storage.tsdb.retention.time=100y',
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    c.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    let exited = false;
+    c.once('exit', () => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      const ok = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      if (ok) {
+        child = c;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!child) c.kill('SIGKILL');
+  }
+  if (!child) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`Prometheus did not become ready on 127.0.0.1:${port}: ${log}`);
+  }
+  const proc = child;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
