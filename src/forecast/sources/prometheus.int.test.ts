@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SurgeError } from '../../errors.js';
+import type { SurgeError } from '../../errors.js';
 import { startPrometheus, toOpenMetrics, type BackfillSample, type TestPrometheus } from '../../../test/support/prometheus.js';
 import { runCli } from '../../../test/support/forecast-cli.js';
 import { readPrometheus } from './prometheus.js';
