@@ -22,6 +22,8 @@ export interface KubeApiServer {
   chaosMesh: boolean;
   /** Every request, `METHOD path?query`. */
   requests: string[];
+  /** Every custom object created, in order (kept after deletion). */
+  created: Record<string, unknown>[];
   /** A kubeconfig for this server (context `contract`, namespace `shop`). */
   kubeconfig(): string;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     objects: new Map<string, Record<string, unknown>>(),
     chaosMesh: opts.chaosMesh ?? false,
     requests: [] as string[],
+    created: [] as Record<string, unknown>[],
   };
   const token = opts.token ?? 'contract-token-0123456789';
   let rv = 100;
@@ -116,6 +119,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
           if (state.objects.has(key)) return status(409, 'AlreadyExists', `${plural}.chaos-mesh.org "${objName}" already exists`);
           const stored = { ...obj, metadata: { ...obj.metadata, namespace: ns, uid: `uid-${++rv}`, resourceVersion: String(rv), creationTimestamp: new Date().toISOString() } };
           state.objects.set(key, stored);
+          state.created.push(stored);
           return send(201, stored);
         }
         if (method === 'DELETE' && name !== undefined) {
@@ -157,6 +161,9 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     },
     get requests() {
       return state.requests;
+    },
+    get created() {
+      return state.created;
     },
     kubeconfig: () =>
       [
