@@ -14,9 +14,10 @@ import { registerStack } from './commands/stack.js';
 import { registerForecast } from './commands/forecast.js';
 import { registerCapacity } from './commands/capacity.js';
 import { registerChaos } from './commands/chaos.js';
+import { registerLoadtest } from './commands/loadtest.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerChaos, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerLoadtest, registerChaos, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code
