@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
 import { SurgeError } from '../errors.js';
+import type { KubernetesPort } from '../adapters/kubernetes/port.js';
+import type { ChaosTargets } from '../chaos/index.js';
 import type { CommandContext } from './context.js';
 
 const ROLLBACK = ['default', 'always', 'deviated', 'never'];
@@ -69,7 +71,7 @@ Examples:
         throw new SurgeError('SRG_CLI_USAGE', `--hypothesis-frequency must be seconds >= 0, got "${flags.hypothesisFrequency}"`);
       }
       const providers = new Set([...(experiment.hypothesis?.probes ?? []), ...experiment.method, ...experiment.rollbacks].map((a) => a.provider.type));
-      const targets: import('../chaos/index.js').ChaosTargets = {};
+      const targets: ChaosTargets = {};
       const where: string[] = [];
       if (providers.has('stack')) {
         const { config } = await ctx.loadConfig();
@@ -86,7 +88,7 @@ Examples:
       }
       if (providers.has('kubernetes') || providers.has('chaos-mesh')) {
         const paths = kubeconfigPaths(flags.kubeconfig, runtime.env);
-        let k8s: Promise<import('../adapters/kubernetes/port.js').KubernetesPort> | undefined;
+        let k8s: Promise<KubernetesPort> | undefined;
         targets.kubernetes = () =>
           (k8s ??= import('../adapters/kubernetes/kubernetes.js').then((m) => m.createKubernetes({ kubeconfigPaths: paths, context: flags.context, namespace: flags.namespace })));
         if (flags.namespace) targets.namespace = flags.namespace;
