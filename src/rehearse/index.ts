@@ -1,0 +1,11 @@
+/**
+ * `surgectl rehearse` as a library: the whole surge rehearsal on the bundled stack, returning a
+ * readiness report (gates with figures and what to fix).
+ */
+export { runRehearsal, type RehearseOptions, type LoadProgress } from './run.js';
+export { evaluateGates, allPassed, DEFAULT_LIMITS, type GateEvidence, type GateLimits, type GateResult, type GateStatus } from './gates.js';
+export { planStages, scaleToMachine, machineRate, localWorkers, planWorkerScale, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
+export { STAGES, type RehearsalReport, type StageRecord } from './report.js';
+export { renderReportTable } from './render.js';
+export { renderReportHtml } from './html.js';
+export { writeReportFiles } from './write.js';

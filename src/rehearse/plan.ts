@@ -1,0 +1,131 @@
+import { SurgeError } from '../errors.js';
+
+/**
+ * The pure arithmetic of a rehearsal: how long each stage runs, how the forecast peak is scaled
+ * to what this machine can take, and how many local workers that calls for. No I/O here, so the
+ * numbers a report shows can be unit-tested and explained line by line.
+ */
+
+/** Shortest load test that leaves room for an outage and the breaker's 5 s reset, ms. */
+export const MIN_DURATION_MS = 18_000;
+/** Default load-test length, ms: with the forecast and the drain the whole run takes about 2 minutes. */
+export const DEFAULT_DURATION_MS = 90_000;
+/** Orders per second one CPU core sustains for the in-process stack plus the load generator (a conservative, documented default). */
+export const DEFAULT_RATE_PER_CORE = 25;
+/** Orders per second one pipeline worker completes (reserve -> pay -> confirm -> notify) with the simulator's 5 ms latency. */
+export const DEFAULT_PER_WORKER_RPS = 20;
+/** Requests per second one intake replica takes (the durable POST /v1/orders). */
+export const DEFAULT_PER_INTAKE_RPS = 400;
+/** The opossum breaker of the stack stays open this long before a trial call, ms (create-engine.ts default). */
+export const BREAKER_RESET_MS = 5_000;
+
+/** When each part of the load test happens, ms since the load test started. */
+export interface StageTimings {
+  /** Total load-test length. */
+  loadMs: number;
+  /** Ramp from a quarter of the rate to the full rate. */
+  rampMs: number;
+  /** When the chaos drill starts (its steady-state check comes first). */
+  chaosStartMs: number;
+  /** Measuring window of the windowed steady-state probes (latency, error rate). */
+  probeWindowMs: number;
+  /** How long the payment gateway fails every call. */
+  outageMs: number;
+  /** Pause after the outage before the steady state is checked again (breaker reset + retries). */
+  recoveryMs: number;
+  /** Longest wait after the load for the backlog (payment_pending orders included) to drain. */
+  drainBudgetMs: number;
+}
+
+/**
+ * Splits the load-test length into stages that scale with it: 10% ramp, chaos from 15%, an
+ * outage of 30%, then at least the breaker reset plus a second before the after-check, which
+ * ends before the load does so the windowed probes still see traffic.
+ */
+export function planStages(loadMs: number): StageTimings {
+  if (!(loadMs >= MIN_DURATION_MS)) {
+    throw new SurgeError('SRG_CLI_USAGE', `--duration must be at least ${MIN_DURATION_MS / 1000}s, got ${Math.round(loadMs) / 1000}s`, {
+      hint: 'The payment outage, the circuit breaker reset (5 s) and the recovery check need at least 18 s of load.',
+    });
+  }
+  const probeWindowMs = clamp(Math.round(loadMs * 0.05), 1_000, 5_000);
+  const chaosStartMs = Math.round(loadMs * 0.15);
+  const outageMs = Math.round(loadMs * 0.3);
+  const recoveryMs = Math.max(BREAKER_RESET_MS + 1_500, Math.round(loadMs * 0.25));
+  return {
+    loadMs,
+    rampMs: Math.round(loadMs * 0.1),
+    chaosStartMs,
+    probeWindowMs,
+    outageMs,
+    recoveryMs,
+    // payment_pending orders back off up to 30 s between tries (create-engine.ts deferPolicy cap).
+    drainBudgetMs: Math.max(40_000, Math.round(loadMs * 0.5)),
+  };
+}
+
+/** How the forecast peak was brought down to what this machine can take. */
+export interface LoadScaling {
+  /** Orders per second the rehearsal is about: the forecast peak (or --peak-rate). */
+  peakPerSec: number;
+  /** The most this machine is asked to take, orders/s. */
+  machineMaxPerSec: number;
+  /** Where machineMaxPerSec came from, e.g. `2 cores x 40/s` or `--max-rate`. */
+  machineBasis: string;
+  /** targetPerSec / peakPerSec, at most 1. */
+  factor: number;
+  /** The arrival rate the load test holds, orders/s. */
+  targetPerSec: number;
+  /** One sentence for the terminal and the report. */
+  statement: string;
+}
+
+/** Scales the peak down to the machine's rate (never up: a small peak is rehearsed as it is). */
+export function scaleToMachine(peakPerSec: number, machine: { maxPerSec: number; basis: string }): LoadScaling {
+  if (!(peakPerSec > 0)) {
+    throw new SurgeError('SRG_CLI_USAGE', `the peak to rehearse must be a positive rate, got ${peakPerSec} orders/s`, {
+      hint: 'Check the history (all zeros?) or pass --peak-rate <orders per second>.',
+    });
+  }
+  if (!(machine.maxPerSec > 0)) throw new SurgeError('SRG_CLI_USAGE', `--max-rate must be a positive rate, got ${machine.maxPerSec}`);
+  const factor = Math.min(1, machine.maxPerSec / peakPerSec);
+  const targetPerSec = round2(peakPerSec * factor);
+  const perMin = (v: number) => Math.round(v * 60).toLocaleString('en-US');
+  const statement =
+    factor < 1
+      ? `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; scaled to ${targetPerSec}/s for this machine (${machine.basis}): factor ${round3(factor)}`
+      : `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; this machine (${machine.basis}) takes it at full size: factor 1`;
+  return { peakPerSec: round2(peakPerSec), machineMaxPerSec: machine.maxPerSec, machineBasis: machine.basis, factor: round3(factor), targetPerSec, statement };
+}
+
+/** The machine's rate: --max-rate when given, else cores x {@link DEFAULT_RATE_PER_CORE}. */
+export function machineRate(cpus: number, maxRate?: number): { maxPerSec: number; basis: string } {
+  if (maxRate !== undefined) return { maxPerSec: maxRate, basis: `--max-rate ${maxRate}/s` };
+  const cores = Math.max(1, Math.floor(cpus));
+  return { maxPerSec: cores * DEFAULT_RATE_PER_CORE, basis: `${cores} core${cores === 1 ? '' : 's'} x ${DEFAULT_RATE_PER_CORE}/s` };
+}
+
+/** The local worker count: the plan's worker replicas scaled by the same factor as the load. */
+export function localWorkers(plannedReplicas: number, factor: number, override?: number): { count: number; basis: string } {
+  if (override !== undefined) return { count: override, basis: `--workers ${override}` };
+  const count = Math.max(1, Math.ceil(plannedReplicas * factor - 1e-9));
+  return { count, basis: `ceil(${plannedReplicas} planned x factor ${round3(factor)}) = ${count}` };
+}
+
+/** A reconcile step for the worker pool (plan, then apply; the snapshot is what restore goes back to). */
+export interface WorkerScalePlan {
+  from: number;
+  to: number;
+  /** False when the pool already has the wanted size (applying is then a no-op). */
+  changes: boolean;
+}
+
+export function planWorkerScale(observed: number, desired: number): WorkerScalePlan {
+  return { from: observed, to: desired, changes: observed !== desired };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+export const round2 = (v: number) => Math.round(v * 100) / 100;
+export const round3 = (v: number) => Math.round(v * 1000) / 1000;

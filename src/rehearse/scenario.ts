@@ -1,0 +1,90 @@
+import type { GateLimits } from './gates.js';
+import type { StageTimings } from './plan.js';
+
+/**
+ * The load test and the chaos drill of a rehearsal, as plain documents in the formats of
+ * `surgectl loadtest` (scenarios/load) and `surgectl chaos` (scenarios/chaos), so they are
+ * validated by the same schemas and a reader of the report can rerun either one by hand.
+ */
+
+/** A load scenario that ramps to `targetPerSec` and holds it: the forecast peak, scaled. */
+export function rehearsalLoadScenario(opts: { target: string; targetPerSec: number; timings: StageTimings; limits: GateLimits }): Record<string, unknown> {
+  const { targetPerSec: rate, timings: t, limits } = opts;
+  return {
+    name: 'rehearsal-peak',
+    description: 'surgectl rehearse: order intake at the (scaled) forecast peak',
+    target: opts.target,
+    scenarios: {
+      peak: {
+        executor: 'ramping-arrival-rate',
+        startRate: Math.max(1, rate / 4),
+        timeUnit: '1s',
+        stages: [
+          { target: rate, duration: `${Math.max(1, t.rampMs)}ms` },
+          { target: rate, duration: `${t.loadMs - Math.max(1, t.rampMs)}ms` },
+        ],
+        // Enough in-flight slots for half a second of stall at the peak before arrivals are dropped.
+        preAllocatedVUs: Math.max(20, Math.ceil(rate / 4)),
+        maxVUs: Math.max(200, Math.ceil(rate)),
+        gracefulStop: '5s',
+      },
+    },
+    // Mostly new orders; some customers poll their order's status, as they do during a sale.
+    requests: [
+      { kind: 'create-order', name: 'create_order', weight: 9, items: { min: 1, max: 3 }, qty: { min: 1, max: 2 } },
+      { kind: 'get-status', name: 'get_status', weight: 1 },
+    ],
+    payload: { skus: 'inventory', customers: 10_000, declineRatio: 0 },
+    http: { timeout: '10s' },
+    thresholds: {
+      http_req_duration: [`p(95)<${limits.p95Ms}`, `p(99)<${limits.p99Ms}`],
+      http_req_failed: [`rate<${limits.maxErrorRate}`],
+      inventory_oversold_units: ['value==0'],
+    },
+    scrapeMetrics: true,
+  };
+}
+
+/**
+ * A Chaos Toolkit experiment: the payment gateway fails every call for `outageMs`; the
+ * steady state (breaker closed, no oversell, intake errors and p99) is checked before, and again
+ * after a recovery pause long enough for the breaker to reset.
+ */
+export function rehearsalOutageExperiment(opts: { timings: StageTimings; limits: GateLimits }): Record<string, unknown> {
+  const { timings: t, limits } = opts;
+  const window = `${t.probeWindowMs}ms`;
+  return {
+    version: '1.0.0',
+    title: 'rehearsal payment outage',
+    description: 'The payment gateway fails every call mid-peak: the breaker must open, orders wait as payment_pending, and the system recovers after.',
+    tags: ['rehearsal', 'payment'],
+    'steady-state-hypothesis': {
+      title: 'orders flow at the peak',
+      probes: [
+        { type: 'probe', name: 'breaker-closed', provider: { type: 'stack', func: 'breaker-state' }, tolerance: 'closed' },
+        { type: 'probe', name: 'no-oversell', provider: { type: 'stack', func: 'oversold' }, tolerance: 0 },
+        {
+          type: 'probe',
+          name: 'intake-errors',
+          provider: { type: 'stack', func: 'error-rate', arguments: { window } },
+          tolerance: `rate<${limits.maxErrorRate}`,
+        },
+        {
+          type: 'probe',
+          name: 'intake-latency',
+          provider: { type: 'stack', func: 'acceptance-latency', arguments: { window } },
+          tolerance: `p(99)<${limits.p99Ms}`,
+        },
+      ],
+    },
+    method: [
+      {
+        type: 'action',
+        name: 'payment-outage',
+        provider: { type: 'stack', func: 'payment-fault', arguments: { failureRate: 1, duration: `${t.outageMs}ms` } },
+        pauses: { after: `${t.recoveryMs}ms` },
+      },
+    ],
+    rollbacks: [{ type: 'action', name: 'clear-faults', provider: { type: 'stack', func: 'clear-faults' } }],
+  };
+}

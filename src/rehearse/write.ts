@@ -1,0 +1,33 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { renderReportHtml } from './html.js';
+import type { RehearsalReport } from './report.js';
+
+/**
+ * Writes rehearsal.json and rehearsal.html (plus the chaos journal and the k6-shaped load summary
+ * when given) into `dir`. Each file is written to a temp name and renamed, so a reader never sees
+ * half a report.
+ */
+export async function writeReportFiles(
+  dir: string,
+  report: RehearsalReport,
+  extra: { journal?: unknown; loadSummary?: unknown; stackLog?: string } = {},
+): Promise<NonNullable<RehearsalReport['files']>> {
+  await mkdir(dir, { recursive: true });
+  const files: NonNullable<RehearsalReport['files']> = { json: join(dir, 'rehearsal.json'), html: join(dir, 'rehearsal.html') };
+  if (extra.journal !== undefined) files.journal = join(dir, 'chaos-journal.json');
+  if (extra.loadSummary !== undefined) files.loadSummary = join(dir, 'loadtest-summary.json');
+  if (extra.stackLog !== undefined && extra.stackLog.startsWith(dir)) files.stackLog = extra.stackLog;
+  const withFiles: RehearsalReport = { ...report, files };
+  const put = async (path: string, text: string) => {
+    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  };
+  if (files.journal) await put(files.journal, JSON.stringify(extra.journal, null, 2) + '\n');
+  if (files.loadSummary) await put(files.loadSummary, JSON.stringify(extra.loadSummary, null, 2) + '\n');
+  await put(files.html, renderReportHtml(withFiles));
+  await put(files.json, JSON.stringify(withFiles, null, 2) + '\n');
+  return files;
+}
