@@ -15,9 +15,10 @@ import { registerForecast } from './commands/forecast.js';
 import { registerCapacity } from './commands/capacity.js';
 import { registerChaos } from './commands/chaos.js';
 import { registerLoadtest } from './commands/loadtest.js';
+import { registerRehearse } from './commands/rehearse.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerStack, registerForecast, registerCapacity, registerLoadtest, registerChaos, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, registerForecast, registerCapacity, registerLoadtest, registerChaos, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code
