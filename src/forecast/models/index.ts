@@ -32,7 +32,7 @@ export const MODEL_NAMES = [
 ] as const;
 
 /** Longest history augurs models are fitted on, in cycles of the longest period: older data adds time, not accuracy. */
-const HEAVY_CYCLES = 8;
+const HEAVY_CYCLES = 6;
 
 function logWrap(name: string, inner: (y: Float64Array, h: number) => Float64Array, heavy: boolean): Model {
   return {
