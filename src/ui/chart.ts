@@ -32,10 +32,10 @@ export function renderForecastChart(data: ForecastChartData, opts: TerminalChart
   const line = shrink([...data.history, ...data.point], factor);
   const lo = shrink([...data.history, ...data.lower], factor);
   const hi = shrink([...data.history, ...data.upper], factor);
-  const colors = opts.color ? [asciichart.default, asciichart.cyan, asciichart.darkgray] : undefined;
+  // Series order is band top, forecast line, band bottom.
   const plot = asciichart.plot([hi, line, lo], {
     height: opts.height ?? 12,
-    ...(colors ? { colors: [colors[2], colors[1], colors[2]] } : {}),
+    ...(opts.color ? { colors: [asciichart.darkgray, asciichart.cyan, asciichart.darkgray] } : {}),
     format: (x: number) => x.toFixed(1).padStart(9),
   });
   const split = Math.floor(data.history.length / factor);
