@@ -70,7 +70,7 @@ export interface LoadScaling {
   peakPerSec: number;
   /** The most this machine is asked to take, orders/s. */
   machineMaxPerSec: number;
-  /** Where machineMaxPerSec came from, e.g. `2 cores x 40/s` or `--max-rate`. */
+  /** Where machineMaxPerSec came from, e.g. `2 cores x 25/s` or `--max-rate`. */
   machineBasis: string;
   /** targetPerSec / peakPerSec, at most 1. */
   factor: number;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { SurgeError } from '../errors.js';
+import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, planStages, planWorkerScale, scaleToMachine } from './plan.js';
+
+describe('stage timings', () => {
+  it.each([18_000, 20_000, 30_000, 90_000, 600_000])('fit the outage, the breaker reset and both steady-state checks inside a %d ms load test', (loadMs) => {
+    const t = planStages(loadMs);
+    const outageStart = t.chaosStartMs + t.probeWindowMs;
+    const afterCheckEnd = outageStart + t.outageMs + t.recoveryMs + t.probeWindowMs;
+    expect(t.rampMs).toBeLessThan(t.chaosStartMs);
+    expect(t.recoveryMs).toBeGreaterThan(BREAKER_RESET_MS);
+    expect(afterCheckEnd).toBeLessThanOrEqual(loadMs);
+    expect(t.drainBudgetMs).toBeGreaterThanOrEqual(30_000);
+  });
+
+  it('scale with the duration', () => {
+    const short = planStages(20_000);
+    const long = planStages(120_000);
+    expect(long.outageMs / short.outageMs).toBeCloseTo(6);
+    expect(long.chaosStartMs / short.chaosStartMs).toBeCloseTo(6);
+  });
+
+  it('refuse a load test too short for the drill, naming the minimum', () => {
+    expect(() => planStages(MIN_DURATION_MS - 1)).toThrow(SurgeError);
+    expect(() => planStages(10_000)).toThrow(/--duration must be at least 18s, got 10s/);
+  });
+});
+
+describe('scaling the forecast peak to the machine', () => {
+  it('scales a peak above the machine rate down and says so with both rates and the factor', () => {
+    const s = scaleToMachine(80, machineRate(2));
+    expect(s).toMatchObject({ peakPerSec: 80, machineMaxPerSec: 50, factor: 0.625, targetPerSec: 50 });
+    expect(s.statement).toBe('forecast peak 4,800 orders/min = 80/s; scaled to 50/s for this machine (2 cores x 25/s): factor 0.625');
+  });
+
+  it('never scales a small peak up', () => {
+    const s = scaleToMachine(12.5, machineRate(8));
+    expect(s).toMatchObject({ factor: 1, targetPerSec: 12.5 });
+    expect(s.statement).toMatch(/takes it at full size: factor 1/);
+  });
+
+  it('takes --max-rate over the core count', () => {
+    expect(machineRate(2, 300)).toEqual({ maxPerSec: 300, basis: '--max-rate 300/s' });
+    expect(machineRate(0.5)).toEqual({ maxPerSec: 25, basis: '1 core x 25/s' });
+  });
+
+  it('refuses a peak that is not a positive rate', () => {
+    expect(() => scaleToMachine(0, machineRate(2))).toThrow(/positive rate/);
+    expect(() => scaleToMachine(Number.NaN, machineRate(2))).toThrow(SurgeError);
+  });
+});
+
+describe('local workers', () => {
+  it('scale the planned replicas by the load factor, at least one', () => {
+    expect(localWorkers(7, 0.625)).toEqual({ count: 5, basis: 'ceil(7 planned x factor 0.625) = 5' });
+    expect(localWorkers(1, 0.01).count).toBe(1);
+    expect(localWorkers(4, 1).count).toBe(4);
+  });
+
+  it('honour --workers', () => {
+    expect(localWorkers(7, 0.5, 3)).toEqual({ count: 3, basis: '--workers 3' });
+  });
+
+  it('plan a scale step that knows whether it changes anything', () => {
+    expect(planWorkerScale(8, 5)).toEqual({ from: 8, to: 5, changes: true });
+    expect(planWorkerScale(5, 5).changes).toBe(false);
+  });
+});
