@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SurgeError, isSurgeError } from '../errors.js';
-import { parseDuration, parseMetricSelector, parseThreshold, type MetricSelector, type ThresholdSpec } from '../probes/index.js';
+import { aggregationAllowed, aggregationKey, AGGREGATIONS_BY_TYPE, parseDuration, parseMetricSelector, parseThreshold, type MetricSelector, type ThresholdSpec } from '../probes/index.js';
+import { BUILTIN_METRICS } from './metrics.js';
 
 /**
  * A load-test scenario file (scenarios/load/*.yaml). Load profiles use k6's executor names and
@@ -207,7 +208,14 @@ export function parseScenario(input: unknown, opts: { file?: string; defaultName
       }
       list.forEach((entry, i) => {
         try {
-          thresholds.push({ selector, ...parseThreshold(entry, { where: `thresholds.${key}.${i}` }) });
+          const spec = parseThreshold(entry, { where: `thresholds.${key}.${i}` });
+          const known = BUILTIN_METRICS[selector.metric];
+          if (known && !aggregationAllowed(spec.condition, known.type)) {
+            const allowed = AGGREGATIONS_BY_TYPE[known.type].map((a) => (a === 'p' ? 'p(N)' : a)).join(', ');
+            problems.push(`thresholds.${key}.${i}: ${aggregationKey(spec.condition)} does not apply to ${selector.metric} (a ${known.type}); use ${allowed}`);
+            return;
+          }
+          thresholds.push({ selector, ...spec });
         } catch (e) {
           problems.push(isSurgeError(e) ? e.message : String(e));
         }
