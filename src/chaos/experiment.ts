@@ -75,6 +75,8 @@ const load = z
     maxDuration: durationMs.default(600_000),
     /** Orders in flight at once; arrivals beyond it are dropped and counted. Default 64. */
     maxInFlight: z.number().int().positive().max(1024).default(64),
+    /** Time between starting the load and the first steady-state check, so windows see steady traffic, not connection set-up. Default 3 s. */
+    warmup: durationMs.default(3_000),
   })
   .strict();
 

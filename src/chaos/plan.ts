@@ -41,7 +41,7 @@ export function planExperiment(
       name: 'background load',
       target: 'stack',
       does: `POST /v1/orders at ${e.load.rate}/s for the whole drill`,
-      notes: `at most ${e.load.maxRequests ?? Math.ceil((e.load.rate * e.load.maxDuration) / 1000)} requests, ${e.load.maxDuration / 1000}s`,
+      notes: `warm-up ${e.load.warmup / 1000}s; at most ${e.load.maxRequests ?? Math.ceil((e.load.rate * e.load.maxDuration) / 1000)} requests, ${e.load.maxDuration / 1000}s`,
     });
   }
   const probes = e.hypothesis?.probes ?? [];

@@ -228,7 +228,8 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
         maxInFlight: l.maxInFlight,
         now,
       });
-      notify(`background load: ${l.rate} orders/s at ${stack.url}`);
+      notify(`background load: ${l.rate} orders/s at ${stack.url}; warming up for ${l.warmup / 1000}s`);
+      await delay(l.warmup, undefined, { signal });
     }
 
     if (checkBefore && experiment.hypothesis) {
