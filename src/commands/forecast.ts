@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SurgeError } from '../errors.js';
-import type { CommandContext } from './context.js';
+import { givenFlags, type CommandContext } from './context.js';
 
 interface ForecastFlags {
   input?: string;
@@ -68,31 +68,38 @@ Examples:
   $ surgectl forecast --input hourly.csv --horizon 48h --plot forecast.html -o json
 `,
     )
-    .action(async (flags: ForecastFlags) => {
+    .action(async (flags: ForecastFlags, command: Command) => {
       const { runForecast } = await import('../forecast/run.js');
       const { parseDuration } = await import('../forecast/duration.js');
       const cwd = ctx.runtime.cwd;
-      if (flags.prometheus && !flags.query) throw new SurgeError('SRG_CLI_USAGE', '--prometheus needs --query');
+      // defaults < surgectl.yaml `forecast:` < SURGECTL_FORECAST_* < flags
+      const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query' });
+      // A bad flag is a usage error (exit 2), not a config error: check durations before layering.
+      for (const key of ['horizon', 'step', 'lookback'] as const) if (given[key] !== undefined) parseDuration(given[key], `--${key}`);
+      const { config } = await ctx.loadConfig({ forecast: given });
+      const fc = config.forecast;
+      const prometheus = flags.input ? undefined : fc.prometheus;
+      if (prometheus && !fc.query) throw new SurgeError('SRG_CLI_USAGE', '--prometheus needs --query (or forecast.query in the config)');
       const origins = Number(flags.origins);
       if (!Number.isInteger(origins) || origins < 1 || origins > 20) throw new SurgeError('SRG_CLI_USAGE', `--origins must be an integer 1..20, got "${flags.origins}"`);
       const headers = await promHeaders(flags, cwd);
       const { result, written } = await runForecast({
         ...(flags.input ? { input: resolve(cwd, flags.input) } : {}),
-        ...(flags.prometheus
+        ...(prometheus
           ? {
               prometheus: {
-                url: flags.prometheus,
-                query: flags.query as string,
-                lookbackMs: parseDuration(flags.lookback, '--lookback'),
+                url: prometheus,
+                query: fc.query as string,
+                lookbackMs: parseDuration(fc.lookback, '--lookback'),
                 headers,
                 ...(flags.caFile ? { caFile: resolve(cwd, flags.caFile) } : {}),
                 insecureSkipVerify: flags.insecureSkipVerify,
               },
             }
           : {}),
-        horizonMs: parseDuration(flags.horizon, '--horizon'),
-        ...(flags.step ? { stepMs: parseDuration(flags.step, '--step') } : {}),
-        model: flags.model,
+        horizonMs: parseDuration(fc.horizon, '--horizon'),
+        ...(fc.step ? { stepMs: parseDuration(fc.step, '--step') } : {}),
+        model: fc.model,
         seasonality: flags.seasonality === 'auto' || flags.seasonality === 'none' ? flags.seasonality : flags.seasonality.split(','),
         ...(flags.campaigns ? { campaignsFile: resolve(cwd, flags.campaigns) } : {}),
         counter: flags.counter,

@@ -42,6 +42,29 @@ export const StackConfigSchema = z
 
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 
+/** A Prometheus-style duration: 30s, 5m, 1h30m, 7d, 2w. */
+const duration = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/, 'expected a duration such as 5m, 7d or 1h30m');
+
+/** `surgectl forecast` defaults (flags win). Durations are strings with units. */
+export const ForecastConfigSchema = z
+  .object({
+    /** How far ahead to forecast. */
+    horizon: duration.default('7d'),
+    /** Grid step; Prometheus queries use 5m when unset, files their median gap. */
+    step: duration.optional(),
+    /** History read from Prometheus. */
+    lookback: duration.default('28d'),
+    /** `auto` (backtest selection) or a model name to force. */
+    model: z.string().min(1).default('auto'),
+    /** Prometheus base URL used when --prometheus is not given. */
+    prometheus: z.string().url().optional(),
+    /** Range query used with it, e.g. sum(rate(surgectl_orders_accepted_total[5m])). */
+    query: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type ForecastConfig = z.infer<typeof ForecastConfigSchema>;
+
 /**
  * surgectl.yaml. Every section is optional; unknown keys are errors (a typo must not be ignored).
  * Sections are added here as features land; each documents its units.
@@ -49,6 +72,7 @@ export type StackConfig = z.infer<typeof StackConfigSchema>;
 export const ConfigSchema = z
   .object({
     stack: StackConfigSchema.default(StackConfigSchema.parse({})),
+    forecast: ForecastConfigSchema.default(ForecastConfigSchema.parse({})),
   })
   .strict();
 

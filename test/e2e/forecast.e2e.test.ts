@@ -65,6 +65,25 @@ describe('surgectl forecast -> capacity plan (the surge-prep path)', () => {
     expect(doc.series[0]?.backtest.selected).toMatch(/forced/);
   });
 
+  it('takes defaults from surgectl.yaml, then SURGECTL_FORECAST_*, then flags', async () => {
+    const cfgDir = await mkdtemp(join(dir, 'cfg-'));
+    await writeFile(join(cfgDir, 'surgectl.yaml'), 'forecast:\n  horizon: 2d\n  model: seasonal-mean\n');
+    const input = join(dir, 'orders.csv');
+    const points = async (argv: string[], env?: Record<string, string>) => {
+      const r = await runCli(['forecast', '--input', input, '-o', 'json', ...argv], { cwd: cfgDir, ...(env ? { env } : {}) });
+      expect(r.stderr).not.toMatch(/error/);
+      const doc = JSON.parse(r.stdout) as ForecastResult;
+      return [doc.series[0]?.points.length, doc.series[0]?.model];
+    };
+    expect(await points([])).toEqual([2 * 288, 'seasonal-mean']);
+    expect(await points([], { SURGECTL_FORECAST_HORIZON: '1d' })).toEqual([288, 'seasonal-mean']);
+    expect(await points(['--horizon', '3h', '--model', 'snaive-daily'], { SURGECTL_FORECAST_HORIZON: '1d' })).toEqual([36, 'snaive-daily']);
+    await writeFile(join(cfgDir, 'surgectl.yaml'), 'forecast:\n  horizon: soon\n');
+    const bad = await runCli(['forecast', '--input', input], { cwd: cfgDir });
+    expect(bad.code).toBe(10);
+    expect(bad.stderr).toMatch(/forecast\.horizon/);
+  });
+
   it('forecasts each series of a long-format file in one call', async () => {
     const lines = ['series,timestamp,value'];
     for (const name of ['eu', 'us']) {
