@@ -10,7 +10,7 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 function fmt(n: number | undefined, unit = ''): string {
   if (n === undefined || Number.isNaN(n)) return '-';
-  const v = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+  const v = Number.isInteger(n) ? String(n) : Math.abs(n) >= 100 ? String(Number(n.toFixed(1))) : Math.abs(n) >= 1 ? String(Number(n.toFixed(2))) : String(Number(n.toPrecision(3)));
   return v + unit;
 }
 

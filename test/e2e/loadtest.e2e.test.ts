@@ -1,0 +1,164 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runMain } from '../support/cli.js';
+import { startTestStack, tempDir, type TestStack } from '../support/stack.js';
+
+/**
+ * `surgectl loadtest` as a user runs it (main() in-process, captured output) against the REAL
+ * bundled order stack on loopback: orders go through intake, the pipeline and the gateway.
+ */
+let stack: TestStack;
+const dir = tempDir('surgectl-loadtest-e2e-');
+
+beforeAll(async () => {
+  stack = await startTestStack({ workers: 4, seedInventory: 100_000 });
+});
+afterAll(async () => {
+  await stack?.dispose();
+  dir.remove();
+});
+
+function writeScenario(name: string, thresholds: Record<string, unknown[]>, extra: Record<string, unknown> = {}): string {
+  const path = join(dir.path, `${name}.yaml`);
+  writeFileSync(
+    path,
+    stringify({
+      name,
+      target: stack.url,
+      requests: [
+        { kind: 'create-order', name: 'checkout', weight: 3 },
+        { kind: 'get-status', name: 'order_status', weight: 1 },
+      ],
+      scenarios: { steady: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '2s', preAllocatedVUs: 10, maxVUs: 200, gracefulStop: '10s' } },
+      thresholds,
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+describe('surgectl loadtest run (real stack)', () => {
+  it('passes its thresholds, prints the summary and writes JSON, JUnit and HTML reports', async () => {
+    const file = writeScenario('green', {
+      // No latency or dropped-iteration gates here: the shared test machine's speed is not what this proves.
+      http_req_failed: ['rate<0.05'],
+      orders_accepted: ['count>0'],
+      orders_confirmed: ['count>0'],
+      inventory_oversold_units: ['value==0'],
+    });
+    const r = await runMain(['loadtest', 'run', file, '--out', 'results.json', '--junit', 'report.xml', '--html', 'report.html'], { cwd: dir.path });
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/✓ orders_confirmed count>0/);
+    expect(r.stdout).toMatch(/PASSED: every threshold held/);
+
+    const results = JSON.parse(readFileSync(join(dir.path, 'results.json'), 'utf8')) as {
+      metrics: Record<string, { type: string; contains: string; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
+      state: { testRunDurationMs: number };
+      surgectl: { passed: boolean };
+    };
+    expect(results.metrics.http_req_duration).toMatchObject({ type: 'trend', contains: 'time' });
+    expect(Object.keys(results.metrics.http_req_duration!.values)).toEqual(['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)']);
+    expect(results.metrics.orders_confirmed?.thresholds).toEqual({ 'count>0': { ok: true } });
+    expect(results.metrics.inventory_oversold_units?.values.value).toBe(0);
+    expect(results.metrics.http_reqs!.values.count! + results.metrics.dropped_iterations!.values.count!).toBe(40);
+    expect(results.state.testRunDurationMs).toBeGreaterThan(0);
+    expect(results.surgectl.passed).toBe(true);
+
+    const junit = readFileSync(join(dir.path, 'report.xml'), 'utf8');
+    expect(XMLValidator.validate(junit)).toBe(true);
+    expect(junit).not.toContain('<failure');
+    const html = readFileSync(join(dir.path, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('Latency over time');
+    expect(html).toContain('Throughput over time');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1|www\.w3\.org)/);
+  });
+
+  it('exits 20 when a threshold fails, and the JUnit XML parses and names the failed threshold', async () => {
+    const file = writeScenario('red', { http_req_duration: ['p(95)<0.001'], http_req_failed: ['rate<0.05'] });
+    const r = await runMain(['loadtest', 'run', file, '--junit', 'red.xml', '--no-progress'], { cwd: dir.path });
+    expect(r.code, r.stdout + r.stderr).toBe(20);
+    expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<0\.001/);
+    expect(r.stdout).toMatch(/FAILED: 1 threshold\(s\) failed/);
+
+    const xml = readFileSync(join(dir.path, 'red.xml'), 'utf8');
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
+      testsuites: { tests: string; failures: string; testsuite: { testcase: { name: string; failure?: { message: string } }[] } };
+    };
+    expect(doc.testsuites).toMatchObject({ tests: '2', failures: '1' });
+    const cases = doc.testsuites.testsuite.testcase;
+    const failed = cases.filter((c) => c.failure);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.name).toBe('http_req_duration: p(95)<0.001');
+    expect(failed[0]!.failure!.message).toMatch(/^threshold p\(95\)<0\.001 on http_req_duration failed: observed \d/);
+    expect(cases.find((c) => c.name === 'http_req_failed: rate<0.05')?.failure).toBeUndefined();
+  });
+
+  it('prints -o json with the verdicts for machines', async () => {
+    const file = writeScenario('json', { http_req_failed: ['rate<0.05'] });
+    const r = await runMain(['-o', 'json', 'loadtest', 'run', file, '--duration', '1s'], { cwd: dir.path });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { passed: boolean; engine: string; thresholds: { ok: boolean }[]; scenarios: { activeMs: number }[] };
+    expect(out).toMatchObject({ passed: true, engine: 'builtin', thresholds: [{ ok: true }] });
+  });
+});
+
+describe('surgectl loadtest (no stack needed)', () => {
+  it('rejects a bad scenario with exit 10 and one line per bad field', async () => {
+    const path = join(dir.path, 'bad.yaml');
+    writeFileSync(path, stringify({ target: 'nope', requests: [], scenarios: { s: { executor: 'constant-arrival-rate', duration: '1s' } }, thresholds: { http_req_failed: ['rate<<1'] } }));
+    const r = await runMain(['loadtest', 'run', path], { cwd: dir.path });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('[SRG_LOADTEST_SCENARIO]');
+    expect(r.stderr).toMatch(/^ {2}- target: /m);
+    expect(r.stderr).toMatch(/^ {2}- requests: /m);
+    expect(r.stderr).toMatch(/^ {2}- scenarios\.s\.rate: /m);
+    expect(r.stderr).toMatch(/^ {2}- thresholds\.http_req_failed\.0: /m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says so when the target cannot be reached', async () => {
+    const path = writeScenarioAt(join(dir.path, 'down.yaml'), 'http://127.0.0.1:9');
+    const r = await runMain(['loadtest', 'run', path], { cwd: dir.path });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[SRG_LOADTEST_TARGET\] Cannot reach http:\/\/127\.0\.0\.1:9\/v1\/inventory/);
+  });
+
+  it('exports a k6 script and refuses --engine k6 without k6 on PATH', async () => {
+    const path = writeScenarioAt(join(dir.path, 'k6.yaml'), 'http://127.0.0.1:8080');
+    const ex = await runMain(['loadtest', 'export', '--k6', path], { cwd: dir.path });
+    expect(ex.code).toBe(0);
+    expect(ex.stdout).toMatch(/^import http from 'k6\/http';$/m);
+    expect(ex.stdout).toContain("executor\": \"constant-arrival-rate\"");
+    const run = await runMain(['loadtest', 'run', path, '--engine', 'k6'], { cwd: dir.path, env: { PATH: '/nonexistent' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('[SRG_LOADTEST_K6_MISSING]');
+    expect(run.stderr).toMatch(/hint: Install k6/);
+  });
+
+  it('validates the shipped flash-sale scenario and has help with examples', async () => {
+    const v = await runMain(['loadtest', 'validate', join(import.meta.dirname, '../../scenarios/load/flash-sale.yaml')]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/valid \(2 scenario\(s\), 7 threshold\(s\), 120s\)/);
+    const h = await runMain(['loadtest', 'run', '--help']);
+    expect(h.stdout).toContain('Examples:');
+    expect(existsSync(join(dir.path, 'never.json'))).toBe(false);
+  });
+});
+
+function writeScenarioAt(path: string, target: string): string {
+  writeFileSync(
+    path,
+    stringify({
+      target,
+      requests: [{ kind: 'create-order' }],
+      scenarios: { s: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1s', duration: '1s' } },
+    }),
+  );
+  return path;
+}
