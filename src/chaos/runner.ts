@@ -160,6 +160,19 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
     objectName: dnsName(`surgectl-${experiment.title}-${a.name}`),
   });
 
+  // Provider calls abandoned on interrupt or timeout may still land on the target; rollbacks wait
+  // for them (bounded) so a late fault cannot arrive after the restore.
+  const abandoned = new Set<Promise<unknown>>();
+  const withAbort = <T>(p: Promise<T>, sig: AbortSignal): Promise<T> => {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    abandoned.add(settled);
+    void settled.then(() => abandoned.delete(settled));
+    return raceAbort(p, sig);
+  };
+
   const runActivity = async (a: Activity, s: AbortSignal): Promise<ActivityRun> => {
     const t0 = now();
     const timeoutMs = activityTimeoutMs(a);
@@ -347,6 +360,9 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
     } else if (experiment.rollbacks.length > 0) {
       // A fresh signal: rollbacks must run after an interrupt too, but not forever.
       const rollbackSignal = AbortSignal.timeout(opts.rollbackTimeoutMs ?? 120_000);
+      if (abandoned.size > 0) {
+        await Promise.race([Promise.allSettled([...abandoned]), delay(15_000, undefined, { signal: rollbackSignal }).catch(() => undefined)]);
+      }
       notify(`rollbacks (${experiment.rollbacks.length})${methodStarted ? '' : ' — the method did not run, restoring anyway'}`);
       for (const r of experiment.rollbacks) {
         const run = await runActivity(r, rollbackSignal);
@@ -397,7 +413,7 @@ function journalActivity(a: Activity): JournalActivity {
 }
 
 /** Rejects as soon as the signal fires, even if the provider ignores it. */
-function withAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);

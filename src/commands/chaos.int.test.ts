@@ -9,7 +9,7 @@ import { main } from '../cli.js';
 import type { Runtime } from '../runtime.js';
 
 /** Runs the CLI in-process as a user would, with captured output. */
-async function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+async function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string; onStderr?: (s: string) => void; signal?: AbortSignal } = {}) {
   let stdout = '';
   let stderr = '';
   const runtime: Runtime = {
@@ -17,9 +17,15 @@ async function cli(args: string[], opts: { env?: Record<string, string>; cwd?: s
     cwd: opts.cwd ?? dir,
     argv0: 'surgectl',
     stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        opts.onStderr?.(s);
+      },
+      isTTY: false,
+    },
     now: () => Date.now(),
-    signal: new AbortController().signal,
+    signal: opts.signal ?? new AbortController().signal,
   };
   const code = await main(args, runtime);
   return { code, stdout, stderr };
@@ -174,6 +180,36 @@ rollbacks:
     const journal = JSON.parse(await readFile(join(dir, 'rb.json'), 'utf8')) as Journal;
     // The other rollback still ran.
     expect(journal.rollbacks.map((x) => x.status)).toEqual(['failed', 'succeeded']);
+  });
+
+  it('on interrupt stops the method, still rolls back, writes the journal and exits 130', async () => {
+    const path = await experimentFile(
+      'interrupt.yaml',
+      `title: long outage
+method:
+  - {type: action, name: outage, provider: {type: stack, func: payment-fault, arguments: {failureRate: 1}}, pauses: {after: 120}}
+  - {type: action, name: never-reached, provider: {type: stack, func: kill-worker}}
+rollbacks:
+  - {type: action, name: clear-all-faults, provider: {type: stack, func: clear-faults}}
+`,
+    );
+    const ac = new AbortController();
+    const r = await cli(['--yes', 'chaos', 'run', path, '--url', stack.url, '--journal-path', join(dir, 'int.json')], {
+      env: stackEnv(),
+      signal: ac.signal,
+      // The operator presses Ctrl-C once the fault is in.
+      onStderr: (line) => {
+        if (line.startsWith('action outage')) setImmediate(() => ac.abort());
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('[SRG_CLI_INTERRUPTED]');
+    const journal = JSON.parse(await readFile(join(dir, 'int.json'), 'utf8')) as Journal;
+    expect(journal.status).toBe('interrupted');
+    expect(journal.run.map((x) => x.activity.name)).toEqual(['outage']);
+    expect(journal.rollbacks.map((x) => [x.activity.name, x.status])).toEqual([['clear-all-faults', 'succeeded']]);
+    const payment = (await (await fetch(`${stack.url}/admin/faults/payment`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).json()) as { failureRate: number };
+    expect(payment.failureRate).toBe(0);
   });
 
   it('explains a missing admin token', async () => {
