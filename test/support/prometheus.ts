@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -11,6 +12,8 @@ const run = promisify(execFile);
 /** A real Prometheus on a loopback port, serving backfilled history. */
 export interface TestPrometheus {
   url: string;
+  /** With `tls`: the PEM of the self-signed certificate the server uses (to pass as a CA). */
+  certFile?: string;
   /** Stops the server and removes its storage. */
   stop(): Promise<void>;
 }
@@ -70,10 +73,21 @@ async function freePort(): Promise<number> {
  * Backfills `openMetrics` into a temporary TSDB with promtool, starts Prometheus on a free loopback
  * port and polls /-/ready (deadline 30 s).
  */
-export async function startPrometheus(openMetrics: string): Promise<TestPrometheus> {
+export async function startPrometheus(openMetrics: string, opts: { tls?: boolean } = {}): Promise<TestPrometheus> {
   const prometheus = requireBinary('prometheus');
   const promtool = requireBinary('promtool');
   const dir = await mkdtemp(join(tmpdir(), 'surgectl-prom-'));
+  const webArgs: string[] = [];
+  let cert: string | undefined;
+  if (opts.tls) {
+    // A throwaway self-signed certificate for 127.0.0.1, so the TLS options are tested for real.
+    cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { timeout: 30_000 });
+    await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
+    webArgs.push(`--web.config.file=${join(dir, 'web.yml')}`);
+  }
+  const ca = cert ? await import('node:fs/promises').then((fs) => fs.readFile(cert as string, 'utf8')) : undefined;
   const data = join(dir, 'data');
   await writeFile(join(dir, 'history.om'), openMetrics);
   await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'history.om'), data], { timeout: 60_000 });
@@ -91,16 +105,17 @@ export async function startPrometheus(openMetrics: string): Promise<TestPromethe
         '--storage.tsdb.retention.time=100y',
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
+        ...webArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     c.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     let exited = false;
     c.once('exit', () => (exited = true));
     while (Date.now() < deadline && !exited) {
-      const ok = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = ca ? await httpsReady(`${url}/-/ready`, ca) : await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
       if (ok) {
         child = c;
         break;
@@ -115,7 +130,8 @@ export async function startPrometheus(openMetrics: string): Promise<TestPromethe
   }
   const proc = child;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ...(cert ? { certFile: cert } : {}),
     async stop() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
@@ -126,4 +142,15 @@ export async function startPrometheus(openMetrics: string): Promise<TestPromethe
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function httpsReady(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { ca, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
 }

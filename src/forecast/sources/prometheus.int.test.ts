@@ -84,3 +84,29 @@ describe('Prometheus source (real Prometheus)', () => {
     expect(Math.abs(hour - 18)).toBeLessThanOrEqual(1.5);
   });
 });
+
+describe('Prometheus source over TLS (real Prometheus with a self-signed certificate)', () => {
+  let tls: TestPrometheus;
+  const start = END - DAY;
+  beforeAll(async () => {
+    const samples: BackfillSample[] = [];
+    for (let t = start; t <= END; t += 300_000) samples.push({ metric: 'tls_gauge', value: 7, t });
+    tls = await startPrometheus(toOpenMetrics(samples, { tls_gauge: 'gauge' }), { tls: true });
+  }, 120_000);
+  afterAll(async () => {
+    await tls?.stop();
+  });
+
+  it('verifies the server with --ca-file, refuses an unknown CA, and can skip verification when told', async () => {
+    expect(tls.url).toMatch(/^https:/);
+    const q = { url: tls.url, query: 'tls_gauge', start, end: END, stepMs: 300_000, timeoutMs: 5_000 };
+    const [s] = await readPrometheus({ ...q, caFile: tls.certFile as string });
+    expect(s?.points).toHaveLength(289);
+    expect(s?.points.every((p) => p.v === 7)).toBe(true);
+    const refused = await readPrometheus(q).catch((e: unknown) => e);
+    expect((refused as SurgeError).code).toBe('SRG_DATA_SOURCE');
+    expect((refused as SurgeError).message).toMatch(/cannot reach Prometheus.*(self.signed|certificate)/i);
+    const [insecure] = await readPrometheus({ ...q, insecureSkipVerify: true });
+    expect(insecure?.points).toHaveLength(289);
+  });
+});
