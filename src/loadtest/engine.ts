@@ -262,7 +262,7 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       if (inFlight > vusMax) vusMax = inFlight;
       this.startedAt = clock();
       dispatcher.dispatch(
-        { origin: undefined, path: basePath + this.req.path, method: this.req.method, headers: this.req.headers, body: this.req.body },
+        { path: basePath + this.req.path, method: this.req.method, headers: this.req.headers, body: this.req.body },
         this,
       );
     }

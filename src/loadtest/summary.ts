@@ -135,7 +135,8 @@ function scrapedCounter(input: MetricsInput, name: string, tags: Readonly<Record
   const after = sumScraped(input.scrapeAfter, name, tags);
   if (after === undefined) {
     // A counter with no samples yet for these labels (e.g. nothing confirmed) is a real zero when the target answered.
-    return input.scrapeAfter && input.scrapeAfter.types.has(name.replace(/_total$/, '')) ? { type: 'counter' as const, contains: 'default' as const, obs: counter(0) } : undefined;
+    const known = input.scrapeAfter && (input.scrapeAfter.types.has(name) || input.scrapeAfter.types.has(name.replace(/_total$/, '')));
+    return known ? { type: 'counter' as const, contains: 'default' as const, obs: counter(0) } : undefined;
   }
   const before = sumScraped(input.scrapeBefore, name, tags) ?? 0;
   return { type: 'counter' as const, contains: 'default' as const, obs: counter(Math.max(0, after - before)) };
