@@ -40,7 +40,8 @@ export interface Charge {
  * fails at once with BreakerOpenError and nothing is sent.
  */
 export function createPaymentClient(opts: PaymentClientOptions) {
-  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+  // One connection per in-flight charge up to 128: queueing inside undici would eat the per-call timeout.
+  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
   const breaker = createCircuitBreaker({
     ...opts.breaker,
     isFailure: (err) => err instanceof TransientPaymentError,
@@ -87,12 +88,12 @@ export function createPaymentClient(opts: PaymentClientOptions) {
      * breaker let it through); returning false cancels the charge (the order is no longer ours).
      * @throws PaymentDeclined | TransientPaymentError | BreakerOpenError | the signal's reason
      */
-    async charge(req: ChargeRequest, signal: AbortSignal, beforeSend: () => boolean): Promise<Charge> {
+    async charge(req: ChargeRequest, signal: AbortSignal, beforeSend: () => Promise<boolean>): Promise<Charge> {
       return retry(
         () =>
           breaker
             .fire(async () => {
-              if (!beforeSend()) throw new OrderLostError();
+              if (!(await beforeSend())) throw new OrderLostError();
               return callOnce(req, signal);
             })
             .then(

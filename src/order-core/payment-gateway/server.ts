@@ -65,7 +65,7 @@ function validConfig(c: { failureRate?: unknown; latencyMs?: unknown }): string 
 /**
  * The bundled payment gateway simulator: a Stripe-like charges API with idempotency keys, card
  * declines, injected 503s and latency. Its ledger is a SQLite file in the data dir (WAL,
- * synchronous=FULL) so a charge recorded before a crash is answered, not repeated, after it.
+ * synchronous=NORMAL) so a charge recorded before a crash is answered, not repeated, after it.
  */
 export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<PaymentGatewayHandle> {
   const bad = validConfig(opts);
@@ -73,7 +73,10 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
   mkdirSync(opts.dataDir, { recursive: true });
   const db = new Database(join(opts.dataDir, LEDGER_DB_FILE));
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  // NORMAL in WAL mode survives a killed process (commits are in the OS page cache), which is
+  // what "never charge twice across a crash" needs; only an OS crash or power cut could lose the
+  // last commits of the simulator. FULL would put an fsync per charge on the engine's event loop.
+  db.pragma('synchronous = NORMAL');
   db.exec(`CREATE TABLE IF NOT EXISTS charges (
     charge_id TEXT PRIMARY KEY,
     idem_key TEXT NOT NULL UNIQUE,
@@ -123,26 +126,60 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
     if (config.failureRate > 0 && random() < config.failureRate) {
       return reply.code(503).send(fail('unavailable', 'injected failure'));
     }
+    const result = await ledgerWrite(() => recordCharge(key, body.orderId as string, body.amountCents as number, body.token as string | undefined));
+    return reply.code(result.code).send(result.body);
+  });
+
+  /**
+   * Check-and-insert for one charge, run inside a group transaction: the idempotency check sees
+   * every charge committed or queued before it, so concurrent calls with one key charge once.
+   */
+  function recordCharge(key: string, orderId: string, amountCents: number, token: string | undefined): { code: number; body: unknown } {
     const existing = byKey.get(key);
     if (existing !== undefined) {
-      if (existing.order_id !== body.orderId || existing.amount_cents !== body.amountCents) {
-        return reply.code(409).send(fail('idempotency_conflict', `Idempotency-Key ${key} was used for another charge`));
+      if (existing.order_id !== orderId || existing.amount_cents !== amountCents) {
+        return { code: 409, body: fail('idempotency_conflict', `Idempotency-Key ${key} was used for another charge`) };
       }
-      return existing.status === 'declined' ? reply.code(402).send({ code: existing.decline_code, ...chargeView(existing) }) : reply.code(200).send(chargeView(existing));
+      return existing.status === 'declined' ? { code: 402, body: { code: existing.decline_code, ...chargeView(existing) } } : { code: 200, body: chargeView(existing) };
     }
-    const declined = body.token === DECLINE_TOKEN;
+    const declined = token === DECLINE_TOKEN;
     const row: ChargeRow = {
       charge_id: `ch_${randomBytes(10).toString('hex')}`,
       idem_key: key,
-      order_id: body.orderId,
-      amount_cents: body.amountCents,
+      order_id: orderId,
+      amount_cents: amountCents,
       status: declined ? 'declined' : 'succeeded',
       decline_code: declined ? 'card_declined' : null,
       created_at: Date.now(),
     };
     insert.run(row.charge_id, row.idem_key, row.order_id, row.amount_cents, row.status, row.decline_code, row.created_at);
-    return declined ? reply.code(402).send({ code: 'card_declined', ...chargeView(row) }) : reply.code(201).send(chargeView(row));
-  });
+    return declined ? { code: 402, body: { code: 'card_declined', ...chargeView(row) } } : { code: 201, body: chargeView(row) };
+  }
+
+  // Group commit, as in the order store: one fsync for all charges of an event-loop turn, and
+  // each answer only after its charge is on disk.
+  const queued: { run: () => { code: number; body: unknown }; resolve: (r: { code: number; body: unknown }) => void; reject: (e: unknown) => void }[] = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const batch = queued.splice(0);
+    if (batch.length === 0) return;
+    try {
+      const results = db.transaction(() => batch.map((op) => op.run())).immediate();
+      batch.forEach((op, i) => op.resolve(results[i] as { code: number; body: unknown }));
+    } catch (err) {
+      for (const op of batch) op.reject(err);
+    }
+  };
+  function ledgerWrite(run: () => { code: number; body: unknown }): Promise<{ code: number; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      queued.push({ run, resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+  }
 
   app.get('/v1/charges', async (req, reply) => {
     const orderId = (req.query as { orderId?: unknown }).orderId;
@@ -190,6 +227,7 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
     async close() {
       closing.abort();
       await app.close();
+      flush();
       db.close();
     },
   };

@@ -123,14 +123,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let sweeping = true;
     const sweep = setInterval(() => {
       if (!sweeping || !s.isHealthy()) return;
-      try {
-        const expired = s.expireReservations();
-        for (const orderId of expired) logger.info({ orderId, reason: 'reservation_expired' }, 'reservation expired; stock released');
-        if (expired.length > 0) opts.metrics.ordersCompleted.inc({ status: 'cancelled' }, expired.length);
-        opts.metrics.oversold.set(s.oversold());
-      } catch (err) {
-        logger.error({ err }, 'reservation sweep failed');
-      }
+      s.expireReservations().then(
+        (expired) => {
+          for (const orderId of expired) logger.info({ orderId, reason: 'reservation_expired' }, 'reservation expired; stock released');
+          if (expired.length > 0) opts.metrics.ordersCompleted.inc({ status: 'cancelled' }, expired.length);
+          if (s.isHealthy()) opts.metrics.oversold.set(s.oversold());
+        },
+        (err: unknown) => logger.error({ err }, 'reservation sweep failed'),
+      );
     }, opts.sweepIntervalMs ?? 1_000);
     sweep.unref();
 

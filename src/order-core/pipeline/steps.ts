@@ -53,6 +53,16 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     }
   };
 
+  /** paid -> confirmed -> notify in one commit; metrics per step from inside it. */
+  const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger): Promise<JobResult> => {
+    const enabled = flags.isEnabled('order-notifications');
+    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, enabled));
+    metrics.stepDuration.observe({ step: 'notify', outcome: enabled ? 'ok' : 'skipped' }, 0);
+    log.info('order confirmed');
+    if (r.notified) log.info({ kind: 'order_confirmed' }, 'notification queued');
+    return { kind: 'completed', status: 'confirmed' };
+  };
+
   return async (job, signal) => {
     const log = deps.logger.child({ orderId: job.orderId });
     const check = () => {
@@ -60,15 +70,19 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     };
     try {
       if (job.redelivered) log.warn('job redelivered after an expired lease');
+      // Whether the durable "a charge may be sent" mark is already set for this order.
+      let payMarked = false;
       for (let step = 0; step < 16; step++) {
         check();
         const row = store.ownedRow(job.orderId, job.token);
         if (row === undefined) throw new GiveUp('lease lost');
         switch (row.status) {
           case 'accepted': {
-            const r = await timed('reserve', () => store.reserve(job.orderId, job.token), (v) => v.status);
+            // Breaker closed: the charge follows at once, so mark it in the reserve commit. Otherwise
+            // leave the order unmarked so its reservation can still expire while the gateway is down.
+            const r = await timed('reserve', () => store.reserve(job.orderId, job.token, payments.breakerState() === 'closed'), (v) => v.status);
+            payMarked = r.payStarted === true;
             if (r.status === 'sold_out') {
-              store.ack(job.orderId, job.token, null);
               log.info({ reason: r.reason }, 'order sold out');
               return { kind: 'completed', status: 'sold_out' };
             }
@@ -78,7 +92,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
           case 'reserved':
           case 'payment_pending': {
             if (row.reserved_until !== null && row.reserved_until <= now() && row.pay_attempts === 0) {
-              store.expire(job.orderId, job.token);
+              await store.expire(job.orderId, job.token);
               log.info('reservation expired before payment; stock released');
               return { kind: 'completed', status: 'cancelled' };
             }
@@ -87,17 +101,20 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
                 payments.charge(
                   { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id },
                   signal,
-                  () => store.markPayAttempt(job.orderId, job.token),
+                  async () => {
+                    if (payMarked || row.pay_attempts > 0) return true;
+                    payMarked = await store.markPayAttempt(job.orderId, job.token);
+                    return payMarked;
+                  },
                 ),
               );
               check();
-              store.markPaid(job.orderId, job.token, charge.chargeId);
               log.info({ chargeId: charge.chargeId }, 'payment captured');
-              continue;
+              return await settle(job, charge.chargeId, log);
             } catch (err) {
               check();
               if (err instanceof PaymentDeclined) {
-                store.failPayment(job.orderId, job.token, `payment declined: ${err.code}`);
+                await store.failPayment(job.orderId, job.token, `payment declined: ${err.code}`);
                 log.info({ code: err.code }, 'payment declined; stock released');
                 return { kind: 'completed', status: 'payment_failed' };
               }
@@ -106,31 +123,23 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
                 const retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
                 const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
                 const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
-                store.deferPayment(job.orderId, job.token, retryAt, reason);
+                await store.deferPayment(job.orderId, job.token, retryAt, reason);
                 log.info({ retryAt: new Date(retryAt).toISOString(), reason }, 'payment deferred');
                 return { kind: 'deferred', retryAt };
               }
               throw err;
             }
           }
-          case 'paid': {
-            await timed('confirm', () => store.confirm(job.orderId, job.token));
-            log.info('order confirmed');
-            continue;
-          }
+          case 'paid':
+            return await settle(job, undefined, log);
           case 'confirmed': {
-            if (row.notified === 0) {
-              const enabled = flags.isEnabled('order-notifications');
-              const written = await timed('notify', () => store.notify(job.orderId, job.token, enabled), () => (enabled ? 'ok' : 'skipped'));
-              if (written) log.info({ kind: 'order_confirmed', customerId: row.customer_id }, 'notification queued');
-              // The confirm may have happened in an earlier (crashed) run; it is counted once, here.
-              return { kind: 'completed', status: 'confirmed' };
-            }
-            store.ack(job.orderId, job.token, null);
+            // confirmed but not notified only happens for orders confirmed by an older version
+            if (row.notified === 0) return await settle(job, undefined, log);
+            await store.ack(job.orderId, job.token, null);
             return { kind: 'noop' };
           }
           default:
-            store.ack(job.orderId, job.token, null);
+            await store.ack(job.orderId, job.token, null);
             return { kind: 'noop' };
         }
       }

@@ -61,6 +61,8 @@ export class WorkerPool implements WorkerPoolControl {
   private readonly buckets = new Array<number>(THROUGHPUT_WINDOW_S).fill(0);
   private bucketSecond = 0;
   private busyCount = 0;
+  /** Jobs leased for workers that went away before the hand-off. */
+  private readonly spare: LeasedJob[] = [];
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -205,7 +207,12 @@ export class WorkerPool implements WorkerPoolControl {
     const lost = new AbortController();
     const renew = setInterval(() => {
       if (slot.abort.signal.aborted) return; // a crashed worker renews nothing
-      if (!this.opts.store.renewLease(job.orderId, job.token, this.opts.leaseMs)) lost.abort(new GiveUp('lease lost'));
+      this.opts.store.renewLease(job.orderId, job.token, this.opts.leaseMs).then(
+        (held) => {
+          if (!held) lost.abort(new GiveUp('lease lost'));
+        },
+        () => undefined, // store restarting: the next renewal tries again
+      );
     }, Math.max(10, Math.floor(this.opts.leaseMs / 3)));
     try {
       const result = await this.opts.worker(job, AbortSignal.any([slot.abort.signal, lost.signal]));
@@ -236,7 +243,7 @@ export class WorkerPool implements WorkerPoolControl {
         wanted = waiting.length;
         let jobs: LeasedJob[] = [];
         try {
-          jobs = this.opts.store.leaseBatch(
+          jobs = await this.opts.store.leaseBatch(
             waiting.map(() => `${this.prefix}:${++this.leaseSeq}`),
             this.opts.leaseMs,
           );
@@ -244,12 +251,27 @@ export class WorkerPool implements WorkerPoolControl {
           this.opts.logger.error({ err }, 'leasing jobs failed');
         }
         leased = jobs.length;
-        jobs.forEach((job, i) => {
-          if (job.redelivered) this.opts.metrics.redeliveries.inc();
-          waiting[i]?.handOff?.(job);
-        });
-        // Workers without a job go back to waiting (those that were stopped meanwhile do not).
-        for (const s of waiting.slice(jobs.length)) if (this.slots.get(s.id) === s && !s.retiring) this.idle.push(s);
+        for (const job of jobs) if (job.redelivered) this.opts.metrics.redeliveries.inc();
+        // A worker may have been killed or retired while the lease committed: its job goes to
+        // the next live worker rather than waiting for the lease to run out.
+        const alive = (w: WorkerSlot) => this.slots.get(w.id) === w && !w.retiring && w.handOff !== undefined;
+        const live = waiting.filter(alive);
+        this.spare.push(...jobs);
+        while (this.spare.length > 0) {
+          const w = live.shift() ?? this.idle.shift();
+          if (w === undefined) break;
+          const handOff = w.handOff;
+          w.handOff = undefined;
+          handOff?.(this.spare.shift());
+        }
+        for (const w of live) this.idle.push(w);
+      } else if (this.spare.length > 0 && this.idle.length > 0 && !this.stopped) {
+        while (this.spare.length > 0 && this.idle.length > 0) {
+          const w = this.idle.shift() as WorkerSlot;
+          const handOff = w.handOff;
+          w.handOff = undefined;
+          handOff?.(this.spare.shift());
+        }
       }
       if (leased > 0 && leased === wanted) {
         await new Promise((r) => setImmediate(r));

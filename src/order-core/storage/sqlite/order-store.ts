@@ -61,9 +61,9 @@ export interface SqliteOrderStoreOptions {
   onAccepted?: (created: number) => void;
 }
 
-interface PendingAccept {
-  req: AcceptRequest;
-  resolve: (o: AcceptOutcome) => void;
+interface PendingOp {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
@@ -78,7 +78,6 @@ function newOrderId(now: number): string {
  */
 export class SqliteOrderStore implements OrderStore {
   private db: Database.Database | undefined;
-  private readonly pending: PendingAccept[] = [];
   private flushScheduled = false;
   private prices = new Map<string, number>();
   private closed = false;
@@ -99,6 +98,17 @@ export class SqliteOrderStore implements OrderStore {
     let db: Database.Database;
     try {
       db = new Database(this.file);
+      // Statements are prepared once per connection: compiling SQL on every step cost more than the steps.
+      const cache = new Map<string, Database.Statement>();
+      const prepare = db.prepare.bind(db);
+      db.prepare = ((sql: string) => {
+        let stmt = cache.get(sql);
+        if (stmt === undefined) {
+          stmt = prepare(sql);
+          cache.set(sql, stmt);
+        }
+        return stmt;
+      }) as typeof db.prepare;
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
@@ -110,7 +120,7 @@ export class SqliteOrderStore implements OrderStore {
     this.db = db;
     this.closed = false;
     this.loadPrices();
-    if (this.pending.length > 0) this.scheduleFlush();
+    if (this.ops.length > 0) this.scheduleFlush();
   }
 
   private get conn(): Database.Database {
@@ -149,26 +159,34 @@ export class SqliteOrderStore implements OrderStore {
     return { mode: count === 0 ? 'fresh' : 'restock', skus: list.length };
   }
 
-  // ---------------------------------------------------------------- intake
+  // ---------------------------------------------------------------- group commit
 
-  accept(req: AcceptRequest): Promise<AcceptOutcome> {
-    return new Promise<AcceptOutcome>((resolve, reject) => {
-      if (this.closed && this.db === undefined && !this.reopening) {
+  /**
+   * Runs `op` inside the next group transaction and resolves after that transaction committed.
+   * Every write of this event-loop turn (accepts from the API, step writes from workers, leases)
+   * shares one transaction and so one fsync; each op runs in its own savepoint, so one that
+   * throws is rolled back alone and rejects only its own promise.
+   */
+  write<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) {
         reject(new Error('order store is closed'));
         return;
       }
-      this.pending.push({ req, resolve, reject });
+      this.ops.push({ run: op, resolve: resolve as (v: unknown) => void, reject });
       this.scheduleFlush();
     });
   }
 
-  /** True between close() and open() of a restart: accepts wait instead of failing. */
-  private reopening = false;
+  private readonly ops: PendingOp[] = [];
+  /** Queue depth at the start of the current group, for the queuePosition of new orders. */
+  private groupDepth: number | undefined;
+  private groupCreated = 0;
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // setImmediate: every accept() of this event-loop turn joins the same transaction
+    // setImmediate: every write of this event-loop turn joins the same transaction
     setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
@@ -176,80 +194,80 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   private flush(): void {
-    if (this.db === undefined || this.pending.length === 0) return;
-    const batch = this.pending.splice(0, this.pending.length);
-    const now = this.opts.now();
-    let outcomes: AcceptOutcome[];
+    if (this.db === undefined || this.ops.length === 0) return;
+    const batch = this.ops.splice(0, this.ops.length);
+    const db = this.db;
+    const savepoint = db.transaction((fn: () => unknown) => fn());
+    this.groupDepth = undefined;
+    this.groupCreated = 0;
+    let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
-      outcomes = this.acceptBatch(batch.map((p) => p.req), now);
+      results = db
+        .transaction(() =>
+          batch.map((op) => {
+            try {
+              return { ok: true as const, value: savepoint(op.run) };
+            } catch (error) {
+              return { ok: false as const, error };
+            }
+          }),
+        )
+        .immediate();
     } catch (err) {
       this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
-      for (const p of batch) p.reject(err);
+      for (const op of batch) op.reject(err);
       return;
     }
-    batch.forEach((p, i) => p.resolve(outcomes[i] as AcceptOutcome));
-    const created = outcomes.filter((o) => o.kind === 'created').length;
-    if (created > 0) this.opts.onAccepted?.(created);
+    batch.forEach((op, i) => {
+      const r = results[i];
+      if (r?.ok) op.resolve(r.value);
+      else op.reject(r?.error);
+    });
+    if (this.groupCreated > 0) this.opts.onAccepted?.(this.groupCreated);
   }
 
-  private acceptBatch(reqs: AcceptRequest[], now: number): AcceptOutcome[] {
+  // ---------------------------------------------------------------- intake
+
+  accept(req: AcceptRequest): Promise<AcceptOutcome> {
+    return this.write(() => this.acceptOne(req, this.opts.now()));
+  }
+
+  private acceptOne(req: AcceptRequest, now: number): AcceptOutcome {
     const db = this.conn;
-    const byKey = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE idem_key = ?');
-    const insert = db.prepare(
+    const existing = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE idem_key = ?').get(req.idempotencyKey);
+    if (existing !== undefined) {
+      return existing.request_hash === req.requestHash ? { kind: 'existing', order: this.toView(existing, now) } : { kind: 'conflict', orderId: existing.id };
+    }
+    const unknown = [...new Set(req.order.items.map((i) => i.sku))].filter((sku) => !this.prices.has(sku));
+    if (unknown.length > 0) return { kind: 'unknown_sku', skus: unknown };
+    const amount = req.order.items.reduce((sum, i) => sum + (this.prices.get(i.sku) ?? 0) * i.qty, 0);
+    const id = newOrderId(now);
+    const history: StatusChange[] = [{ status: 'accepted', at: new Date(now).toISOString() }];
+    const items: OrderItem[] = req.order.items.map((i) => ({ sku: i.sku, qty: i.qty }));
+    this.groupDepth ??= this.dueCount(now);
+    db.prepare(
       `INSERT INTO orders (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents,
          status, history, created_at, updated_at, next_attempt_at)
        VALUES (@id, @key, @hash, @customerId, @items, @token, @clientId, @amount, 'accepted', @history, @now, @now, @now)`,
-    );
-    const tx = db.transaction((): AcceptOutcome[] => {
-      let depth = this.dueCount(now);
-      const out: AcceptOutcome[] = [];
-      for (const req of reqs) {
-        const existing = byKey.get(req.idempotencyKey);
-        if (existing !== undefined) {
-          out.push(existing.request_hash === req.requestHash ? { kind: 'existing', order: this.toView(existing, now) } : { kind: 'conflict', orderId: existing.id });
-          continue;
-        }
-        const unknown = [...new Set(req.order.items.map((i) => i.sku))].filter((sku) => !this.prices.has(sku));
-        if (unknown.length > 0) {
-          out.push({ kind: 'unknown_sku', skus: unknown });
-          continue;
-        }
-        const amount = req.order.items.reduce((sum, i) => sum + (this.prices.get(i.sku) ?? 0) * i.qty, 0);
-        const id = newOrderId(now);
-        const history: StatusChange[] = [{ status: 'accepted', at: new Date(now).toISOString() }];
-        const items: OrderItem[] = req.order.items.map((i) => ({ sku: i.sku, qty: i.qty }));
-        insert.run({
-          id,
-          key: req.idempotencyKey,
-          hash: req.requestHash,
-          customerId: req.order.customerId,
-          items: JSON.stringify(items),
-          token: req.order.paymentToken ?? null,
-          clientId: req.clientId ?? null,
-          amount,
-          history: JSON.stringify(history),
-          now,
-        });
-        depth += 1;
-        const iso = new Date(now).toISOString();
-        out.push({
-          kind: 'created',
-          order: {
-            orderId: id,
-            customerId: req.order.customerId,
-            items,
-            status: 'accepted',
-            history,
-            createdAt: iso,
-            updatedAt: iso,
-            queuePosition: depth,
-            estimatedWaitMs: this.estimateWait(depth),
-          },
-        });
-      }
-      return out;
+    ).run({
+      id,
+      key: req.idempotencyKey,
+      hash: req.requestHash,
+      customerId: req.order.customerId,
+      items: JSON.stringify(items),
+      token: req.order.paymentToken ?? null,
+      clientId: req.clientId ?? null,
+      amount,
+      history: JSON.stringify(history),
+      now,
     });
-    return tx.immediate();
+    this.groupCreated += 1;
+    const position = this.groupDepth + this.groupCreated;
+    const iso = new Date(now).toISOString();
+    const order: OrderView = { orderId: id, customerId: req.order.customerId, items, status: 'accepted', history, createdAt: iso, updatedAt: iso, queuePosition: position };
+    const eta = this.estimateWait(position);
+    if (eta !== undefined) order.estimatedWaitMs = eta;
+    return { kind: 'created', order };
   }
 
   private estimateWait(position: number): number | undefined {
@@ -352,31 +370,26 @@ export class SqliteOrderStore implements OrderStore {
     }
   }
 
-  /** Flushes waiting accepts, then closes the file. */
+  /** Commits waiting writes, then closes the file. */
   async close(): Promise<void> {
     if (this.db === undefined) return;
     this.flush();
     this.closed = true;
     this.db.close();
     this.db = undefined;
-    for (const p of this.pending.splice(0)) p.reject(new Error('order store is closed'));
+    for (const op of this.ops.splice(0)) op.reject(new Error('order store is closed'));
   }
 
   /**
-   * Closes and reopens the database (the restart-store fault). Accepts that arrive meanwhile wait
+   * Closes and reopens the database (the restart-store fault). Writes that arrive meanwhile wait
    * and are committed after the reopen. Returns the time the store was unavailable, ms.
    */
   restart(): number {
     const started = performance.now();
     this.flush();
-    this.reopening = true;
     this.db?.close();
     this.db = undefined;
-    try {
-      this.open();
-    } finally {
-      this.reopening = false;
-    }
+    this.open();
     return performance.now() - started;
   }
 
@@ -386,7 +399,7 @@ export class SqliteOrderStore implements OrderStore {
    * Leases up to `tokens.length` due jobs, oldest first, one token each, in one transaction.
    * A job whose previous lease ran out without an ack comes back with `redelivered: true`.
    */
-  leaseBatch(tokens: string[], leaseMs: number): LeasedJob[] {
+  private leaseBatchTx(tokens: string[], leaseMs: number): LeasedJob[] {
     if (tokens.length === 0) return [];
     const now = this.opts.now();
     const until = now + leaseMs;
@@ -408,7 +421,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Extends a lease we still hold; false when it was lost (expired and taken, or the order was cancelled). */
-  renewLease(orderId: string, token: string, leaseMs: number): boolean {
+  private renewLeaseTx(orderId: string, token: string, leaseMs: number): boolean {
     const until = this.opts.now() + leaseMs;
     return this.conn.prepare('UPDATE orders SET lease_until = ?, next_attempt_at = ? WHERE id = ? AND lease_owner = ?').run(until, until, orderId, token).changes === 1;
   }
@@ -423,7 +436,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Finishes a job: the order needs more work at `nextAttemptAt`, or none (null). */
-  ack(orderId: string, token: string, nextAttemptAt: number | null): boolean {
+  private ackTx(orderId: string, token: string, nextAttemptAt: number | null): boolean {
     return this.conn.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ? WHERE id = ? AND lease_owner = ?').run(nextAttemptAt, orderId, token).changes === 1;
   }
 
@@ -459,13 +472,13 @@ export class SqliteOrderStore implements OrderStore {
    * first sku short of stock. Runs as one IMMEDIATE transaction: nothing can interleave between
    * the availability check and the update, so stock can never be reserved twice.
    */
-  reserve(orderId: string, token: string): { status: 'reserved' | 'sold_out'; reason?: string } {
+  private reserveTx(orderId: string, token: string, startPayment: boolean): { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean } {
     const now = this.opts.now();
     return this.conn
       .transaction(() => {
         const row = this.ownedRow(orderId, token);
         if (row === undefined) throw new LostLeaseError(orderId);
-        if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved' } as const;
+        if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved', payStarted: row.pay_attempts > 0 } as const;
         const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
         const level = this.conn.prepare<[string], StockLevel>('SELECT sku, stock, reserved, sold FROM products WHERE sku = ?');
         const decision = decideReservation(need, (sku) => level.get(sku));
@@ -481,8 +494,8 @@ export class SqliteOrderStore implements OrderStore {
           hold.run(orderId, sku, qty);
         }
         this.setStatus(row, 'reserved', now, undefined, token);
-        this.conn.prepare('UPDATE orders SET reserved_until = ? WHERE id = ?').run(now + this.opts.reservationTtlMs, orderId);
-        return { status: 'reserved' } as const;
+        this.conn.prepare('UPDATE orders SET reserved_until = ?, pay_attempts = pay_attempts + ? WHERE id = ?').run(now + this.opts.reservationTtlMs, startPayment ? 1 : 0, orderId);
+        return { status: 'reserved', payStarted: startPayment } as const;
       })
       .immediate();
   }
@@ -492,7 +505,7 @@ export class SqliteOrderStore implements OrderStore {
    * reservation with a possibly-charged payment is never expired or cancelled.
    * Returns false when the order is no longer ours or no longer payable.
    */
-  markPayAttempt(orderId: string, token: string): boolean {
+  private markPayAttemptTx(orderId: string, token: string): boolean {
     return (
       this.conn
         .prepare("UPDATE orders SET pay_attempts = pay_attempts + 1 WHERE id = ? AND lease_owner = ? AND status IN ('reserved', 'payment_pending')")
@@ -500,7 +513,7 @@ export class SqliteOrderStore implements OrderStore {
     );
   }
 
-  markPaid(orderId: string, token: string, chargeId: string): void {
+  private markPaidTx(orderId: string, token: string, chargeId: string): void {
     const now = this.opts.now();
     this.conn
       .transaction(() => {
@@ -512,7 +525,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** The gateway is unavailable: wait in payment_pending until `retryAt` (the job is acked). */
-  deferPayment(orderId: string, token: string, retryAt: number, reason: string): void {
+  private deferPaymentTx(orderId: string, token: string, retryAt: number, reason: string): void {
     const now = this.opts.now();
     this.conn
       .transaction(() => {
@@ -525,12 +538,12 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Declined: final payment_failed, stock back on the shelf, job done. */
-  failPayment(orderId: string, token: string, reason: string): void {
+  private failPaymentTx(orderId: string, token: string, reason: string): void {
     this.endWithRelease(orderId, token, 'payment_failed', reason);
   }
 
   /** A reservation ran out before any charge was sent: cancelled, stock released, job done. */
-  expire(orderId: string, token: string): void {
+  private expireTx(orderId: string, token: string): void {
     this.endWithRelease(orderId, token, 'cancelled', 'reservation_expired');
   }
 
@@ -547,7 +560,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Paid -> confirmed: the held units become sold. */
-  confirm(orderId: string, token: string): void {
+  private confirmTx(orderId: string, token: string): void {
     const now = this.opts.now();
     this.conn
       .transaction(() => {
@@ -562,7 +575,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Writes the notification to the outbox (once) when `enabled`, marks the order notified and acks the job. */
-  notify(orderId: string, token: string, enabled: boolean): boolean {
+  private notifyTx(orderId: string, token: string, enabled: boolean): boolean {
     const now = this.opts.now();
     return this.conn
       .transaction((): boolean => {
@@ -591,7 +604,7 @@ export class SqliteOrderStore implements OrderStore {
    * holds. Orders with a charge attempt are left to the pipeline: only the gateway knows whether
    * money moved, and it answers the same idempotency key the same way, so they are retried.
    */
-  expireReservations(limit = 500): string[] {
+  private expireReservationsTx(limit = 500): string[] {
     const now = this.opts.now();
     return this.conn
       .transaction((): string[] => {
@@ -614,6 +627,85 @@ export class SqliteOrderStore implements OrderStore {
   /** Count of outbox rows (notifications written). */
   outboxCount(): number {
     return (this.conn.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  // ---------------------------------------------------------------- async API of the queue and steps (group-committed)
+
+  /**
+   * Leases up to `tokens.length` due jobs, oldest first, one token each. A job whose previous
+   * lease ran out without an ack comes back with `redelivered: true`.
+   */
+  leaseBatch(tokens: string[], leaseMs: number): Promise<LeasedJob[]> {
+    return this.write(() => this.leaseBatchTx(tokens, leaseMs));
+  }
+
+  /** Extends a lease we still hold; false when it was lost (expired and taken, or the order was cancelled). */
+  renewLease(orderId: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.write(() => this.renewLeaseTx(orderId, token, leaseMs));
+  }
+
+  /** Finishes a job: the order needs more work at `nextAttemptAt`, or none (null). */
+  ack(orderId: string, token: string, nextAttemptAt: number | null): Promise<boolean> {
+    return this.write(() => this.ackTx(orderId, token, nextAttemptAt));
+  }
+
+  /**
+   * Reserves every item of an accepted order, all or nothing, or ends it as sold_out (and acks
+   * the job) naming the first sku short of stock. With `startPayment` the same commit records
+   * the coming charge attempt (see markPayAttempt), saving one fsync per order.
+   */
+  reserve(orderId: string, token: string, startPayment = false): Promise<{ status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean }> {
+    return this.write(() => {
+      const r = this.reserveTx(orderId, token, startPayment);
+      if (r.status === 'sold_out') this.ackTx(orderId, token, null);
+      return r;
+    });
+  }
+
+  /**
+   * Records, durably and before the request leaves, that a charge is about to be sent, so a
+   * reservation with a possibly-charged payment is never expired or cancelled. False when the
+   * order is no longer ours or no longer payable.
+   */
+  markPayAttempt(orderId: string, token: string): Promise<boolean> {
+    return this.write(() => this.markPayAttemptTx(orderId, token));
+  }
+
+  /**
+   * paid -> confirmed -> notified in one transaction (the outbox pattern: the notification is
+   * written with the confirm or not at all), then the job is acked. Works from paid too, for a
+   * job redelivered after a crash. Returns whether an outbox row was written.
+   */
+  settle(orderId: string, token: string, chargeId: string | undefined, notifyEnabled: boolean): Promise<{ notified: boolean }> {
+    return this.write(() => {
+      const row = this.mustOwn(orderId, token);
+      if (row.status === 'reserved' || row.status === 'payment_pending') this.markPaidTx(orderId, token, chargeId ?? '');
+      if (this.mustOwn(orderId, token).status === 'paid') this.confirmTx(orderId, token);
+      return { notified: this.notifyTx(orderId, token, notifyEnabled) };
+    });
+  }
+
+  /** The gateway is unavailable: wait in payment_pending until `retryAt` (the job is acked). */
+  deferPayment(orderId: string, token: string, retryAt: number, reason: string): Promise<void> {
+    return this.write(() => this.deferPaymentTx(orderId, token, retryAt, reason));
+  }
+
+  /** Declined: final payment_failed, stock back on the shelf, job done. */
+  failPayment(orderId: string, token: string, reason: string): Promise<void> {
+    return this.write(() => this.failPaymentTx(orderId, token, reason));
+  }
+
+  /** A reservation ran out before any charge was sent: cancelled, stock released, job done. */
+  expire(orderId: string, token: string): Promise<void> {
+    return this.write(() => this.expireTx(orderId, token));
+  }
+
+  /**
+   * Cancels orders whose reservation ran out before any charge was sent and that no live worker
+   * holds; returns their ids.
+   */
+  expireReservations(limit = 500): Promise<string[]> {
+    return this.write(() => this.expireReservationsTx(limit));
   }
 
   // ---------------------------------------------------------------- flags
