@@ -78,7 +78,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       logger,
       now,
       reservationTtlMs: cfg.reservationTtlMs,
-      throughputPerSec: () => pool?.throughputPerSec() ?? 0,
+      throughputPerSec: () => pool?.expectedRatePerSec() ?? 0,
       onAccepted: (n) => {
         opts.metrics.ordersAccepted.inc(n);
         pool?.notify();

@@ -293,5 +293,11 @@ describe('order engine (real SQLite + real gateway)', () => {
     await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
     expect(engine.throughputPerSec()).toBeGreaterThan(0);
     expect(() => engine.pool.setSize(-1)).toThrow(RangeError);
+    // with a measured rate, waiting orders get an ETA that grows with their position
+    engine.pool.pause();
+    const waiting = await acceptAll(engine, 3, { sku: 'SKU-0015', qty: 1 });
+    const etas = waiting.map((id) => engine.store.getOrder(id)!.estimatedWaitMs!);
+    expect(etas.every((e) => e > 0)).toBe(true);
+    expect(etas[2]!).toBeGreaterThan(etas[0]!);
   });
 });

@@ -57,7 +57,8 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
   const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger): Promise<JobResult> => {
     const enabled = flags.isEnabled('order-notifications');
     const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, enabled));
-    metrics.stepDuration.observe({ step: 'notify', outcome: enabled ? 'ok' : 'skipped' }, 0);
+    // notify shares the confirm commit (outbox pattern); its own share is the outbox write
+    metrics.stepDuration.observe({ step: 'notify', outcome: enabled ? 'ok' : 'skipped' }, r.notifyMs / 1000);
     log.info('order confirmed');
     if (r.notified) log.info({ kind: 'order_confirmed' }, 'notification queued');
     return { kind: 'completed', status: 'confirmed' };

@@ -61,6 +61,8 @@ export class WorkerPool implements WorkerPoolControl {
   private readonly buckets = new Array<number>(THROUGHPUT_WINDOW_S).fill(0);
   private bucketSecond = 0;
   private busyCount = 0;
+  /** Exponentially weighted mean job duration, ms. */
+  private avgJobMs: number | undefined;
   /** Jobs leased for workers that went away before the hand-off. */
   private readonly spare: LeasedJob[] = [];
 
@@ -139,6 +141,17 @@ export class WorkerPool implements WorkerPoolControl {
     return sum / THROUGHPUT_WINDOW_S;
   }
 
+  /**
+   * Orders per second the pool is expected to finish, for ETAs: the measured rate when orders
+   * completed recently, else (after an idle spell) workers / average job time; 0 when unknown.
+   */
+  expectedRatePerSec(): number {
+    const measured = this.throughputPerSec();
+    if (measured > 0) return measured;
+    if (this.paused || this.target === 0 || this.avgJobMs === undefined || this.avgJobMs <= 0) return 0;
+    return this.target / (this.avgJobMs / 1000);
+  }
+
   async drain(timeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
     this.draining = true;
     for (const s of this.idle.splice(0)) s.handOff?.(undefined);
@@ -215,8 +228,13 @@ export class WorkerPool implements WorkerPoolControl {
       );
     }, Math.max(10, Math.floor(this.opts.leaseMs / 3)));
     try {
+      const started = performance.now();
       const result = await this.opts.worker(job, AbortSignal.any([slot.abort.signal, lost.signal]));
-      if (result.kind === 'completed') this.countCompletion();
+      if (result.kind === 'completed') {
+        this.countCompletion();
+        const ms = performance.now() - started;
+        this.avgJobMs = this.avgJobMs === undefined ? ms : this.avgJobMs * 0.9 + ms * 0.1;
+      }
       this.opts.onResult?.(job, result);
     } catch (err) {
       if (err instanceof GiveUp || slot.abort.signal.aborted) {

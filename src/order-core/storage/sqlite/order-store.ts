@@ -676,12 +676,14 @@ export class SqliteOrderStore implements OrderStore {
    * written with the confirm or not at all), then the job is acked. Works from paid too, for a
    * job redelivered after a crash. Returns whether an outbox row was written.
    */
-  settle(orderId: string, token: string, chargeId: string | undefined, notifyEnabled: boolean): Promise<{ notified: boolean }> {
+  settle(orderId: string, token: string, chargeId: string | undefined, notifyEnabled: boolean): Promise<{ notified: boolean; notifyMs: number }> {
     return this.write(() => {
       const row = this.mustOwn(orderId, token);
       if (row.status === 'reserved' || row.status === 'payment_pending') this.markPaidTx(orderId, token, chargeId ?? '');
       if (this.mustOwn(orderId, token).status === 'paid') this.confirmTx(orderId, token);
-      return { notified: this.notifyTx(orderId, token, notifyEnabled) };
+      const started = performance.now();
+      const notified = this.notifyTx(orderId, token, notifyEnabled);
+      return { notified, notifyMs: performance.now() - started };
     });
   }
 
