@@ -237,7 +237,7 @@ function disaggregate(pred: Prediction, fine: Float64Array, offset: number, k: n
   for (let b = 0; b * k < hFine; b++) {
     let norm = 0;
     for (let j = 0; j < k; j++) norm += shape((n + b * k + j) % dayFine);
-    norm = multiplicative ? norm / k : norm / k;
+    norm /= k;
     for (let j = 0; j < k && b * k + j < hFine; j++) {
       const i = b * k + j;
       const r = shape((n + i) % dayFine);

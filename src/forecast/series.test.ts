@@ -94,3 +94,15 @@ describe('file parsing', () => {
     expectSurge(() => parseSeriesJson('{"a":1}', 'f.json'), 'SRG_DATA_FORMAT', 10, /JSON array/);
   });
 });
+
+describe('regularise at scale', () => {
+  it('handles a year of 5-minute counter samples', () => {
+    const n = 105_120;
+    // Restarts at i = 50,000 and 100,000; the counter counts from 0 again, so the first new sample is 600.
+    const points = Array.from({ length: n }, (_, i) => ({ t: T0 + i * 300_000, v: ((i % 50_000) + 1) * 600 }));
+    const s = regularise({ name: 'big', points }, { counter: true });
+    expect(s.values.length).toBe(n - 1);
+    expect(s.hygiene.counterResets).toBe(2);
+    expect(s.values.every((v) => v === 2)).toBe(true);
+  });
+});

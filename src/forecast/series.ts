@@ -28,7 +28,7 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
   const sorted = unsorted > 0 ? [...input].sort((a, b) => a.t - b.t) : input;
 
   // Same timestamp twice: a re-sent scrape or a merged export; averaging keeps both honest.
-  const ts: number[] = [];
+  let ts: number[] = [];
   const vs: number[] = [];
   let duplicates = 0;
   for (let i = 0; i < sorted.length; ) {
@@ -59,11 +59,15 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
     for (let i = 1; i < vs.length; i++) {
       const dv = (vs[i] as number) - (vs[i - 1] as number);
       const dt = ((ts[i] as number) - (ts[i - 1] as number)) / 1000;
-      const inc = dv >= 0 ? dv : ((counterResets++, vs[i] as number));
+      let inc = dv;
+      if (dv < 0) {
+        counterResets++;
+        inc = vs[i] as number;
+      }
       rate.push(inc / dt);
       rts.push(ts[i] as number);
     }
-    ts.splice(0, ts.length, ...rts);
+    ts = rts;
     values = rate;
     if (ts.length < 2) {
       throw new SurgeError('SRG_DATA_TOO_SHORT', `counter series "${raw.name}" gives fewer than 2 rate points`);

@@ -31,8 +31,12 @@ export const MODEL_NAMES = [
   'ets',
 ] as const;
 
-/** Longest history augurs models are fitted on, in cycles of the longest period: older data adds time, not accuracy. */
+/**
+ * History augurs models are fitted on: 6 cycles of the longest period, at most ~4,000 points (but
+ * always two cycles). Older data adds fitting time, not accuracy.
+ */
 const HEAVY_CYCLES = 6;
+const HEAVY_MAX_POINTS = 4_000;
 
 function logWrap(name: string, inner: (y: Float64Array, h: number) => Float64Array, heavy: boolean): Model {
   return {
@@ -73,7 +77,7 @@ export async function candidateModels(ctx: ModelContext, opts: { positive: boole
   if (heavyWanted) {
     if (pMax !== undefined && (want('mstl') || want('mstl-log'))) {
       const { MSTL } = await loadMstl();
-      const window = Math.max(HEAVY_CYCLES * pMax, 672);
+      const window = Math.max(2 * pMax + 1, Math.min(Math.max(HEAVY_CYCLES * pMax, 672), HEAVY_MAX_POINTS));
       const fit = (y: Float64Array, h: number) => {
         const tail = y.length > window ? y.subarray(y.length - window) : y;
         const m = MSTL.ets([...periods]);
