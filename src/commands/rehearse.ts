@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { SurgeError } from '../errors.js';
 import { parseDuration } from '../probes/condition.js';
-import type { LoadProgress, RehearsalReport } from '../rehearse/index.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { RehearsalReport } from '../rehearse/index.js';
+import { colorEnabled, createPaint } from '../ui/color.js';
 import type { CommandContext } from './context.js';
 
 const positive = (name: string) => (v: string) => {
@@ -79,10 +79,12 @@ Examples:
 `,
     )
     .action(async (flags: RehearseFlags) => {
-      const { runRehearsal, renderReportTable } = await import('../rehearse/index.js');
+      const { runRehearsal, renderReportTable, createRehearseProgress } = await import('../rehearse/index.js');
       const loaded = await ctx.loadConfig();
       const { runtime } = ctx;
-      const live = liveProgress(ctx);
+      // The live line goes to stderr, so its colour follows stderr being a terminal (ctx.paint() follows stdout).
+      const stderrPaint = createPaint(colorEnabled(runtime.env, runtime.stderr.isTTY === true, ctx.globals().color));
+      const live = createRehearseProgress({ sink: runtime.stderr, paint: stderrPaint, reporter: ctx.reporter() });
       const report: RehearsalReport = await runRehearsal({
         cwd: runtime.cwd,
         stack: loaded.config.stack,
@@ -122,47 +124,6 @@ Examples:
         });
       }
     });
-}
-
-/**
- * Progress on stderr: stage lines through the reporter; during the load test one live line
- * rewritten in place on a terminal, or a plain line every 5 s off a terminal (CI logs).
- */
-function liveProgress(ctx: CommandContext): { reporter: Reporter; onProgress: (p: LoadProgress) => void; end(): void } {
-  const err = ctx.runtime.stderr;
-  const tty = err.isTTY === true;
-  const inner = ctx.reporter();
-  let pending = false;
-  let lastPlain = -Infinity;
-  const clear = () => {
-    if (pending) err.write('\r\u001b[2K');
-    pending = false;
-  };
-  const paint = ctx.paint();
-  const line = (p: LoadProgress) => {
-    const phase = p.phase === 'outage' ? paint.red(p.phase) : p.phase === 'recovery' ? paint.yellow(p.phase) : paint.cyan(p.phase);
-    const breaker = p.breaker === undefined ? '' : `  breaker ${p.breaker === 'open' ? paint.red('open') : p.breaker}  pending ${p.paymentPending ?? 0}`;
-    return `      load ${Math.round(p.elapsedMs / 1000)}s/${Math.round(p.plannedMs / 1000)}s ${phase}  ${Math.round(p.rps)}/s (target ${p.targetPerSec})  p95 ${Math.round(p.p95Ms * 10) / 10} ms  failed ${p.failed}  dropped ${p.dropped}${breaker}`;
-  };
-  return {
-    reporter: {
-      notify(message, level) {
-        clear();
-        inner.notify(message, level);
-      },
-      confirm: (q, d) => inner.confirm(q, d),
-    },
-    onProgress(p) {
-      if (tty) {
-        err.write(`\r\u001b[2K${line(p)}`);
-        pending = true;
-      } else if (p.elapsedMs - lastPlain >= 5_000) {
-        lastPlain = p.elapsedMs;
-        err.write(`${line(p)}\n`);
-      }
-    },
-    end: clear,
-  };
 }
 
 function stamp(ms: number): string {

@@ -9,3 +9,4 @@ export { STAGES, type RehearsalReport, type StageRecord } from './report.js';
 export { renderReportTable } from './render.js';
 export { renderReportHtml } from './html.js';
 export { writeReportFiles } from './write.js';
+export { createRehearseProgress, progressLine, type RehearseProgress } from './progress.js';
