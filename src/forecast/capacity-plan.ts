@@ -148,11 +148,12 @@ export function capacityPlan(opts: CapacityPlanOptions): ScalePlan {
   const sized = (p: ForecastPoint) => (sizeOn === 'point' ? p.value : sizeOn === 'p80' ? p.hi80 : p.hi95);
   const peak = sf.points.reduce((a, b) => (sized(b) > sized(a) ? b : a), sf.points[0] as ForecastPoint);
   const sizedValue = sized(peak);
-  const pointPeak = Math.max(...sf.points.map((p) => p.value));
+  // reduce, not Math.max(...): a 1-minute forecast for a month has more points than a call may take arguments.
+  const pointPeak = sf.points.reduce((m, p) => Math.max(m, p.value), -Infinity);
   const stepMs = sf.stepSeconds * 1000;
   const busy = sf.points.filter((p) => sized(p) >= busyShare * sizedValue).map((p) => Date.parse(p.t));
-  const windowStart = Math.min(...busy) - leadMs;
-  const windowEnd = Math.max(...busy) + stepMs;
+  const windowStart = busy.reduce((m, t) => Math.min(m, t), Infinity) - leadMs;
+  const windowEnd = busy.reduce((m, t) => Math.max(m, t), -Infinity) + stepMs;
   const fmt = (v: number) => String(Math.round(v * 100) / 100);
   const label = sizeOn === 'point' ? 'point forecast' : `${sizeOn} upper bound`;
 

@@ -20,8 +20,8 @@ export function renderForecastSvg(data: ForecastChartData, opts: SvgChartOptions
   const nh = data.history.length;
   const total = nh + data.point.length;
   const all = [...data.history, ...data.point, ...data.lower, ...data.upper];
-  const min = Math.min(0, ...all);
-  const max = Math.max(...all, min + 1);
+  const min = all.reduce((m, v) => Math.min(m, v), 0);
+  const max = all.reduce((m, v) => Math.max(m, v), min + 1);
   const x = (i: number) => pad.l + (i / Math.max(1, total - 1)) * (W - pad.l - pad.r);
   const y = (v: number) => pad.t + (1 - (v - min) / (max - min)) * (H - pad.t - pad.b);
   const path = (vals: readonly number[], off: number) => vals.map((v, i) => `${x(i + off).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
