@@ -39,7 +39,7 @@ export interface StageTimings {
 
 /**
  * Splits the load-test length into stages that scale with it: 10% ramp, chaos from 15%, an
- * outage of 30%, then at least the breaker reset plus a second before the after-check, which
+ * outage of 30%, then at least the breaker reset plus 2.5 s before the after-check, which
  * ends before the load does so the windowed probes still see traffic.
  */
 export function planStages(loadMs: number): StageTimings {
@@ -51,7 +51,8 @@ export function planStages(loadMs: number): StageTimings {
   const probeWindowMs = clamp(Math.round(loadMs * 0.05), 1_000, 5_000);
   const chaosStartMs = Math.round(loadMs * 0.15);
   const outageMs = Math.round(loadMs * 0.3);
-  const recoveryMs = Math.max(BREAKER_RESET_MS + 1_500, Math.round(loadMs * 0.25));
+  // A trial call that failed just before the outage ended re-opens the breaker for another reset period.
+  const recoveryMs = Math.max(BREAKER_RESET_MS + 2_500, Math.round(loadMs * 0.25));
   return {
     loadMs,
     rampMs: Math.round(loadMs * 0.1),
