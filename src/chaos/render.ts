@@ -70,5 +70,11 @@ function observed(r: ActivityRun): string {
     return `${text ?? '-'} (${typeof tol === 'string' ? tol : JSON.stringify(tol)})`.slice(0, 60);
   }
   if (r.output === null || r.output === undefined) return '-';
+  // Fault actions report {previous, applied, restored?}: what was injected is the interesting part.
+  if (typeof r.output === 'object' && 'applied' in r.output) {
+    const o = r.output as { applied: unknown; restored?: unknown };
+    return `applied ${JSON.stringify(o.applied)}${o.restored !== undefined ? ', restored' : ''}`.slice(0, 60);
+  }
+  if (r.activity.type === 'action' && typeof r.output === 'object' && 'intake' in r.output) return 'done';
   return (typeof r.output === 'string' ? r.output : JSON.stringify(r.output)).slice(0, 60);
 }

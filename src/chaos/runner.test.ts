@@ -212,6 +212,21 @@ describe('runExperiment', () => {
     expect(stack.state.workers.paused).toBe(false);
   });
 
+  it('with during-method-only and no fail-fast: records deviations during, finishes the method, skips before/after', async () => {
+    const stack = stackWithBreaker();
+    const e = experiment([
+      outage(),
+      { type: 'action', name: 'hold', provider: { type: 'stack', func: 'pause-consumer', arguments: { duration: 0.1 } } },
+      { type: 'action', name: 'heal', provider: { type: 'stack', func: 'clear-faults' } },
+    ]);
+    const j = await runExperiment(e, { targets: { stack }, hypothesisStrategy: 'during-method-only', hypothesisFrequencyMs: 5 });
+    expect(j.steady_states.before).toBeNull();
+    expect(j.steady_states.after).toBeNull();
+    expect(j.steady_states.during.some((d) => !d.steady_state_met)).toBe(true);
+    expect(j.run.map((r) => r.activity.name)).toEqual(['payment-outage', 'hold', 'heal']);
+    expect(j).toMatchObject({ status: 'failed', deviated: true, reason: 'the steady state deviated during the method' });
+  });
+
   it('fails an activity that outlives its timeout', async () => {
     const stack = stackWithBreaker();
     const e = experiment([{ ...outage({ failureRate: 1, duration: 30 }), timeout: 0.05 }]);
