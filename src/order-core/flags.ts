@@ -15,8 +15,8 @@ export interface FlagDefinition {
  */
 export const DEFAULT_FLAGS: readonly FlagDefinition[] = [
   { name: 'order-notifications', defaultEnabled: true, description: 'Write an order-confirmed notification to the outbox after confirm.' },
-  { name: 'recommendations', defaultEnabled: true, description: 'Compute product recommendations for the order confirmation page.' },
-  { name: 'loyalty-points', defaultEnabled: true, description: 'Credit loyalty points when an order is confirmed.' },
+  { name: 'recommendations', defaultEnabled: true, description: 'Add best-selling in-stock skus to the order-confirmed notification.' },
+  { name: 'loyalty-points', defaultEnabled: true, description: 'Credit loyalty points (one per whole currency unit) when an order is confirmed.' },
 ];
 
 /** Where overrides survive a restart (the SQLite store implements it). */

@@ -251,6 +251,22 @@ describe('order engine (real SQLite + real gateway)', () => {
     const [id2] = await acceptAll(again, 1, { sku: 'SKU-0012', qty: 1 });
     await waitFor('notified', () => again.store.getRow(id2!)?.notified === 1);
     expect(again.store.outboxCount()).toBe(1);
+    const payload = again.store.outboxPayload(id2!)!;
+    expect(payload).toMatchObject({ orderId: id2, customerId: 'c0' });
+    expect((payload.recommendations as string[]).length).toBe(3);
+    expect(payload.recommendations).not.toContain('SKU-0012');
+    const price = again.store.getRow(id2!)!.amount_cents;
+    expect(again.store.loyaltyPoints('c0')).toBe(Math.floor(price / 100) * 2);
+  });
+
+  it('sheds recommendations and loyalty points when their flags are off', async () => {
+    const { engine } = await setup({ workers: 2 });
+    engine.flags.set('recommendations', false);
+    engine.flags.set('loyalty-points', false);
+    const [id] = await acceptAll(engine, 1, { sku: 'SKU-0016', qty: 1 });
+    await waitFor('notified', () => engine.store.getRow(id!)?.notified === 1);
+    expect(engine.store.outboxPayload(id!)).not.toHaveProperty('recommendations');
+    expect(engine.store.loyaltyPoints('c0')).toBe(0);
   });
 
   it('restartStore closes and reopens the database while orders keep flowing', async () => {

@@ -56,7 +56,8 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
   /** paid -> confirmed -> notify in one commit; metrics per step from inside it. */
   const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger): Promise<JobResult> => {
     const enabled = flags.isEnabled('order-notifications');
-    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, enabled));
+    const features = { notifications: enabled, recommendations: flags.isEnabled('recommendations'), loyaltyPoints: flags.isEnabled('loyalty-points') };
+    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, features));
     // notify shares the confirm commit (outbox pattern); its own share is the outbox write
     metrics.stepDuration.observe({ step: 'notify', outcome: enabled ? 'ok' : 'skipped' }, r.notifyMs / 1000);
     log.info('order confirmed');

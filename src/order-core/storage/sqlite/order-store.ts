@@ -40,6 +40,16 @@ export interface OrderRow {
   client_id: string | null;
 }
 
+/** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
+export interface SettleFeatures {
+  /** order-notifications: write the order_confirmed outbox row. */
+  notifications: boolean;
+  /** recommendations: add up to 3 best-selling in-stock skus to the notification. */
+  recommendations: boolean;
+  /** loyalty-points: credit one point per whole currency unit to the customer. */
+  loyaltyPoints: boolean;
+}
+
 /** A job handed to a worker: the order it is about and the lease token that proves ownership. */
 export interface LeasedJob {
   orderId: string;
@@ -575,23 +585,38 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Writes the notification to the outbox (once) when `enabled`, marks the order notified and acks the job. */
-  private notifyTx(orderId: string, token: string, enabled: boolean): boolean {
+  private notifyTx(orderId: string, token: string, features: SettleFeatures): boolean {
     const now = this.opts.now();
     return this.conn
       .transaction((): boolean => {
         const row = this.mustOwn(orderId, token);
         let written = false;
-        if (enabled) {
-          written =
-            this.conn
-              .prepare('INSERT OR IGNORE INTO outbox (order_id, kind, payload, created_at) VALUES (?, ?, ?, ?)')
-              .run(orderId, 'order_confirmed', JSON.stringify({ orderId, customerId: row.customer_id, amountCents: row.amount_cents }), now).changes === 1;
+        if (features.loyaltyPoints) {
+          // one point per whole currency unit; keyed by order so a re-run credits once
+          this.conn
+            .prepare('INSERT OR IGNORE INTO loyalty_ledger (order_id, customer_id, points, created_at) VALUES (?, ?, ?, ?)')
+            .run(orderId, row.customer_id, Math.floor(row.amount_cents / 100), now);
+        }
+        if (features.notifications) {
+          let recommendations: string[] | undefined;
+          if (features.recommendations) {
+            const bought = new Set((JSON.parse(row.items) as OrderItem[]).map((i) => i.sku));
+            recommendations = this.conn
+              .prepare<[], { sku: string }>('SELECT sku FROM products WHERE stock - reserved - sold > 0 ORDER BY sold DESC, sku LIMIT 8')
+              .all()
+              .map((r) => r.sku)
+              .filter((sku) => !bought.has(sku))
+              .slice(0, 3);
+          }
+          const payload = { orderId, customerId: row.customer_id, amountCents: row.amount_cents, ...(recommendations !== undefined ? { recommendations } : {}) };
+          written = this.conn.prepare('INSERT OR IGNORE INTO outbox (order_id, kind, payload, created_at) VALUES (?, ?, ?, ?)').run(orderId, 'order_confirmed', JSON.stringify(payload), now).changes === 1;
         }
         this.conn.prepare('UPDATE orders SET notified = 1, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL WHERE id = ?').run(orderId);
         return written;
       })
       .immediate();
   }
+
 
   private mustOwn(orderId: string, token: string): OrderRow {
     const row = this.ownedRow(orderId, token);
@@ -622,6 +647,17 @@ export class SqliteOrderStore implements OrderStore {
         return rows.map((r) => r.id);
       })
       .immediate();
+  }
+
+  /** The notification payload written for an order, if any. */
+  outboxPayload(orderId: string): Record<string, unknown> | undefined {
+    const r = this.conn.prepare<[string], { payload: string }>('SELECT payload FROM outbox WHERE order_id = ?').get(orderId);
+    return r === undefined ? undefined : (JSON.parse(r.payload) as Record<string, unknown>);
+  }
+
+  /** Loyalty points credited to a customer. */
+  loyaltyPoints(customerId: string): number {
+    return (this.conn.prepare<[string], { n: number | null }>('SELECT SUM(points) AS n FROM loyalty_ledger WHERE customer_id = ?').get(customerId)?.n ?? 0);
   }
 
   /** Count of outbox rows (notifications written). */
@@ -676,13 +712,13 @@ export class SqliteOrderStore implements OrderStore {
    * written with the confirm or not at all), then the job is acked. Works from paid too, for a
    * job redelivered after a crash. Returns whether an outbox row was written.
    */
-  settle(orderId: string, token: string, chargeId: string | undefined, notifyEnabled: boolean): Promise<{ notified: boolean; notifyMs: number }> {
+  settle(orderId: string, token: string, chargeId: string | undefined, features: SettleFeatures): Promise<{ notified: boolean; notifyMs: number }> {
     return this.write(() => {
       const row = this.mustOwn(orderId, token);
       if (row.status === 'reserved' || row.status === 'payment_pending') this.markPaidTx(orderId, token, chargeId ?? '');
       if (this.mustOwn(orderId, token).status === 'paid') this.confirmTx(orderId, token);
       const started = performance.now();
-      const notified = this.notifyTx(orderId, token, notifyEnabled);
+      const notified = this.notifyTx(orderId, token, features);
       return { notified, notifyMs: performance.now() - started };
     });
   }

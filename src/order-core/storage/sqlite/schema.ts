@@ -71,6 +71,15 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE IF NOT EXISTS loyalty_ledger (
+    order_id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS loyalty_customer ON loyalty_ledger (customer_id);
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
