@@ -141,6 +141,26 @@ describe('surgectl loadtest (no stack needed)', () => {
     expect(run.stderr).toMatch(/hint: Install k6/);
   });
 
+  it('imports a k6 handleSummary JSON: exit 20 on a failed threshold, JUnit names it', async () => {
+    const path = join(dir.path, 'k6-summary.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        root_group: { name: '', path: '', id: 'x', groups: [], checks: [] },
+        state: { isStdOutTTY: false, isStdErrTTY: false, testRunDurationMs: 1000 },
+        metrics: {
+          http_req_duration: { type: 'trend', contains: 'time', values: { avg: 12, 'p(95)': 250 }, thresholds: { 'p(95)<200': { ok: false } } },
+          dropped_iterations: { type: 'counter', contains: 'default', values: { count: 0, rate: 0 }, thresholds: { 'count<1': { ok: true } } },
+        },
+      }),
+    );
+    const r = await runMain(['loadtest', 'import', path, '--junit', 'k6.xml'], { cwd: dir.path });
+    expect(r.code).toBe(20);
+    expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<200  observed 250/);
+    const xml = readFileSync(join(dir.path, 'k6.xml'), 'utf8');
+    expect(xml).toMatch(/<failure message="threshold p\(95\)&lt;200 on http_req_duration failed: observed 250"/);
+  });
+
   it('validates the shipped flash-sale scenario and has help with examples', async () => {
     const v = await runMain(['loadtest', 'validate', join(import.meta.dirname, '../../scenarios/load/flash-sale.yaml')]);
     expect(v.code).toBe(0);
