@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BreakerState } from '../engine.js';
+import { BreakerOpenError, createCircuitBreaker, type PaymentBreaker } from './circuit-breaker.js';
+
+class Transient extends Error {}
+class Final extends Error {}
+
+let breaker: PaymentBreaker | undefined;
+afterEach(() => breaker?.shutdown());
+
+async function waitForState(b: PaymentBreaker, state: BreakerState, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (b.state() !== state) {
+    if (Date.now() > deadline) throw new Error(`breaker stayed ${b.state()}, wanted ${state}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('circuit breaker', () => {
+  it('opens after failures, fails fast while open, half-opens and closes on a good trial call', async () => {
+    const changes: BreakerState[] = [];
+    breaker = createCircuitBreaker({ volumeThreshold: 3, resetTimeoutMs: 100, isFailure: (e) => e instanceof Transient, onStateChange: (s) => changes.push(s) });
+    for (let i = 0; i < 3; i++) await expect(breaker.fire(() => Promise.reject(new Transient('503')))).rejects.toBeInstanceOf(Transient);
+    expect(breaker.state()).toBe('open');
+    let called = false;
+    await expect(
+      breaker.fire(async () => {
+        called = true;
+      }),
+    ).rejects.toBeInstanceOf(BreakerOpenError);
+    expect(called).toBe(false);
+    await waitForState(breaker, 'half_open');
+    expect(await breaker.fire(async () => 'ok')).toBe('ok');
+    expect(breaker.state()).toBe('closed');
+    expect(changes).toEqual(['open', 'half_open', 'closed']);
+  });
+
+  it('does not count errors the filter calls healthy (card declines)', async () => {
+    breaker = createCircuitBreaker({ volumeThreshold: 2, resetTimeoutMs: 100, isFailure: (e) => e instanceof Transient });
+    for (let i = 0; i < 10; i++) await expect(breaker.fire(() => Promise.reject(new Final('declined')))).rejects.toBeInstanceOf(Final);
+    expect(breaker.state()).toBe('closed');
+  });
+});
