@@ -341,7 +341,13 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
         : j
           ? `drill ${j.status}${j.deviated ? ' (deviated)' : ''}; ${breakerStory(samples, j, loadStart)}`
           : 'the drill did not run (interrupted before it started)';
-      return { value: undefined, summary: `${drill}; backlog ${drainMs === undefined ? `not drained in ${timings.drainBudgetMs / 1000}s` : `drained in ${Math.round(drainMs / 100) / 10}s`}` };
+      const backlog =
+        drainMs !== undefined
+          ? `drained in ${Math.round(drainMs / 100) / 10}s`
+          : signal.aborted
+            ? 'not waited for (interrupted)'
+            : `not drained in ${timings.drainBudgetMs / 1000}s`;
+      return { value: undefined, summary: `${drill}; backlog ${backlog}` };
     });
   } catch (err) {
     failure = err;
