@@ -37,10 +37,10 @@ export function defaultCatalog(stock: number = DEFAULT_STOCK_PER_SKU): CatalogEn
 
 const SeedRow = z
   .object({
-    sku: z.string().trim().min(1, 'must be a non-empty string').max(64, 'must be at most 64 characters'),
-    stock: z.number().int('must be a whole number').min(0, 'must be 0 or more'),
-    priceCents: z.number().int('must be a whole number of cents').min(0, 'must be 0 or more').optional(),
-    name: z.string().min(1).optional(),
+    sku: z.string({ error: 'must be a string' }).trim().min(1, 'must be a non-empty string').max(64, 'must be at most 64 characters'),
+    stock: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more'),
+    priceCents: z.number({ error: 'must be a number' }).int('must be a whole number of cents').min(0, 'must be 0 or more').optional(),
+    name: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
   })
   .strict();
 
