@@ -156,7 +156,7 @@ describe('surgectl loadtest (no stack needed)', () => {
     );
     const r = await runMain(['loadtest', 'import', path, '--junit', 'k6.xml'], { cwd: dir.path });
     expect(r.code).toBe(20);
-    expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<200  observed 250/);
+    expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<200 {2}observed 250/);
     const xml = readFileSync(join(dir.path, 'k6.xml'), 'utf8');
     expect(xml).toMatch(/<failure message="threshold p\(95\)&lt;200 on http_req_duration failed: observed 250"/);
   });
