@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { isSurgeError } from '../errors.js';
+import { SurgeError, isSurgeError } from '../errors.js';
 import { evaluateCondition, type Condition } from '../probes/index.js';
 import type { Reporter } from '../ui/reporter.js';
 import { startLoad as defaultStartLoad, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
@@ -231,7 +231,11 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
   try {
     if (experiment.load) {
       const stack = opts.targets.stack;
-      if (!stack) throw new Error('unreachable: validated experiments with load use the stack');
+      if (!stack) {
+        throw new SurgeError('SRG_STACK_UNREACHABLE', 'The experiment has a load section but no stack target was given', {
+          hint: 'Pass targets.stack (createStackAdmin({url, token})), or --url with a running stack.',
+        });
+      }
       const l = experiment.load;
       load = await (opts.startLoad ?? defaultStartLoad)({
         url: stack.url,
