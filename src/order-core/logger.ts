@@ -26,9 +26,12 @@ export function createStackLogger(opts: StackLoggerOptions = {}): pino.Logger {
   const base = { name: 'surgectl-stack' };
   const dest = opts.destination;
   if (dest !== undefined && typeof dest !== 'string') return pino({ level, base }, dest);
+  const async = opts.async ?? typeof dest === 'string';
   const stream = pino.destination({
     dest: dest ?? 2,
-    sync: !(opts.async ?? typeof dest === 'string'),
+    sync: !async,
+    // One write per 4 KiB instead of one per line: at surge rates the per-line syscall showed up in profiles.
+    ...(async ? { minLength: 4096 } : {}),
     mkdir: typeof dest === 'string',
   });
   return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, stream);

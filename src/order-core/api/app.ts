@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type onRequestHookHandler,
+  type onResponseHookHandler,
+} from 'fastify';
 import { createLoadShedder } from '../resilience/load-shed.js';
 import { createClientRateLimiter } from '../resilience/rate-limit.js';
 import type { StoreStats } from '../storage/ports.js';
@@ -28,6 +35,24 @@ declare module 'fastify' {
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Observes request durations of one route, keeping the labelled child per method and status. */
+function durationObserver(deps: ApiDeps, route: string) {
+  const children = new Map<string, { observe(v: number): void }>();
+  return (method: string, status: number, seconds: number) => {
+    const key = `${method} ${status}`;
+    let child = children.get(key);
+    if (!child) {
+      child = deps.metrics.httpRequestDuration.labels({ route, method, status_code: String(status) });
+      children.set(key, child);
+    }
+    child.observe(seconds);
+  };
+}
 
 export function newIntakeState(): IntakeState {
   return { paused: false, draining: false, dropRatio: 0 };
@@ -77,17 +102,26 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Fastify parses text/plain by default; the contract is JSON only, so that must be a 415, not a 400.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Per-route hooks wired once at registration: every request runs them, and reading
+  // req.routeOptions (a fresh object per access) or hashing label objects showed up in profiles.
+  const setRequestId: onRequestHookHandler = (req, reply, done) => {
     reply.header('x-request-id', req.id);
-    if (req.routeOptions.config.rateLimited && !(await checkRateLimit(rt, req, reply, 1))) return reply;
+    done();
+  };
+  const rateLimitHook: onRequestHookHandler = (req, reply, done) => {
+    if (!rt.limiter.enabled) return done();
+    checkRateLimit(rt, req, reply, 1).then((ok) => (ok ? done() : undefined), done);
+  };
+  app.addHook('onRoute', (route) => {
+    const observe = durationObserver(deps, route.url);
+    const onResponse: onResponseHookHandler = (req, reply, done) => {
+      observe(req.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onRequest = [setRequestId, ...(route.config?.rateLimited ? [rateLimitHook] : []), ...asArray(route.onRequest)];
+    route.onResponse = [onResponse, ...asArray(route.onResponse)];
   });
-
-  app.addHook('onResponse', async (req, reply) => {
-    deps.metrics.httpRequestDuration.observe(
-      { route: req.routeOptions.url ?? 'unmatched', method: req.method, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
+  const observeUnmatched = durationObserver(deps, 'unmatched');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const c = classifyError(err);
@@ -98,9 +132,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return reply.code(c.status).send(errorBody(req, c.code, c.message, c.details));
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    reply.header('x-request-id', req.id);
+    observeUnmatched(req.method, 404, reply.elapsedTime / 1000);
+    return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`);
+  });
 
   await app.register(healthPlugin);
   await app.register(inventoryPlugin);

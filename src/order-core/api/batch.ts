@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { NewOrder } from '../domain/types.js';
 import type { ApiErrorCode, FieldProblem } from './http-errors.js';
 import { fieldProblems, sendError, summarize } from './http-errors.js';
-import { admitSubmission, checkBacklog, clientIdOf } from './intake-guard.js';
+import { checkBacklog, clientIdOf, submissionHook } from './intake-guard.js';
 import { IDEMPOTENCY_KEY_RE, batchEnvelopeSchema, batchOrderSchema } from './schemas.js';
 import { submitOrder, type AcceptedBody } from './submit.js';
 
@@ -24,9 +24,8 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
     {
       schema: { body: batchEnvelopeSchema },
       config: { intake: true },
-      onRequest: async (req, reply) => {
-        if (!(await admitSubmission(rt, req, reply, 0))) return reply;
-      },
+      // The rate limit is taken in the handler, once the number of orders is known.
+      onRequest: submissionHook(rt, 0),
     },
     async (req, reply) => {
       const { orders } = req.body;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { NewOrder } from '../domain/types.js';
 import { sendError } from './http-errors.js';
-import { admitSubmission, checkBacklog, clientIdOf } from './intake-guard.js';
+import { checkBacklog, clientIdOf, submissionHook } from './intake-guard.js';
 import { IDEMPOTENCY_KEY_RE, newOrderSchema, orderIdParamsSchema } from './schemas.js';
 import { submitOrder } from './submit.js';
 
@@ -14,9 +14,7 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
     {
       schema: { body: newOrderSchema },
       config: { intake: true },
-      onRequest: async (req, reply) => {
-        if (!(await admitSubmission(rt, req, reply, 1))) return reply;
-      },
+      onRequest: submissionHook(rt, 1),
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];

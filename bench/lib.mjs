@@ -1,0 +1,120 @@
+/* global process, console, setTimeout, clearTimeout */
+// Shared helpers of the benchmarks: they measure the BUILT CLI/stack (run `npm run build` first),
+// each server under test in its own process so the load generator does not share its event loop.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'bin', 'surgectl.js');
+
+export function requireBuild() {
+  if (!existsSync(CLI)) {
+    console.error(`${CLI} is missing: run \`npm run build\` first`);
+    process.exit(1);
+  }
+}
+
+export function tempDir(prefix) {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Spawns a node process that prints one JSON object with at least `url` on stdout; resolves with it. */
+export function spawnJsonServer(args, opts = {}) {
+  const child = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`server did not start: ${out}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const start = out.indexOf('{');
+      if (start < 0) return;
+      try {
+        const info = JSON.parse(out.slice(start));
+        clearTimeout(timer);
+        res({
+          info,
+          child,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done(child.exitCode);
+              child.once('exit', (code) => done(code));
+              child.kill('SIGTERM');
+            }),
+        });
+      } catch {
+        // incomplete JSON so far
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited with ${code} before starting: ${out}`));
+    });
+  });
+}
+
+/** `surgectl -o json stack up` on free ports and a temp data dir, stock high enough never to sell out. */
+export async function spawnStack(extraArgs = []) {
+  const dir = tempDir('surgectl-bench-');
+  const s = await spawnJsonServer(
+    [CLI, '-o', 'json', 'stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dir.path, '--seed-inventory', '100000000', ...extraArgs],
+    { cwd: dir.path, env: { SURGECTL_CONFIG: '' } },
+  );
+  return {
+    ...s,
+    async stop() {
+      await s.stop();
+      dir.remove();
+    },
+  };
+}
+
+let keySeq = 0;
+const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+/** One POST /v1/orders per request, each with a unique Idempotency-Key (a real client's behaviour). */
+export function orderRequest() {
+  return {
+    method: 'POST',
+    path: '/v1/orders',
+    headers: { 'content-type': 'application/json' },
+    setupRequest(req) {
+      const n = ++keySeq;
+      req.headers = { ...req.headers, 'idempotency-key': `bench-${run}-${n}` };
+      req.body = JSON.stringify({ customerId: `cust-${n % 5000}`, items: [{ sku: `SKU-${String((n % 25) + 1).padStart(4, '0')}`, qty: 1 }] });
+      return req;
+    },
+  };
+}
+
+export function load(opts) {
+  return new Promise((res, rej) => {
+    const inst = autocannon({ connections: 50, duration: 10, ...opts }, (err, result) => (err ? rej(err) : res(result)));
+    autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  });
+}
+
+export function summarize(name, r) {
+  const ok = r['2xx'];
+  return {
+    name,
+    ordersPerSec: Math.round(ok / r.duration),
+    p50ms: r.latency.p50,
+    p99ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
