@@ -128,14 +128,27 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   );
   const run = runBacktest(y, models, { horizon: h, origins: opts.origins ?? 3, minTrain, scalePeriod });
   const scored = scoreCandidates(run);
-  const chosen = opts.model === 'auto' ? scored[0] : scored.find((c) => c.model === opts.model);
-  if (!chosen) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
-
-  const point = new Float64Array(h);
-  for (const name of chosen.members) {
-    const f = (models.find((m) => m.name === name) as (typeof models)[number]).forecast(y, h);
-    for (let i = 0; i < h; i++) point[i] = (point[i] as number) + (f[i] as number) / chosen.members.length;
+  // The best candidate whose final fit on the whole history works (a model can fit every backtest
+  // origin and still fail on the full data, e.g. a WASM fit that does not converge).
+  const ranked = opts.model === 'auto' ? scored : scored.filter((c) => c.model === opts.model);
+  let chosen: (typeof scored)[number] | undefined;
+  let point: Float64Array | undefined;
+  for (const c of ranked) {
+    try {
+      const p = new Float64Array(h);
+      for (const name of c.members) {
+        const f = (models.find((m) => m.name === name) as (typeof models)[number]).forecast(y, h);
+        for (let i = 0; i < h; i++) p[i] = (p[i] as number) + (f[i] as number) / c.members.length;
+      }
+      if (!p.every(Number.isFinite)) continue;
+      chosen = c;
+      point = p;
+      break;
+    } catch {
+      // try the next candidate
+    }
   }
+  if (!chosen || !point) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
   let pred: Prediction = applyIntervals(point, fitIntervals(run, chosen.forecasts), maseScale(y, scalePeriod));
   if (k > 1) pred = disaggregate(pred, adj.baseline, offset, k, hFine, 86_400_000 / stepMs);
 
@@ -179,7 +192,9 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
       horizon: h,
       aggregation: k,
       candidates: scored.map(strip),
-      selected: opts.model === 'auto' ? `lowest backtest MASE of ${scored.length} candidates` : `forced with --model ${opts.model}`,
+      selected:
+        (opts.model === 'auto' ? `lowest backtest MASE of ${scored.length} candidates` : `forced with --model ${opts.model}`) +
+        (chosen !== ranked[0] ? ` (${ranked[0]?.model} could not be fitted on the full history)` : ''),
     },
     campaigns: adj.campaigns,
     peak,
