@@ -256,6 +256,8 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
     sampler = (async () => {
       while (!samplerStop.signal.aborted) {
         try {
+          // Offsets are from the start of the load; nothing to chart before it.
+          if (loadStart === 0) throw new Error('the load has not started');
           const s = await adm.status();
           samples.push({
             t: round2((now() - loadStart) / 1000),

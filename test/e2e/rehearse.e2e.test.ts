@@ -56,6 +56,9 @@ it('rehearse --duration 20s passes every gate, writes the HTML and JSON report a
   expect(o.startS).toBeDefined();
   expect(o.breakerOpenedS).toBeGreaterThanOrEqual(o.startS!);
   expect(o.breakerClosedS).toBeGreaterThanOrEqual(o.endS!);
+  // Closed again while the load still ran (the after-check needs it), not some time later.
+  expect(o.breakerClosedS).toBeLessThanOrEqual(20);
+  expect(report.samples.every((x) => x.t >= 0 && x.t <= report.durationMs / 1000)).toBe(true);
   expect(o.maxPaymentPending).toBeGreaterThan(0);
   expect(o.journal).toMatchObject({ status: 'completed', deviated: false, steadyStateBefore: true, steadyStateAfter: true, rollbackFailed: false });
   expect(o.journal.rollbacks).toBeGreaterThanOrEqual(1);
