@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { main } from '../../src/cli.js';
 import { runMain } from '../support/cli.js';
+import { startTrivialServer } from '../support/loadtest-servers.js';
 import { startTestStack, tempDir, type TestStack } from '../support/stack.js';
 
 /**
@@ -159,6 +161,41 @@ describe('surgectl loadtest (no stack needed)', () => {
     expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<200 {2}observed 250/);
     const xml = readFileSync(join(dir.path, 'k6.xml'), 'utf8');
     expect(xml).toMatch(/<failure message="threshold p\(95\)&lt;200 on http_req_duration failed: observed 250"/);
+  });
+
+  it('shows a live progress line on a terminal, rewritten in place', async () => {
+    const srv = await startTrivialServer();
+    try {
+      const path = join(dir.path, 'live.yaml');
+      writeFileSync(
+        path,
+        stringify({
+          target: srv.url,
+          scrapeMetrics: false,
+          requests: [{ kind: 'http', path: '/' }],
+          scenarios: { s: { executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '2500ms', maxVUs: 500 } },
+        }),
+      );
+      let stdout = '';
+      let stderr = '';
+      const code = await main(['loadtest', 'run', path], {
+        env: { NO_COLOR: '1' },
+        cwd: dir.path,
+        argv0: 'surgectl',
+        stdout: { write: (s: string) => (stdout += s), isTTY: false },
+        stderr: { write: (s: string) => (stderr += s), isTTY: true },
+        now: () => Date.now(),
+        signal: new AbortController().signal,
+      });
+      expect(code).toBe(0);
+      // eslint-disable-next-line no-control-regex -- the terminal escape is what is being checked
+      expect(stderr).toMatch(/\r\u001b\[2K\d+\.\ds\/3s {2}\d+ req\/s {2}p95 [\d.]+ms {2}errors 0\.00% {2}dropped 0 {2}vus \d+/);
+      // The line is cleared before the summary is printed.
+      expect(stderr.endsWith('\r\u001b[2K')).toBe(true);
+      expect(stdout).toContain('PASSED');
+    } finally {
+      await srv.close();
+    }
   });
 
   it('validates the shipped flash-sale scenario and has help with examples', async () => {
