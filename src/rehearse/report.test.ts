@@ -91,17 +91,23 @@ describe('report files', () => {
   it('writes rehearsal.json (the report with its file names) and rehearsal.html, and no temp files', async () => {
     dir = await mkdtemp(join(tmpdir(), 'surgectl-report-'));
     const out = join(dir, 'nested', 'run-1');
-    const files = await writeReportFiles(out, failedReport(), { journal: { status: 'completed' }, loadSummary: { metrics: {} } });
+    const files = await writeReportFiles(out, failedReport(), {
+      journal: { status: 'completed' },
+      loadSummary: { metrics: {} },
+      scenario: { name: 'rehearsal-peak', target: 'http://127.0.0.1:1' },
+    });
     expect(files).toEqual({
       json: join(out, 'rehearsal.json'),
       html: join(out, 'rehearsal.html'),
       journal: join(out, 'chaos-journal.json'),
       loadSummary: join(out, 'loadtest-summary.json'),
+      scenario: join(out, 'load-scenario.yaml'),
     });
+    expect(await readFile(files.scenario!, 'utf8')).toBe('name: rehearsal-peak\ntarget: http://127.0.0.1:1\n');
     const json = JSON.parse(await readFile(files.json, 'utf8')) as RehearsalReport;
     expect(json.files).toEqual(files);
     expect(json.gates.find((g) => g.id === 'latency-p99')?.status).toBe('fail');
     expect(await readFile(files.html, 'utf8')).toContain('NOT READY');
-    expect((await readdir(out)).sort()).toEqual(['chaos-journal.json', 'loadtest-summary.json', 'rehearsal.html', 'rehearsal.json']);
+    expect((await readdir(out)).sort()).toEqual(['chaos-journal.json', 'load-scenario.yaml', 'loadtest-summary.json', 'rehearsal.html', 'rehearsal.json']);
   });
 });

@@ -75,7 +75,7 @@ export interface RehearsalReport {
   restore?: { faultsCleared: boolean; workersRestored: boolean; stackStopped: boolean; portsFreed: boolean; dataDirRemoved: boolean; problems: string[] };
   gates: GateResult[];
   /** Files written, when a report dir was given. */
-  files?: { json: string; html: string; journal?: string; loadSummary?: string; stackLog?: string };
+  files?: { json: string; html: string; journal?: string; loadSummary?: string; scenario?: string; experiment?: string; stackLog?: string };
   /** Notes a reader should know (warnings of the stages). */
   notes: string[];
 }

@@ -223,6 +223,8 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
   let baseline: StackStatus | undefined;
   let finalStatus: StackStatus | undefined;
   let drainMs: number | undefined;
+  let scenarioDoc: Record<string, unknown> | undefined;
+  let experimentDoc: Record<string, unknown> | undefined;
 
   try {
     await stage('scale', async () => {
@@ -279,8 +281,10 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
         import('../loadtest/run.js'),
         import('../chaos/index.js'),
       ]);
-      const loaded = parseScenario(rehearsalLoadScenario({ target: stk.url, targetPerSec: scaling.targetPerSec, timings, limits }), { defaultName: 'rehearsal-peak' });
-      const experiment = chaos ? chaosMod.parseExperiment(rehearsalOutageExperiment({ timings, limits }), 'rehearsal experiment') : undefined;
+      scenarioDoc = rehearsalLoadScenario({ target: stk.url, targetPerSec: scaling.targetPerSec, timings, limits });
+      experimentDoc = chaos ? rehearsalOutageExperiment({ timings, limits }) : undefined;
+      const loaded = parseScenario(scenarioDoc, { defaultName: 'rehearsal-peak' });
+      const experiment = experimentDoc ? chaosMod.parseExperiment(experimentDoc, 'rehearsal experiment') : undefined;
       loadStart = now();
       const drill = experiment
         ? (async () => {
@@ -536,6 +540,8 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
     report.files = await writeReportFiles(reportDir, report, {
       ...(journal ? { journal } : {}),
       ...(loadResult ? { loadSummary: loadResult.summary } : {}),
+      ...(scenarioDoc ? { scenario: scenarioDoc } : {}),
+      ...(experimentDoc ? { experiment: experimentDoc } : {}),
       stackLog,
     });
     // No stage record for the report itself: the files would then differ from what they hold.

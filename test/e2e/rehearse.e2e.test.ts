@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadExperiment } from '../../src/chaos/index.js';
+import { loadScenarioFile } from '../../src/loadtest/scenario.js';
 import type { RehearsalReport } from '../../src/rehearse/report.js';
 import { runMain } from '../support/cli.js';
 import { portClosed, restoreOf } from '../support/rehearse.js';
@@ -79,4 +81,9 @@ it('rehearse --duration 20s passes every gate, writes the HTML and JSON report a
   expect(journal.status).toBe('completed');
   const summary = JSON.parse(await readFile(join(reportDir, 'loadtest-summary.json'), 'utf8')) as { metrics: Record<string, unknown> };
   expect(summary.metrics).toHaveProperty('http_req_duration');
+  // The load scenario and the drill as run, valid for `surgectl loadtest run` / `surgectl chaos run`.
+  const scenario = await loadScenarioFile(join(reportDir, 'load-scenario.yaml'));
+  expect(scenario.scenario.target).toBe(report.stack!.url);
+  const experiment = await loadExperiment(join(reportDir, 'chaos-experiment.yaml'));
+  expect(experiment.method.map((a) => a.name)).toEqual(['payment-outage']);
 }, 150_000);
