@@ -45,9 +45,8 @@ Examples:
       const { parseDuration } = await import('../probes/index.js');
       const { runtime } = ctx;
       const { resolve } = await import('node:path');
-      let loaded = await lt.loadScenarioFile(resolve(runtime.cwd, file));
+      let loaded = await lt.loadScenarioFile(resolve(runtime.cwd, file), flags.target === undefined ? {} : { target: flags.target });
       const overrides: ScenarioOverrides = {};
-      if (flags.target !== undefined) overrides.target = flags.target;
       if (flags.rate !== undefined) {
         const rate = Number(flags.rate);
         if (!Number.isFinite(rate) || rate <= 0) throw new SurgeError('SRG_CLI_USAGE', `--rate must be a positive number of arrivals per second, got "${flags.rate}"`);
@@ -114,8 +113,7 @@ Examples:
       if (flags.k6 === flags.k6Operator) throw new SurgeError('SRG_CLI_USAGE', 'Pass exactly one of --k6 or --k6-operator');
       const lt = await import('../loadtest/index.js');
       const { resolve } = await import('node:path');
-      let loaded = await lt.loadScenarioFile(resolve(ctx.runtime.cwd, file));
-      if (flags.target) loaded = lt.applyOverrides(loaded, { target: flags.target });
+      const loaded = await lt.loadScenarioFile(resolve(ctx.runtime.cwd, file), flags.target === undefined ? {} : { target: flags.target });
       if (flags.k6) {
         ctx.runtime.stdout.write(lt.exportK6Script(loaded));
         return;

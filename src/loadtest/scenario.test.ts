@@ -83,6 +83,13 @@ describe('parseScenario', () => {
     expect(err.details.length).toBeGreaterThanOrEqual(8);
   });
 
+  it('takes the target from outside when given (scenario files need not hard-code URLs)', () => {
+    const { target: _drop, ...noTarget } = minimal;
+    expect(parseScenario(noTarget, { target: 'http://127.0.0.1:9000' }).scenario.target).toBe('http://127.0.0.1:9000');
+    expect(parseScenario(minimal, { target: 'http://127.0.0.1:9000' }).scenario.target).toBe('http://127.0.0.1:9000');
+    expect(scenarioError(() => parseScenario(noTarget)).details).toEqual(['target: required: the base URL of the system under test, e.g. http://127.0.0.1:8080 (or pass --target)']);
+  });
+
   it('rejects maxVUs below preAllocatedVUs', () => {
     const err = scenarioError(() =>
       parseScenario({ ...minimal, scenarios: { s: { executor: 'constant-arrival-rate', rate: 10, duration: '1s', preAllocatedVUs: 10, maxVUs: 2 } } }),

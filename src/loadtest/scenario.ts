@@ -148,7 +148,10 @@ export const ScenarioSchema = z
     name: z.string().min(1).optional(),
     description: z.string().optional(),
     /** Base URL of the system under test, e.g. http://127.0.0.1:8080. */
-    target: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }),
+    target: z.url({
+      protocol: /^https?$/,
+      error: (iss) => (iss.input === undefined ? 'required: the base URL of the system under test, e.g. http://127.0.0.1:8080 (or pass --target)' : 'must be an http:// or https:// URL'),
+    }),
     /** k6-style load profiles, run side by side; their names become the `scenario` tag. */
     scenarios: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, _ -'), ExecutorSchema).refine((s) => Object.keys(s).length > 0, {
       message: 'needs at least one scenario',
@@ -186,8 +189,10 @@ export interface LoadedScenario {
  * Validates a scenario object. Every bad field is reported at once, one line each with its path
  * (`scenarios.peak.rate: ...`); throws SRG_LOADTEST_SCENARIO.
  */
-export function parseScenario(input: unknown, opts: { file?: string; defaultName?: string } = {}): LoadedScenario {
+export function parseScenario(input: unknown, opts: { file?: string; defaultName?: string; target?: string } = {}): LoadedScenario {
   const label = opts.file ?? 'scenario';
+  // A target given from outside (--target) stands in for, or replaces, the file's: scenario files need not hard-code URLs.
+  if (opts.target !== undefined && input !== null && typeof input === 'object' && !Array.isArray(input)) input = { ...input, target: opts.target };
   const parsed = ScenarioSchema.safeParse(input);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -239,8 +244,8 @@ export function parseScenario(input: unknown, opts: { file?: string; defaultName
   return { scenario, thresholds, ...(opts.file === undefined ? {} : { file: opts.file }) };
 }
 
-/** Reads and validates a scenario YAML/JSON file. */
-export async function loadScenarioFile(path: string): Promise<LoadedScenario> {
+/** Reads and validates a scenario YAML/JSON file; `target` replaces (or supplies) its target URL. */
+export async function loadScenarioFile(path: string, opts: { target?: string } = {}): Promise<LoadedScenario> {
   const { readFile } = await import('node:fs/promises');
   const { basename, extname } = await import('node:path');
   let text: string;
@@ -259,7 +264,7 @@ export async function loadScenarioFile(path: string): Promise<LoadedScenario> {
   } catch (cause) {
     throw new SurgeError('SRG_LOADTEST_SCENARIO', `${path} is not valid YAML: ${(cause as Error).message.split('\n')[0] ?? ''}`, { cause });
   }
-  return parseScenario(value, { file: path, defaultName: basename(path, extname(path)) });
+  return parseScenario(value, { file: path, defaultName: basename(path, extname(path)), ...(opts.target === undefined ? {} : { target: opts.target }) });
 }
 
 /** Changes a program (e.g. `surgectl rehearse`) or a flag may make to a scenario before it runs. */
