@@ -17,6 +17,8 @@ export interface PaymentClientOptions {
   /** Called with each call's outcome (ok, declined, error, timeout, breaker_open). */
   onAttempt?: (outcome: 'ok' | 'declined' | 'error' | 'timeout' | 'breaker_open') => void;
   onBreakerChange?: (state: BreakerState) => void;
+  /** Clock, epoch ms. Default Date.now. */
+  now?: () => number;
 }
 
 export interface ChargeRequest {
@@ -45,6 +47,7 @@ export function createPaymentClient(opts: PaymentClientOptions) {
   const breaker = createCircuitBreaker({
     ...opts.breaker,
     isFailure: (err) => err instanceof TransientPaymentError,
+    ...(opts.now ? { now: opts.now } : {}),
     ...(opts.onBreakerChange ? { onStateChange: opts.onBreakerChange } : {}),
   });
   const policy = opts.retryPolicy ?? { baseMs: 50, capMs: 1_000 };
@@ -83,6 +86,8 @@ export function createPaymentClient(opts: PaymentClientOptions) {
 
   return {
     breakerState: (): BreakerState => breaker.state(),
+    /** Epoch ms at which an open breaker lets a trial call through (0 when not open). */
+    breakerNextTrialAt: (): number => breaker.nextTrialAt(),
     /**
      * Charges once per idempotency key. `beforeSend` runs right before each call leaves (after the
      * breaker let it through); returning false cancels the charge (the order is no longer ours).

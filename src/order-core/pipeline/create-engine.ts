@@ -93,6 +93,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     const payments = createPaymentClient({
       baseUrl: opts.paymentUrl,
       timeoutMs: cfg.paymentTimeoutMs,
+      now,
       ...(opts.paymentRetry?.maxAttempts !== undefined ? { maxAttempts: opts.paymentRetry.maxAttempts } : {}),
       ...(opts.paymentRetry?.policy !== undefined ? { retryPolicy: opts.paymentRetry.policy } : {}),
       ...(opts.breaker !== undefined ? { breaker: opts.breaker } : {}),

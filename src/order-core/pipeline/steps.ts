@@ -122,7 +122,11 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
               }
               if (err instanceof OrderLostError) throw new GiveUp('order cancelled or lease lost before the charge was sent');
               if (err instanceof BreakerOpenError || err instanceof TransientPaymentError) {
-                const retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
+                let retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
+                // Trying again before the breaker lets a trial call through only churns the queue;
+                // spread the retries over one base interval after that moment instead.
+                const trialAt = payments.breakerNextTrialAt();
+                if (err instanceof BreakerOpenError && trialAt > 0) retryAt = Math.max(retryAt, trialAt + Math.floor(Math.random() * deps.deferPolicy.baseMs));
                 const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
                 const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
                 await store.deferPayment(job.orderId, job.token, retryAt, reason);

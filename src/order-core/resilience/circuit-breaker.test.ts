@@ -22,6 +22,7 @@ describe('circuit breaker', () => {
     breaker = createCircuitBreaker({ volumeThreshold: 3, resetTimeoutMs: 100, isFailure: (e) => e instanceof Transient, onStateChange: (s) => changes.push(s) });
     for (let i = 0; i < 3; i++) await expect(breaker.fire(() => Promise.reject(new Transient('503')))).rejects.toBeInstanceOf(Transient);
     expect(breaker.state()).toBe('open');
+    expect(breaker.nextTrialAt()).toBeGreaterThan(Date.now() - 1);
     let called = false;
     await expect(
       breaker.fire(async () => {
@@ -32,6 +33,7 @@ describe('circuit breaker', () => {
     await waitForState(breaker, 'half_open');
     expect(await breaker.fire(async () => 'ok')).toBe('ok');
     expect(breaker.state()).toBe('closed');
+    expect(breaker.nextTrialAt()).toBe(0);
     expect(changes).toEqual(['open', 'half_open', 'closed']);
   });
 

@@ -26,21 +26,29 @@ export class BreakerOpenError extends Error {
  * call (opossum binds one action; we pass a thunk). `isFailure(err)` false keeps an error (such
  * as a card decline, which says the gateway is healthy) out of the failure count.
  */
-export function createCircuitBreaker(opts: BreakerOptions & { isFailure: (err: unknown) => boolean; onStateChange?: (s: BreakerState) => void }) {
+export function createCircuitBreaker(opts: BreakerOptions & { isFailure: (err: unknown) => boolean; onStateChange?: (s: BreakerState) => void; now?: () => number }) {
+  const resetTimeoutMs = opts.resetTimeoutMs ?? 5_000;
+  const now = opts.now ?? Date.now;
+  let openedAt = 0;
   const breaker = new CircuitBreaker(async (thunk: () => Promise<unknown>) => thunk(), {
     timeout: false, // calls carry their own undici timeout
     errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
     volumeThreshold: opts.volumeThreshold ?? 10,
-    resetTimeout: opts.resetTimeoutMs ?? 5_000,
+    resetTimeout: resetTimeoutMs,
     rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
     errorFilter: (err: unknown) => !opts.isFailure(err),
   });
   const state = (): BreakerState => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed');
-  breaker.on('open', () => opts.onStateChange?.('open'));
+  breaker.on('open', () => {
+    openedAt = now();
+    opts.onStateChange?.('open');
+  });
   breaker.on('halfOpen', () => opts.onStateChange?.('half_open'));
   breaker.on('close', () => opts.onStateChange?.('closed'));
   return {
     state,
+    /** Epoch ms at which an open breaker lets a trial call through (0 when not open). */
+    nextTrialAt: (): number => (breaker.opened ? openedAt + resetTimeoutMs : 0),
     async fire<T>(fn: () => Promise<T>): Promise<T> {
       try {
         return (await breaker.fire(fn)) as T;
