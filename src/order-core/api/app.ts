@@ -112,13 +112,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (!rt.limiter.enabled) return done();
     checkRateLimit(rt, req, reply, 1).then((ok) => (ok ? done() : undefined), done);
   };
+  // App-level so it runs first, also for 404s and for refusals sent by plugin hooks (admin auth).
+  app.addHook('onRequest', setRequestId);
   app.addHook('onRoute', (route) => {
     const observe = durationObserver(deps, route.url);
     const onResponse: onResponseHookHandler = (req, reply, done) => {
       observe(req.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     };
-    route.onRequest = [setRequestId, ...(route.config?.rateLimited ? [rateLimitHook] : []), ...asArray(route.onRequest)];
+    if (route.config?.rateLimited) route.onRequest = [rateLimitHook, ...asArray(route.onRequest)];
     route.onResponse = [onResponse, ...asArray(route.onResponse)];
   });
   const observeUnmatched = durationObserver(deps, 'unmatched');
@@ -133,7 +135,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.header('x-request-id', req.id);
     observeUnmatched(req.method, 404, reply.elapsedTime / 1000);
     return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`);
   });
