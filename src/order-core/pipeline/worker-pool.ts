@@ -162,14 +162,6 @@ export class WorkerPool implements WorkerPoolControl {
     return { drained: this.busyCount === 0, inFlight: this.busyCount };
   }
 
-  /** Undoes drain(): used after a store restart. */
-  undrain(): void {
-    if (this.stopped) return;
-    this.draining = false;
-    this.setSize(this.target);
-    this.notify();
-  }
-
   /**
    * Stops everything. Jobs still running after the drain are aborted without ack: their leases
    * stay, and the next start reclaims them.
