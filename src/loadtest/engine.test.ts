@@ -126,6 +126,25 @@ describe('builtin engine against loopback servers', () => {
     expect(result.thresholds[0]).toMatchObject({ ok: false, value: 1 });
   });
 
+  it('records refused connections as failed requests in both models and ends on time', async () => {
+    const gone = await startTrivialServer();
+    await gone.close(); // nothing listens on this port any more
+    const loaded = parseScenario({
+      target: gone.url,
+      scrapeMetrics: false,
+      requests: [{ kind: 'http', path: '/' }],
+      scenarios: {
+        open: { executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '1s', preAllocatedVUs: 5, maxVUs: 100 },
+        closed: { executor: 'constant-vus', vus: 2, duration: '1s' },
+      },
+      thresholds: { 'http_req_failed{scenario:open}': ['rate==1'], 'http_reqs{status:0}': ['count>0'], http_req_failed: ['rate<0.01'] },
+    });
+    const result = await runLoadTest(loaded);
+    expect(result.scenarios.find((s) => s.name === 'open')).toMatchObject({ arrivals: 50, dropped: 0, iterations: 50 });
+    expect(result.thresholds.map((t) => t.ok)).toEqual([true, true, false]);
+    expect(result.passed).toBe(false);
+  });
+
   it('stops when the signal aborts and returns what it measured', async () => {
     const srv = await startTrivialServer();
     servers.push(srv);

@@ -261,10 +261,12 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       inFlight++;
       if (inFlight > vusMax) vusMax = inFlight;
       this.startedAt = clock();
-      dispatcher.dispatch(
-        { path: basePath + this.req.path, method: this.req.method, headers: this.req.headers, body: this.req.body },
-        this,
-      );
+      try {
+        dispatcher.dispatch({ path: basePath + this.req.path, method: this.req.method, headers: this.req.headers, body: this.req.body }, this);
+      } catch {
+        // A request undici refuses up front (e.g. a bad header value) counts as a failed request, not a crashed run.
+        this.finish(true);
+      }
     }
     onRequestStart(): void {}
     onResponseStart(_c: Dispatcher.DispatchController, statusCode: number): void {
@@ -308,7 +310,9 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       }
       const run = this.run;
       if (run.ex.executor === 'constant-vus' && !run.done && !stopping && clock() < run.startAt + run.durMs) {
-        this.start();
+        // After an error (refused connection, refused request) yield first: a closed loop must not spin the CPU.
+        if (networkError) setImmediate(() => (ended || stopping ? run.free.push(this) : this.start()));
+        else this.start();
         return;
       }
       run.free.push(this);
