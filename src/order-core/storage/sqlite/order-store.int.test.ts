@@ -71,6 +71,8 @@ describe('sqlite order store', () => {
       store.accept(acceptRequest({ customerId: 'b', items: [{ sku: 'SKU-0001', qty: 1 }] })),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    await expect(store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 0 }] }))).rejects.toThrow(RangeError);
+    await expect(store.accept(acceptRequest({ customerId: 'c', items: [] }))).rejects.toThrow(RangeError);
     expect(store.flagOverrides().has('loyalty-points')).toBe(false);
     expect(store.stats().byStatus.accepted).toBe(2);
   });

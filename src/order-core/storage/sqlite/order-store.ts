@@ -248,6 +248,10 @@ export class SqliteOrderStore implements OrderStore {
     if (existing !== undefined) {
       return existing.request_hash === req.requestHash ? { kind: 'existing', order: this.toView(existing, now) } : { kind: 'conflict', orderId: existing.id };
     }
+    // The API validates bodies; this guard keeps a malformed order from becoming a job that fails forever.
+    if (req.order.items.length === 0 || req.order.items.some((i) => typeof i.sku !== 'string' || !Number.isInteger(i.qty) || i.qty <= 0)) {
+      throw new RangeError('an order needs at least one item, each with a sku and a whole qty > 0');
+    }
     const unknown = [...new Set(req.order.items.map((i) => i.sku))].filter((sku) => !this.prices.has(sku));
     if (unknown.length > 0) return { kind: 'unknown_sku', skus: unknown };
     const amount = req.order.items.reduce((sum, i) => sum + (this.prices.get(i.sku) ?? 0) * i.qty, 0);
