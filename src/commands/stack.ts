@@ -60,7 +60,7 @@ random one is generated and printed.
 Examples:
   $ surgectl stack up                                   # 127.0.0.1:8080, payments on :8089
   $ surgectl stack up --workers 16 --seed-inventory 100 # 100 units of each default sku
-  $ surgectl stack up --port 0 --payment-port 0 -o json # free ports; one JSON line with the URLs
+  $ surgectl stack up --port 0 --payment-port 0 -o json # free ports; one JSON object with the URLs
   $ surgectl stack up --rate-limit 50 --max-backlog 5000 --payment-failure-rate 0.2
 `,
     )
