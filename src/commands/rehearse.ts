@@ -47,7 +47,7 @@ export function registerRehearse(program: Command, ctx: CommandContext): void {
   program
     .command('rehearse')
     .description('the whole surge rehearsal on the bundled stack: forecast, plan, scale, load test with a payment outage, readiness report')
-    .option('--duration <d>', 'length of the load test at the peak; every stage scales with it (default 90s, at least 18s)', duration)
+    .option('--duration <d>', 'length of the load test at the peak; every stage scales with it (default 110s, at least 18s)', duration)
     .option('--seed <n>', 'seed of the sample history and the load payloads (default 42)', whole('--seed'))
     .option('--history <file>', 'CSV/JSON order-rate history (orders/s) instead of the generated sample')
     .option('--series <name>', 'which series of --history to rehearse (when it holds several)')

@@ -9,7 +9,7 @@ import { SurgeError } from '../errors.js';
 /** Shortest load test that leaves room for an outage and the breaker's 5 s reset, ms. */
 export const MIN_DURATION_MS = 18_000;
 /** Default load-test length, ms: with the forecast and the drain the whole run takes about 2 minutes. */
-export const DEFAULT_DURATION_MS = 90_000;
+export const DEFAULT_DURATION_MS = 110_000;
 /** Orders per second one CPU core sustains for the in-process stack plus the load generator (a conservative, documented default). */
 export const DEFAULT_RATE_PER_CORE = 25;
 /** Orders per second one pipeline worker completes (reserve -> pay -> confirm -> notify) with the simulator's 5 ms latency. */

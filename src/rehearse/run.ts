@@ -37,7 +37,7 @@ export interface RehearseOptions {
   cwd: string;
   /** The `stack` section of the configuration; host, ports and data dir are replaced for the rehearsal. */
   stack?: StackConfig;
-  /** Length of the load test at the peak; every stage scales with it. Default 90 000, at least 18 000. */
+  /** Length of the load test at the peak; every stage scales with it. Default 110 000, at least 18 000. */
   loadDurationMs?: number;
   /** Seed of the sample history and of the load's payloads. Default 42. */
   seed?: number;
