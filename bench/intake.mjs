@@ -22,12 +22,13 @@ await apiOnly.stop();
 
 // Durable intake with no workers: the store's group commit alone, without the pipeline's commits
 // competing for the same event loop.
-const idle = await spawnStack(['--workers', '0']);
+// Shedding off (huge --max-backlog): the point is what intake can take, not how it refuses.
+const idle = await spawnStack(['--workers', '0', '--max-backlog', '100000000']);
 await load({ url: idle.info.url, connections, duration: 2, requests: [orderRequest()] });
 const storeOnly = summarize('durable, 0 workers', await load({ url: idle.info.url, connections, duration, requests: [orderRequest()] }));
 await idle.stop();
 
-const stack = await spawnStack();
+const stack = await spawnStack(['--max-backlog', '100000000']);
 await load({ url: stack.info.url, connections, duration: 2, requests: [orderRequest()] }); // warm-up
 const real = summarize('POST /v1/orders (durable, default workers)', await load({ url: stack.info.url, connections, duration, requests: [orderRequest()] }));
 await stack.stop();
