@@ -307,6 +307,11 @@ describe('order engine (real SQLite + real gateway)', () => {
     expect(engine.pool.size()).toBe(1);
     const ids = await acceptAll(engine, 5, { sku: 'SKU-0015', qty: 1 });
     await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
+    // the real worker count (not just the setting) is back to one
+    await waitFor('one idle worker left', async () => {
+      const text = await engine.metrics.registry.getSingleMetricAsString('surgectl_workers');
+      return text.includes('surgectl_workers{state="idle"} 1') && text.includes('surgectl_workers{state="busy"} 0');
+    });
     expect(engine.throughputPerSec()).toBeGreaterThan(0);
     expect(() => engine.pool.setSize(-1)).toThrow(RangeError);
     // with a measured rate, waiting orders get an ETA that grows with their position

@@ -97,7 +97,9 @@ export class WorkerPool implements WorkerPoolControl {
     // Shrink: idle workers go at once, busy ones after their job.
     while (live.length > n) {
       const idle = this.idle.pop();
-      const victim = idle ?? live.find((s) => s.job !== undefined);
+      // a worker that is neither idle nor busy is waiting on a lease in flight: the dispatcher
+      // sees it retiring and releases it
+      const victim = idle ?? live.find((s) => s.job !== undefined) ?? live[live.length - 1];
       if (victim === undefined) break;
       victim.retiring = true;
       if (idle !== undefined) idle.handOff?.(undefined);
@@ -266,6 +268,7 @@ export class WorkerPool implements WorkerPoolControl {
         // the next live worker rather than waiting for the lease to run out.
         const alive = (w: WorkerSlot) => this.slots.get(w.id) === w && !w.retiring && w.handOff !== undefined;
         const live = waiting.filter(alive);
+        for (const w of waiting) if (w.retiring && w.handOff !== undefined) w.handOff(undefined);
         this.spare.push(...jobs);
         while (this.spare.length > 0) {
           const w = live.shift() ?? this.idle.shift();
