@@ -113,6 +113,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       metrics: opts.metrics,
       now,
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+      leaseOptions: () => ({ reserve: true, startPayment: payments.breakerState() === 'closed' }),
       worker: createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 } }),
       onResult: (_job, result) => {
         if (result.kind === 'completed') opts.metrics.ordersCompleted.inc({ status: result.status });

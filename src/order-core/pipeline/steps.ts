@@ -74,6 +74,15 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
       if (job.redelivered) log.warn('job redelivered after an expired lease');
       // Whether the durable "a charge may be sent" mark is already set for this order.
       let payMarked = false;
+      if (job.reserved !== undefined) {
+        // the dispatcher ran the reserve step in the lease commit
+        metrics.stepDuration.observe({ step: 'reserve', outcome: job.reserved.status }, job.reserved.ms / 1000);
+        if (job.reserved.status === 'sold_out') {
+          log.info({ reason: job.reserved.reason }, 'order sold out');
+          return { kind: 'completed', status: 'sold_out' };
+        }
+        payMarked = job.reserved.payStarted === true;
+      }
       for (let step = 0; step < 16; step++) {
         check();
         const row = store.ownedRow(job.orderId, job.token);

@@ -16,6 +16,8 @@ export interface WorkerPoolOptions {
   now: () => number;
   /** Longest sleep of an idle dispatcher between looks at the queue, ms. Default 100. */
   pollMs?: number;
+  /** Options for each lease: reserve new orders in the lease commit, and whether to mark their payment started. */
+  leaseOptions?: () => { reserve: boolean; startPayment: boolean };
   /** Called with each finished job's result. */
   onResult?: (job: LeasedJob, result: JobResult) => void;
 }
@@ -258,6 +260,7 @@ export class WorkerPool implements WorkerPoolControl {
           jobs = await this.opts.store.leaseBatch(
             waiting.map(() => `${this.prefix}:${++this.leaseSeq}`),
             this.opts.leaseMs,
+            this.opts.leaseOptions?.() ?? {},
           );
         } catch (err) {
           this.opts.logger.error({ err }, 'leasing jobs failed');

@@ -88,4 +88,25 @@ describe('sqlite order store', () => {
     });
     expect(existsSync(join(tmp.dir, LOCK_FILE))).toBe(false);
   });
+
+  it('can reserve new orders in the lease commit; a sold-out one comes back already acked', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const store = openStore(tmp.dir);
+    store.seed(undefined, () => defaultCatalog(1));
+    const ids: string[] = [];
+    for (const customerId of ['a', 'b']) {
+      const out = await store.accept(acceptRequest({ customerId, items: [{ sku: 'SKU-0002', qty: 1 }] }));
+      if (out.kind !== 'created') throw new Error(out.kind);
+      ids.push(out.order.orderId);
+    }
+    const jobs = await store.leaseBatch(['t1', 't2'], 10_000, { reserve: true, startPayment: true });
+    expect(jobs.map((j) => [j.orderId, j.reserved?.status, j.reserved?.payStarted])).toEqual([
+      [ids[0], 'reserved', true],
+      [ids[1], 'sold_out', undefined],
+    ]);
+    expect(store.getRow(ids[0]!)).toMatchObject({ status: 'reserved', pay_attempts: 1, lease_owner: 't1' });
+    expect(store.getRow(ids[1]!)).toMatchObject({ status: 'sold_out', lease_owner: null, next_attempt_at: null });
+    expect(store.getOrder(ids[1]!)!.reason).toBe('sku SKU-0002 sold out (wanted 1, available 0)');
+  });
 });
