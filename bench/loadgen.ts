@@ -5,7 +5,9 @@
  *   2. the builtin engine's maximum rate (constant-vus, C VUs, D seconds) — must be >= 0.8x (1);
  *   3. the builtin engine holding 5,000 arrivals/s for D seconds — arrival-rate error must be < 2%.
  * The server runs in its own process so it does not share the generator's event loop.
- * Env: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 32), BENCH_RATE (default 5000).
+ * Phases 1 and 2 alternate BENCH_ROUNDS times and each side keeps its best, so a noisy neighbour
+ * on a shared machine does not decide the ratio.
+ * Env: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 32), BENCH_RATE (default 5000), BENCH_ROUNDS (default 2).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
@@ -15,6 +17,7 @@ import { parseScenario } from '../src/loadtest/scenario.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 
 const SERVER = `
 const http = require('node:http');
@@ -92,9 +95,16 @@ async function main(): Promise<void> {
   const { url, child } = await startServer();
   try {
     console.log(`target ${url} · ${SECONDS}s per phase · ${CONNECTIONS} connections · node ${process.version}`);
-    const ac = await autocannonMax(url);
+    let ac = 0;
+    let bm = { rps: 0, p99: NaN };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const a = await autocannonMax(url);
+      const b = await builtinMax(url);
+      console.log(`round ${round}: autocannon ${a.toFixed(0)} req/s · builtin ${b.rps.toFixed(0)} req/s`);
+      ac = Math.max(ac, a);
+      if (b.rps > bm.rps) bm = b;
+    }
     console.log(`autocannon max        ${ac.toFixed(0)} req/s`);
-    const bm = await builtinMax(url);
     console.log(`builtin max           ${bm.rps.toFixed(0)} req/s (p99 ${bm.p99.toFixed(2)} ms) = ${(bm.rps / ac).toFixed(2)}x autocannon (need >= 0.80)`);
     const br = await builtinRate(url);
     console.log(
