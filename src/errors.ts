@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   SRG_K8S_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable kubeconfig/context.' },
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
+  SRG_REHEARSE_REPORT: { exitCode: ExitCode.Usage, summary: 'The rehearsal report could not be written to the report directory.' },
   // Internal
   SRG_CLI_INTERNAL: { exitCode: ExitCode.Internal, summary: 'An unexpected failure: a bug in surgectl.' },
 } as const satisfies Record<string, { exitCode: ExitCode; summary: string }>;

@@ -121,6 +121,12 @@ Examples:
         const failed = report.gates.filter((g) => g.status === 'fail').map((g) => g.id);
         throw new SurgeError('SRG_REHEARSE_GATE', `${failed.length} of ${report.gates.length} readiness gates failed: ${failed.join(', ')}`, {
           hint: report.files ? `What to fix is in the table above and in ${report.files.html}` : 'What to fix is in the table above.',
+          ...(report.writeError ? { details: [report.writeError] } : {}),
+        });
+      }
+      if (report.writeError) {
+        throw new SurgeError('SRG_REHEARSE_REPORT', `Every gate passed, but ${report.writeError}`, {
+          hint: 'Pass --report-dir with a folder you can write to; the report above is complete.',
         });
       }
     });

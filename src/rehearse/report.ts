@@ -76,6 +76,8 @@ export interface RehearsalReport {
   gates: GateResult[];
   /** Files written, when a report dir was given. */
   files?: { json: string; html: string; journal?: string; loadSummary?: string; scenario?: string; experiment?: string; stackLog?: string };
+  /** Why the report files could not be written (only in the returned report, never in a file). */
+  writeError?: string;
   /** Notes a reader should know (warnings of the stages). */
   notes: string[];
 }

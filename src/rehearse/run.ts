@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -113,6 +114,17 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
   const chaos = opts.chaos ?? true;
   const startedAt = now();
   const reportDir = opts.reportDir === undefined ? undefined : abs(opts.cwd, opts.reportDir);
+  if (reportDir !== undefined) {
+    // Before anything runs: a rehearsal whose report cannot be written is not worth two minutes.
+    try {
+      await mkdir(reportDir, { recursive: true });
+    } catch (err) {
+      throw new SurgeError('SRG_REHEARSE_REPORT', `Cannot create the report directory ${reportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        hint: 'Pass --report-dir with a folder you can write to.',
+        cause: err,
+      });
+    }
+  }
 
   const report: RehearsalReport = {
     apiVersion: 'surgectl/v1',
@@ -537,15 +549,21 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
 
   if (reportDir) {
     reporter?.notify(`[${STAGES.length}/${STAGES.length}] report`, 'progress');
-    report.files = await writeReportFiles(reportDir, report, {
+    try {
+      report.files = await writeReportFiles(reportDir, report, {
       ...(journal ? { journal } : {}),
       ...(loadResult ? { loadSummary: loadResult.summary } : {}),
       ...(scenarioDoc ? { scenario: scenarioDoc } : {}),
       ...(experimentDoc ? { experiment: experimentDoc } : {}),
-      stackLog,
-    });
+        stackLog,
+      });
+    } catch (err) {
+      // The rehearsal itself is done and restored; the caller still gets (and can print) the report.
+      report.writeError = `cannot write the report to ${reportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      report.notes.push(report.writeError);
+    }
     // No stage record for the report itself: the files would then differ from what they hold.
-    reporter?.notify(`      ${report.files.html}`, 'progress');
+    reporter?.notify(`      ${report.files?.html ?? report.writeError ?? ''}`, report.files ? 'progress' : 'warn');
   }
   return report;
 }
