@@ -298,24 +298,27 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
       const loaded = parseScenario(scenarioDoc, { defaultName: 'rehearsal-peak' });
       const experiment = experimentDoc ? chaosMod.parseExperiment(experimentDoc, 'rehearsal experiment') : undefined;
       loadStart = now();
+      // The drill is stopped (rollbacks still run) when the load test fails, so it never outlives it.
+      const drillStop = new AbortController();
+      const drillSignal = AbortSignal.any([signal, drillStop.signal]);
       const drill = experiment
         ? (async () => {
             try {
-              await delay(timings.chaosStartMs, undefined, { signal });
+              await delay(timings.chaosStartMs, undefined, { signal: drillSignal });
             } catch {
               return undefined;
             }
             reporter?.notify('      outage: steady state, then the payment gateway fails every call', 'progress');
             return chaosMod.runExperiment(experiment, {
               targets: { stack: adm },
-              signal,
+              signal: drillSignal,
               rollbackStrategy: 'always',
               now,
               reporter: { notify: (m, level) => reporter?.notify(`      chaos: ${m}`, level === 'warn' ? 'warn' : 'debug'), confirm: async (_q, d) => d },
             });
           })()
         : undefined;
-      loadResult = await runLoadTest(loaded, {
+      const running = runLoadTest(loaded, {
         signal,
         runId: `rehearse-${seed}-${startedAt.toString(36)}`,
         random: mulberry32(seed),
@@ -330,6 +333,13 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
           });
         },
       });
+      try {
+        loadResult = await running;
+      } catch (err) {
+        drillStop.abort(err);
+        await drill?.catch(() => undefined);
+        throw err;
+      }
       journal = drill ? await drill : undefined;
       const m = loadResult.summary.metrics;
       const d = m.http_req_duration?.values ?? {};
