@@ -17,6 +17,13 @@ export function processRuntime(): Runtime {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `surgectl ... | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   return {
     env: process.env,
     cwd: process.cwd(),
