@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { isSurgeError } from './errors.js';
@@ -8,6 +5,7 @@ import type { Runtime } from './runtime.js';
 import { colorEnabled, createPaint, type Paint } from './ui/color.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
 import { createConsoleReporter, type Reporter } from './ui/reporter.js';
+import { readVersion } from './version.js';
 import type { CommandContext, GlobalOptions, RegisterCommand } from './commands/context.js';
 import { registerConfig } from './commands/config.js';
 import { registerStack } from './commands/stack.js';
@@ -131,21 +129,4 @@ function reportError(err: unknown, runtime: Runtime, paint: Paint, verbose: bool
   if (verbose && e.stack) lines.push(paint.dim(e.stack));
   runtime.stderr.write(lines.join('\n') + '\n');
   return ExitCode.Internal;
-}
-
-let cachedVersion: string | undefined;
-/** Reads the version from the package.json nearest to this file (src/ when run from source, dist/src/ when built). */
-export function readVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'surgectl' && pkg.version) return (cachedVersion = pkg.version);
-    } catch {
-      // not here; look one folder up
-    }
-    dir = dirname(dir);
-  }
-  return (cachedVersion = '0.0.0-unknown');
 }
