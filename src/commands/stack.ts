@@ -35,7 +35,7 @@ export function registerStack(program: Command, ctx: CommandContext): void {
     .option('--port <port>', 'intake + admin API port, 0 = any free (default 8080)', int('--port'))
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--payment-port <port>', 'payment gateway simulator port, 0 = any free (default 8089)', int('--payment-port'))
-    .option('--workers <n>', 'pipeline workers (default 8)', int('--workers'))
+    .option('--workers <n>', 'pipeline workers: orders processed at once (default 64)', int('--workers'))
     .option('--data-dir <dir>', 'where the order store, payment ledger and log live (default .surgectl/data)')
     .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', (v) => (/^\d+$/.test(v) ? Number(v) : v))
     .option('--rate-limit <n|off>', "requests per second per client (x-api-key, else IP), or 'off' (default off)", (v) => {

@@ -14,8 +14,9 @@ export const StackConfigSchema = z
     paymentPort: z.number().int().min(0).max(65535).default(8089),
     /** Bearer token for the admin APIs; generated and printed at start when absent. */
     adminToken: z.string().min(16).optional(),
-    /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. */
-    workers: z.number().int().min(0).max(512).default(8),
+    /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Workers are async tasks
+     * waiting mostly on the payment gateway, so many are cheap; 64 keeps up with intake on 2 cores. */
+    workers: z.number().int().min(0).max(512).default(64),
     /** Where the SQLite store and the gateway ledger live. */
     dataDir: z.string().min(1).default('.surgectl/data'),
     /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StackConfigSchema } from '../../src/config/schema.js';
 import { runCli } from '../support/cli.js';
 import { httpClient, spawnStackProcess, tempDir, waitFor, CLI_JS, ensureBuilt } from '../support/stack.js';
 import { spawn } from 'node:child_process';
@@ -66,7 +67,7 @@ describe('surgectl stack up', () => {
   it('prints one JSON object with -o json', async () => {
     const p = await spawnStackProcess({ dataDir: newDir() });
     try {
-      expect(p.info).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), adminToken: expect.any(String), workers: 8 });
+      expect(p.info).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), adminToken: expect.any(String), workers: StackConfigSchema.parse({}).workers });
       expect(p.info.intakeUrl).toBe(`${p.info.url}/v1/orders`);
       expect(p.info.adminToken.length).toBeGreaterThanOrEqual(32);
     } finally {
