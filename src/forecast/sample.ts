@@ -1,4 +1,7 @@
 import type { RawSeries } from './types.js';
+import { mulberry32 } from '../util/prng.js';
+
+export { mulberry32 };
 
 /** Options of {@link generateSample}. */
 export interface SampleOptions {
@@ -96,16 +99,4 @@ export function sampleCampaignsYaml(sample: Sample): string {
 function bump(hour: number, centre: number, width: number): number {
   const d = Math.min(Math.abs(hour - centre), 24 - Math.abs(hour - centre));
   return Math.exp(-0.5 * (d / width) ** 2);
-}
-
-/** Small, fast, seedable PRNG (public domain mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildMix, OrderIdRing, readOrderResponse, RequestFactory } from './requests.js';
 import { parseScenario } from './scenario.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** A small deterministic PRNG so the draws are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const scenario = parseScenario({
   target: 'http://127.0.0.1:1',

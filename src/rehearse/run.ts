@@ -31,6 +31,7 @@ import {
 import { STAGES, type RehearsalReport, type StageName } from './report.js';
 import { rehearsalLoadScenario, rehearsalOutageExperiment } from './scenario.js';
 import { writeReportFiles } from './write.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** Options of {@link runRehearsal}. Durations are milliseconds, rates orders per second. */
 export interface RehearseOptions {
@@ -700,14 +701,3 @@ function pctText(v: number | undefined): string {
   return v === undefined ? '-' : `${Math.round(v * 10_000) / 100}%`;
 }
 
-/** Deterministic payloads by --seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
