@@ -5,8 +5,9 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration suites start real servers on loopback; two cores do not like many at once.
-    maxWorkers: 2,
-    fileParallelism: true,
+    // One file at a time: the integration and end-to-end suites start real servers and drive
+    // load on loopback, and the rehearsal gates on latency; on a 2-core CI runner, two such files
+    // at once would measure each other. Unit files are fast, so this costs little.
+    fileParallelism: false,
   },
 });
