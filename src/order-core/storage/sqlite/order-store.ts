@@ -594,17 +594,6 @@ export class SqliteOrderStore implements OrderStore {
     );
   }
 
-  private markPaidTx(orderId: string, token: string, chargeId: string): void {
-    const now = this.opts.now();
-    this.conn
-      .transaction(() => {
-        const row = this.mustOwn(orderId, token);
-        this.setStatus(row, 'paid', now, undefined, token);
-        this.conn.prepare('UPDATE orders SET charge_id = ?, reserved_until = NULL WHERE id = ?').run(chargeId, orderId);
-      })
-      .immediate();
-  }
-
   /** The gateway is unavailable: wait in payment_pending until `retryAt` (the job is acked). */
   private deferPaymentTx(orderId: string, token: string, retryAt: number, reason: string): void {
     const now = this.opts.now();
@@ -640,54 +629,40 @@ export class SqliteOrderStore implements OrderStore {
       .immediate();
   }
 
-  /** Paid -> confirmed: the held units become sold. */
-  private confirmTx(orderId: string, token: string): void {
-    const now = this.opts.now();
-    this.conn
-      .transaction(() => {
-        const row = this.mustOwn(orderId, token);
-        const held = this.conn.prepare<[string], { sku: string; qty: number }>("SELECT sku, qty FROM reservations WHERE order_id = ? AND state = 'held'").all(orderId);
-        const sell = this.conn.prepare('UPDATE products SET reserved = reserved - ?, sold = sold + ? WHERE sku = ?');
-        for (const h of held) sell.run(h.qty, h.qty, h.sku);
-        this.conn.prepare("UPDATE reservations SET state = 'sold' WHERE order_id = ? AND state = 'held'").run(orderId);
-        this.setStatus(row, 'confirmed', now, undefined, token);
-      })
-      .immediate();
+  /** The confirm's stock move: the order's held units become sold. Runs inside settle(). */
+  private sellHeld(orderId: string): void {
+    const held = this.conn.prepare<[string], { sku: string; qty: number }>("SELECT sku, qty FROM reservations WHERE order_id = ? AND state = 'held'").all(orderId);
+    const sell = this.conn.prepare('UPDATE products SET reserved = reserved - ?, sold = sold + ? WHERE sku = ?');
+    for (const h of held) sell.run(h.qty, h.qty, h.sku);
+    this.conn.prepare("UPDATE reservations SET state = 'sold' WHERE order_id = ? AND state = 'held'").run(orderId);
   }
 
-  /** Writes the notification to the outbox (once) when `enabled`, marks the order notified and acks the job. */
-  private notifyTx(orderId: string, token: string, features: SettleFeatures): boolean {
-    const now = this.opts.now();
-    return this.conn
-      .transaction((): boolean => {
-        const row = this.mustOwn(orderId, token);
-        let written = false;
-        if (features.loyaltyPoints) {
-          // one point per whole currency unit; keyed by order so a re-run credits once
-          this.conn
-            .prepare('INSERT OR IGNORE INTO loyalty_ledger (order_id, customer_id, points, created_at) VALUES (?, ?, ?, ?)')
-            .run(orderId, row.customer_id, Math.floor(row.amount_cents / 100), now);
-        }
-        if (features.notifications) {
-          let recommendations: string[] | undefined;
-          if (features.recommendations) {
-            const bought = new Set((JSON.parse(row.items) as OrderItem[]).map((i) => i.sku));
-            recommendations = this.conn
-              .prepare<[], { sku: string }>('SELECT sku FROM products WHERE stock - reserved - sold > 0 ORDER BY sold DESC, sku LIMIT 8')
-              .all()
-              .map((r) => r.sku)
-              .filter((sku) => !bought.has(sku))
-              .slice(0, 3);
-          }
-          const payload = { orderId, customerId: row.customer_id, amountCents: row.amount_cents, ...(recommendations !== undefined ? { recommendations } : {}) };
-          written = this.conn.prepare('INSERT OR IGNORE INTO outbox (order_id, kind, payload, created_at) VALUES (?, ?, ?, ?)').run(orderId, 'order_confirmed', JSON.stringify(payload), now).changes === 1;
-        }
-        this.conn.prepare('UPDATE orders SET notified = 1, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL WHERE id = ?').run(orderId);
-        return written;
-      })
-      .immediate();
+  /** Writes the loyalty credit and the notification (each once) as `features` say. Runs inside settle(). */
+  private writeNotification(row: OrderRow, features: SettleFeatures, now: number): boolean {
+    const orderId = row.id;
+    let written = false;
+    if (features.loyaltyPoints) {
+      // one point per whole currency unit; keyed by order so a re-run credits once
+      this.conn
+        .prepare('INSERT OR IGNORE INTO loyalty_ledger (order_id, customer_id, points, created_at) VALUES (?, ?, ?, ?)')
+        .run(orderId, row.customer_id, Math.floor(row.amount_cents / 100), now);
+    }
+    if (features.notifications) {
+      let recommendations: string[] | undefined;
+      if (features.recommendations) {
+        const bought = new Set((JSON.parse(row.items) as OrderItem[]).map((i) => i.sku));
+        recommendations = this.conn
+          .prepare<[], { sku: string }>('SELECT sku FROM products WHERE stock - reserved - sold > 0 ORDER BY sold DESC, sku LIMIT 8')
+          .all()
+          .map((r) => r.sku)
+          .filter((sku) => !bought.has(sku))
+          .slice(0, 3);
+      }
+      const payload = { orderId, customerId: row.customer_id, amountCents: row.amount_cents, ...(recommendations !== undefined ? { recommendations } : {}) };
+      written = this.conn.prepare('INSERT OR IGNORE INTO outbox (order_id, kind, payload, created_at) VALUES (?, ?, ?, ?)').run(orderId, 'order_confirmed', JSON.stringify(payload), now).changes === 1;
+    }
+    return written;
   }
-
 
   private mustOwn(orderId: string, token: string): OrderRow {
     const row = this.ownedRow(orderId, token);
@@ -805,12 +780,51 @@ export class SqliteOrderStore implements OrderStore {
    */
   settle(orderId: string, token: string, chargeId: string | undefined, features: SettleFeatures): Promise<{ notified: boolean; notifyMs: number }> {
     return this.write(() => {
+      const now = this.opts.now();
       const row = this.mustOwn(orderId, token);
-      if (row.status === 'reserved' || row.status === 'payment_pending') this.markPaidTx(orderId, token, chargeId ?? '');
-      if (this.mustOwn(orderId, token).status === 'paid') this.confirmTx(orderId, token);
+      // paid, confirmed, notified and acked in ONE write of the order row (was four UPDATEs, each
+      // rewriting the row and its index entries, plus a row read and a savepoint per step). The
+      // state machine still checks every move; the row cannot change under us inside this commit.
+      const at = new Date(now).toISOString();
+      const moves: StatusChange[] = [];
+      let status = row.status;
+      const move = (to: OrderStatus) => {
+        assertTransition(status, to);
+        moves.push({ status: to, at });
+        status = to;
+      };
+      const pays = status === 'reserved' || status === 'payment_pending';
+      if (pays) move('paid');
+      if (status === 'paid') {
+        this.sellHeld(orderId);
+        move('confirmed');
+      }
       const started = performance.now();
-      const notified = this.notifyTx(orderId, token, features);
-      return { notified, notifyMs: performance.now() - started };
+      const notified = this.writeNotification(row, features, now);
+      const notifyMs = performance.now() - started;
+      const changed =
+        moves.length === 0
+          ? this.conn.prepare('UPDATE orders SET notified = 1, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL WHERE id = ? AND lease_owner = ?').run(orderId, token)
+          : this.conn
+              .prepare(
+                `UPDATE orders SET status = @status, reason = NULL, updated_at = @now, history = @history,
+                   charge_id = CASE WHEN @pays THEN @chargeId ELSE charge_id END,
+                   reserved_until = CASE WHEN @pays THEN NULL ELSE reserved_until END,
+                   notified = 1, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL
+                 WHERE id = @id AND status = @from AND lease_owner = @token`,
+              )
+              .run({
+                status,
+                now,
+                history: JSON.stringify([...(JSON.parse(row.history) as StatusChange[]), ...moves]),
+                pays: pays ? 1 : 0,
+                chargeId: chargeId ?? '',
+                id: orderId,
+                from: row.status,
+                token,
+              });
+      if (changed.changes !== 1) throw new LostLeaseError(orderId);
+      return { notified, notifyMs };
     }, false);
   }
 
