@@ -1,6 +1,6 @@
 import { evaluateCondition, parseMetricSelector, type ConditionResult, type MetricObservation, type MetricSelector, type MetricType } from '../probes/index.js';
 import type { RawResult, ScenarioOutcome, TimelinePoint } from './engine.js';
-import { BUILTIN_METRICS, TREND_STATS, matches, sumScraped, trendOf, type Scrape, type Series } from './metrics.js';
+import { BUILTIN_METRICS, TREND_STATS, matches, sumScraped, trendOf, type Scrape } from './metrics.js';
 import type { ParsedThreshold } from './scenario.js';
 
 /** One metric in k6's handleSummary shape. */
@@ -55,17 +55,9 @@ export interface LoadTestResult {
 }
 
 /** Everything the summary is computed from. */
-export interface MetricsInput {
-  readonly series: readonly Series[];
-  readonly iterations: number;
-  readonly dropped: number;
-  readonly dataReceived: number;
-  readonly ordersAccepted: number;
-  readonly ordersRejected: number;
-  readonly vus?: { value: number; min: number; max: number };
-  readonly vusMax?: number;
-  readonly scenarios?: readonly ScenarioOutcome[];
-  readonly durationMs: number;
+export interface MetricsInput
+  extends Pick<RawResult, 'series' | 'iterations' | 'dropped' | 'dataReceived' | 'ordersAccepted' | 'ordersRejected' | 'durationMs'>,
+    Partial<Pick<RawResult, 'vus' | 'vusMax' | 'scenarios'>> {
   /** /metrics of the target before and after the run. */
   readonly scrapeBefore?: Scrape;
   readonly scrapeAfter?: Scrape;
