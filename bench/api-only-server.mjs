@@ -32,6 +32,7 @@ const store = {
   getOrder: (id) => orders.get(id),
   listInventory: () => [],
   stats: () => ({ queueDepth: 0, oldestWaitingMs: 0, byStatus, oversold: 0 }),
+  queueDepth: () => 0,
   cancel: () => false,
   isHealthy: () => true,
   close: async () => {},

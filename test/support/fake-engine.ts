@@ -58,6 +58,9 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
       for (const o of orders.values()) byStatus[o.status]++;
       return { queueDepth: byStatus.accepted + extraDepth, oldestWaitingMs: 0, byStatus, oversold: 0 };
     },
+    queueDepth() {
+      return [...orders.values()].filter((o) => o.status === 'accepted').length + extraDepth;
+    },
     cancel(id) {
       const o = orders.get(id);
       if (!o || o.status === 'paid' || o.status === 'confirmed' || o.status === 'sold_out' || o.status === 'payment_failed') return false;

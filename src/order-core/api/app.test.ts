@@ -35,7 +35,6 @@ async function harness(over: Partial<ApiDeps> = {}, fakeOpts: Parameters<typeof 
     rateLimit: 'off',
     maxBacklog: 1000,
     state,
-    statsTtlMs: 0,
     payment: {
       get: () => ({ ...payment }),
       set: (c) => Object.assign(payment, c),

@@ -9,7 +9,6 @@ import Fastify, {
 } from 'fastify';
 import { createLoadShedder } from '../resilience/load-shed.js';
 import { createClientRateLimiter } from '../resilience/rate-limit.js';
-import type { StoreStats } from '../storage/ports.js';
 import type { ApiDeps, ApiRuntime, IntakeState } from './context.js';
 import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
@@ -80,22 +79,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   const now = deps.now ?? Date.now;
-  const ttl = deps.statsTtlMs ?? 50;
-  let cached: { at: number; stats: StoreStats } | undefined;
-  const stats = (): StoreStats => {
-    const t = now();
-    if (!cached || t - cached.at >= ttl) cached = { at: t, stats: deps.engine.store.stats() };
-    return cached.stats;
-  };
   const rt: ApiRuntime = {
     deps,
     state: deps.state ?? newIntakeState(),
     limiter: createClientRateLimiter(deps.rateLimit),
     shedder: createLoadShedder({
       maxBacklog: deps.maxBacklog,
-      probe: { queueDepth: () => stats().queueDepth, throughputPerSec: () => deps.engine.pool.throughputPerSec() },
+      probe: { queueDepth: () => deps.engine.store.queueDepth(), throughputPerSec: () => deps.engine.pool.throughputPerSec() },
     }),
-    stats,
     now,
   };
   app.decorate('surge', rt);

@@ -1,7 +1,6 @@
 import type pino from 'pino';
 import type { OrderEngine } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
-import type { StoreStats } from '../storage/ports.js';
 import type { LoadShedder } from '../resilience/load-shed.js';
 import type { ClientRateLimiter } from '../resilience/rate-limit.js';
 
@@ -54,8 +53,6 @@ export interface ApiDeps {
   random?: () => number;
   /** ms since epoch; default Date.now. */
   now?: () => number;
-  /** How long store stats may be reused by the shedder and /metrics, ms. Default 50. */
-  statsTtlMs?: number;
 }
 
 /** What the plugins share at run time (decorated onto the fastify instance as `surge`). */
@@ -64,7 +61,5 @@ export interface ApiRuntime {
   state: IntakeState;
   limiter: ClientRateLimiter;
   shedder: LoadShedder;
-  /** Store stats, cached for statsTtlMs: stats() may scan the store and intake calls it per request. */
-  stats(): StoreStats;
   now(): number;
 }

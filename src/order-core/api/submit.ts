@@ -78,7 +78,7 @@ export function acceptedBody(rt: ApiRuntime, order: OrderView): AcceptedBody {
   const waiting = order.status === 'accepted' || order.status === 'payment_pending';
   let queuePosition: number | null = order.queuePosition ?? null;
   let estimatedWaitMs: number | null = order.estimatedWaitMs ?? null;
-  if (waiting && queuePosition === null) queuePosition = Math.max(1, rt.stats().queueDepth);
+  if (waiting && queuePosition === null) queuePosition = Math.max(1, rt.deps.engine.store.queueDepth());
   if (waiting && estimatedWaitMs === null && queuePosition !== null) {
     const pace = rt.deps.engine.pool.throughputPerSec();
     if (pace > 0) estimatedWaitMs = Math.round((queuePosition / pace) * 1000);

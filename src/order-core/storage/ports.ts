@@ -41,7 +41,10 @@ export interface OrderStore {
   accept(req: AcceptRequest): Promise<AcceptOutcome>;
   getOrder(orderId: string): OrderView | undefined;
   listInventory(): InventoryItem[];
+  /** Exact figures; may cost O(backlog). */
   stats(): StoreStats;
+  /** Orders waiting for a worker: an estimate cheap enough to ask on every request (load shedding, queue positions). */
+  queueDepth(): number;
   /** Cancels an order that has not been paid; releases its reservation. False when it can no longer be cancelled. */
   cancel(orderId: string, reason: string): boolean;
   /** True while the store can take writes (used by /readyz). */

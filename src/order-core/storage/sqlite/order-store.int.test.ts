@@ -6,6 +6,7 @@ import { acceptRequest, silentLogger, stackConfig, startEngine, tempDir } from '
 import { defaultCatalog } from '../../catalog.js';
 import { LOCK_FILE } from './lock.js';
 import { ORDERS_DB_FILE, SqliteOrderStore } from './order-store.js';
+import { migrate } from './schema.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -32,7 +33,7 @@ describe('sqlite order store', () => {
     const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.pragma('user_version', { simple: true })).toBe(3);
+      expect(raw.pragma('user_version', { simple: true })).toBe(4);
     } finally {
       raw.close();
     }
@@ -108,5 +109,79 @@ describe('sqlite order store', () => {
     expect(store.getRow(ids[0]!)).toMatchObject({ status: 'reserved', pay_attempts: 1, lease_owner: 't1' });
     expect(store.getRow(ids[1]!)).toMatchObject({ status: 'sold_out', lease_owner: null, next_attempt_at: null });
     expect(store.getOrder(ids[1]!)!.reason).toBe('sku SKU-0002 sold out (wanted 1, available 0)');
+  });
+
+  describe('trigger-kept counters', () => {
+    /** The figures stats() reads from counters, recounted the slow way. */
+    function recount(dir: string) {
+      const raw = new Database(join(dir, ORDERS_DB_FILE), { readonly: true });
+      try {
+        const byStatus = Object.fromEntries(raw.prepare('SELECT status, COUNT(*) AS n FROM orders GROUP BY status').all().map((r) => [(r as { status: string }).status, (r as { n: number }).n]));
+        const sold = Object.fromEntries(
+          raw.prepare("SELECT sku, SUM(qty) AS q FROM reservations WHERE state = 'sold' GROUP BY sku").all().map((r) => [(r as { sku: string }).sku, (r as { q: number }).q]),
+        );
+        const audit = Object.fromEntries(raw.prepare('SELECT sku, qty FROM sold_audit WHERE qty <> 0').all().map((r) => [(r as { sku: string }).sku, (r as { qty: number }).qty]));
+        return { byStatus, sold, audit };
+      } finally {
+        raw.close();
+      }
+    }
+    const nonZero = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).filter(([, n]) => n !== 0));
+
+    it('match a full recount after every kind of step, and a rolled-back write leaves them alone', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const store = openStore(tmp.dir);
+      store.seed([{ sku: 'A', name: 'a', priceCents: 100, stock: 5 }, { sku: 'B', name: 'b', priceCents: 100, stock: 100 }], () => []);
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const out = await store.accept(acceptRequest({ customerId: `c${i}`, items: [{ sku: i < 4 ? 'A' : 'B', qty: 2 }] }));
+        if (out.kind !== 'created') throw new Error(out.kind);
+        ids.push(out.order.orderId);
+      }
+      expect(store.cancel(ids[7]!, 'customer')).toBe(true);
+      const jobs = await store.leaseBatch(['t0', 't1', 't2', 't3', 't4', 't5', 't6'], 60_000, { reserve: true, startPayment: false });
+      expect(jobs.map((j) => j.reserved?.status)).toEqual(['reserved', 'reserved', 'sold_out', 'sold_out', 'reserved', 'reserved', 'reserved']);
+      const features = { notifications: true, recommendations: false, loyaltyPoints: false };
+      await store.settle(jobs[0]!.orderId, 't0', 'ch_0', features);
+      await store.settle(jobs[4]!.orderId, 't4', 'ch_4', features);
+      await store.failPayment(jobs[1]!.orderId, 't1', 'declined');
+      await store.deferPayment(jobs[5]!.orderId, 't5', Date.now() + 60_000, 'gateway down');
+      await expect(
+        store.write(() => {
+          store.cancel(ids[6]!, 'inside a write that fails');
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+
+      const stats = store.stats();
+      const slow = recount(tmp.dir);
+      expect(nonZero(stats.byStatus)).toEqual(slow.byStatus);
+      expect(stats.byStatus).toMatchObject({ accepted: 0, confirmed: 2, payment_failed: 1, sold_out: 2, payment_pending: 1, reserved: 1, cancelled: 1 });
+      expect(slow.audit).toEqual(slow.sold);
+      expect(slow.sold).toEqual({ A: 2, B: 2 });
+      expect(stats.oversold).toBe(0);
+    });
+
+    it('are filled from the existing rows when an older store is migrated', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const raw = new Database(join(tmp.dir, ORDERS_DB_FILE));
+      expect(migrate(raw, 3)).toBe(3);
+      raw.exec(`INSERT INTO products (sku, name, price_cents, stock, reserved, sold) VALUES ('A', 'a', 100, 10, 0, 3);
+        INSERT INTO orders (id, idem_key, request_hash, customer_id, items, amount_cents, status, history, created_at, updated_at)
+          VALUES ('o1', 'k1', 'h', 'c', '[]', 1, 'confirmed', '[]', 0, 0), ('o2', 'k2', 'h', 'c', '[]', 1, 'confirmed', '[]', 0, 0),
+                 ('o3', 'k3', 'h', 'c', '[]', 1, 'accepted', '[]', 0, 0);
+        INSERT INTO reservations (order_id, sku, qty, state) VALUES ('o1', 'A', 1, 'sold'), ('o2', 'A', 2, 'sold'), ('o3', 'A', 4, 'released');
+        -- an oversell the old store recorded must still show after the migration
+        INSERT INTO reservations (order_id, sku, qty, state) VALUES ('o9', 'A', 9, 'sold');`);
+      raw.close();
+      const store = openStore(tmp.dir);
+      const stats = store.stats();
+      expect(nonZero(stats.byStatus)).toEqual({ confirmed: 2, accepted: 1 });
+      expect(stats.oversold).toBe(2);
+      const slow = recount(tmp.dir);
+      expect(slow.audit).toEqual({ A: 12 });
+    });
   });
 });

@@ -80,17 +80,59 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS loyalty_customer ON loyalty_ledger (customer_id);
   `,
+  // Counters kept by triggers in the writing transaction itself, so stats are O(1) however many
+  // orders the store holds: a GROUP BY over every order and a SUM over every sold reservation
+  // took 34 ms and 21 ms at 100k orders, and intake asked for them every 50 ms. The sold-units
+  // audit stays independent of the products counters that the application code maintains.
+  `
+  CREATE TABLE IF NOT EXISTS order_status_counts (
+    status TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO order_status_counts (status, n) SELECT status, COUNT(*) FROM orders GROUP BY status;
+  CREATE TRIGGER IF NOT EXISTS orders_count_insert AFTER INSERT ON orders BEGIN
+    INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1) ON CONFLICT (status) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER IF NOT EXISTS orders_count_update AFTER UPDATE OF status ON orders WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE order_status_counts SET n = n - 1 WHERE status = OLD.status;
+    INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1) ON CONFLICT (status) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER IF NOT EXISTS orders_count_delete AFTER DELETE ON orders BEGIN
+    UPDATE order_status_counts SET n = n - 1 WHERE status = OLD.status;
+  END;
+  -- only GROUP BY status used it; every status change paid for it
+  DROP INDEX IF EXISTS orders_status;
+
+  CREATE TABLE IF NOT EXISTS sold_audit (
+    sku TEXT PRIMARY KEY,
+    qty INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO sold_audit (sku, qty) SELECT sku, SUM(qty) FROM reservations WHERE state = 'sold' GROUP BY sku;
+  CREATE TRIGGER IF NOT EXISTS reservations_audit_insert AFTER INSERT ON reservations WHEN NEW.state = 'sold' BEGIN
+    INSERT INTO sold_audit (sku, qty) VALUES (NEW.sku, NEW.qty) ON CONFLICT (sku) DO UPDATE SET qty = qty + excluded.qty;
+  END;
+  CREATE TRIGGER IF NOT EXISTS reservations_audit_update AFTER UPDATE OF state, qty, sku ON reservations
+    WHEN OLD.state = 'sold' OR NEW.state = 'sold' BEGIN
+    UPDATE sold_audit SET qty = qty - OLD.qty WHERE OLD.state = 'sold' AND sku = OLD.sku;
+    INSERT INTO sold_audit (sku, qty) SELECT NEW.sku, NEW.qty WHERE NEW.state = 'sold'
+      ON CONFLICT (sku) DO UPDATE SET qty = qty + excluded.qty;
+  END;
+  CREATE TRIGGER IF NOT EXISTS reservations_audit_delete AFTER DELETE ON reservations WHEN OLD.state = 'sold' BEGIN
+    UPDATE sold_audit SET qty = qty - OLD.qty WHERE sku = OLD.sku;
+  END;
+  `,
 ];
 
-export function migrate(db: Database.Database): number {
+/** Applies the migrations not applied yet, up to `target` (default: all); returns the version reached. */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): number {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < Math.min(target, MIGRATIONS.length); v++) {
     const sql = MIGRATIONS[v] ?? '';
     db.transaction(() => {
       db.exec(sql);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
-  return MIGRATIONS.length;
+  return Math.max(current, Math.min(target, MIGRATIONS.length));
 }
 
