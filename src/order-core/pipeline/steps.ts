@@ -5,7 +5,7 @@ import type { StackMetrics } from '../metrics.js';
 import { OrderLostError, type PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
-import { LostLeaseError, type LeasedJob, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { LostLeaseError, type LeasedJob, type OrderRow, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
 import { BreakerOpen, GiveUp, PaymentDeclined, RetryLater, TransientPaymentError } from './outcomes.js';
 
 /** What a finished job did to its order. */
@@ -54,10 +54,10 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
   };
 
   /** paid -> confirmed -> notify in one commit; metrics per step from inside it. */
-  const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger): Promise<JobResult> => {
+  const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger, row: OrderRow): Promise<JobResult> => {
     const enabled = flags.isEnabled('order-notifications');
     const features = { notifications: enabled, recommendations: flags.isEnabled('recommendations'), loyaltyPoints: flags.isEnabled('loyalty-points') };
-    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, features));
+    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, features, row));
     // notify shares the confirm commit (outbox pattern); its own share is the outbox write
     metrics.stepDuration.observe({ step: 'notify', outcome: enabled ? 'ok' : 'skipped' }, r.notifyMs / 1000);
     log.info('order confirmed');
@@ -83,9 +83,12 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
         }
         payMarked = job.reserved.payStarted === true;
       }
+      // the lease commit's copy of the row serves the first step; later steps read it again
+      let known = job.row;
       for (let step = 0; step < 16; step++) {
         check();
-        const row = store.ownedRow(job.orderId, job.token);
+        const row = known ?? store.ownedRow(job.orderId, job.token);
+        known = undefined;
         if (row === undefined) throw new GiveUp('lease lost');
         switch (row.status) {
           case 'accepted': {
@@ -121,7 +124,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
               );
               check();
               log.info({ chargeId: charge.chargeId }, 'payment captured');
-              return await settle(job, charge.chargeId, log);
+              return await settle(job, charge.chargeId, log, row);
             } catch (err) {
               check();
               if (err instanceof PaymentDeclined) {
@@ -146,10 +149,10 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
             }
           }
           case 'paid':
-            return await settle(job, undefined, log);
+            return await settle(job, undefined, log, row);
           case 'confirmed': {
             // confirmed but not notified only happens for orders confirmed by an older version
-            if (row.notified === 0) return await settle(job, undefined, log);
+            if (row.notified === 0) return await settle(job, undefined, log, row);
             await store.ack(job.orderId, job.token, null);
             return { kind: 'noop' };
           }

@@ -62,6 +62,13 @@ export interface LeasedJob {
    * outcome and duration, ms. A sold_out job is already acked.
    */
   reserved?: { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean; ms: number };
+  /**
+   * The order row as the lease commit left it (set when the lease also ran the reserve step),
+   * so the worker's first step and settle() need not read it again. Every write is still
+   * guarded by the lease token and the expected status: a stale row makes the write fail, never
+   * land on an order that moved on.
+   */
+  row?: OrderRow;
 }
 
 export interface SqliteOrderStoreOptions {
@@ -569,20 +576,25 @@ export class SqliteOrderStore implements OrderStore {
    * first sku short of stock. Runs as one IMMEDIATE transaction: nothing can interleave between
    * the availability check and the update, so stock can never be reserved twice.
    */
-  private reserveTx(orderId: string, token: string, startPayment: boolean): { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean } {
+  private reserveTx(
+    orderId: string,
+    token: string,
+    startPayment: boolean,
+    known?: OrderRow,
+  ): { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean; row: OrderRow } {
     const now = this.opts.now();
     return this.conn
       .transaction(() => {
-        const row = this.ownedRow(orderId, token);
+        const row = known ?? this.ownedRow(orderId, token);
         if (row === undefined) throw new LostLeaseError(orderId);
-        if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved', payStarted: row.pay_attempts > 0 } as const;
+        if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved', payStarted: row.pay_attempts > 0, row } as const;
         const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
         const level = this.conn.prepare<[string], StockLevel>('SELECT sku, stock, reserved, sold FROM products WHERE sku = ?');
         const decision = decideReservation(need, (sku) => level.get(sku));
         if (!decision.ok) {
           const reason = `sku ${decision.sku} sold out (wanted ${decision.wanted}, available ${decision.available})`;
           this.setStatus(row, 'sold_out', now, reason, token);
-          return { status: 'sold_out', reason } as const;
+          return { status: 'sold_out', reason, row } as const;
         }
         const inc = this.conn.prepare('UPDATE products SET reserved = reserved + ? WHERE sku = ?');
         const hold = this.conn.prepare("INSERT INTO reservations (order_id, sku, qty, state) VALUES (?, ?, ?, 'held')");
@@ -590,9 +602,29 @@ export class SqliteOrderStore implements OrderStore {
           inc.run(qty, sku);
           hold.run(orderId, sku, qty);
         }
-        this.setStatus(row, 'reserved', now, undefined, token);
-        this.conn.prepare('UPDATE orders SET reserved_until = ?, pay_attempts = pay_attempts + ? WHERE id = ?').run(now + this.opts.reservationTtlMs, startPayment ? 1 : 0, orderId);
-        return { status: 'reserved', payStarted: startPayment } as const;
+        // status, history, reservation expiry and the charge mark in one write of the order row
+        assertTransition(row.status, 'reserved');
+        const entry: StatusChange = { status: 'reserved', at: new Date(now).toISOString() };
+        const history = JSON.stringify([...(JSON.parse(row.history) as StatusChange[]), entry]);
+        const reservedUntil = now + this.opts.reservationTtlMs;
+        const changed = this.conn
+          .prepare(
+            `UPDATE orders SET status = 'reserved', reason = NULL, updated_at = @now, history = @history,
+               reserved_until = @reservedUntil, pay_attempts = pay_attempts + @pay
+             WHERE id = @id AND status = 'accepted' AND lease_owner = @token`,
+          )
+          .run({ now, history, reservedUntil, pay: startPayment ? 1 : 0, id: orderId, token }).changes;
+        if (changed !== 1) throw new LostLeaseError(orderId);
+        const after: OrderRow = {
+          ...row,
+          status: 'reserved',
+          reason: null,
+          updated_at: now,
+          history,
+          reserved_until: reservedUntil,
+          pay_attempts: row.pay_attempts + (startPayment ? 1 : 0),
+        };
+        return { status: 'reserved', payStarted: startPayment, row: after } as const;
       })
       .immediate();
   }
@@ -647,9 +679,12 @@ export class SqliteOrderStore implements OrderStore {
 
   /** The confirm's stock move: the order's held units become sold. Runs inside settle(). */
   private sellHeld(orderId: string): void {
-    const held = this.conn.prepare<[string], { sku: string; qty: number }>("SELECT sku, qty FROM reservations WHERE order_id = ? AND state = 'held'").all(orderId);
-    const sell = this.conn.prepare('UPDATE products SET reserved = reserved - ?, sold = sold + ? WHERE sku = ?');
-    for (const h of held) sell.run(h.qty, h.qty, h.sku);
+    this.conn
+      .prepare(
+        `UPDATE products SET reserved = products.reserved - r.qty, sold = products.sold + r.qty
+         FROM reservations r WHERE r.order_id = ? AND r.state = 'held' AND r.sku = products.sku`,
+      )
+      .run(orderId);
     this.conn.prepare("UPDATE reservations SET state = 'sold' WHERE order_id = ? AND state = 'held'").run(orderId);
   }
 
@@ -738,13 +773,18 @@ export class SqliteOrderStore implements OrderStore {
       const jobs = this.leaseBatchTx(tokens, leaseMs);
       if (opts.reserve !== true) return jobs;
       // Reserving new orders in the lease commit takes one fsync off every order's path.
-      const status = this.conn.prepare<[string], { status: OrderStatus }>('SELECT status FROM orders WHERE id = ?');
       for (const job of jobs) {
-        if (status.get(job.orderId)?.status !== 'accepted') continue;
         const started = performance.now();
+        const row = this.ownedRow(job.orderId, job.token);
+        if (row === undefined) continue;
+        if (row.status !== 'accepted') {
+          job.row = row;
+          continue;
+        }
         try {
-          const r = this.reserveTx(job.orderId, job.token, opts.startPayment === true);
+          const { row: after, ...r } = this.reserveTx(job.orderId, job.token, opts.startPayment === true, row);
           if (r.status === 'sold_out') this.ackTx(job.orderId, job.token, null);
+          else job.row = after;
           job.reserved = { ...r, ms: performance.now() - started };
         } catch (err) {
           // rolled back to its savepoint; the worker runs the step again and reports the failure
@@ -773,7 +813,7 @@ export class SqliteOrderStore implements OrderStore {
    */
   reserve(orderId: string, token: string, startPayment = false): Promise<{ status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean }> {
     return this.write(() => {
-      const r = this.reserveTx(orderId, token, startPayment);
+      const { row: _row, ...r } = this.reserveTx(orderId, token, startPayment);
       if (r.status === 'sold_out') this.ackTx(orderId, token, null);
       return r;
       // durable when it records a coming charge: see markPayAttempt
@@ -794,10 +834,17 @@ export class SqliteOrderStore implements OrderStore {
    * written with the confirm or not at all), then the job is acked. Works from paid too, for a
    * job redelivered after a crash. Returns whether an outbox row was written.
    */
-  settle(orderId: string, token: string, chargeId: string | undefined, features: SettleFeatures): Promise<{ notified: boolean; notifyMs: number }> {
+  settle(
+    orderId: string,
+    token: string,
+    chargeId: string | undefined,
+    features: SettleFeatures,
+    /** The row as this job last read it (saves a read); the final write checks it is still current. */
+    known?: OrderRow,
+  ): Promise<{ notified: boolean; notifyMs: number }> {
     return this.write(() => {
       const now = this.opts.now();
-      const row = this.mustOwn(orderId, token);
+      const row = known !== undefined && known.id === orderId && known.lease_owner === token ? known : this.mustOwn(orderId, token);
       // paid, confirmed, notified and acked in ONE write of the order row (was four UPDATEs, each
       // rewriting the row and its index entries, plus a row read and a savepoint per step). The
       // state machine still checks every move; the row cannot change under us inside this commit.
