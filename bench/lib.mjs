@@ -2,7 +2,7 @@
 // Shared helpers of the benchmarks: they measure the BUILT CLI/stack (run `npm run build` first),
 // each server under test in its own process so the load generator does not share its event loop.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,34 @@ export function orderRequest() {
   };
 }
 
+/**
+ * CPU time (user + system, ms) a process has used, from Linux /proc; undefined elsewhere. CPU per
+ * request is steadier than requests per second on a shared 2-core VM, and says where a gap is.
+ */
+export function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `load(opts)` against the server process `pid` and adds the server's and the load generator's CPU per answered request (µs). */
+export async function measure(name, pid, opts) {
+  const server0 = cpuMs(pid);
+  const client0 = process.cpuUsage();
+  const r = summarize(name, await load(opts));
+  const server1 = cpuMs(pid);
+  const client = process.cpuUsage(client0);
+  const answered = Math.max(1, r.ordersPerSec * r.seconds + r.non2xx);
+  return {
+    ...r,
+    serverCpuUs: server0 === undefined || server1 === undefined ? '-' : Math.round(((server1 - server0) * 1000) / answered),
+    clientCpuUs: Math.round((client.user + client.system) / answered),
+  };
+}
+
 export function load(opts) {
   return new Promise((res, rej) => {
     const inst = autocannon({ connections: 50, duration: 10, ...opts }, (err, result) => (err ? rej(err) : res(result)));
@@ -110,6 +138,7 @@ export function summarize(name, r) {
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    seconds: r.duration,
   };
 }
 

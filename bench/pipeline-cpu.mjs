@@ -3,17 +3,11 @@
 // of load, default 4), then start 64 workers and time how fast they drain it, with the stack
 // process's CPU time per order (Linux /proc). Separates pipeline cost from intake cost, which
 // bench:pipeline mixes on one event loop.
-import { readFileSync } from 'node:fs';
-import { load, orderRequest, requireBuild, spawnStack } from './lib.mjs';
+import { cpuMs, load, orderRequest, requireBuild, spawnStack } from './lib.mjs';
 
 requireBuild();
 const fill = Number(process.env.BENCH_FILL ?? 4);
 const workers = Number(process.env.BENCH_WORKERS ?? 64);
-/** user + system CPU of a process in ms (clock ticks of 10 ms). */
-const cpuMs = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
 const stack = await spawnStack(['--workers', '0', '--max-backlog', '100000000']);
 const { url, adminToken } = stack.info;
 const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
