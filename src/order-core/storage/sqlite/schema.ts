@@ -102,6 +102,8 @@ const MIGRATIONS: readonly string[] = [
   END;
   -- only GROUP BY status used it; every status change paid for it
   DROP INDEX IF EXISTS orders_status;
+  -- only the old sold-units SUM used it; every reservation insert and state change paid for it
+  DROP INDEX IF EXISTS reservations_sku;
 
   CREATE TABLE IF NOT EXISTS sold_audit (
     sku TEXT PRIMARY KEY,
