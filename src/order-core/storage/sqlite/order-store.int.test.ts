@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { acceptRequest, silentLogger, stackConfig, startEngine, tempDir } from '../../../../test/support/order-engine.js';
 import { defaultCatalog } from '../../catalog.js';
 import { LOCK_FILE } from './lock.js';
-import { ORDERS_DB_FILE, SqliteOrderStore } from './order-store.js';
+import { EXACT_POSITIONS, ORDERS_DB_FILE, SqliteOrderStore } from './order-store.js';
 import { migrate } from './schema.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -109,6 +109,36 @@ describe('sqlite order store', () => {
     expect(store.getRow(ids[0]!)).toMatchObject({ status: 'reserved', pay_attempts: 1, lease_owner: 't1' });
     expect(store.getRow(ids[1]!)).toMatchObject({ status: 'sold_out', lease_owner: null, next_attempt_at: null });
     expect(store.getOrder(ids[1]!)!.reason).toBe('sku SKU-0002 sold out (wanted 1, available 0)');
+  });
+
+  it('counts queue positions exactly near the head and estimates them, bounded, further back', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const store = openStore(tmp.dir);
+    store.seed(undefined, () => defaultCatalog(1_000_000));
+    const total = EXACT_POSITIONS + 300;
+    const ids: string[] = [];
+    for (let i = 0; i < total; i += 100) {
+      const outs = await Promise.all(
+        Array.from({ length: Math.min(100, total - i) }, (_, j) => store.accept(acceptRequest({ customerId: `c${i + j}`, items: [{ sku: 'SKU-0001', qty: 1 }] }))),
+      );
+      for (const o of outs) if (o.kind === 'created') ids.push(o.order.orderId);
+    }
+    expect(ids).toHaveLength(total);
+    // the orders are due once their accept time has passed
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.getOrder(ids[0]!)!.queuePosition).toBe(1);
+    expect(store.getOrder(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS);
+    // two jobs leave the head: everyone moves up
+    await store.leaseBatch(['t1', 't2'], 60_000);
+    expect(store.getOrder(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS - 2);
+    const far = ids.slice(EXACT_POSITIONS + 10).map((id) => store.getOrder(id)!.queuePosition!);
+    for (const p of far) {
+      expect(p).toBeGreaterThan(EXACT_POSITIONS);
+      expect(p).toBeLessThanOrEqual(store.stats().queueDepth);
+    }
+    expect(far).toEqual([...far].sort((a, b) => a - b));
+    expect(far.at(-1)).toBe(total - 2);
   });
 
   describe('trigger-kept counters', () => {

@@ -15,6 +15,9 @@ import { WalSync } from './wal-sync.js';
 
 export const ORDERS_DB_FILE = 'orders.db';
 
+/** Queue positions up to this are counted exactly; beyond, they are estimated (see queuePositionOf). */
+export const EXACT_POSITIONS = 1_000;
+
 /** A row of the orders table as the pipeline sees it. */
 export interface OrderRow {
   seq: number;
@@ -402,19 +405,38 @@ export class SqliteOrderStore implements OrderStore {
     if (row.reason !== null) view.reason = row.reason;
     const waiting = row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
     if (waiting) {
-      const ahead = (
-        this.conn
-          .prepare(
-            `SELECT COUNT(*) AS n FROM orders WHERE next_attempt_at IS NOT NULL
-               AND (next_attempt_at < @at OR (next_attempt_at = @at AND seq < @seq))`,
-          )
-          .get({ at: row.next_attempt_at, seq: row.seq }) as { n: number }
-      ).n;
-      view.queuePosition = ahead + 1;
-      const eta = this.estimateWait(ahead + 1);
+      const position = this.queuePositionOf(row, now);
+      view.queuePosition = position;
+      const eta = this.estimateWait(position);
       if (eta !== undefined) view.estimatedWaitMs = eta;
     }
     return view;
+  }
+
+  /**
+   * 1-based rank of a waiting order in the queue: counted exactly among the first
+   * EXACT_POSITIONS, estimated from the order's sequence number beyond that. Customers poll
+   * their order's status during a surge; an exact COUNT is O(position), 5.6 ms for an order at
+   * the back of a 50k queue, on every poll.
+   */
+  private queuePositionOf(row: OrderRow, now: number): number {
+    const ahead = (
+      this.conn
+        .prepare(
+          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders WHERE next_attempt_at IS NOT NULL
+             AND (next_attempt_at < @at OR (next_attempt_at = @at AND seq < @seq)) LIMIT @cap)`,
+        )
+        .get({ at: row.next_attempt_at, seq: row.seq, cap: EXACT_POSITIONS }) as { n: number }
+    ).n;
+    if (ahead < EXACT_POSITIONS) return ahead + 1;
+    // Far back: orders leave the queue mostly in arrival order, so the distance in sequence
+    // numbers from the head is close, bounded by the queue's length.
+    const head = this.conn
+      .prepare<[], { seq: number }>('SELECT seq FROM orders WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at, seq LIMIT 1')
+      .get();
+    const bySeq = head === undefined ? EXACT_POSITIONS + 1 : row.seq - head.seq + 1;
+    const depth = this.queueDepthEstimate(now);
+    return Math.max(EXACT_POSITIONS + 1, Math.min(bySeq, depth));
   }
 
   listInventory(): InventoryItem[] {
