@@ -104,6 +104,11 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS orders_status;
   -- only the old sold-units SUM used it; every reservation insert and state change paid for it
   DROP INDEX IF EXISTS reservations_sku;
+  -- The expiry sweep only looks for reservations no charge was sent for. Indexing just those keeps
+  -- the sweep from walking every payment_pending order during a gateway outage, and an order
+  -- reserved with its charge marked at once (the usual case) never enters the index at all.
+  DROP INDEX IF EXISTS orders_reserved_until;
+  CREATE INDEX orders_reserved_until ON orders (reserved_until) WHERE reserved_until IS NOT NULL AND pay_attempts = 0;
 
   CREATE TABLE IF NOT EXISTS sold_audit (
     sku TEXT PRIMARY KEY,
