@@ -6,7 +6,7 @@
 // (Linux): on a small machine the generator shares the cores, so the rate of one row depends on
 // what the others cost, while CPU per request says where the time goes.
 import { join } from 'node:path';
-import { ROOT, load, measure, orderRequest, requireBuild, spawnJsonServer, spawnStack } from './lib.mjs';
+import { DRIVER, ROOT, load, measure, orderRequest, requireBuild, spawnJsonServer, spawnStack } from './lib.mjs';
 
 requireBuild();
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -32,7 +32,7 @@ const real = await row('POST /v1/orders (durable, default workers)', await spawn
 const ratio = real.ordersPerSec / Math.max(1, base.ordersPerSec);
 const ratio0 = storeOnly.ordersPerSec / Math.max(1, base.ordersPerSec);
 console.table([base, api, storeOnly, real]);
-console.log(`connections ${connections}, ${duration} s each; serverCpuUs / clientCpuUs = CPU per answered request (µs)`);
+console.log(`${DRIVER}, ${connections} connections, ${duration} s each; serverCpuUs / clientCpuUs = CPU per answered request (µs)`);
 console.log(`API layer alone: ${(api.ordersPerSec / Math.max(1, base.ordersPerSec)).toFixed(2)}x of the ceiling`);
 console.log(`durable, 0 workers: ${ratio0.toFixed(2)}x of the ceiling, p99 ${storeOnly.p99ms} ms`);
 console.log(`intake ratio: ${ratio.toFixed(2)}x of the ceiling (target >= 0.80x) ${ratio >= 0.8 ? 'OK' : 'BELOW TARGET'}`);

@@ -1,7 +1,7 @@
 /* global process, console, setTimeout, clearTimeout */
 // Shared helpers of the benchmarks: they measure the BUILT CLI/stack (run `npm run build` first),
 // each server under test in its own process so the load generator does not share its event loop.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -113,18 +113,47 @@ export async function measure(name, pid, opts) {
   const r = summarize(name, await load(opts));
   const server1 = cpuMs(pid);
   const client = process.cpuUsage(client0);
+  // wrk's CPU is its own process's; only autocannon's is ours to measure
+  const clientCpuUs = DRIVER === 'autocannon' ? Math.round((client.user + client.system) / Math.max(1, r.ordersPerSec * r.seconds + r.non2xx)) : '-';
   const answered = Math.max(1, r.ordersPerSec * r.seconds + r.non2xx);
   return {
     ...r,
     serverCpuUs: server0 === undefined || server1 === undefined ? '-' : Math.round(((server1 - server0) * 1000) / answered),
-    clientCpuUs: Math.round((client.user + client.system) / answered),
+    clientCpuUs,
   };
 }
 
+/** The load generator: autocannon (default, in this process) or wrk (BENCH_DRIVER=wrk, a separate process). */
+export const DRIVER = process.env.BENCH_DRIVER ?? 'autocannon';
+if (DRIVER !== 'autocannon' && DRIVER !== 'wrk') {
+  console.error(`BENCH_DRIVER must be autocannon or wrk, got ${DRIVER}`);
+  process.exit(1);
+}
+
+/** Drives `opts.url` with `opts.connections` for `opts.duration` s; resolves with autocannon's result shape. */
 export function load(opts) {
+  return DRIVER === 'wrk' ? loadWrk(opts) : loadAutocannon(opts);
+}
+
+function loadAutocannon(opts) {
   return new Promise((res, rej) => {
     const inst = autocannon({ connections: 50, duration: 10, ...opts }, (err, result) => (err ? rej(err) : res(result)));
     autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false });
+  });
+}
+
+/** wrk with bench/wrk-order.lua (order requests only); one thread unless BENCH_WRK_THREADS says otherwise. */
+function loadWrk(opts) {
+  const args = ['-t', process.env.BENCH_WRK_THREADS ?? '1', '-c', String(opts.connections ?? 50), '-d', `${opts.duration ?? 10}s`, '-s', join(ROOT, 'bench', 'wrk-order.lua'), opts.url];
+  return new Promise((res, rej) => {
+    execFile('wrk', args, { encoding: 'utf8' }, (err, out) => {
+      if (err) return rej(new Error(err.code === 'ENOENT' ? 'wrk is not installed (apt-get install -y wrk), or leave BENCH_DRIVER unset for autocannon' : `wrk failed: ${err.message}`));
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line === undefined) return rej(new Error(`wrk printed no summary:\n${out}`));
+      const w = JSON.parse(line);
+      const ms = (us) => Math.round(us / 10) / 100;
+      res({ '2xx': w.requests - w.non2xx, non2xx: w.non2xx, errors: w.errors, timeouts: w.timeouts, duration: w.durationUs / 1e6, latency: { p50: ms(w.p50Us), p99: ms(w.p99Us) } });
+    });
   });
 }
 
