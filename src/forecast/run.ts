@@ -68,12 +68,23 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     written.push(opts.out);
   }
   if (opts.plot) {
-    const { renderForecastSvg, renderForecastHtml } = await import('../ui/chart-svg.js');
-    const s = result.series[0] as SeriesForecast;
-    const svg = renderForecastSvg(chartData(s), { title: `${s.name}: ${s.model}`, times: [...s.tail.map((p) => p.t), ...s.points.map((p) => p.t)] });
+    // every series, one chart each: an SVG stacks them, an HTML page gives each a section with its table
+    const { renderForecastSvg, renderForecastHtmlPage, stackSvgCharts } = await import('../ui/chart-svg.js');
+    const charts = result.series.map((s: SeriesForecast) => ({
+      s,
+      svg: renderForecastSvg(chartData(s), { title: `${s.name}: ${s.model}`, times: [...s.tail.map((p) => p.t), ...s.points.map((p) => p.t)] }),
+    }));
+    const names = result.series.map((s) => s.name).join(', ');
     const text = /\.html?$/i.test(opts.plot)
-      ? renderForecastHtml(svg, `surgectl forecast: ${s.name}`, s.points.map((p) => ({ time: p.t, value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95, campaign: p.campaign ?? '' })))
-      : svg + '\n';
+      ? renderForecastHtmlPage(
+          `surgectl forecast: ${names}`,
+          charts.map(({ s, svg }) => ({
+            ...(charts.length > 1 ? { heading: s.name } : {}),
+            svg,
+            rows: s.points.map((p) => ({ time: p.t, value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95, campaign: p.campaign ?? '' })),
+          })),
+        )
+      : stackSvgCharts(charts.map((c) => c.svg)) + '\n';
     await writeFileAtomic(opts.plot, text);
     written.push(opts.plot);
   }

@@ -46,20 +46,54 @@ export function renderForecastSvg(data: ForecastChartData, opts: SvgChartOptions
   ].join('\n');
 }
 
+/**
+ * Several charts in one SVG document, one under the other (each keeps its own scale). One chart
+ * comes back as it is.
+ */
+export function stackSvgCharts(charts: readonly string[]): string {
+  if (charts.length === 1) return charts[0] ?? '';
+  const sized = charts.map((svg) => {
+    const m = /^<svg[^>]*\swidth="(\d+(?:\.\d+)?)"[^>]*\sheight="(\d+(?:\.\d+)?)"/.exec(svg);
+    return { svg, w: Number(m?.[1] ?? 960), h: Number(m?.[2] ?? 360) };
+  });
+  const W = Math.max(...sized.map((c) => c.w));
+  let y = 0;
+  const inner = sized.map((c) => {
+    const placed = c.svg.replace(/^<svg /, `<svg x="0" y="${y}" `);
+    y += c.h;
+    return placed;
+  });
+  return [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${y}" width="${W}" height="${y}" font-family="sans-serif">`, ...inner, '</svg>'].join('\n');
+}
+
+/** One chart of an HTML report, with a table of rows (e.g. the per-step values) under it. */
+export interface HtmlChartSection {
+  heading?: string;
+  svg: string;
+  rows: readonly Record<string, string | number>[];
+}
+
 /** An HTML page around the SVG with a table of rows (e.g. the peak and per-step values). */
 export function renderForecastHtml(svg: string, title: string, rows: readonly Record<string, string | number>[]): string {
-  const cols = rows[0] ? Object.keys(rows[0]) : [];
-  const table = rows.length
-    ? `<table><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows
-        .map((r) => `<tr>${cols.map((c) => `<td>${esc(String(r[c] ?? ''))}</td>`).join('')}</tr>`)
-        .join('')}</tbody></table>`
-    : '';
+  return renderForecastHtmlPage(title, [{ svg, rows }]);
+}
+
+/** An HTML page with a section (chart and table) per series. */
+export function renderForecastHtmlPage(title: string, sections: readonly HtmlChartSection[]): string {
+  const table = (rows: readonly Record<string, string | number>[]) => {
+    const cols = rows[0] ? Object.keys(rows[0]) : [];
+    return rows.length
+      ? `<table><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows
+          .map((r) => `<tr>${cols.map((c) => `<td>${esc(String(r[c] ?? ''))}</td>`).join('')}</tr>`)
+          .join('')}</tbody></table>`
+      : '';
+  };
+  const body = sections.map((s) => [s.heading !== undefined ? `<h2>${esc(s.heading)}</h2>` : '', s.svg, table(s.rows)].filter((x) => x !== '').join('\n')).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}</style>
 </head><body><h1>${esc(title)}</h1>
-${svg}
-${table}
+${body}
 </body></html>
 `;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderForecastChart } from './chart.js';
-import { renderForecastHtml, renderForecastSvg } from './chart-svg.js';
+import { renderForecastHtml, renderForecastHtmlPage, renderForecastSvg, stackSvgCharts } from './chart-svg.js';
 
 const data = {
   history: Array.from({ length: 300 }, (_, i) => 10 + Math.sin(i / 10)),
@@ -33,5 +33,23 @@ describe('svg and html charts', () => {
     const html = renderForecastHtml(svg, 'x', [{ time: 't', value: 1 }]);
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<td>1</td>');
+  });
+
+  it('stack several series in one SVG, each placed below the last, and give each its own HTML section', () => {
+    const a = renderForecastSvg(data, { title: 'eu', height: 300 });
+    const b = renderForecastSvg(data, { title: 'us', height: 200 });
+    expect(stackSvgCharts([a])).toBe(a);
+    const both = stackSvgCharts([a, b]);
+    expect(both).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 960 500" width="960" height="500"/);
+    expect(both).toContain('<svg x="0" y="0" xmlns');
+    expect(both).toContain('<svg x="0" y="300" xmlns');
+    expect(both.trimEnd().endsWith('</svg>\n</svg>')).toBe(true);
+    const page = renderForecastHtmlPage('two', [
+      { heading: 'eu <1>', svg: a, rows: [{ v: 1 }] },
+      { heading: 'us', svg: b, rows: [{ v: 2 }] },
+    ]);
+    expect(page).toContain('<h2>eu &lt;1&gt;</h2>');
+    expect(page.indexOf('<td>1</td>')).toBeLessThan(page.indexOf('<h2>us</h2>'));
+    expect(page.indexOf('<h2>us</h2>')).toBeLessThan(page.indexOf('<td>2</td>'));
   });
 });

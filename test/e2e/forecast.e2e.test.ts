@@ -90,11 +90,22 @@ describe('surgectl forecast -> capacity plan (the surge-prep path)', () => {
       for (let i = 0; i < 24 * 21; i++) lines.push(`${name},${new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString()},${(name === 'eu' ? 10 : 30) + 5 * Math.sin((2 * Math.PI * i) / 24)}`);
     }
     await writeFile(join(dir, 'long.csv'), lines.join('\n'));
-    const r = await runCli(['forecast', '--input', 'long.csv', '--horizon', '2d', '-o', 'json'], { cwd: dir });
+    const r = await runCli(['forecast', '--input', 'long.csv', '--horizon', '2d', '-o', 'json', '--plot', 'both.html'], { cwd: dir });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as ForecastResult;
     expect(doc.series.map((x) => x.name)).toEqual(['eu', 'us']);
     expect(doc.series[1]?.peak.value).toBeGreaterThan(33);
+    // the chart shows every series, each with its own table
+    const html = await readFile(join(dir, 'both.html'), 'utf8');
+    expect([...html.matchAll(/<h2>(\w+)<\/h2>/g)].map((m) => m[1])).toEqual(['eu', 'us']);
+    expect(html.match(/<svg xmlns/g)).toHaveLength(2);
+    expect(html.match(/<table>/g)).toHaveLength(2);
+    const svg = await runCli(['forecast', '--input', 'long.csv', '--horizon', '2d', '--plot', 'both.svg'], { cwd: dir });
+    expect(svg.code).toBe(0);
+    const doc2 = await readFile(join(dir, 'both.svg'), 'utf8');
+    expect(doc2).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 960 720"/);
+    expect(doc2).toContain('>eu: ');
+    expect(doc2).toContain('>us: ');
   });
 });
 
