@@ -1,4 +1,5 @@
 import { SurgeError } from '../errors.js';
+import { DEFAULT_BREAKER_RESET_MS } from '../order-core/resilience/defaults.js';
 
 /**
  * The pure arithmetic of a rehearsal: how long each stage runs, how the forecast peak is scaled
@@ -16,8 +17,8 @@ export const DEFAULT_RATE_PER_CORE = 25;
 export const DEFAULT_PER_WORKER_RPS = 20;
 /** Requests per second one intake replica takes (the durable POST /v1/orders). */
 export const DEFAULT_PER_INTAKE_RPS = 400;
-/** The opossum breaker of the stack stays open this long before a trial call, ms (create-engine.ts default). */
-export const BREAKER_RESET_MS = 5_000;
+/** The stack's payment breaker stays open this long before a trial call, ms (its default, not a copy). */
+export const BREAKER_RESET_MS = DEFAULT_BREAKER_RESET_MS;
 
 /** When each part of the load test happens, ms since the load test started. */
 export interface StageTimings {

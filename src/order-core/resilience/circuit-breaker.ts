@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import type { BreakerState } from '../engine.js';
+import { DEFAULT_BREAKER_RESET_MS } from './defaults.js';
 
 /** Settings of the payment circuit breaker. */
 export interface BreakerOptions {
@@ -27,7 +28,7 @@ export class BreakerOpenError extends Error {
  * as a card decline, which says the gateway is healthy) out of the failure count.
  */
 export function createCircuitBreaker(opts: BreakerOptions & { isFailure: (err: unknown) => boolean; onStateChange?: (s: BreakerState) => void; now?: () => number }) {
-  const resetTimeoutMs = opts.resetTimeoutMs ?? 5_000;
+  const resetTimeoutMs = opts.resetTimeoutMs ?? DEFAULT_BREAKER_RESET_MS;
   const now = opts.now ?? Date.now;
   let openedAt = 0;
   const breaker = new CircuitBreaker(async (thunk: () => Promise<unknown>) => thunk(), {
