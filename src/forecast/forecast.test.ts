@@ -50,6 +50,21 @@ describe('models', () => {
     expect(mae).toBeLessThan(2);
   });
 
+  it('Prophet (augurs + its Stan optimizer) recovers the same shape, and runs only when asked for', async () => {
+    const y = Float64Array.from({ length: 24 * 35 }, (_, i) => dailyShape(i) + weekend(i) + 0.01 * i);
+    const ctx = { periods: [24, 168], periodNames: ['daily', 'weekly'] };
+    const [prophet] = await candidateModels(ctx, { positive: true, heavy: true, only: 'prophet' });
+    expect(prophet?.name).toBe('prophet');
+    const f = (prophet as NonNullable<typeof prophet>).forecast(y, 48);
+    expect(f).toHaveLength(48);
+    const truth = Array.from({ length: 48 }, (_, i) => dailyShape(y.length + i) + weekend(y.length + i) + 0.01 * (y.length + i));
+    const mae = truth.reduce((a, v, i) => a + Math.abs(v - (f[i] as number)), 0) / 48;
+    // ten Fourier terms cannot draw the square weekend step exactly (2.5 here, against a 40-unit daily swing)
+    expect(mae).toBeLessThan(3);
+    const auto = await candidateModels(ctx, { positive: true, heavy: true });
+    expect(auto.map((m) => m.name)).not.toContain('prophet');
+  });
+
   it('seasonal naive repeats the last cycle', () => {
     expect(Array.from(seasonalNaive(Float64Array.from([1, 2, 3, 4, 5]), 2, 3))).toEqual([4, 5, 4]);
   });

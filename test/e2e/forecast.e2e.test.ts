@@ -106,6 +106,18 @@ describe('surgectl forecast -> capacity plan (the surge-prep path)', () => {
     expect(doc2).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 960 720"/);
     expect(doc2).toContain('>eu: ');
     expect(doc2).toContain('>us: ');
+
+    // Prophet runs when asked for, and is backtested like the others
+    const p = await runCli(['forecast', '--input', 'long.csv', '--horizon', '1d', '--model', 'prophet', '-o', 'json'], { cwd: dir });
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    const pdoc = JSON.parse(p.stdout) as ForecastResult;
+    expect(pdoc.series.map((x) => [x.name, x.model])).toEqual([
+      ['eu', 'prophet'],
+      ['us', 'prophet'],
+    ]);
+    // the series are noise-free sines: MASE is degenerate there (its scale is ~0), the error is not
+    for (const x of pdoc.series) expect(x.backtest.candidates.map((c) => [c.model, c.smape < 1])).toEqual([['prophet', true]]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { SurgeError } from '../../errors.js';
 import { dampedHolt, decompHolt, seasonalMean, seasonalNaive } from './baselines.js';
-import { loadEts, loadMstl } from './augurs.js';
+import { loadEts, loadMstl, loadProphet } from './augurs.js';
 
 /** What a model needs to know about the series it is fitted to. */
 export interface ModelContext {
@@ -29,7 +29,11 @@ export const MODEL_NAMES = [
   'mstl',
   'mstl-log',
   'ets',
+  'prophet',
 ] as const;
+
+/** Prophet is fitted on this much recent history at most (like the other heavy models). */
+const PROPHET_MAX_POINTS = 4_000;
 
 /**
  * History augurs models are fitted on: 6 cycles of the longest period, at most ~4,000 points (but
@@ -107,6 +111,32 @@ export async function candidateModels(ctx: ModelContext, opts: { positive: boole
         },
       });
     }
+  }
+  // Prophet runs only when `--model prophet` names it: a Stan fit of a few thousand points takes
+  // about a second, too slow to backtest against every series of a large call.
+  if (opts.only === 'prophet') {
+    const { mod, optimizer } = await loadProphet();
+    models.push({
+      name: 'prophet',
+      heavy: true,
+      forecast(y, h) {
+        // The grid is regular, so time is counted in steps, written as days: a seasonality of p
+        // steps is then Prophet's period p (in days). Its built-in daily/weekly/yearly terms assume
+        // real timestamps and are replaced by the detected periods.
+        const tail = y.length > PROPHET_MAX_POINTS ? y.subarray(y.length - PROPHET_MAX_POINTS) : y;
+        const ds = Array.from({ length: tail.length }, (_, i) => i * 86_400);
+        const off = { type: 'manual', enabled: false } as const;
+        const m = new mod.Prophet({ optimizer, dailySeasonality: off, weeklySeasonality: off, yearlySeasonality: off, uncertaintySamples: 0 });
+        try {
+          for (const [i, p] of periods.entries()) m.addSeasonality(periodNames[i] ?? `p${p}`, { period: p, fourierOrder: Math.max(1, Math.min(10, Math.floor(p / 2))) });
+          m.fit({ ds, y: Array.from(tail) });
+          const future = { ds: Array.from({ length: h }, (_, i) => (tail.length + i) * 86_400) };
+          return Float64Array.from(m.predict(future).yhat.point);
+        } finally {
+          m.free();
+        }
+      },
+    });
   }
   if (models.length === 0) {
     throw new SurgeError('SRG_FORECAST_MODEL', `model "${opts.only}" does not apply to this series`, {
