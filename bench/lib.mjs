@@ -113,13 +113,12 @@ export async function measure(name, pid, opts) {
   const r = summarize(name, await load(opts));
   const server1 = cpuMs(pid);
   const client = process.cpuUsage(client0);
-  // wrk's CPU is its own process's; only autocannon's is ours to measure
-  const clientCpuUs = DRIVER === 'autocannon' ? Math.round((client.user + client.system) / Math.max(1, r.ordersPerSec * r.seconds + r.non2xx)) : '-';
   const answered = Math.max(1, r.ordersPerSec * r.seconds + r.non2xx);
   return {
     ...r,
     serverCpuUs: server0 === undefined || server1 === undefined ? '-' : Math.round(((server1 - server0) * 1000) / answered),
-    clientCpuUs,
+    // wrk's CPU is its own process's; only autocannon's is ours to measure
+    clientCpuUs: DRIVER === 'autocannon' ? Math.round((client.user + client.system) / answered) : '-',
   };
 }
 

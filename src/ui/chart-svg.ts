@@ -73,12 +73,7 @@ export interface HtmlChartSection {
   rows: readonly Record<string, string | number>[];
 }
 
-/** An HTML page around the SVG with a table of rows (e.g. the peak and per-step values). */
-export function renderForecastHtml(svg: string, title: string, rows: readonly Record<string, string | number>[]): string {
-  return renderForecastHtmlPage(title, [{ svg, rows }]);
-}
-
-/** An HTML page with a section (chart and table) per series. */
+/** An HTML page with a section per series: its chart and a table of rows (e.g. the per-step values). */
 export function renderForecastHtmlPage(title: string, sections: readonly HtmlChartSection[]): string {
   const table = (rows: readonly Record<string, string | number>[]) => {
     const cols = rows[0] ? Object.keys(rows[0]) : [];

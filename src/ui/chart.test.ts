@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderForecastChart } from './chart.js';
-import { renderForecastHtml, renderForecastHtmlPage, renderForecastSvg, stackSvgCharts } from './chart-svg.js';
+import { renderForecastHtmlPage, renderForecastSvg, stackSvgCharts } from './chart-svg.js';
 
 const data = {
   history: Array.from({ length: 300 }, (_, i) => 10 + Math.sin(i / 10)),
@@ -30,7 +30,7 @@ describe('svg and html charts', () => {
     expect(svg).toContain('orders &lt;eu&gt;');
     expect(svg).toContain('<polygon');
     expect(svg).not.toMatch(/<script|href=/);
-    const html = renderForecastHtml(svg, 'x', [{ time: 't', value: 1 }]);
+    const html = renderForecastHtmlPage('x', [{ svg, rows: [{ time: 't', value: 1 }] }]);
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<td>1</td>');
   });
