@@ -4,6 +4,7 @@ import { SurgeError, isSurgeError } from '../errors.js';
 import { parseCondition, type Condition } from '../probes/index.js';
 import { durationMs } from './duration.js';
 import { PROVIDERS, type ProviderType } from './providers/index.js';
+import { parseYamlText } from '../util/yaml.js';
 
 /**
  * Chaos experiments in Chaos Toolkit's shape (title, steady-state-hypothesis, method, rollbacks),
@@ -213,15 +214,7 @@ export async function loadExperiment(path: string): Promise<Experiment> {
       cause,
     });
   }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new SurgeError('SRG_CHAOS_EXPERIMENT', `${path} is not valid YAML`, {
-      details: doc.errors.map((err) => err.message.split('\n')[0] ?? err.message),
-      hint: 'Fix the syntax at the line and column given.',
-    });
-  }
-  return parseExperiment(doc.toJS(), path);
+  return parseExperiment(await parseYamlText(text, path, 'SRG_CHAOS_EXPERIMENT'), path);
 }
 
 function usesStack(...lists: (Activity | undefined)[][]): boolean {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { SurgeError } from '../errors.js';
+import { parseYamlText } from '../util/yaml.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -70,15 +71,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   } catch (cause) {
     throw new SurgeError('SRG_CONFIG_NOT_FOUND', `Cannot read config file ${path}: ${(cause as Error).message}`, { cause });
   }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new SurgeError('SRG_CONFIG_PARSE', `${path} is not valid YAML`, {
-      details: doc.errors.map((e) => e.message.split('\n')[0] ?? e.message),
-      hint: 'Fix the syntax at the line and column given.',
-    });
-  }
-  const value: unknown = doc.toJS();
+  const value = await parseYamlText(text, path, 'SRG_CONFIG_PARSE');
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new SurgeError('SRG_CONFIG_INVALID', `${path} must hold a mapping of sections (stack:, ...), not ${Array.isArray(value) ? 'a list' : typeof value}`);
