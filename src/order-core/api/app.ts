@@ -15,6 +15,7 @@ import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
 import { classifyError, errorBody, sendError } from './http-errors.js';
 import { checkRateLimit } from './intake-guard.js';
+import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
 import { ordersPlugin } from './orders.js';
 
@@ -37,20 +38,6 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function asArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-/** Observes request durations of one route, keeping the labelled child per method and status. */
-function durationObserver(deps: ApiDeps, route: string) {
-  const children = new Map<string, { observe(v: number): void }>();
-  return (method: string, status: number, seconds: number) => {
-    const key = `${method} ${status}`;
-    let child = children.get(key);
-    if (!child) {
-      child = deps.metrics.httpRequestDuration.labels({ route, method, status_code: String(status) });
-      children.set(key, child);
-    }
-    child.observe(seconds);
-  };
 }
 
 export function newIntakeState(): IntakeState {
@@ -105,16 +92,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   };
   // App-level so it runs first, also for 404s and for refusals sent by plugin hooks (admin auth).
   app.addHook('onRequest', setRequestId);
+  const observeDuration = cachedObserver(deps.metrics.httpRequestDuration, ['route', 'method', 'status_code']);
   app.addHook('onRoute', (route) => {
-    const observe = durationObserver(deps, route.url);
+    const url = route.url;
     const onResponse: onResponseHookHandler = (req, reply, done) => {
-      observe(req.method, reply.statusCode, reply.elapsedTime / 1000);
+      observeDuration([url, req.method, String(reply.statusCode)], reply.elapsedTime / 1000);
       done();
     };
     if (route.config?.rateLimited) route.onRequest = [rateLimitHook, ...asArray(route.onRequest)];
     route.onResponse = [onResponse, ...asArray(route.onResponse)];
   });
-  const observeUnmatched = durationObserver(deps, 'unmatched');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const c = classifyError(err);
@@ -126,7 +113,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    observeUnmatched(req.method, 404, reply.elapsedTime / 1000);
+    observeDuration(['unmatched', req.method, '404'], reply.elapsedTime / 1000);
     return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`);
   });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { OrderStatus } from '../domain/types.js';
 import type { FlagProvider } from '../engine.js';
-import type { StackMetrics } from '../metrics.js';
+import { cachedObserver, type StackMetrics } from '../metrics.js';
 import { OrderLostError, type PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
@@ -40,17 +40,8 @@ export interface PipelineDeps {
 export function createOrderWorker(deps: PipelineDeps): Worker {
   const { store, payments, flags, metrics, now } = deps;
 
-  // labelled children kept per (step, outcome): prom-client hashes a label object on every observe
-  const stepChildren = new Map<string, { observe(seconds: number): void }>();
-  const observeStep = (step: string, outcome: string, seconds: number) => {
-    const key = `${step}\u0000${outcome}`;
-    let child = stepChildren.get(key);
-    if (child === undefined) {
-      child = metrics.stepDuration.labels({ step, outcome });
-      stepChildren.set(key, child);
-    }
-    child.observe(seconds);
-  };
+  const observe = cachedObserver(metrics.stepDuration, ['step', 'outcome']);
+  const observeStep = (step: string, outcome: string, seconds: number) => observe([step, outcome], seconds);
 
   const timed = async <T>(step: string, fn: () => T | Promise<T>, outcomeOf: (v: T) => string = () => 'ok'): Promise<T> => {
     const started = performance.now();
