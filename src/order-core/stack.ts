@@ -74,16 +74,18 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
   };
 
   try {
-    const { startPaymentGateway } = await import('./payment-gateway/server.js');
+    // The simulator stands in for a remote provider: it runs on its own thread (own event loop),
+    // so serving charges does not take the intake's.
+    const { startPaymentGatewayThread } = await import('./payment-gateway/thread.js');
     const gateway = await listenOr('payment gateway', config.host, config.paymentPort, '--payment-port', () =>
-      startPaymentGateway({
+      startPaymentGatewayThread({
         host: config.host,
         port: config.paymentPort,
         dataDir,
         failureRate: config.paymentFailureRate,
         latencyMs: config.paymentLatencyMs,
         adminToken,
-        logger: logger.child({ component: 'payment-gateway' }),
+        logger,
       }),
     );
     cleanup.push(() => gateway.close());
@@ -105,14 +107,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       restartStore: () => engine.restartStore(),
       payment: {
         get: () => gateway.getConfig(),
-        set: (c) => {
-          gateway.setConfig(c);
-          return gateway.getConfig();
-        },
-        reset: () => {
-          gateway.setConfig({ failureRate: config.paymentFailureRate, latencyMs: config.paymentLatencyMs });
-          return gateway.getConfig();
-        },
+        set: (c) => gateway.setConfig(c),
+        reset: () => gateway.setConfig({ failureRate: config.paymentFailureRate, latencyMs: config.paymentLatencyMs }),
       },
     });
     cleanup.push(() => app.close());
