@@ -39,6 +39,43 @@ describe('sqlite order store', () => {
     }
   });
 
+  it('recommends in-stock best sellers, never what was bought, and ranks again after a second', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    let clock = 1_700_000_000_000;
+    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: () => clock, reservationTtlMs: 60_000, throughputPerSec: () => 0 });
+    cleanups.push(() => store.close());
+    store.seed(['A', 'B', 'C', 'D', 'E'].map((sku) => ({ sku, name: sku, priceCents: 100, stock: sku === 'D' ? 3 : 50 })), () => []);
+    const features = { notifications: true, recommendations: true, loyaltyPoints: false };
+    let seq = 0;
+    /** Accepts, reserves and confirms one order; returns its notification's recommendations. */
+    const buy = async (sku: string, qty: number, notify = features) => {
+      const out = await store.accept(acceptRequest({ customerId: 'c', items: [{ sku, qty }] }));
+      if (out.kind !== 'created') throw new Error(out.kind);
+      const token = `t${++seq}`;
+      const [job] = await store.leaseBatch([token], 60_000, { reserve: true, startPayment: true });
+      expect(job?.reserved?.status).toBe('reserved');
+      await store.settle(job!.orderId, token, `ch_${seq}`, notify, job!.row);
+      return store.outboxPayload(job!.orderId)?.recommendations as string[] | undefined;
+    };
+    // nothing sold yet: ties go by sku, and the bought sku is left out
+    expect(await buy('A', 1)).toEqual(['B', 'C', 'D']);
+    clock += 1_000;
+    // ranked inside the confirm, after this order's units were sold: D (2) leads but was bought
+    expect(await buy('D', 2)).toEqual(['A', 'B', 'C']);
+    clock += 1_000;
+    // D (2 sold) leads, then A and E (1 each, by sku); E was bought
+    expect(await buy('E', 1)).toEqual(['D', 'A', 'B']);
+    // D's last unit goes to an order without a notification (no ranking taken)...
+    await buy('D', 1, { notifications: false, recommendations: false, loyaltyPoints: false });
+    expect(store.listInventory().find((i) => i.sku === 'D')?.available).toBe(0);
+    // ...so within the same second the earlier ranking is reused, sold-out D included
+    expect(await buy('B', 1)).toEqual(['D', 'A', 'E']);
+    clock += 1_000;
+    // ranked again: the sold-out D is no longer recommended (A, B, E sold 1 each; C was bought)
+    expect(await buy('C', 1)).toEqual(['A', 'B', 'E']);
+  });
+
   it('refuses to cancel once a charge may have been sent, and refuses an unknown order', async () => {
     const tmp = tempDir();
     cleanups.push(() => tmp.remove());

@@ -95,6 +95,9 @@ interface PendingOp {
   reject: (e: unknown) => void;
 }
 
+/** How long a best-seller ranking serves recommendations, ms. */
+const BEST_SELLERS_TTL_MS = 1_000;
+
 function newOrderId(now: number): string {
   // randomUUID draws from a pre-filled entropy cache; randomBytes per order showed up in profiles.
   return `ord_${now.toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -736,10 +739,7 @@ export class SqliteOrderStore implements OrderStore {
       let recommendations: string[] | undefined;
       if (features.recommendations) {
         const bought = new Set((JSON.parse(row.items) as OrderItem[]).map((i) => i.sku));
-        recommendations = this.conn
-          .prepare<[], { sku: string }>('SELECT sku FROM products WHERE stock - reserved - sold > 0 ORDER BY sold DESC, sku LIMIT 8')
-          .all()
-          .map((r) => r.sku)
+        recommendations = this.bestSellers(now)
           .filter((sku) => !bought.has(sku))
           .slice(0, 3);
       }
@@ -748,6 +748,24 @@ export class SqliteOrderStore implements OrderStore {
     }
     return written;
   }
+
+  /**
+   * The 8 best-selling skus still in stock, for recommendations. Ranked again at most every
+   * BEST_SELLERS_TTL_MS: a full scan and sort of the catalog per confirmed order was a tenth of
+   * the confirm step, and a ranking a second old recommends as well.
+   */
+  private bestSellers(now: number): string[] {
+    const cached = this.bestSellersCache;
+    if (cached !== undefined && now - cached.at >= 0 && now - cached.at < BEST_SELLERS_TTL_MS) return cached.skus;
+    const skus = this.conn
+      .prepare<[], { sku: string }>('SELECT sku FROM products WHERE stock - reserved - sold > 0 ORDER BY sold DESC, sku LIMIT 8')
+      .all()
+      .map((r) => r.sku);
+    this.bestSellersCache = { at: now, skus };
+    return skus;
+  }
+
+  private bestSellersCache: { at: number; skus: string[] } | undefined;
 
   private mustOwn(orderId: string, token: string): OrderRow {
     const row = this.ownedRow(orderId, token);
