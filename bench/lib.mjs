@@ -97,9 +97,10 @@ export function orderRequest() {
  * CPU time (user + system, ms) a process has used, from Linux /proc; undefined elsewhere. CPU per
  * request is steadier than requests per second on a shared 2-core VM, and says where a gap is.
  */
-export function cpuMs(pid) {
+export function cpuMs(pid, { mainThread = false } = {}) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // the process's main thread (its event loop) has the process's id as its thread id
+    const f = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) * 10;
   } catch {
     return undefined;

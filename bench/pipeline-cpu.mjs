@@ -17,6 +17,7 @@ const open = (x) => ['accepted', 'reserved', 'payment_pending', 'paid'].reduce((
 let s = await status();
 const queued = open(s);
 const c0 = cpuMs(stack.child.pid);
+const m0 = cpuMs(stack.child.pid, { mainThread: true });
 const t0 = performance.now();
 await fetch(`${url}/admin/workers`, { method: 'PUT', headers, body: JSON.stringify({ count: workers }) });
 const deadline = t0 + 60_000; // bounded: a stuck pipeline ends the run, it is reported as "left"
@@ -27,5 +28,6 @@ while (open(s) > 0 && performance.now() < deadline) {
 const secs = (performance.now() - t0) / 1000;
 const done = queued - open(s);
 const cpu = cpuMs(stack.child.pid) - c0;
+const mainCpu = cpuMs(stack.child.pid, { mainThread: true }) - m0;
 await stack.stop();
-console.log(`workers ${workers}: drained ${done} of ${queued} orders in ${secs.toFixed(1)} s = ${Math.round(done / secs)} confirmed/s; stack CPU ${(cpu / Math.max(1, done)).toFixed(3)} ms per order`);
+console.log(`workers ${workers}: drained ${done} of ${queued} orders in ${secs.toFixed(1)} s = ${Math.round(done / secs)} confirmed/s; stack CPU ${(cpu / Math.max(1, done)).toFixed(3)} ms per order, of it on the main thread (event loop) ${(mainCpu / Math.max(1, done)).toFixed(3)} ms`);
