@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { StackConfig } from '../config/schema.js';
+import { SurgeError } from '../errors.js';
 import { givenFlags, type CommandContext } from './context.js';
 
 const UP_FLAGS: Record<string, keyof StackConfig> = {
@@ -97,11 +98,76 @@ Examples:
       );
     });
 
+  /** `stack status --watch`: a row per interval (kubectl get -w style) until the signal aborts. */
+  async function watchStatus(o: { url: string; token: string | undefined; intervalS: number }): Promise<void> {
+    const { fetchStackStatus, statusRates } = await import('../order-core/api/admin-client.js');
+    const { runtime } = ctx;
+    const format = ctx.globals().output;
+    const p = ctx.paint();
+    const cols = ['TIME', 'INTAKE', 'QUEUE', 'OLDEST', 'WORKERS', 'ACCEPTED/S', 'CONFIRMED/S', 'BREAKER', 'OVERSOLD'];
+    const widths = [8, 8, 8, 8, 9, 11, 12, 9, 8];
+    const line = (cells: string[], raw: string[] = cells) => cells.map((c, i) => c + ' '.repeat(Math.max(1, (widths[i] ?? 8) - (raw[i] ?? c).length + 1))).join('').trimEnd() + '\n';
+    if (format === 'table') runtime.stdout.write(`${o.url}\n` + line(cols));
+    let prev: { status: Awaited<ReturnType<typeof fetchStackStatus>>; at: number } | undefined;
+    while (!runtime.signal.aborted) {
+      let status;
+      try {
+        status = await fetchStackStatus({ url: o.url, token: o.token, signal: runtime.signal });
+      } catch (err) {
+        if (runtime.signal.aborted) return; // Ctrl+C while asking: the normal end of a watch
+        throw err;
+      }
+      const at = runtime.now();
+      const rates = statusRates(prev?.status, status, prev === undefined ? 0 : (at - prev.at) / 1000);
+      prev = { status, at };
+      const sample = { at: new Date(at).toISOString(), ...rates, status };
+      if (format === 'json') runtime.stdout.write(JSON.stringify(sample) + '\n');
+      else if (format === 'yaml') {
+        const { stringify } = await import('yaml');
+        runtime.stdout.write('---\n' + stringify(sample));
+      } else {
+        const intake = status.intake.draining ? 'draining' : status.intake.paused ? 'paused' : 'open';
+        const rate = (r: number | null) => (r === null ? '-' : r.toFixed(1));
+        const raw = [
+          sample.at.slice(11, 19),
+          intake,
+          String(status.queue.depth),
+          `${(status.queue.oldestWaitingMs / 1000).toFixed(1)}s`,
+          `${status.workers.busy}/${status.workers.size}`,
+          rate(rates.acceptedPerSec),
+          rate(rates.confirmedPerSec),
+          status.breaker,
+          String(status.oversold),
+        ];
+        const shown = [...raw];
+        if (intake !== 'open') shown[1] = p.yellow(intake);
+        if (status.breaker !== 'closed') shown[7] = p.yellow(status.breaker);
+        if (status.oversold !== 0) shown[8] = p.red(String(status.oversold));
+        runtime.stdout.write(line(shown, raw));
+      }
+      await new Promise<void>((done) => {
+        const t = setTimeout(finish, o.intervalS * 1000);
+        runtime.signal.addEventListener('abort', finish, { once: true });
+        function finish() {
+          clearTimeout(t);
+          runtime.signal.removeEventListener('abort', finish);
+          done();
+        }
+      });
+    }
+  }
+
   stack
     .command('status')
     .description("show a running stack's intake, workers, queue, orders and faults (GET /admin/status)")
     .option('--url <url>', 'the stack URL (default http://127.0.0.1:<stack.port>)')
     .option('--token-env <name>', 'environment variable holding the admin token', 'SURGECTL_STACK_ADMIN_TOKEN')
+    .option('-w, --watch', 'keep watching: a row per --interval with accepted/s and confirmed/s, until Ctrl+C (exit 0)')
+    .option('--interval <seconds>', 'seconds between --watch rows (default 2)', (v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0.2 || n > 3600) throw new InvalidArgumentError(`--interval must be a number of seconds from 0.2 to 3600, got '${v}'`);
+      return n;
+    })
     .addHelpText(
       'after',
       `
@@ -109,13 +175,22 @@ Examples:
   $ export SURGECTL_STACK_ADMIN_TOKEN=<token printed by stack up>
   $ surgectl stack status
   $ surgectl stack status --url http://127.0.0.1:9000 --token-env STAGING_ADMIN_TOKEN -o json
+  $ surgectl stack status -w --interval 1          # a row a second during a surge; Ctrl+C ends it
+  $ surgectl stack status -w -o json > status.ndjson # one JSON object per line, with the rates
 `,
     )
-    .action(async (opts: { url?: string; tokenEnv: string }) => {
+    .action(async (opts: { url?: string; tokenEnv: string; watch?: boolean; interval?: number }) => {
       const { config } = await ctx.loadConfig();
       const { fetchStackStatus } = await import('../order-core/api/admin-client.js');
       const url = opts.url ?? `http://127.0.0.1:${config.stack.port}`;
       const token = ctx.runtime.env[opts.tokenEnv] ?? config.stack.adminToken;
+      if (opts.watch === true) {
+        await watchStatus({ url, token, intervalS: opts.interval ?? 2 });
+        return;
+      }
+      if (opts.interval !== undefined) {
+        throw new SurgeError('SRG_CLI_USAGE', '--interval needs --watch', { hint: 'surgectl stack status --watch --interval 1' });
+      }
       const s = await fetchStackStatus({ url, token, signal: ctx.runtime.signal });
       await ctx.print(s, () => {
         const p = ctx.paint();

@@ -122,3 +122,79 @@ describe('surgectl stack up', () => {
     expect(r.stderr).toContain('[SRG_STACK_UNREACHABLE]');
   });
 });
+
+describe('surgectl stack status --watch', () => {
+  const token = 'e2e-watch-token-0123456789';
+
+  it('prints a JSON line per interval with the intake and confirm rates, and ends with exit 0 on Ctrl+C', async () => {
+    const p = await spawnStackProcess({ dataDir: newDir(), args: ['--workers', '2'], env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
+    const watch = spawn(process.execPath, [CLI_JS, '-o', 'json', 'stack', 'status', '-w', '--interval', '0.3', '--url', p.info.url], {
+      env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    watch.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
+    type Sample = { at: string; acceptedPerSec: number | null; confirmedPerSec: number | null; status: { workers: { size: number } } };
+    const samples = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Sample);
+    try {
+      await waitFor('the first sample', () => samples().length >= 1, { timeoutMs: 15_000 });
+      const http = httpClient(p.info.url);
+      for (let i = 0; i < 5; i++) expect((await http.postOrder({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }, `watch-${i}`)).status).toBe(202);
+      await http.close();
+      await waitFor('a sample that saw the orders', () => samples().some((s) => (s.acceptedPerSec ?? 0) > 0), { timeoutMs: 15_000 });
+      watch.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(err).not.toMatch(/error/i);
+      const all = samples();
+      expect(all[0]).toMatchObject({ acceptedPerSec: null, confirmedPerSec: null, status: { workers: { size: 2 } } });
+      for (const s of all.slice(1)) {
+        expect(s.acceptedPerSec).toBeGreaterThanOrEqual(0);
+        expect(s.confirmedPerSec).toBeGreaterThanOrEqual(0);
+      }
+      expect(new Date(all[all.length - 1]!.at).getTime()).toBeGreaterThan(new Date(all[0]!.at).getTime());
+    } finally {
+      if (watch.exitCode === null) watch.kill('SIGKILL');
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('prints a header and one table row per sample; --interval alone or out of range is a usage error', async () => {
+    const p = await spawnStackProcess({ dataDir: newDir(), args: ['--workers', '1'], env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
+    try {
+      const watch = spawn(process.execPath, [CLI_JS, 'stack', 'status', '--watch', '--interval', '0.2', '--url', p.info.url], {
+        env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
+      await waitFor('three rows', () => out.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length >= 3, { timeoutMs: 15_000 });
+      watch.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = out.split('\n');
+      expect(lines[0]).toBe(p.info.url);
+      expect(lines[1]).toMatch(/^TIME\s+INTAKE\s+QUEUE\s+OLDEST\s+WORKERS\s+ACCEPTED\/S\s+CONFIRMED\/S\s+BREAKER\s+OVERSOLD$/);
+      // first row has no rate yet, later rows do
+      expect(lines[2]).toMatch(/^\d\d:\d\d:\d\d\s+open\s+0\s+0\.0s\s+0\/1\s+-\s+-\s+closed\s+0$/);
+      expect(lines[3]).toMatch(/^\d\d:\d\d:\d\d\s+open\s+0\s+0\.0s\s+0\/1\s+0\.0\s+0\.0\s+closed\s+0$/);
+
+      const alone = await runCli(['stack', 'status', '--interval', '1', '--url', p.info.url], { env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
+      expect(alone.code).toBe(2);
+      expect(alone.stderr).toContain('--interval needs --watch');
+      const tooFast = await runCli(['stack', 'status', '-w', '--interval', '0', '--url', p.info.url], { env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
+      expect(tooFast.code).toBe(2);
+      expect(tooFast.stderr).toContain('--interval must be a number of seconds from 0.2 to 3600');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+});

@@ -45,3 +45,25 @@ export async function fetchStackStatus(opts: { url: string; token: string | unde
   }
   return JSON.parse(text) as AdminStatus;
 }
+
+/** One `stack status --watch` sample: the status plus the rates since the sample before it. */
+export interface StatusSample {
+  at: string;
+  /** Orders accepted per second since the previous sample (null on the first). */
+  acceptedPerSec: number | null;
+  /** Orders confirmed per second since the previous sample (null on the first). */
+  confirmedPerSec: number | null;
+  status: AdminStatus;
+}
+
+/**
+ * Rates between two status documents taken `seconds` apart: every order counted in any status
+ * was accepted once, so the growth of the total is the intake rate. A restarted stack (totals
+ * going down) or no time passed gives null rather than a negative or infinite rate.
+ */
+export function statusRates(prev: AdminStatus | undefined, cur: AdminStatus, seconds: number): { acceptedPerSec: number | null; confirmedPerSec: number | null } {
+  if (prev === undefined || !(seconds > 0)) return { acceptedPerSec: null, confirmedPerSec: null };
+  const total = (s: AdminStatus) => Object.values(s.orders.byStatus).reduce((a, n) => a + n, 0);
+  const rate = (a: number, b: number) => (b >= a ? Math.round(((b - a) / seconds) * 10) / 10 : null);
+  return { acceptedPerSec: rate(total(prev), total(cur)), confirmedPerSec: rate(prev.orders.byStatus.confirmed, cur.orders.byStatus.confirmed) };
+}
