@@ -14,28 +14,36 @@ const newDir = () => {
   return d.path;
 };
 
+/** The built CLI as a long-running child (stack up, status --watch): its output so far and its exit code. */
+function spawnLongCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, [CLI_JS, ...args], {
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const io = { out: '', err: '' };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (io.out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (io.err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, io, exited };
+}
+
 describe('surgectl stack up', () => {
   it('starts, prints a readable block, answers, and stops cleanly on SIGTERM with exit 0', async () => {
     ensureBuilt();
     const dataDir = newDir();
-    const child = spawn(process.execPath, [CLI_JS, 'stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dataDir, '--workers', '2'], {
+    const { child, io, exited } = spawnLongCli(['stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dataDir, '--workers', '2'], {
       cwd: dataDir,
-      env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: 'e2e-admin-token-0123456789' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { SURGECTL_STACK_ADMIN_TOKEN: 'e2e-admin-token-0123456789' },
     });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      await waitFor('the startup block', () => out.includes('Press Ctrl+C'), { timeoutMs: 20_000 });
-      expect(out).toContain('surgectl order stack is up');
-      expect(out).toContain('e2e-admin-token-0123456789');
-      const url = /intake\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/orders/.exec(out)?.[1];
+      await waitFor('the startup block', () => io.out.includes('Press Ctrl+C'), { timeoutMs: 20_000 });
+      expect(io.out).toContain('surgectl order stack is up');
+      expect(io.out).toContain('e2e-admin-token-0123456789');
+      const url = /intake\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/orders/.exec(io.out)?.[1];
       expect(url).toBeDefined();
-      expect(out).toMatch(/metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
-      expect(out).toMatch(/payment\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(io.out).toMatch(/metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
+      expect(io.out).toMatch(/payment\s+http:\/\/127\.0\.0\.1:\d+/);
       const http = httpClient(url!);
       expect((await http.call('GET', '/readyz')).status).toBe(200);
       expect((await http.postOrder({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }, 'e2e-1')).status).toBe(202);
@@ -57,8 +65,8 @@ describe('surgectl stack up', () => {
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(err).toContain('stopped cleanly');
-      expect(err).not.toMatch(/internal error|FSTDEP/);
+      expect(io.err).toContain('stopped cleanly');
+      expect(io.err).not.toMatch(/internal error|FSTDEP/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -128,18 +136,12 @@ describe('surgectl stack status --watch', () => {
 
   it('prints a JSON line per interval with the intake and confirm rates, and ends with exit 0 on Ctrl+C', async () => {
     const p = await spawnStackProcess({ dataDir: newDir(), args: ['--workers', '2'], env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
-    const watch = spawn(process.execPath, [CLI_JS, '-o', 'json', 'stack', 'status', '-w', '--interval', '0.3', '--url', p.info.url], {
-      env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child: watch, io, exited } = spawnLongCli(['-o', 'json', 'stack', 'status', '-w', '--interval', '0.3', '--url', p.info.url], {
+      env: { SURGECTL_STACK_ADMIN_TOKEN: token },
     });
-    let out = '';
-    let err = '';
-    watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    watch.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
     type Sample = { at: string; acceptedPerSec: number | null; confirmedPerSec: number | null; status: { workers: { size: number } } };
     const samples = () =>
-      out
+      io.out
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Sample);
@@ -151,7 +153,7 @@ describe('surgectl stack status --watch', () => {
       await waitFor('a sample that saw the orders', () => samples().some((s) => (s.acceptedPerSec ?? 0) > 0), { timeoutMs: 15_000 });
       watch.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(err).not.toMatch(/error/i);
+      expect(io.err).not.toMatch(/error/i);
       const all = samples();
       expect(all[0]).toMatchObject({ acceptedPerSec: null, confirmedPerSec: null, status: { workers: { size: 2 } } });
       for (const s of all.slice(1)) {
@@ -169,17 +171,13 @@ describe('surgectl stack status --watch', () => {
   it('prints a header and one table row per sample; --interval alone or out of range is a usage error', async () => {
     const p = await spawnStackProcess({ dataDir: newDir(), args: ['--workers', '1'], env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
     try {
-      const watch = spawn(process.execPath, [CLI_JS, 'stack', 'status', '--watch', '--interval', '0.2', '--url', p.info.url], {
-        env: { ...process.env, NO_COLOR: '1', SURGECTL_CONFIG: '', SURGECTL_STACK_ADMIN_TOKEN: token },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { child: watch, io, exited } = spawnLongCli(['stack', 'status', '--watch', '--interval', '0.2', '--url', p.info.url], {
+        env: { SURGECTL_STACK_ADMIN_TOKEN: token },
       });
-      let out = '';
-      watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
-      await waitFor('three rows', () => out.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length >= 3, { timeoutMs: 15_000 });
+      await waitFor('three rows', () => io.out.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length >= 3, { timeoutMs: 15_000 });
       watch.kill('SIGTERM');
       expect(await exited).toBe(0);
-      const lines = out.split('\n');
+      const lines = io.out.split('\n');
       expect(lines[0]).toBe(p.info.url);
       expect(lines[1]).toMatch(/^TIME\s+INTAKE\s+QUEUE\s+OLDEST\s+WORKERS\s+ACCEPTED\/S\s+CONFIRMED\/S\s+BREAKER\s+OVERSOLD$/);
       // first row has no rate yet, later rows do
