@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { StackConfig } from '../config/schema.js';
 import { SurgeError } from '../errors.js';
+import type { StatusSample } from '../order-core/api/admin-client.js';
 import { givenFlags, type CommandContext } from './context.js';
 
 const UP_FLAGS: Record<string, keyof StackConfig> = {
@@ -120,7 +121,7 @@ Examples:
       const at = runtime.now();
       const rates = statusRates(prev?.status, status, prev === undefined ? 0 : (at - prev.at) / 1000);
       prev = { status, at };
-      const sample = { at: new Date(at).toISOString(), ...rates, status };
+      const sample: StatusSample = { at: new Date(at).toISOString(), ...rates, status };
       if (format === 'json') runtime.stdout.write(JSON.stringify(sample) + '\n');
       else if (format === 'yaml') {
         const { stringify } = await import('yaml');
