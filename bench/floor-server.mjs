@@ -3,11 +3,12 @@
 // endpoint must do — insert the order into SQLite (WAL), group-committed, and answer only after
 // an fdatasync of the WAL — with no validation, idempotency, metrics or logging. Run by
 // bench/intake.mjs: no implementation of the order API can be faster than this on the machine.
-import { closeSync, fdatasync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
+import { WalSync } from '../dist/src/order-core/storage/sqlite/wal-sync.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'surgectl-floor-'));
 const db = new Database(join(dir, 'floor.db'));
@@ -15,32 +16,19 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.exec('CREATE TABLE orders (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)');
 const insert = db.prepare('INSERT INTO orders (body) VALUES (?)');
-const wal = openSync(join(dir, 'floor.db-wal'), 'r+');
+// the store's own WAL syncer: one fdatasync in flight, commits made meanwhile share the next
+const wal = new WalSync(join(dir, 'floor.db-wal'));
 const commitAll = db.transaction((bodies) => bodies.map((b) => insert.run(b).lastInsertRowid));
 
-// One fdatasync in flight at a time; commits made meanwhile share the next one (as the store does).
 let queue = [];
-let syncing = false;
-let waiting = [];
-function sync() {
-  syncing = true;
-  const batch = waiting;
-  waiting = [];
-  fdatasync(wal, (err) => {
-    for (const o of batch) {
-      if (err) o.reject(err);
-      else o.resolve(o.id);
-    }
-    syncing = false;
-    if (waiting.length > 0) sync();
-  });
-}
 function flush() {
   const batch = queue;
   queue = [];
   const ids = commitAll(batch.map((o) => o.body));
-  batch.forEach((o, i) => waiting.push({ ...o, id: ids[i] }));
-  if (!syncing) sync();
+  wal.sync().then(
+    () => batch.forEach((o, i) => o.resolve(ids[i])),
+    (err) => batch.forEach((o) => o.reject(err)),
+  );
 }
 const commit = (body) =>
   new Promise((resolve, reject) => {
@@ -57,7 +45,7 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${app.server.address().port}` }) + '\n');
 process.on('SIGTERM', () =>
   app.close().then(() => {
-    closeSync(wal);
+    wal.close();
     db.close();
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);

@@ -224,12 +224,11 @@ export class WorkerPool implements WorkerPoolControl {
     const jobAbort = new AbortController();
     slot.jobAbort = jobAbort;
     if (slot.abort.signal.aborted) jobAbort.abort(slot.abort.signal.reason);
-    const lost = jobAbort;
     const renew = setInterval(() => {
       if (slot.abort.signal.aborted) return; // a crashed worker renews nothing
       this.opts.store.renewLease(job.orderId, job.token, this.opts.leaseMs).then(
         (held) => {
-          if (!held) lost.abort(new GiveUp('lease lost'));
+          if (!held) jobAbort.abort(new GiveUp('lease lost'));
         },
         () => undefined, // store restarting: the next renewal tries again
       );
