@@ -11,6 +11,10 @@
 // Besides orders/s it prints each server's and the load generator's CPU per answered request
 // (Linux): on a small machine the generator shares the cores, so the rate of one row depends on
 // what the others cost, while CPU per request says where the time goes.
+// BENCH_RATE=N (autocannon only) offers every row the same N requests/s instead of as many as it
+// takes: no row saturates, so CPU per request compares the rows' costs without the saturation
+// effects (batching, cross-CPU wake-ups) that move it at full load. The target lines need full
+// load and are not judged in that mode.
 import { join } from 'node:path';
 import { DRIVER, ROOT, load, measure, median, orderRequest, requireBuild, spawnJsonServer, spawnStack } from './lib.mjs';
 
@@ -22,7 +26,16 @@ if (!(Number.isInteger(rounds) && rounds >= 1)) {
   console.error(`BENCH_ROUNDS must be a whole number >= 1, got ${process.env.BENCH_ROUNDS}`);
   process.exit(1);
 }
-const run = { connections, duration, requests: [orderRequest()] };
+const rate = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
+if (rate !== undefined && !(Number.isInteger(rate) && rate >= 1)) {
+  console.error(`BENCH_RATE must be a whole number of requests/s >= 1, got ${process.env.BENCH_RATE}`);
+  process.exit(1);
+}
+if (rate !== undefined && DRIVER !== 'autocannon') {
+  console.error('BENCH_RATE needs the autocannon driver (wrk cannot hold a fixed rate); unset BENCH_DRIVER');
+  process.exit(1);
+}
+const run = { connections, duration, requests: [orderRequest()], ...(rate === undefined ? {} : { overallRate: rate }) };
 
 const ROWS = [
   { key: 'ceiling', name: 'bare fastify 202 (ceiling)', start: () => spawnJsonServer([join(ROOT, 'bench', 'ceiling-server.mjs')]) },
@@ -81,8 +94,14 @@ const table = ROWS.map((row) => {
 });
 console.table(table);
 const row = (key) => table[ROWS.findIndex((r) => r.key === key)];
-console.log(`${DRIVER}, ${connections} connections, ${duration} s per row, median of ${rounds} round(s); xCeiling = the row's rate / the ceiling's in the same round`);
+console.log(
+  `${DRIVER}, ${connections} connections, ${duration} s per row, ${rate === undefined ? 'full load' : `${rate} requests/s offered to every row`}, median of ${rounds} round(s); xCeiling = the row's rate / the ceiling's in the same round`,
+);
 console.log(`serverCpuUs / clientCpuUs = CPU per answered request (µs); per-round ceilings: ${results.ceiling.map((r) => r.ordersPerSec).join(', ')}/s`);
+if (rate !== undefined) {
+  console.log('fixed rate: compare serverCpuUs between rows; the ratio and p99 targets are judged at full load (unset BENCH_RATE)');
+  process.exit(0);
+}
 console.log(`durable floor: ${row('floor').xCeiling}x of the ceiling (what durability alone leaves on this machine)`);
 console.log(`API layer alone: ${row('api').xCeiling}x of the ceiling`);
 console.log(`durable, 0 workers: ${row('durable0').xCeiling}x of the ceiling, p99 ${row('durable0').p99ms} ms`);
