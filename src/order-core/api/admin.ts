@@ -127,7 +127,15 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   app.post('/admin/faults/restart-store', async (req, reply) => {
     if (!rt.deps.restartStore) return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack cannot restart its store');
     const started = rt.now();
-    const r = await rt.deps.restartStore();
+    let r;
+    try {
+      r = await rt.deps.restartStore();
+    } catch (err) {
+      req.log.error({ err }, 'fault: store restart failed; the store refuses writes until a reopen succeeds');
+      return sendError(req, reply, 503, 'ORDER_STORE_UNAVAILABLE', `The order store could not be reopened (${(err as Error).message}); retry the restart, or restart the stack`, {
+        retryAfterSec: 1,
+      });
+    }
     const downtimeMs = r ? r.downtimeMs : rt.now() - started;
     req.log.warn({ downtimeMs }, 'fault: store restarted');
     return { restarted: true, downtimeMs };

@@ -337,4 +337,15 @@ describe('admin API', () => {
     expect((await call('POST', '/admin/drain')).statusCode).toBe(202);
     expect(state.draining).toBe(true);
   });
+
+  it('answers a store restart that cannot reopen with 503 and the reason', async () => {
+    const { app } = await harness({
+      restartStore: async () => {
+        throw new Error('cannot open the order store /data/orders.db: EMFILE: too many open files');
+      },
+    });
+    const res = await app.inject({ method: 'POST', url: '/admin/faults/restart-store', headers: auth });
+    expect(expectErrorShape(res, 503, 'ORDER_STORE_UNAVAILABLE').error.message).toContain('EMFILE');
+    expect(res.headers['retry-after']).toBe('1');
+  });
 });

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, fdatasync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -113,6 +113,60 @@ describe('sqlite order store', () => {
     await expect(store.accept(acceptRequest({ customerId: 'c', items: [] }))).rejects.toThrow(RangeError);
     expect(store.flagOverrides().has('loyalty-points')).toBe(false);
     expect(store.stats().byStatus.accepted).toBe(2);
+  });
+
+  it('stops taking writes after a failed fdatasync until it is reopened, and a retried key finds its order', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    let failNext = false;
+    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      if (!failNext) return fdatasync(fd, cb);
+      failNext = false;
+      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+    }) as typeof fdatasync;
+    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
+    cleanups.push(() => store.close());
+    store.seed(undefined, () => defaultCatalog(5));
+    const order = { customerId: 'a', items: [{ sku: 'SKU-0001', qty: 1 }] };
+    expect((await store.accept(acceptRequest(order, 'k1'))).kind).toBe('created');
+
+    failNext = true;
+    await expect(store.accept(acceptRequest(order, 'k2'))).rejects.toThrow('EIO');
+    // the disk may have dropped what it could not write: nothing more is acknowledged, not even
+    // writes whose own fdatasync would succeed, until the store is reopened
+    expect(store.isHealthy()).toBe(false);
+    await expect(store.accept(acceptRequest(order, 'k3'))).rejects.toThrow(/stopped taking writes.*EIO.*reopened/);
+    await expect(store.leaseBatch(['t1'], 60_000)).rejects.toThrow(/stopped taking writes/);
+    expect(() => store.setFlagOverride('loyalty-points', true)).toThrow(/stopped taking writes/);
+    expect(() => store.cancel('ord_none', 'x')).toThrow(/stopped taking writes/);
+
+    store.restart();
+    expect(store.isHealthy()).toBe(true);
+    // k2 was committed though never acknowledged: the client's retry gets that order, not a second
+    const retried = await store.accept(acceptRequest(order, 'k2'));
+    expect(retried.kind).toBe('existing');
+    expect((await store.accept(acceptRequest(order, 'k3'))).kind).toBe('created');
+    expect(store.stats().byStatus.accepted).toBe(3);
+  });
+
+  it('after a reopen that fails, writes are refused instead of left hanging, until a reopen succeeds', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const store = openStore(tmp.dir);
+    store.seed(undefined, () => defaultCatalog(5));
+    const open = store.open.bind(store);
+    store.open = () => {
+      throw new Error('EMFILE: too many open files');
+    };
+    const queued = store.accept(acceptRequest({ customerId: 'a', items: [{ sku: 'SKU-0001', qty: 1 }] }));
+    expect(() => store.restart()).toThrow('EMFILE');
+    // committed before the close
+    expect((await queued).kind).toBe('created');
+    await expect(store.accept(acceptRequest({ customerId: 'b', items: [{ sku: 'SKU-0001', qty: 1 }] }))).rejects.toThrow(/stopped taking writes/);
+    expect(store.isHealthy()).toBe(false);
+    store.open = open;
+    store.restart();
+    expect((await store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }))).kind).toBe('created');
   });
 
   it('a bad seed file stops the engine start with SRG_STACK_SEED and leaves no lock behind', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, type fdatasync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -85,6 +85,8 @@ export interface SqliteOrderStoreOptions {
   throughputPerSec: () => number;
   /** Called after each group commit that created orders (wakes idle workers). */
   onAccepted?: (created: number) => void;
+  /** The WAL's fdatasync; tests pass a failing one to check the fail-stop. Default node:fs. */
+  datasync?: typeof fdatasync;
 }
 
 interface PendingOp {
@@ -115,6 +117,15 @@ export class SqliteOrderStore implements OrderStore {
   private flushScheduled = false;
   private prices = new Map<string, number>();
   private closed = false;
+  /**
+   * Set when an fdatasync of the WAL failed or a reopen did not succeed: the store then refuses
+   * every write until restart() reopens it. After a failed fsync Linux may have dropped the dirty
+   * pages it could not write and reports the error once, so a later fsync that "succeeds" proves
+   * nothing about earlier commits; acknowledging anything after that could acknowledge orders
+   * that are not on disk (PostgreSQL's "fsyncgate" lesson). Reopening re-reads the file, and
+   * SQLite's recovery stops at the last intact commit.
+   */
+  private failure: Error | undefined;
   private readonly file: string;
 
   constructor(private readonly opts: SqliteOrderStoreOptions) {
@@ -152,12 +163,13 @@ export class SqliteOrderStore implements OrderStore {
       migrate(db);
       const walFile = `${this.file}-wal`;
       if (!existsSync(walFile)) db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
-      this.wal = new WalSync(walFile);
+      this.wal = new WalSync(walFile, this.opts.datasync);
     } catch (err) {
       throw new SurgeError('SRG_STACK_DATA_DIR', `cannot open the order store ${this.file}: ${(err as Error).message}`, { cause: err });
     }
     this.db = db;
     this.closed = false;
+    this.failure = undefined;
     this.loadPrices();
     if (this.ops.length > 0) this.scheduleFlush();
   }
@@ -194,7 +206,7 @@ export class SqliteOrderStore implements OrderStore {
       for (const e of list) upsert.run(e);
       if (hash !== undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('seed_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(hash);
     })();
-    this.wal?.syncNow();
+    this.syncNow();
     this.loadPrices();
     return { mode: count === 0 ? 'fresh' : 'restock', skus: list.length };
   }
@@ -211,6 +223,10 @@ export class SqliteOrderStore implements OrderStore {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) {
         reject(new Error('order store is closed'));
+        return;
+      }
+      if (this.failure !== undefined) {
+        reject(this.failure);
         return;
       }
       this.ops.push({ run: op, durable, resolve: resolve as (v: unknown) => void, reject });
@@ -286,7 +302,8 @@ export class SqliteOrderStore implements OrderStore {
       (err: unknown) => {
         // Committed but not known to be on disk: not acknowledged. A client retrying with the
         // same Idempotency-Key gets the stored order, so nothing is duplicated either way.
-        this.opts.logger.error({ err, batch: durable.length }, 'WAL fdatasync failed');
+        this.fail(err);
+        this.opts.logger.error({ err, batch: durable.length }, 'WAL fdatasync failed; the order store refuses writes until it is reopened (restart the stack)');
         for (const i of durable) batch[i]!.reject(err);
       },
     );
@@ -480,6 +497,7 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   cancel(orderId: string, reason: string): boolean {
+    this.assertWritable();
     const now = this.opts.now();
     const cancelled = this.conn.transaction((): boolean => {
       const row = this.getRow(orderId);
@@ -491,12 +509,12 @@ export class SqliteOrderStore implements OrderStore {
       return true;
     }).immediate();
     // The API answers right after this returns: the cancel must be on disk first (rare, so blocking is fine).
-    if (cancelled) this.wal?.syncNow();
+    if (cancelled) this.syncNow();
     return cancelled;
   }
 
   isHealthy(): boolean {
-    if (this.db === undefined || !this.db.open) return false;
+    if (this.failure !== undefined || this.db === undefined || !this.db.open) return false;
     try {
       this.db.prepare('SELECT 1').get();
       return true;
@@ -507,28 +525,59 @@ export class SqliteOrderStore implements OrderStore {
 
   /** Commits waiting writes, then closes the file. */
   async close(): Promise<void> {
-    if (this.db === undefined) return;
-    this.flush();
     this.closed = true;
-    this.db.close();
-    this.db = undefined;
+    if (this.db !== undefined) {
+      this.flush();
+      this.db.close();
+      this.db = undefined;
+    }
     this.wal?.close();
     this.wal = undefined;
     for (const op of this.ops.splice(0)) op.reject(new Error('order store is closed'));
   }
 
+  /** Fail-stop: refuse every write from now on, and those already queued, until a reopen. */
+  private fail(cause: unknown): void {
+    this.failure ??= new Error(`the order store stopped taking writes after a failed write to disk (${(cause as Error).message}); it must be reopened (restart the stack)`, { cause });
+    for (const op of this.ops.splice(0)) op.reject(this.failure);
+  }
+
+  /** The synchronous writes (cancel, flag overrides) refuse as well once the store failed. */
+  private assertWritable(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** fdatasync for the synchronous writes: a failure stops the store like a failed group sync. */
+  private syncNow(): void {
+    try {
+      this.wal?.syncNow();
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
   /**
-   * Closes and reopens the database (the restart-store fault). Writes that arrive meanwhile wait
-   * and are committed after the reopen. Returns the time the store was unavailable, ms.
+   * Closes and reopens the database (the restart-store fault, and the way back after a failed
+   * fdatasync). Writes queued meanwhile are committed after the reopen. Returns the time the
+   * store was unavailable, ms. When the reopen fails, the queued writes are rejected and the
+   * store refuses writes until a later restart() succeeds.
    */
   restart(): number {
+    if (this.closed) throw new Error('order store is closed');
     const started = performance.now();
-    this.flush();
+    if (this.failure === undefined) this.flush();
     this.db?.close();
     this.db = undefined;
     this.wal?.close();
     this.wal = undefined;
-    this.open();
+    try {
+      this.open();
+    } catch (err) {
+      this.failure = undefined;
+      this.fail(err);
+      throw err;
+    }
     return performance.now() - started;
   }
 
@@ -973,12 +1022,13 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   setFlagOverride(name: string, enabled: boolean | undefined): void {
+    this.assertWritable();
     if (enabled === undefined) this.conn.prepare('DELETE FROM flag_overrides WHERE name = ?').run(name);
     else
       this.conn
         .prepare('INSERT INTO flag_overrides (name, enabled, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at')
         .run(name, enabled ? 1 : 0, this.opts.now());
-    this.wal?.syncNow();
+    this.syncNow();
   }
 
   isTerminal(status: OrderStatus): boolean {

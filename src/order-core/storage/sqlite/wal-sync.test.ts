@@ -43,19 +43,18 @@ describe('WalSync', () => {
     expect(wal.syncs).toBe(2);
   });
 
-  it('rejects exactly the callers of a failed fdatasync; the next callers get a fresh one', async () => {
+  it('after a failed fdatasync rejects its callers, those waiting and every later caller with that error (fail-stop)', async () => {
     const { wal, calls, finish } = controlled();
     const a = wal.sync();
     const b = wal.sync();
     const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
     finish(0, eio);
     await expect(a).rejects.toThrow('EIO');
-    finish(1);
-    await expect(b).resolves.toBeUndefined();
-    const c = wal.sync();
-    expect(calls).toHaveLength(3);
-    finish(2);
-    await expect(c).resolves.toBeUndefined();
+    // b committed while the failed sync ran: a later fdatasync could succeed without covering it
+    await expect(b).rejects.toThrow('EIO');
+    await expect(wal.sync()).rejects.toThrow('EIO');
+    expect(() => wal.syncNow()).toThrow('EIO');
+    expect(calls).toHaveLength(1);
   });
 
   it('after close refuses new syncs but still runs the ones already promised', async () => {

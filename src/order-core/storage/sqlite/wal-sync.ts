@@ -22,6 +22,11 @@ export class WalSync {
   private running = false;
   /** Callers that arrived while one ran: they share the next fdatasync. */
   private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /**
+   * The first failed fdatasync. Sticky: Linux reports a writeback error once and may drop the
+   * pages it could not write, so a later fdatasync that succeeds does not cover earlier commits.
+   */
+  private failed: Error | undefined;
   /** fdatasync calls issued (for tests and diagnostics). */
   syncs = 0;
 
@@ -48,6 +53,7 @@ export class WalSync {
    */
   sync(): Promise<void> {
     if (this.fd === undefined || this.closing) return Promise.reject(new Error('order store WAL is closed'));
+    if (this.failed !== undefined) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       if (!this.running) this.startNext();
@@ -62,9 +68,13 @@ export class WalSync {
     this.syncs++;
     this.datasync(fd, (err) => {
       this.running = false;
-      for (const w of batch) {
-        if (err) w.reject(err);
-        else w.resolve();
+      if (err) this.failed ??= err;
+      const failed = this.failed;
+      if (failed !== undefined) {
+        // Those waiting for the next fdatasync get the same error: no later one can vouch for them.
+        for (const w of [...batch, ...this.waiting.splice(0)]) w.reject(failed);
+      } else {
+        for (const w of batch) w.resolve();
       }
       if (this.waiting.length > 0) this.startNext();
       else if (this.closing) this.release();
@@ -73,7 +83,14 @@ export class WalSync {
 
   /** The blocking form, for rare synchronous writes (cancel, flags, seeding). */
   syncNow(): void {
-    if (this.fd !== undefined && !this.closing) fdatasyncSync(this.fd);
+    if (this.failed !== undefined) throw this.failed;
+    if (this.fd === undefined || this.closing) return;
+    try {
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      this.failed ??= err as Error;
+      throw err;
+    }
   }
 
   /** Refuses new syncs and closes the descriptor once the syncs already promised have run. */
