@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { requestHash } from '../domain/idempotency.js';
 import type { NewOrder, OrderView } from '../domain/types.js';
 import type { ApiRuntime } from './context.js';
 import type { ApiErrorCode, FieldProblem } from './http-errors.js';
@@ -17,15 +17,6 @@ export interface AcceptedBody {
 export type SubmitResult =
   | { ok: true; status: 200 | 202; body: AcceptedBody }
   | { ok: false; status: number; code: ApiErrorCode; message: string; details?: FieldProblem[]; retryAfterSec?: number };
-
-/**
- * A stable hash of the order as the client meant it: key order and whitespace of the JSON do
- * not matter, field values and item order do.
- */
-export function requestHash(order: NewOrder): string {
-  const canonical = JSON.stringify([order.customerId, order.items.map((i) => [i.sku, i.qty]), order.paymentToken ?? null]);
-  return createHash('sha256').update(canonical).digest('base64url');
-}
 
 /** Hands one validated order to the store; resolves after the durable commit. */
 export async function submitOrder(

@@ -17,7 +17,14 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** sha256 (hex) of the canonical order body: the `requestHash` of an AcceptRequest. */
+/**
+ * The `requestHash` of an AcceptRequest: sha256 (base64url) of the order as the client meant it,
+ * its fields in a fixed order (customerId, each item's [sku, qty] in the order sent, paymentToken
+ * or null). Key order, whitespace and an explicit undefined do not matter; values and item order
+ * do. The stored idempotency records hold this form, so changing it would turn a client's replay
+ * after an upgrade into a 409.
+ */
 export function requestHash(order: NewOrder): string {
-  return createHash('sha256').update(canonicalJson({ customerId: order.customerId, items: order.items, paymentToken: order.paymentToken })).digest('hex');
+  const canonical = JSON.stringify([order.customerId, order.items.map((i) => [i.sku, i.qty]), order.paymentToken ?? null]);
+  return createHash('sha256').update(canonical).digest('base64url');
 }
