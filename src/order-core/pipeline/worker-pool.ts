@@ -56,6 +56,8 @@ export class WorkerPool implements WorkerPoolControl {
   private target = 0;
   private paused = false;
   private draining = false;
+  /** The dispatcher's lease commit while it runs: the workers it will feed are out of `idle`. */
+  private leasing: Promise<unknown> | undefined;
   private stopped = false;
   private wakeDispatcher: (() => void) | undefined;
   private dispatcherDone: Promise<void> = Promise.resolve();
@@ -164,6 +166,12 @@ export class WorkerPool implements WorkerPoolControl {
     this.draining = true;
     for (const s of this.idle.splice(0)) s.handOff?.(undefined);
     const deadline = Date.now() + timeoutMs;
+    // Jobs from a lease that was committing when the drain began are ours already: they are
+    // handed out and run like any in flight, so wait for the lease and let the workers start.
+    if (this.leasing !== undefined) {
+      await this.leasing.catch(() => undefined);
+      await new Promise((r) => setImmediate(r));
+    }
     while (this.busyCount > 0 && Date.now() < deadline) {
       await Promise.race([Promise.all(this.running), new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, deadline - Date.now()))))]);
     }
@@ -268,13 +276,17 @@ export class WorkerPool implements WorkerPoolControl {
         wanted = waiting.length;
         let jobs: LeasedJob[] = [];
         try {
-          jobs = await this.opts.store.leaseBatch(
+          const leasing = this.opts.store.leaseBatch(
             waiting.map(() => `${this.prefix}:${++this.leaseSeq}`),
             this.opts.leaseMs,
             this.opts.leaseOptions?.() ?? {},
           );
+          this.leasing = leasing;
+          jobs = await leasing;
         } catch (err) {
           this.opts.logger.error({ err }, 'leasing jobs failed');
+        } finally {
+          this.leasing = undefined;
         }
         leased = jobs.length;
         for (const job of jobs) if (job.redelivered) this.opts.metrics.redeliveries.inc();
@@ -291,7 +303,15 @@ export class WorkerPool implements WorkerPoolControl {
           w.handOff = undefined;
           handOff?.(this.spare.shift());
         }
-        for (const w of live) this.idle.push(w);
+        // Workers left without a job go back to waiting, or home when a drain began meanwhile.
+        for (const w of live) {
+          if (!this.draining) this.idle.push(w);
+          else {
+            const handOff = w.handOff;
+            w.handOff = undefined;
+            handOff?.(undefined);
+          }
+        }
       } else if (this.spare.length > 0 && this.idle.length > 0 && !this.stopped) {
         while (this.spare.length > 0 && this.idle.length > 0) {
           const w = this.idle.shift() as WorkerSlot;
