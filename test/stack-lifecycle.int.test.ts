@@ -125,3 +125,21 @@ describe('order lifecycle on a real stack', () => {
     await waitFor('order after store restart confirmed', async () => (await getOrder(id)).status === 'confirmed');
   });
 });
+
+describe('stopping a stack', () => {
+  it('drains within the limit the caller gives, not the configured one on top of it', async () => {
+    // a charge that takes 30 s and a configured drain limit far beyond the test's time
+    const slow = await startTestStack({ workers: 1, paymentLatencyMs: 30_000, paymentTimeoutMs: 60_000, drainTimeoutMs: 600_000 });
+    const client = httpClient(slow.url);
+    try {
+      expect((await client.postOrder(order('SKU-0001'), 'slow-1')).status).toBe(202);
+      await waitFor('the order being worked on', () => slow.engine.pool.busy() === 1);
+      // returns with the job still in flight (it is redelivered at the next start) instead of
+      // waiting out the configured 600 s drain after the caller's 0
+      expect(await slow.stop({ drainTimeoutMs: 0 })).toEqual({ drained: false, inFlight: 1 });
+    } finally {
+      await client.close();
+      await slow.dispose();
+    }
+  }, 20_000);
+});

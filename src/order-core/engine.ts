@@ -48,6 +48,10 @@ export interface OrderEngine {
   readonly pool: WorkerPoolControl;
   readonly payments: PaymentControl;
   readonly flags: FlagProvider;
-  /** Stops workers (after drain) and closes the store. */
-  close(): Promise<void>;
+  /**
+   * Stops workers (after a drain of at most `drainTimeoutMs`, default the configured one) and
+   * closes the store. Pass 0 when the caller drained already: jobs still running are then
+   * abandoned without ack and redelivered at the next start.
+   */
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
 }

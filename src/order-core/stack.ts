@@ -132,7 +132,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
           const result = await engine.pool.drain(stopOpts.drainTimeoutMs ?? config.drainTimeoutMs);
           if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'drain timed out; unfinished jobs resume on the next start');
           await app.close();
-          await engine.close();
+          // drained above, within the caller's limit: close must not wait a second time
+          await engine.close({ drainTimeoutMs: 0 });
           await gateway.close();
           logger.info({ drained: result.drained }, 'order stack stopped');
           logger.flush();

@@ -137,12 +137,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     sweep.unref();
 
     let closed = false;
-    const shutdown = async (graceful: boolean) => {
+    const shutdown = async (drainTimeoutMs: number) => {
       if (closed) return;
       closed = true;
       sweeping = false;
       clearInterval(sweep);
-      const result = await p.stop(graceful ? cfg.drainTimeoutMs : 0);
+      const result = await p.stop(drainTimeoutMs);
       if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'stopped with jobs in flight; they will be redelivered at the next start');
       await payments.close();
       await s.close();
@@ -172,12 +172,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
         const downtimeMs = s.restart();
         logger.warn({ downtimeMs }, 'order store restarted');
       },
-      async close() {
-        await shutdown(true);
+      async close(closeOpts = {}) {
+        await shutdown(closeOpts.drainTimeoutMs ?? cfg.drainTimeoutMs);
         lock.release();
       },
       async crash() {
-        await shutdown(false);
+        await shutdown(0);
       },
     };
     return engine;
