@@ -3,21 +3,28 @@ import { silentLogger } from '../logger.js';
 import { createStackMetrics } from '../metrics.js';
 import type { LeasedJob } from '../storage/sqlite/order-store.js';
 import type { JobResult } from './steps.js';
-import { WorkerPool } from './worker-pool.js';
+import { PoolDrainingError, WorkerPool } from './worker-pool.js';
 
-const pools: WorkerPool[] = [];
+/** Pools to stop after each test, and how to make their fake store answer every lease from then on. */
+const pools: { pool: WorkerPool; endLeases: () => void }[] = [];
 afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.stop(0)));
+  await Promise.all(
+    pools.splice(0).map(({ pool, endLeases }) => {
+      endLeases();
+      return pool.stop(0);
+    }),
+  );
 });
 
 /** A pool over a store whose lease commits finish when the test says so, and jobs that finish when released. */
 function harness() {
   const leases: { tokens: string[]; finish: (jobs: LeasedJob[]) => void }[] = [];
+  let ended = false;
   const started: string[] = [];
   const release: (() => void)[] = [];
   const pool = new WorkerPool({
     store: {
-      leaseBatch: (tokens: string[]) => new Promise<LeasedJob[]>((finish) => leases.push({ tokens, finish })),
+      leaseBatch: (tokens: string[]) => new Promise<LeasedJob[]>((finish) => (ended ? finish([]) : leases.push({ tokens, finish }))),
       renewLease: async () => true,
     } as never,
     worker: async (job, signal) => {
@@ -34,7 +41,13 @@ function harness() {
     now: Date.now,
     pollMs: 5,
   });
-  pools.push(pool);
+  pools.push({
+    pool,
+    endLeases: () => {
+      ended = true;
+      for (const l of leases) l.finish([]);
+    },
+  });
   const job = (token: string, n: number): LeasedJob => ({ orderId: `ord_${n}`, token, redelivered: false }) as LeasedJob;
   return { pool, leases, started, release, job };
 }
@@ -64,6 +77,18 @@ describe('worker pool', () => {
     // and nothing more is leased after the drain began
     for (let i = 0; i < 5; i++) await turn();
     expect(leases).toHaveLength(1);
+  });
+
+  it('starts no workers once draining: a larger size is refused, a smaller one taken', async () => {
+    const { pool, leases } = harness();
+    pool.start(2);
+    while (leases.length === 0) await turn();
+    leases[0]!.finish([]);
+    await pool.drain(1_000);
+    expect(() => pool.setSize(3)).toThrow(PoolDrainingError);
+    expect(pool.size()).toBe(2);
+    pool.setSize(1);
+    expect(pool.size()).toBe(1);
   });
 
   it('a drain that begins while a lease commits lets the workers that got no job go home', async () => {

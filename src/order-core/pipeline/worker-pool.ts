@@ -22,6 +22,14 @@ export interface WorkerPoolOptions {
   onResult?: (job: LeasedJob, result: JobResult) => void;
 }
 
+/** setSize asked a draining or stopped pool for more workers. */
+export class PoolDrainingError extends Error {
+  constructor() {
+    super('the worker pool is draining and starts no new workers');
+    this.name = 'PoolDrainingError';
+  }
+}
+
 /** Why a worker's signal was aborted. */
 export class WorkerKilled extends Error {
   constructor() {
@@ -94,9 +102,12 @@ export class WorkerPool implements WorkerPoolControl {
 
   setSize(n: number): void {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`worker count must be a whole number >= 0, got ${n}`);
+    // A draining or stopped pool starts no worker: one would leave at once, and the loop below
+    // would never see the count it waits for.
+    if ((this.draining || this.stopped) && n > this.target) throw new PoolDrainingError();
     this.target = n;
     let live = [...this.slots.values()].filter((s) => !s.retiring);
-    while (live.length < n) {
+    while (live.length < n && !this.draining && !this.stopped) {
       this.spawn();
       live = [...this.slots.values()].filter((s) => !s.retiring);
     }
@@ -169,7 +180,9 @@ export class WorkerPool implements WorkerPoolControl {
     // Jobs from a lease that was committing when the drain began are ours already: they are
     // handed out and run like any in flight, so wait for the lease and let the workers start.
     if (this.leasing !== undefined) {
-      await this.leasing.catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.leasing.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
       await new Promise((r) => setImmediate(r));
     }
     while (this.busyCount > 0 && Date.now() < deadline) {
