@@ -143,3 +143,22 @@ describe('stopping a stack', () => {
     }
   }, 20_000);
 });
+
+describe('load shedding on a real stack', () => {
+  it('holds maxBacklog under concurrent orders: those not yet committed count too', async () => {
+    const shed = await startTestStack({ workers: 0, maxBacklog: 5 });
+    const client = httpClient(shed.url);
+    try {
+      // 20 open connections first, so the orders arrive together rather than one connect apart
+      await Promise.all(Array.from({ length: 20 }, () => client.call('GET', '/healthz')));
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.postOrder(order('SKU-0001'), `shed-${i}`)));
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses).toEqual([...Array(5).fill(202), ...Array(15).fill(503)]);
+      for (const r of results.filter((x) => x.status === 503)) expect((r.body as { error: { code: string } }).error.code).toBe('ORDER_SHED');
+      expect(shed.engine.store.stats().queueDepth).toBe(5);
+    } finally {
+      await client.close();
+      await shed.dispose();
+    }
+  });
+});

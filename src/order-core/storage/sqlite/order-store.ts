@@ -219,7 +219,8 @@ export class SqliteOrderStore implements OrderStore {
    * shares one transaction and so one fsync; each op runs in its own savepoint, so one that
    * throws is rolled back alone and rejects only its own promise.
    */
-  write<T>(op: () => T, durable = true): Promise<T> {
+  /** `accept`: the op is an order's accept, counted in queueDepth() from now on. */
+  write<T>(op: () => T, durable = true, accept = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) {
         reject(new Error('order store is closed'));
@@ -230,8 +231,21 @@ export class SqliteOrderStore implements OrderStore {
         return;
       }
       this.ops.push({ run: op, durable, resolve: resolve as (v: unknown) => void, reject });
+      if (accept) this.queuedAccepts++;
       this.scheduleFlush();
     });
+  }
+
+  /**
+   * Accepts queued for the next group commit. queueDepth() counts them, so that concurrent
+   * orders checked against maxBacklog in the same turn see each other before any is committed.
+   */
+  private queuedAccepts = 0;
+
+  /** Takes the whole queue of pending ops (for a commit, or to reject them). */
+  private takeOps(): PendingOp[] {
+    this.queuedAccepts = 0;
+    return this.ops.splice(0, this.ops.length);
   }
 
   private readonly ops: PendingOp[] = [];
@@ -251,7 +265,7 @@ export class SqliteOrderStore implements OrderStore {
 
   private flush(): void {
     if (this.db === undefined || this.ops.length === 0) return;
-    const batch = this.ops.splice(0, this.ops.length);
+    const batch = this.takeOps();
     const db = this.db;
     const savepoint = db.transaction((fn: () => unknown) => fn());
     this.groupDepth = undefined;
@@ -312,7 +326,7 @@ export class SqliteOrderStore implements OrderStore {
   // ---------------------------------------------------------------- intake
 
   accept(req: AcceptRequest): Promise<AcceptOutcome> {
-    return this.write(() => this.acceptOne(req, this.opts.now()));
+    return this.write(() => this.acceptOne(req, this.opts.now()), true, true);
   }
 
   private acceptOne(req: AcceptRequest, now: number): AcceptOutcome {
@@ -383,8 +397,9 @@ export class SqliteOrderStore implements OrderStore {
    * created are added and jobs leased taken off. Workers take jobs meanwhile, so a position is an
    * estimate to a client anyway; /metrics reports the exact count.
    */
+  /** Orders waiting for a worker: the committed estimate plus accepts queued for the next commit. */
   queueDepth(): number {
-    return this.queueDepthEstimate(this.opts.now());
+    return this.queueDepthEstimate(this.opts.now()) + this.queuedAccepts;
   }
 
   private queueDepthEstimate(now: number): number {
@@ -533,13 +548,13 @@ export class SqliteOrderStore implements OrderStore {
     }
     this.wal?.close();
     this.wal = undefined;
-    for (const op of this.ops.splice(0)) op.reject(new Error('order store is closed'));
+    for (const op of this.takeOps()) op.reject(new Error('order store is closed'));
   }
 
   /** Fail-stop: refuse every write from now on, and those already queued, until a reopen. */
   private fail(cause: unknown): void {
     this.failure ??= new Error(`the order store stopped taking writes after a failed write to disk (${(cause as Error).message}); it must be reopened (restart the stack)`, { cause });
-    for (const op of this.ops.splice(0)) op.reject(this.failure);
+    for (const op of this.takeOps()) op.reject(this.failure);
   }
 
   /** The synchronous writes (cancel, flag overrides) refuse as well once the store failed. */
