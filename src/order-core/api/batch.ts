@@ -31,6 +31,16 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
       const { orders } = req.body;
       // Rate limit and backlog count orders, not requests, so a batch cannot bypass either.
       if (rt.limiter.enabled) {
+        if (orders.length > rt.limiter.capacity) {
+          rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' }, orders.length);
+          return sendError(
+            req,
+            reply,
+            413,
+            'ORDER_BATCH_OVER_RATE_LIMIT',
+            `This batch has ${orders.length} orders, more than this client may send at once (rate limit ${String(rt.deps.rateLimit)}/s); send batches of at most ${rt.limiter.capacity}`,
+          );
+        }
         const d = await rt.limiter.consume(clientIdOf(req), orders.length);
         if (!d.allowed) {
           rt.deps.metrics.rateLimited.inc();
