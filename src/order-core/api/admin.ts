@@ -37,7 +37,8 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
 
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization;
-    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    // The scheme name is case-insensitive (RFC 9110, 11.1).
+    const token = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : '';
     if (token === '' || !tokenMatches(token, rt.deps.adminToken)) {
       reply.header('www-authenticate', 'Bearer realm="surgectl-stack-admin"');
       sendError(req, reply, 401, 'ORDER_UNAUTHORIZED', 'Admin API needs "Authorization: Bearer <token>" with the stack admin token');
@@ -47,7 +48,10 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
 
   app.get('/admin/status', async () => adminStatus(rt));
 
-  app.put<{ Body: { count: number } }>('/admin/workers', { schema: { body: workersBodySchema } }, async (req) => {
+  app.put<{ Body: { count: number } }>('/admin/workers', { schema: { body: workersBodySchema } }, async (req, reply) => {
+    if (rt.state.draining && req.body.count > engine.pool.size()) {
+      return sendError(req, reply, 409, 'ORDER_POOL_DRAINING', `The stack is draining and starts no new workers (it has ${engine.pool.size()}); only a smaller count is accepted`);
+    }
     engine.pool.setSize(req.body.count);
     req.log.info({ workers: req.body.count }, 'worker pool resized');
     return { size: engine.pool.size() };
@@ -140,6 +144,11 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     req.log.warn({ downtimeMs }, 'fault: store restarted');
     return { restarted: true, downtimeMs };
   });
+
+  // Behind the token like the rest: without it, nobody learns which admin routes exist.
+  app.all('/admin/*', async (req, reply) =>
+    sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', `No admin route ${req.method} ${req.url.split('?')[0] ?? ''} (see docs/order-api.md)`),
+  );
 
   app.delete('/admin/faults', async (req) => {
     rt.state.dropRatio = 0;

@@ -236,6 +236,24 @@ describe('batch', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 
+  it('refuses a batch larger than the client may ever send at once with 413, and takes none of its budget', async () => {
+    const { app, fake } = await harness({ rateLimit: 3 });
+    const batch = (n: number, prefix: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/orders/batch',
+        headers: { 'x-api-key': 'alice' },
+        payload: { orders: Array.from({ length: n }, (_, i) => ({ idempotencyKey: `${prefix}${i}`, ...good })) },
+      });
+    const tooBig = await batch(4, 'big');
+    expect(expectErrorShape(tooBig, 413, 'ORDER_BATCH_OVER_RATE_LIMIT').error.message).toContain('at most 3');
+    expect(tooBig.headers['retry-after']).toBeUndefined();
+    // the refused batch took nothing: a batch of the full budget still passes in this window
+    expect((await batch(3, 'ok')).statusCode).toBe(207);
+    expect((await post(app, good, { 'x-api-key': 'alice' })).statusCode).toBe(429);
+    expect(fake.accepted).toHaveLength(3);
+  });
+
   it.each([
     ['empty list', { orders: [] }],
     ['101 orders', { orders: Array.from({ length: 101 }, (_, i) => ({ idempotencyKey: `x${i}`, ...good })) }],
@@ -336,6 +354,23 @@ describe('admin API', () => {
 
     expect((await call('POST', '/admin/drain')).statusCode).toBe(202);
     expect(state.draining).toBe(true);
+  });
+
+  it('takes the Bearer scheme in any case, and asks for the token before saying an admin route does not exist', async () => {
+    const { app } = await harness();
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      expect((await app.inject({ method: 'GET', url: '/admin/status', headers: { authorization: `${scheme} ${TOKEN}` } })).statusCode).toBe(200);
+    }
+    expectErrorShape(await app.inject({ method: 'GET', url: '/admin/secret' }), 401, 'ORDER_UNAUTHORIZED');
+    expectErrorShape(await app.inject({ method: 'GET', url: '/admin/secret', headers: auth }), 404, 'ORDER_ROUTE_NOT_FOUND');
+  });
+
+  it('refuses more workers once draining (409), and still takes fewer', async () => {
+    const { app, state } = await harness();
+    state.draining = true;
+    const more = await app.inject({ method: 'PUT', url: '/admin/workers', headers: auth, payload: { count: 8 } });
+    expect(expectErrorShape(more, 409, 'ORDER_POOL_DRAINING').error.message).toContain('draining');
+    expect((await app.inject({ method: 'PUT', url: '/admin/workers', headers: auth, payload: { count: 1 } })).json()).toEqual({ size: 1 });
   });
 
   it('answers a store restart that cannot reopen with 503 and the reason', async () => {

@@ -2,29 +2,34 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Codes of the order API's error bodies (`{error:{code,message,details?},requestId}`); the
- * table with statuses is in docs/order-api.md.
+ * table with statuses is in docs/order-api.md (a test keeps the two in step).
  */
-export type ApiErrorCode =
-  | 'ORDER_VALIDATION'
-  | 'ORDER_INVALID_JSON'
-  | 'ORDER_IDEMPOTENCY_KEY_REQUIRED'
-  | 'ORDER_IDEMPOTENCY_CONFLICT'
-  | 'ORDER_BODY_TOO_LARGE'
-  | 'ORDER_UNSUPPORTED_MEDIA_TYPE'
-  | 'ORDER_UNKNOWN_SKU'
-  | 'ORDER_NOT_FOUND'
-  | 'ORDER_NOT_CANCELLABLE'
-  | 'ORDER_RATE_LIMITED'
-  | 'ORDER_SHED'
-  | 'ORDER_PAUSED'
-  | 'ORDER_DRAINING'
-  | 'ORDER_FAULT_DROPPED'
-  | 'ORDER_STORE_UNAVAILABLE'
-  | 'ORDER_UNAUTHORIZED'
-  | 'ORDER_FLAG_NOT_FOUND'
-  | 'ORDER_ROUTE_NOT_FOUND'
-  | 'ORDER_BAD_REQUEST'
-  | 'ORDER_INTERNAL';
+export const API_ERROR_CODES = [
+  'ORDER_VALIDATION',
+  'ORDER_INVALID_JSON',
+  'ORDER_IDEMPOTENCY_KEY_REQUIRED',
+  'ORDER_IDEMPOTENCY_CONFLICT',
+  'ORDER_BODY_TOO_LARGE',
+  'ORDER_BATCH_OVER_RATE_LIMIT',
+  'ORDER_UNSUPPORTED_MEDIA_TYPE',
+  'ORDER_UNKNOWN_SKU',
+  'ORDER_NOT_FOUND',
+  'ORDER_NOT_CANCELLABLE',
+  'ORDER_POOL_DRAINING',
+  'ORDER_RATE_LIMITED',
+  'ORDER_SHED',
+  'ORDER_PAUSED',
+  'ORDER_DRAINING',
+  'ORDER_FAULT_DROPPED',
+  'ORDER_STORE_UNAVAILABLE',
+  'ORDER_UNAUTHORIZED',
+  'ORDER_FLAG_NOT_FOUND',
+  'ORDER_ROUTE_NOT_FOUND',
+  'ORDER_BAD_REQUEST',
+  'ORDER_INTERNAL',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 export interface FieldProblem {
   /** Where in the request: `customerId`, `items[0].qty`, `headers.idempotency-key`. */
