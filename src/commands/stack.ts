@@ -28,8 +28,27 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 
+/** `--seed-inventory`: N units per default sku, or a catalog file; a number that is not a whole one >= 0 is neither. */
+const seedInventory = (v: string): number | string => {
+  if (/^\d+$/.test(v)) return Number(v);
+  if (v.trim() !== '' && Number.isFinite(Number(v))) throw new InvalidArgumentError(`--seed-inventory must be a whole number >= 0 or a file path, got '${v}'`);
+  return v;
+};
+
 export function registerStack(program: Command, ctx: CommandContext): void {
-  const stack = program.command('stack').description('run and inspect the bundled order stack (intake API, workers, payment simulator)');
+  const stack = program
+    .command('stack')
+    .description('run and inspect the bundled order stack (intake API, workers, payment simulator)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl stack up --workers 16 --seed-inventory 100   # run the stack in the foreground; prints its token
+  $ export SURGECTL_STACK_ADMIN_TOKEN=<token it printed>
+  $ surgectl stack status                                 # intake, workers, queue, orders, breaker
+  $ surgectl stack status -w --interval 1                 # a row a second with accepted/s and confirmed/s
+`,
+    );
 
   stack
     .command('up')
@@ -39,7 +58,7 @@ export function registerStack(program: Command, ctx: CommandContext): void {
     .option('--payment-port <port>', 'payment gateway simulator port, 0 = any free (default 8089)', int('--payment-port'))
     .option('--workers <n>', 'pipeline workers: orders processed at once (default 64)', int('--workers'))
     .option('--data-dir <dir>', 'where the order store, payment ledger and log live (default .surgectl/data)')
-    .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', (v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', seedInventory)
     .option('--rate-limit <n|off>', "requests per second per client (x-api-key, else IP), or 'off' (default off)", (v) => {
       if (v === 'off') return 'off';
       const n = Number(v);

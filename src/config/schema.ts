@@ -20,7 +20,7 @@ export const StackConfigSchema = z
     /** Where the SQLite store and the gateway ledger live. */
     dataDir: z.string().min(1).default('.surgectl/data'),
     /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */
-    seedInventory: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+    seedInventory: z.union([z.number().int().min(0), z.string().min(1).describe('a YAML/JSON/CSV file path')]).optional(),
     rateLimit: rateLimit.default('off'),
     /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. */
     maxBacklog: z.number().int().min(1).default(20_000),
@@ -44,7 +44,10 @@ export const StackConfigSchema = z
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 
 /** A Prometheus-style duration: 30s, 5m, 1h30m, 7d, 2w. */
-const duration = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/, 'expected a duration such as 5m, 7d or 1h30m');
+const duration = z
+  .string()
+  .regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/, 'expected a duration such as 5m, 7d or 1h30m')
+  .describe('a duration such as 5m, 7d or 1h30m');
 
 /** `surgectl forecast` defaults (flags win). Durations are strings with units. */
 export const ForecastConfigSchema = z

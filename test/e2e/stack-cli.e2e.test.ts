@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StackConfigSchema } from '../../src/config/schema.js';
 import { runCli } from '../support/cli.js';
@@ -113,21 +115,41 @@ describe('surgectl stack up', () => {
     }
   });
 
-  it('rejects bad flag values as usage errors (exit 2) and out-of-range ones as config errors (exit 10)', async () => {
+  // Out-of-range flag values used to come back as config errors (exit 10) naming stack.workers; a flag
+  // is part of the command line, so they are usage errors naming the flag, like non-numeric values.
+  it('rejects bad and out-of-range flag values as usage errors (exit 2) naming the flag', async () => {
     const bad = await runCli(['stack', 'up', '--workers', 'many']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--workers must be a whole number');
     const range = await runCli(['stack', 'up', '--workers', '9999', '--data-dir', newDir()]);
-    expect(range.code).toBe(10);
-    expect(range.stderr).toContain('stack.workers');
+    expect(range.code).toBe(2);
+    expect(range.stderr).toContain('[SRG_CLI_USAGE]');
+    expect(range.stderr).toContain('--workers must be a whole number 0..512, got 9999');
+    expect(range.stderr).not.toContain('stack.workers');
     const rate = await runCli(['stack', 'up', '--rate-limit', 'fast']);
     expect(rate.code).toBe(2);
+  });
+
+  it('the same out-of-range value from surgectl.yaml is a config error (exit 10) naming the key, from env naming the variable', async () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'surgectl.yaml'), 'stack:\n  workers: 9999\n');
+    const file = await runCli(['stack', 'up'], { cwd: dir });
+    expect(file.code).toBe(10);
+    expect(file.stderr).toContain('[SRG_CONFIG_INVALID]');
+    expect(file.stderr).toContain('stack.workers: expected a whole number 0..512, got 9999');
+    const env = await runCli(['stack', 'up'], { cwd: newDir(), env: { SURGECTL_STACK_WORKERS: '9999' } });
+    expect(env.code).toBe(10);
+    expect(env.stderr).toContain('[SRG_CONFIG_ENV]');
+    expect(env.stderr).toContain("SURGECTL_STACK_WORKERS must be a whole number 0..512, got '9999'");
   });
 
   it('says clearly when no stack answers (exit 2, SRG_STACK_UNREACHABLE)', async () => {
     const r = await runCli(['stack', 'status', '--url', 'http://127.0.0.1:1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[SRG_STACK_UNREACHABLE]');
+    // port 1 is one fetch refuses outright: say so rather than "(TypeError)"
+    expect(r.stderr).not.toContain('TypeError');
+    expect(r.stderr).toContain('port 1 is one that fetch refuses');
   });
 });
 
