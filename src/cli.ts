@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from './exit-codes.js';
-import { isSurgeError } from './errors.js';
+import { isSurgeError, SurgeError } from './errors.js';
 import type { Runtime } from './runtime.js';
 import { colorEnabled, createPaint, type Paint } from './ui/color.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
@@ -26,6 +26,8 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
   let exitCode: number = ExitCode.Ok;
   let paint: Paint | undefined;
   let reporter: Reporter | undefined;
+  /** Where commander saw a usage error (it no longer prints it: reportError does, in our format). */
+  const failed: { command?: Command; helpShownFor?: Command; helpWasError?: boolean } = {};
 
   const program = new Command('surgectl')
     .description('Get an e-commerce backend through order surges: forecast, pre-scale, shed load, load-test, drill and rehearse.')
@@ -35,12 +37,6 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
     .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
     .option('-y, --yes', 'answer yes to confirmations (needed to change live systems off a terminal)', false)
     .option('-v, --verbose', 'debug messages and stack traces', false)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({
-      writeOut: (s) => runtime.stdout.write(s),
-      writeErr: (s) => runtime.stderr.write(s),
-    })
-    .exitOverride()
     .addHelpText(
       'after',
       `
@@ -52,12 +48,19 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshold failed,
 21 steady state deviated, 30 rollback failed, 130 interrupted.`,
     );
+  // Any command's help, on stdout (asked for) or on stderr (shown because the command line was incomplete).
+  program.on('afterAllHelp', (c: { error: boolean; command: Command }) => {
+    failed.helpShownFor = c.command;
+    failed.helpWasError = c.error;
+  });
 
   const globals = (): GlobalOptions => {
     const o = program.opts<{ config?: string; output: OutputFormat; color: boolean; yes: boolean; verbose: boolean }>();
     return { config: o.config, output: o.output, color: o.color, yes: o.yes, verbose: o.verbose };
   };
   const getPaint = () => (paint ??= createPaint(colorEnabled(runtime.env, runtime.stdout.isTTY === true, globals().color)));
+  /** Colour of what goes to stderr (errors, messages) follows stderr, which may be a terminal when stdout is not. */
+  const stderrPaint = () => createPaint(colorEnabled(runtime.env, runtime.stderr.isTTY === true, globals().color));
   const ctx: CommandContext = {
     runtime,
     globals,
@@ -65,7 +68,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshol
     reporter: () =>
       (reporter ??= createConsoleReporter({
         runtime,
-        paint: createPaint(colorEnabled(runtime.env, runtime.stderr.isTTY === true, globals().color)),
+        paint: stderrPaint(),
         yes: globals().yes,
         verbose: globals().verbose,
       })),
@@ -83,32 +86,107 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshol
   };
 
   for (const register of COMMANDS) register(program, ctx);
-  for (const cmd of program.commands) applyCommanderSettings(cmd, runtime);
+  applyCommanderSettings(program, runtime, failed);
 
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportError(err, runtime, getPaint(), isVerbose(argv));
+    const usage = usageError(err, program, failed);
+    // -v as commander parsed it, so combined short flags (-yv) count too; a usage error has no useful stack.
+    return reportError(usage ?? err, runtime, stderrPaint(), usage === undefined && globals().verbose);
   }
 }
 
-/** Sub-commands inherit output routing and error behaviour from the root. */
-function applyCommanderSettings(cmd: Command, runtime: Runtime): void {
+/** Every command routes output to the runtime and hands usage errors to reportError instead of printing them. */
+function applyCommanderSettings(cmd: Command, runtime: Runtime, failed: { command?: Command }): void {
   cmd
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => runtime.stdout.write(s), writeErr: (s) => runtime.stderr.write(s) });
-  for (const sub of cmd.commands) applyCommanderSettings(sub, runtime);
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeOut: (s) => runtime.stdout.write(s),
+      writeErr: (s) => runtime.stderr.write(s),
+      outputError: () => {
+        failed.command = cmd;
+      },
+    });
+  for (const sub of cmd.commands) applyCommanderSettings(sub, runtime, failed);
 }
 
-function isVerbose(argv: readonly string[]): boolean {
-  return argv.includes('-v') || argv.includes('--verbose');
+/** `surgectl stack up` for the stack up command. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Commander's usage failures as SRG_CLI_USAGE errors (docs/errors.md format, hint naming the
+ * command's --help); undefined for anything else, and for help or the version asked for.
+ */
+function usageError(err: unknown, program: Command, failed: { command?: Command; helpShownFor?: Command; helpWasError?: boolean }): SurgeError | undefined {
+  if (!(err instanceof CommanderError)) return undefined;
+  if (err.code === 'commander.help') {
+    const cmd = failed.helpShownFor ?? program;
+    if (failed.helpWasError !== true) return undefined; // `surgectl help [command]`: asked for
+    // The help is already on stderr, so the user sees the choices; say what was wrong under it.
+    const [first, name] = cmd.args;
+    if (first === 'help' && name !== undefined) {
+      const suggestion = suggest(name, cmd.commands.map((c) => c.name()));
+      return new SurgeError('SRG_CLI_USAGE', `unknown command '${name}'${suggestion ? ` (Did you mean ${suggestion}?)` : ''}`, {
+        hint: `run '${commandPath(cmd)} --help' for the commands`,
+      });
+    }
+    const subs = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    const example = subs[0] === undefined ? '' : `, e.g. '${commandPath(cmd)} ${subs[0]} --help'`;
+    return new SurgeError('SRG_CLI_USAGE', `${commandPath(cmd)} needs a command: ${subs.join(', ')}`, {
+      hint: `run '${commandPath(cmd)} <command> --help' for a command's flags${example}`,
+    });
+  }
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.executeSubCommandAsync') return undefined;
+  const cmd = failed.command ?? program;
+  return new SurgeError('SRG_CLI_USAGE', commanderMessage(err.message), { hint: `run '${commandPath(cmd)} --help' for usage` });
+}
+
+/**
+ * Commander's text without its `error: ` prefix, on one line; for a rejected flag value, the
+ * parser's own explanation when it names the flag ("--workers must be a whole number, got 'x'").
+ */
+function commanderMessage(message: string): string {
+  const text = message
+    .replace(/^error:\s*/, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
+  const invalid = /^option '(?:-\w, )?(--[\w-]+)[^']*' argument '.*?' is invalid\. (.+)$/s.exec(text);
+  if (invalid?.[1] !== undefined && invalid[2] !== undefined && invalid[2].includes(invalid[1])) return invalid[2];
+  return text;
+}
+
+/** The closest of `names` to `word` when it looks like a typo of it. */
+function suggest(word: string, names: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = editDistance(word, name);
+    if (d <= Math.max(1, Math.floor(name.length / 3)) && (best === undefined || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
 }
 
 function reportError(err: unknown, runtime: Runtime, paint: Paint, verbose: boolean): number {
   if (err instanceof CommanderError) {
-    // commander has already printed help, the version or the usage error.
+    // commander has already printed help or the version.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok;
     if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
     return ExitCode.Usage;

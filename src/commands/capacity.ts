@@ -19,7 +19,18 @@ interface PlanFlags {
 }
 
 export function registerCapacity(program: Command, ctx: CommandContext): void {
-  const capacity = program.command('capacity').description('turn a demand forecast into replica counts and a scale plan');
+  const capacity = program
+    .command('capacity')
+    .description('turn a demand forecast into replica counts and a scale plan')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl forecast --input orders.csv --horizon 7d --out forecast.json
+  $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --out plan.yaml
+  $ surgectl capacity plan --forecast forecast.json --load-test k6-summary.json --replicas-under-test 2
+`,
+    );
   capacity
     .command('plan')
     .description('replicas per service and ASG min/desired/max for the forecast peak, with the arithmetic; writes a ScalePlan YAML')
@@ -34,7 +45,7 @@ export function registerCapacity(program: Command, ctx: CommandContext): void {
     .option('--max-factor <x>', 'ASG max = ceil(desired x this)', '1.5')
     .option('--lead <duration>', 'capacity in place this long before the busy window', '30m')
     .option('--name <name>', 'plan name (default surge-<peak date>)')
-    .option('--out <file>', 'write the ScalePlan YAML (input of `surgectl scale apply`)')
+    .option('--out <file>', 'write the ScalePlan YAML (replicas and ASG min/desired/max per service, for your deploy tooling)')
     .addHelpText(
       'after',
       `
@@ -50,8 +61,11 @@ Examples:
       const cwd = ctx.runtime.cwd;
       const maxFactor = Number(flags.maxFactor);
       const replicasUnderTest = Number(flags.replicasUnderTest);
-      if (!(maxFactor >= 1)) throw new SurgeError('SRG_CLI_USAGE', `--max-factor must be a number >= 1, got "${flags.maxFactor}"`);
+      // Number('Infinity') is a number too: a plan with an infinite ASG max is no plan.
+      if (flags.maxFactor.trim() === '' || !Number.isFinite(maxFactor) || maxFactor < 1) throw new SurgeError('SRG_CLI_USAGE', `--max-factor must be a finite number >= 1, got "${flags.maxFactor}"`);
       if (!Number.isInteger(replicasUnderTest) || replicasUnderTest < 1) throw new SurgeError('SRG_CLI_USAGE', `--replicas-under-test must be a whole number >= 1, got "${flags.replicasUnderTest}"`);
+      if (flags.perReplicaRps !== undefined) checkFinite('--per-replica-rps', flags.perReplicaRps, (part) => (part.includes('=') ? part.slice(part.indexOf('=') + 1) : part));
+      checkFinite('--services', flags.services, (part) => (part.includes(':') ? part.slice(part.indexOf(':') + 1) : undefined));
       const { plan, written } = await runCapacityPlan({
         forecastFile: resolve(cwd, flags.forecast),
         ...(flags.series !== undefined ? { series: flags.series } : {}),
@@ -71,4 +85,17 @@ Examples:
       const { renderScalePlan } = await import('../ui/chart-report.js');
       await ctx.print(plan, () => renderScalePlan(plan, ctx.paint()));
     });
+}
+
+/**
+ * Each comma-separated part of `text` whose number (picked by `numberOf`) is not a finite number
+ * is a usage error naming the flag (`Infinity` and `1e999` would pass a `> 0` check).
+ */
+function checkFinite(flag: string, text: string, numberOf: (part: string) => string | undefined): void {
+  for (const part of text.split(',')) {
+    const n = numberOf(part.trim());
+    if (n !== undefined && !Number.isFinite(Number(n))) {
+      throw new SurgeError('SRG_CLI_USAGE', `${flag}: "${part.trim()}" is not a finite number`);
+    }
+  }
 }

@@ -5,7 +5,20 @@ import type { CommandContext } from './context.js';
 const SECRET_KEYS = new Set(['adminToken', 'token', 'apiToken', 'password']);
 
 export function registerConfig(program: Command, ctx: CommandContext): void {
-  const config = program.command('config').description('show and validate the configuration surgectl would use');
+  const config = program
+    .command('config')
+    .description('show and validate the configuration surgectl would use')
+    .addHelpText(
+      'after',
+      `
+Layers: defaults < surgectl.yaml (or --config, SURGECTL_CONFIG) < SURGECTL_<SECTION>_<KEY> < flags.
+
+Examples:
+  $ surgectl config view                                  # the resolved configuration, secrets redacted
+  $ SURGECTL_STACK_WORKERS=16 surgectl config view -o json
+  $ surgectl config validate prod.yaml                    # exit 10 and every problem when invalid
+`,
+    );
 
   config
     .command('view')

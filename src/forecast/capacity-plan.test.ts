@@ -52,6 +52,14 @@ describe('capacityPlan', () => {
     expect(capacityPlan({ forecast: two, series: 'eu', services: [{ name: 'a', perReplicaRps: 1 }] }).spec.source.series).toBe('eu');
   });
 
+  it('refuses numbers that are not finite: an Infinity max factor, headroom or throughput', () => {
+    const base = { forecast: doc, services: [{ name: 'intake', perReplicaRps: 120 }] };
+    expect(() => capacityPlan({ ...base, maxFactor: Infinity })).toThrow(/max factor/);
+    expect(() => capacityPlan({ ...base, headroom: Infinity })).toThrow(/headroom/);
+    expect(() => capacityPlan({ ...base, services: [{ name: 'intake', perReplicaRps: Infinity }] })).toThrow(/per-replica throughput/);
+    expect(() => capacityPlan({ ...base, services: [{ name: 'intake', perReplicaRps: 1, requestsPerOrder: Infinity }] })).toThrow(/requests per order/);
+  });
+
   it('rejects documents that are not forecasts (exit 10)', () => {
     try {
       parseForecastDocument({ kind: 'Other' }, 'x.json');

@@ -50,9 +50,10 @@ export const ServicePlanSchema = z.object({
 });
 
 /**
- * The scale plan file (`apiVersion: surgectl/v1`, `kind: ScalePlan`). `surgectl scale apply` reads it:
- * before `spec.window.start` every service gets `asg.min/desired/max` (or Kubernetes replicas =
- * `replicas`), and after `spec.window.end` the previous values are restored.
+ * The scale plan file (`apiVersion: surgectl/v1`, `kind: ScalePlan`), for the deploy tooling that
+ * applies it (surgectl has no apply command): before `spec.window.start` every service gets
+ * `asg.min/desired/max` (or Kubernetes replicas = `replicas`), and after `spec.window.end` the
+ * previous values are restored.
  */
 export const ScalePlanSchema = z.object({
   apiVersion: z.literal('surgectl/v1'),
@@ -137,12 +138,14 @@ export function capacityPlan(opts: CapacityPlanOptions): ScalePlan {
   const maxFactor = opts.maxFactor ?? 1.5;
   const leadMs = opts.leadMs ?? 30 * 60_000;
   const busyShare = opts.busyShare ?? 0.8;
-  if (!(headroom >= 0)) throw new SurgeError('SRG_CLI_USAGE', `headroom must be >= 0, got ${headroom}`);
-  if (!(maxFactor >= 1)) throw new SurgeError('SRG_CLI_USAGE', `max factor must be >= 1, got ${maxFactor}`);
+  if (!(headroom >= 0) || !Number.isFinite(headroom)) throw new SurgeError('SRG_CLI_USAGE', `headroom must be a finite number >= 0, got ${headroom}`);
+  if (!(maxFactor >= 1) || !Number.isFinite(maxFactor)) throw new SurgeError('SRG_CLI_USAGE', `max factor must be a finite number >= 1, got ${maxFactor}`);
   if (opts.services.length === 0) throw new SurgeError('SRG_CLI_USAGE', 'no services to plan', { hint: 'Pass --services intake,worker' });
   for (const s of opts.services) {
-    if (!(s.perReplicaRps > 0)) throw new SurgeError('SRG_CAPACITY_INPUT', `service ${s.name}: per-replica throughput must be positive, got ${s.perReplicaRps}`);
-    if (s.requestsPerOrder !== undefined && !(s.requestsPerOrder > 0)) throw new SurgeError('SRG_CAPACITY_INPUT', `service ${s.name}: requests per order must be positive`);
+    if (!(s.perReplicaRps > 0) || !Number.isFinite(s.perReplicaRps)) throw new SurgeError('SRG_CAPACITY_INPUT', `service ${s.name}: per-replica throughput must be a finite positive number, got ${s.perReplicaRps}`);
+    if (s.requestsPerOrder !== undefined && (!(s.requestsPerOrder > 0) || !Number.isFinite(s.requestsPerOrder))) {
+      throw new SurgeError('SRG_CAPACITY_INPUT', `service ${s.name}: requests per order must be a finite positive number`);
+    }
   }
   const sf = pickSeries(opts.forecast, opts.series);
   const sized = (p: ForecastPoint) => (sizeOn === 'point' ? p.value : sizeOn === 'p80' ? p.hi80 : p.hi95);

@@ -29,6 +29,42 @@ describe('surgectl as a user runs it', () => {
     const r = await runCli(['stack', 'up', '--no-such-flag']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--no-such-flag'");
+    expect(r.stderr).toContain("error [SRG_CLI_USAGE] unknown option '--no-such-flag'");
+    expect(r.stderr).toContain("hint: run 'surgectl stack up --help'");
+  });
+
+  it('a missing command is a usage error (exit 2) that shows the help; --help exits 0', async () => {
+    for (const args of [[], ['stack'], ['loadtest']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('Commands:');
+      expect(r.stderr).toContain('[SRG_CLI_USAGE]');
+    }
+    const bogus = await runCli(['help', 'bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain("unknown command 'bogus'");
+    for (const args of [['--help'], ['stack', '--help']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: surgectl');
+    }
+  });
+
+  it('-yv prints the stack trace of an error (combined short flags)', async () => {
+    const r = await runCli(['-yv', '--config', join(dir.path, 'missing.yaml'), 'config', 'view']);
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('[SRG_CONFIG_NOT_FOUND]');
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('env values are read by the type of their key: a numeric token stays a string', async () => {
+    const r = await runCli(['-o', 'json', 'config', 'view'], {
+      cwd: dir.path,
+      env: { SURGECTL_STACK_ADMIN_TOKEN: '12345678901234567890', SURGECTL_STACK_DATA_DIR: '2024', SURGECTL_STACK_PAYMENT_FAILURE_RATE: '.5', SURGECTL_STACK_WORKERS: ' 3' },
+    });
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout) as { stack: { adminToken: string; dataDir: string; paymentFailureRate: number; workers: number } };
+    expect(c.stack).toMatchObject({ adminToken: '<set>', dataDir: '2024', paymentFailureRate: 0.5, workers: 3 });
   });
 
   it('a bad config file exits 10 and lists every problem with its key path', async () => {

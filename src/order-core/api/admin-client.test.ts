@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdminStatus } from './admin.js';
-import { statusRates } from './admin-client.js';
+import { SurgeError } from '../../errors.js';
+import { fetchStackStatus, statusRates } from './admin-client.js';
 
 const status = (byStatus: Partial<AdminStatus['orders']['byStatus']>): AdminStatus =>
   ({
@@ -24,5 +25,32 @@ describe('statusRates (stack status --watch)', () => {
 
   it('rounds to one decimal', () => {
     expect(statusRates(status({}), status({ confirmed: 1 }), 3)).toEqual({ acceptedPerSec: 0.3, confirmedPerSec: 0.3 });
+  });
+});
+
+describe('fetchStackStatus when nothing can be asked', () => {
+  it('says that fetch refuses a blocked port, instead of a bare TypeError', async () => {
+    const err = await fetchStackStatus({ url: 'http://127.0.0.1:1', token: undefined }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SurgeError);
+    const e = err as SurgeError;
+    expect(e.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(e.message).not.toContain('TypeError');
+    expect(e.message).toContain('port 1');
+    expect(e.message).toMatch(/blocked|bad port/);
+    expect(e.hint).toMatch(/--url/);
+  });
+
+  it('names a refused connection in words', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const err = (await fetchStackStatus({ url: `http://127.0.0.1:${port}`, token: undefined }).catch((e: unknown) => e)) as SurgeError;
+    expect(err.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(err.message).toContain('connection refused');
   });
 });

@@ -22,11 +22,7 @@ export async function fetchStackStatus(opts: { url: string; token: string | unde
       signal: AbortSignal.any(signals),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered at ${base} (${cause})`, {
-      hint: 'Start one with `surgectl stack up`, or point --url at the URL it printed.',
-      cause: err,
-    });
+    throw unreachable(err, base, parsed);
   }
   const text = await res.text();
   if (!res.ok) {
@@ -66,4 +62,36 @@ export function statusRates(prev: AdminStatus | undefined, cur: AdminStatus, sec
   const total = (s: AdminStatus) => Object.values(s.orders.byStatus).reduce((a, n) => a + n, 0);
   const rate = (a: number, b: number) => (b >= a ? Math.round(((b - a) / seconds) * 10) / 10 : null);
   return { acceptedPerSec: rate(total(prev), total(cur)), confirmedPerSec: rate(prev.orders.byStatus.confirmed, cur.orders.byStatus.confirmed) };
+}
+
+/**
+ * What went wrong when fetch could not ask the stack, in words: fetch throws a bare
+ * `TypeError: fetch failed` and keeps the reason in `cause` (an errno code, or "bad port" for the
+ * ports the Fetch standard blocks, such as 1, 22 and 6000, which it refuses without connecting).
+ */
+function unreachable(err: unknown, base: string, url: URL): SurgeError {
+  const e = err as { name?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code;
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const startHint = 'Start one with `surgectl stack up`, or point --url at the URL it printed.';
+  if (e.cause?.message === 'bad port') {
+    return new SurgeError('SRG_STACK_UNREACHABLE', `Cannot ask the stack at ${base}: port ${port} is one that fetch refuses to connect to (a blocked "bad port")`, {
+      hint: 'Use the port the stack listens on (`surgectl stack up` prints its URL) in --url; run the stack on another --port if it listens on this one.',
+      cause: err,
+    });
+  }
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused: nothing listens on that port',
+    ENOTFOUND: `host ${url.hostname} not found`,
+    EAI_AGAIN: `host ${url.hostname} could not be resolved`,
+    ECONNRESET: 'the connection was reset',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+  };
+  let reason: string;
+  if (e.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT') reason = 'no answer in time';
+  else if (e.name === 'AbortError') reason = 'interrupted';
+  else if (code !== undefined) reason = reasons[code] ?? code;
+  else reason = e.cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered at ${base} (${reason})`, { hint: startHint, cause: err });
 }
