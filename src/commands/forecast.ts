@@ -74,8 +74,22 @@ Examples:
       const cwd = ctx.runtime.cwd;
       // defaults < surgectl.yaml `forecast:` < SURGECTL_FORECAST_* < flags
       const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query' });
-      // A bad flag is a usage error (exit 2), not a config error: check durations before layering.
+      // A bad flag is a usage error (exit 2), not a config error: check every flag before layering,
+      // and before anything is read or written.
       for (const key of ['horizon', 'step', 'lookback'] as const) if (given[key] !== undefined) parseDuration(given[key], `--${key}`);
+      if (flags.input !== undefined && given.prometheus !== undefined) {
+        throw new SurgeError('SRG_CLI_USAGE', 'give one source, not both: --input <file> or --prometheus <url>', {
+          hint: 'Drop --input to read Prometheus, or drop --prometheus (and --query) to read the file.',
+        });
+      }
+      if (flags.input !== undefined && given.query !== undefined) {
+        throw new SurgeError('SRG_CLI_USAGE', '--query goes with --prometheus, not with --input', { hint: 'Drop --query to forecast the file.' });
+      }
+      if (given.prometheus !== undefined && !isHttpUrl(given.prometheus)) {
+        throw new SurgeError('SRG_CLI_USAGE', `--prometheus "${given.prometheus}" is not an http(s) URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
+      }
+      const rows = flags.rows === 'all' ? Infinity : Number(flags.rows);
+      if (flags.rows.trim() === '' || !(rows >= 0)) throw new SurgeError('SRG_CLI_USAGE', `--rows must be a number or "all", got "${flags.rows}"`);
       const { config } = await ctx.loadConfig({ forecast: given });
       const fc = config.forecast;
       const prometheus = flags.input ? undefined : fc.prometheus;
@@ -112,8 +126,6 @@ Examples:
         reporter: ctx.reporter(),
       });
       for (const f of written) ctx.reporter().notify(`wrote ${f}`, 'success');
-      const rows = flags.rows === 'all' ? Infinity : Number(flags.rows);
-      if (!(rows >= 0)) throw new SurgeError('SRG_CLI_USAGE', `--rows must be a number or "all", got "${flags.rows}"`);
       const width = Math.min(120, (ctx.runtime.stdout.columns ?? 100) - 14);
       const { renderForecastTable } = await import('../ui/chart-report.js');
       await ctx.print(result, () => renderForecastTable(result, { rows, chartWidth: width, paint: ctx.paint() }));
@@ -136,8 +148,12 @@ Examples:
       if (end !== undefined && !Number.isFinite(end)) throw new SurgeError('SRG_CLI_USAGE', `--end "${flags.end}" is not an ISO-8601 time`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new SurgeError('SRG_CLI_USAGE', `--seed must be an integer, got "${flags.seed}"`);
+      const days = Number(flags.days);
+      if (flags.days.trim() === '' || !(days >= 1 && days <= 3660)) {
+        throw new SurgeError('SRG_CLI_USAGE', `--days must be a number of days from 1 to 3660, got "${flags.days}"`);
+      }
       const res = await runSample({
-        days: Number(flags.days),
+        days,
         stepMs: parseDuration(flags.step, '--step'),
         seed,
         out: resolve(ctx.runtime.cwd, flags.out),
@@ -146,6 +162,15 @@ Examples:
       });
       await ctx.print(res, () => `wrote ${res.points} points (${res.start} .. ${res.end}, ${res.campaigns} campaigns) to ${res.written.join(', ')}\n`);
     });
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 async function promHeaders(flags: ForecastFlags, cwd: string): Promise<Record<string, string>> {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { SurgeError } from '../errors.js';
+import { SurgeError, isSurgeError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import type { Progress, ScenarioOverrides } from '../loadtest/index.js';
+import type { LoadTestResult, Progress, ReportPaths, ScenarioOverrides } from '../loadtest/index.js';
 import type { CommandContext } from './context.js';
 
 interface RunFlags {
@@ -16,7 +16,19 @@ interface RunFlags {
 }
 
 export function registerLoadtest(program: Command, ctx: CommandContext): void {
-  const loadtest = program.command('loadtest').description('load tests that gate CI: k6 scenarios, thresholds, reports');
+  const loadtest = program
+    .command('loadtest')
+    .description('load tests that gate CI: k6 scenarios, thresholds, reports')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl loadtest run scenarios/load/flash-sale.yaml --junit report.xml   # exit 20 when a threshold fails
+  $ surgectl loadtest validate scenarios/load/flash-sale.yaml
+  $ surgectl loadtest export scenarios/load/flash-sale.yaml --k6 > flash-sale.js
+  $ surgectl loadtest import summary.json --junit report.xml                  # a k6 handleSummary JSON
+`,
+    );
 
   loadtest
     .command('run')
@@ -45,7 +57,8 @@ Examples:
       const { parseDuration } = await import('../probes/index.js');
       const { runtime } = ctx;
       const { resolve } = await import('node:path');
-      let loaded = await lt.loadScenarioFile(resolve(runtime.cwd, file), flags.target === undefined ? {} : { target: flags.target });
+      // Flags, then the report paths, then the scenario: a run that cannot finish properly does not start.
+      if (flags.target !== undefined) checkTarget(flags.target);
       const overrides: ScenarioOverrides = {};
       if (flags.rate !== undefined) {
         const rate = Number(flags.rate);
@@ -57,6 +70,9 @@ Examples:
         if (ms === undefined || ms <= 0) throw new SurgeError('SRG_CLI_USAGE', `--duration must be a duration such as 30s or 2m, got "${flags.duration}"`);
         overrides.durationMs = ms;
       }
+      const reports: ReportPaths = { cwd: runtime.cwd, out: flags.out, junit: flags.junit, html: flags.html };
+      await lt.checkReportPaths(reports);
+      let loaded = await lt.loadScenarioFile(resolve(runtime.cwd, file), flags.target === undefined ? {} : { target: flags.target });
       if (Object.keys(overrides).length > 0) loaded = lt.applyOverrides(loaded, overrides);
 
       const reporter = ctx.reporter();
@@ -84,11 +100,9 @@ Examples:
             });
       if (onProgress && stderr.isTTY) stderr.write('\r\u001b[2K');
 
-      const written = await lt.writeReports(result, { cwd: runtime.cwd, out: flags.out, junit: flags.junit, html: flags.html });
-      for (const w of written) reporter.notify(`wrote ${w}`, 'info');
+      const writeError = await writeReportsOrError(result, reports, ctx);
       await ctx.print(result, () => lt.renderText(result, ctx.paint()));
-      if (result.aborted === 'interrupted') throw new SurgeError('SRG_CLI_INTERRUPTED', 'The load test was interrupted; the figures above cover the part that ran.');
-      if (!result.passed) ctx.setExitCode(ExitCode.GateFailed);
+      finish(result, writeError, ctx);
     });
 
   loadtest
@@ -111,6 +125,11 @@ Examples:
     )
     .action(async (file: string, flags: { k6?: boolean; k6Operator?: boolean; parallelism: string; name?: string; namespace?: string; target?: string }) => {
       if (flags.k6 === flags.k6Operator) throw new SurgeError('SRG_CLI_USAGE', 'Pass exactly one of --k6 or --k6-operator');
+      if (flags.target !== undefined) checkTarget(flags.target);
+      const parallelism = Number(flags.parallelism);
+      if (flags.k6Operator && (!/^\s*\d+\s*$/.test(flags.parallelism) || !Number.isInteger(parallelism) || parallelism < 1)) {
+        throw new SurgeError('SRG_CLI_USAGE', `--parallelism must be a whole number >= 1, got "${flags.parallelism}"`);
+      }
       const lt = await import('../loadtest/index.js');
       const { resolve } = await import('node:path');
       const loaded = await lt.loadScenarioFile(resolve(ctx.runtime.cwd, file), flags.target === undefined ? {} : { target: flags.target });
@@ -118,7 +137,6 @@ Examples:
         ctx.runtime.stdout.write(lt.exportK6Script(loaded));
         return;
       }
-      const parallelism = Number(flags.parallelism);
       ctx.runtime.stdout.write(
         await lt.exportK6Operator(loaded, { parallelism, ...(flags.name ? { name: flags.name } : {}), ...(flags.namespace ? { namespace: flags.namespace } : {}) }),
       );
@@ -148,16 +166,75 @@ Examples:
       const lt = await import('../loadtest/index.js');
       const { readFile } = await import('node:fs/promises');
       const { resolve, basename } = await import('node:path');
+      const reports: ReportPaths = { cwd: ctx.runtime.cwd, junit: flags.junit, html: flags.html };
+      await lt.checkReportPaths(reports);
       const path = resolve(ctx.runtime.cwd, file);
+      const expected = 'expected the JSON of k6\'s handleSummary(data), an object with a "metrics" object';
+      const hint = 'Write it from the k6 script: export function handleSummary(data) { return { "summary.json": JSON.stringify(data) }; }';
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (cause) {
+        throw new SurgeError('SRG_LOADTEST_SCENARIO', `Cannot read the k6 summary ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, hint });
+      }
       let data: unknown;
       try {
-        data = JSON.parse(await readFile(path, 'utf8'));
+        data = JSON.parse(text);
       } catch (cause) {
-        throw new SurgeError('SRG_LOADTEST_K6_FAILED', `Cannot read k6 summary ${path}: ${(cause as Error).message}`, { cause });
+        throw new SurgeError('SRG_LOADTEST_SCENARIO', `${path} is not valid JSON (${(cause as Error).message}); ${expected}`, { cause, hint });
       }
-      const result = lt.importK6Summary(data, { scenario: basename(path), target: '-' });
-      await lt.writeReports(result, { cwd: ctx.runtime.cwd, junit: flags.junit, html: flags.html });
+      const result = lt.importK6Summary(data, { scenario: basename(path), target: '-', file: path });
+      const writeError = await writeReportsOrError(result, reports, ctx);
       await ctx.print(result, () => lt.renderText(result, ctx.paint()));
-      if (!result.passed) ctx.setExitCode(ExitCode.GateFailed);
+      finish(result, writeError, ctx);
     });
+}
+
+/** A --target flag must be an http(s) URL: a usage error naming the flag, not a scenario error. */
+function checkTarget(target: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(target);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new SurgeError('SRG_CLI_USAGE', `--target "${target}" is not an http(s) URL: expected the base URL of the system under test, e.g. http://127.0.0.1:8080`);
+  }
+}
+
+/** Writes the reports; a write that fails is returned (the results are still printed), not thrown. */
+async function writeReportsOrError(result: LoadTestResult, reports: ReportPaths, ctx: CommandContext): Promise<SurgeError | undefined> {
+  const { writeReports } = await import('../loadtest/index.js');
+  try {
+    for (const w of await writeReports(result, reports)) ctx.reporter().notify(`wrote ${w}`, 'info');
+    return undefined;
+  } catch (err) {
+    if (!isSurgeError(err)) throw err;
+    return err;
+  }
+}
+
+/**
+ * The exit of a finished run, most serious first: interrupted (130), failed thresholds (20), then
+ * reports that could not be written (2). A write failure is reported with the first two, never
+ * instead of them.
+ */
+function finish(result: LoadTestResult, writeError: SurgeError | undefined, ctx: CommandContext): void {
+  const notWritten = writeError ? { details: [`the reports were not written: ${writeError.message}`] } : {};
+  if (result.aborted === 'interrupted') {
+    throw new SurgeError('SRG_CLI_INTERRUPTED', 'The load test was interrupted; the figures above cover the part that ran.', notWritten);
+  }
+  if (!result.passed) {
+    if (!writeError) {
+      ctx.setExitCode(ExitCode.GateFailed);
+      return;
+    }
+    const failed = result.thresholds.filter((t) => !t.ok).length;
+    throw new SurgeError('SRG_LOADTEST_THRESHOLD', `${failed > 0 ? `${failed} threshold(s) failed` : `the run was aborted (${result.aborted ?? 'threshold'})`}, and the reports were not written`, {
+      ...notWritten,
+      ...(writeError.hint ? { hint: writeError.hint } : {}),
+    });
+  }
+  if (writeError) throw writeError;
 }

@@ -7,7 +7,7 @@ import { generateSample, sampleCampaignsYaml, sampleToCsv } from './sample.js';
 import { readSeriesFile } from './sources/file.js';
 import type { ForecastResult, SeriesForecast } from './types.js';
 import type { ScalePlan } from './capacity-plan.js';
-import { writeFileAtomic } from './write.js';
+import { checkOutputPaths, writeOutputFiles, type OutputPath } from '../util/output-files.js';
 
 /** Where `surgectl forecast` reads history from: a file, or Prometheus. */
 export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'campaigns'> {
@@ -31,7 +31,10 @@ export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'ca
   reporter?: Reporter;
 }
 
-/** Reads the sources, forecasts, writes --out/--plot files; returns the result and the files written. */
+/**
+ * Reads the sources, forecasts, writes --out/--plot files; returns the result and the files written.
+ * The output paths are checked before anything is read, and the files are written all or none.
+ */
 export async function runForecast(opts: ForecastRunOptions): Promise<{ result: ForecastResult; written: string[] }> {
   if (!opts.input === !opts.prometheus) {
     throw new SurgeError('SRG_CLI_USAGE', 'give exactly one source: --input <file> or --prometheus <url> with --query', {
@@ -39,6 +42,11 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     });
   }
   if (opts.plot && !/\.(svg|html?)$/i.test(opts.plot)) throw new SurgeError('SRG_CLI_USAGE', `--plot ${opts.plot}: expected a .svg or .html file`);
+  const outputs: OutputPath[] = [
+    ...(opts.out ? [{ flag: '--out', path: opts.out }] : []),
+    ...(opts.plot ? [{ flag: '--plot', path: opts.plot }] : []),
+  ];
+  await checkOutputPaths(outputs, { createParents: true });
   let series;
   if (opts.input) {
     series = await readSeriesFile(opts.input);
@@ -62,11 +70,8 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
   }
   const campaigns = opts.campaignsFile ? await readCampaigns(opts.campaignsFile) : [];
   const result = await forecast({ ...opts, series, campaigns });
-  const written: string[] = [];
-  if (opts.out) {
-    await writeFileAtomic(opts.out, JSON.stringify(result, null, 2) + '\n');
-    written.push(opts.out);
-  }
+  const files: (OutputPath & { text: string })[] = [];
+  if (opts.out) files.push({ flag: '--out', path: opts.out, text: JSON.stringify(result, null, 2) + '\n' });
   if (opts.plot) {
     // every series, one chart each: an SVG stacks them, an HTML page gives each a section with its table
     const { renderForecastSvg, renderForecastHtmlPage, stackSvgCharts } = await import('../ui/chart-svg.js');
@@ -85,9 +90,9 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
           })),
         )
       : stackSvgCharts(charts.map((c) => c.svg)) + '\n';
-    await writeFileAtomic(opts.plot, text);
-    written.push(opts.plot);
+    files.push({ flag: '--plot', path: opts.plot, text });
   }
+  const written = await writeOutputFiles(files, { createParents: true });
   return { result, written };
 }
 
@@ -108,16 +113,21 @@ export interface SampleRunOptions {
   end?: number;
 }
 
-/** Generates the bundled sample history and writes it (atomically). */
+/**
+ * Generates the bundled sample history and writes it; the output paths are checked first and the
+ * CSV and the calendar are written all or none (each atomically).
+ */
 export async function runSample(opts: SampleRunOptions): Promise<{ points: number; campaigns: number; start: string; end: string; written: string[] }> {
-  if (!(opts.days >= 1 && opts.days <= 3660)) throw new SurgeError('SRG_CLI_USAGE', `--days must be between 1 and 3660, got ${opts.days}`);
+  if (!(opts.days >= 1 && opts.days <= 3660)) throw new SurgeError('SRG_CLI_USAGE', `--days must be a number of days from 1 to 3660, got ${opts.days}`);
+  await checkOutputPaths([{ flag: '--out', path: opts.out }, ...(opts.campaignsOut ? [{ flag: '--campaigns-out', path: opts.campaignsOut }] : [])], { createParents: true });
   const sample = generateSample({ days: opts.days, stepMs: opts.stepMs, seed: opts.seed, ...(opts.end !== undefined ? { end: opts.end } : {}) });
-  const written = [opts.out];
-  await writeFileAtomic(opts.out, sampleToCsv(sample));
-  if (opts.campaignsOut) {
-    await writeFileAtomic(opts.campaignsOut, sampleCampaignsYaml(sample));
-    written.push(opts.campaignsOut);
-  }
+  const written = await writeOutputFiles(
+    [
+      { flag: '--out', path: opts.out, text: sampleToCsv(sample) },
+      ...(opts.campaignsOut ? [{ flag: '--campaigns-out', path: opts.campaignsOut, text: sampleCampaignsYaml(sample) }] : []),
+    ],
+    { createParents: true },
+  );
   const pts = sample.series.points;
   return {
     points: pts.length,
@@ -168,6 +178,7 @@ export interface CapacityRunOptions {
 
 /** Reads the forecast (and load-test result), builds the scale plan and writes it as YAML. */
 export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan: ScalePlan; written: string[] }> {
+  if (opts.out) await checkOutputPaths([{ flag: '--out', path: opts.out }], { createParents: true });
   const { capacityPlan, parseForecastDocument, perReplicaFromLoadTest } = await import('./capacity-plan.js');
   const headroom = parseHeadroom(opts.headroom);
   if (!opts.perReplicaRps === !opts.loadTestFile) {
@@ -206,8 +217,8 @@ export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan:
   const written: string[] = [];
   if (opts.out) {
     const { stringify } = await import('yaml');
-    await writeFileAtomic(opts.out, `# surgectl scale plan: consumed by \`surgectl scale apply\`\n${stringify(plan)}`);
-    written.push(opts.out);
+    const text = `# surgectl scale plan: replicas and ASG min/desired/max per service (apply with your deploy tooling)\n${stringify(plan)}`;
+    written.push(...(await writeOutputFiles([{ flag: '--out', path: opts.out, text }], { createParents: true })));
   }
   return { plan, written };
 }

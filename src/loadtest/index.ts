@@ -8,4 +8,4 @@ export type { Progress, TimelinePoint, ScenarioOutcome } from './engine.js';
 export type { LoadTestResult, ThresholdResult, K6Summary, K6Metric } from './summary.js';
 export { exportK6Script, exportK6Operator, importK6Summary, runK6, findK6, type K6OperatorOptions } from './k6.js';
 export { renderText, renderJUnit, renderHtml, renderProgress } from './reporters.js';
-export { writeReports, type ReportPaths } from './write.js';
+export { checkReportPaths, writeReports, type ReportPaths } from './write.js';

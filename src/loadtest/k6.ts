@@ -260,13 +260,15 @@ function dns1123(s: string): string {
 /**
  * Reads k6's handleSummary JSON (the `data` object) into a load-test result. Threshold verdicts
  * are k6's own (`ok`); the observed value is read from the metric's values when present.
- * Throws SRG_LOADTEST_K6_FAILED when the JSON is not in that shape.
+ * When the JSON is not in that shape it throws SRG_LOADTEST_K6_FAILED (k6 itself wrote it), or,
+ * with `meta.file` (a file the user gave, `loadtest import`), SRG_LOADTEST_SCENARIO naming it.
  */
-export function importK6Summary(data: unknown, meta: { scenario: string; target: string; exitCode?: number }): LoadTestResult {
+export function importK6Summary(data: unknown, meta: { scenario: string; target: string; exitCode?: number; file?: string }): LoadTestResult {
+  const hint = 'Use the summary written by handleSummary(data) => JSON.stringify(data), not --summary-export (its threshold booleans are inverted).';
   const bad = (why: string) =>
-    new SurgeError('SRG_LOADTEST_K6_FAILED', `The k6 summary is not in handleSummary's shape: ${why}`, {
-      hint: 'Use the summary written by handleSummary(data) => JSON.stringify(data), not --summary-export (its threshold booleans are inverted).',
-    });
+    meta.file === undefined
+      ? new SurgeError('SRG_LOADTEST_K6_FAILED', `The k6 summary is not in handleSummary's shape: ${why}`, { hint })
+      : new SurgeError('SRG_LOADTEST_SCENARIO', `${meta.file} is not a k6 summary: ${why}; expected the JSON of k6's handleSummary(data), an object with a "metrics" object`, { hint });
   if (data === null || typeof data !== 'object') throw bad('expected an object');
   const d = data as Partial<K6Summary>;
   if (!d.metrics || typeof d.metrics !== 'object') throw bad('no "metrics" object');

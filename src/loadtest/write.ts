@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkOutputPaths, writeOutputFiles, type OutputPath } from '../util/output-files.js';
 import { renderHtml, renderJUnit } from './reporters.js';
 import type { LoadTestResult } from './summary.js';
 
@@ -8,30 +7,43 @@ import type { LoadTestResult } from './summary.js';
 export interface ReportPaths {
   cwd: string;
   /** k6 handleSummary-shaped JSON (the summary plus surgectl's verdicts under "surgectl"). */
-  out?: string;
-  junit?: string;
-  html?: string;
+  out?: string | undefined;
+  junit?: string | undefined;
+  html?: string | undefined;
+}
+
+/** The asked reports as absolute paths, each with the flag that named it. */
+function outputs(paths: ReportPaths): (OutputPath & { kind: 'out' | 'junit' | 'html' })[] {
+  const list: (OutputPath & { kind: 'out' | 'junit' | 'html' })[] = [];
+  for (const kind of ['out', 'junit', 'html'] as const) {
+    const p = paths[kind];
+    if (p) list.push({ kind, flag: `--${kind}`, path: resolve(paths.cwd, p) });
+  }
+  return list;
 }
 
 /**
- * Writes the asked reports, each to a temporary file renamed into place, so a reader never sees a
- * half-written file. Returns the absolute paths written.
+ * Checks the report paths before a run, so a run whose reports cannot be written does not start:
+ * each parent directory must exist, no path may be a directory, no two flags may name one file.
+ * Throws SRG_CLI_USAGE naming the flag and the path.
+ */
+export async function checkReportPaths(paths: ReportPaths): Promise<void> {
+  await checkOutputPaths(outputs(paths));
+}
+
+/**
+ * Writes the asked reports all or nothing: each to a temporary file, renamed into place once
+ * every one is written, so a reader never sees a half-written file or a partial set. Returns the
+ * absolute paths written; throws SRG_CLI_USAGE naming the flag and the path when one cannot be
+ * written (and leaves no temp file).
  */
 export async function writeReports(r: LoadTestResult, paths: ReportPaths): Promise<string[]> {
-  const jobs: [string, string][] = [];
-  if (paths.out) {
-    const { summary, ...rest } = r;
-    jobs.push([paths.out, JSON.stringify({ ...summary, surgectl: rest }, null, 2) + '\n']);
-  }
-  if (paths.junit) jobs.push([paths.junit, renderJUnit(r)]);
-  if (paths.html) jobs.push([paths.html, renderHtml(r)]);
-  const written: string[] = [];
-  for (const [p, text] of jobs) {
-    const abs = resolve(paths.cwd, p);
-    const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, text);
-    await rename(tmp, abs);
-    written.push(abs);
-  }
-  return written;
+  const files = outputs(paths).map((o) => {
+    if (o.kind === 'out') {
+      const { summary, ...rest } = r;
+      return { ...o, text: JSON.stringify({ ...summary, surgectl: rest }, null, 2) + '\n' };
+    }
+    return { ...o, text: o.kind === 'junit' ? renderJUnit(r) : renderHtml(r) };
+  });
+  return writeOutputFiles(files);
 }
