@@ -19,6 +19,6 @@ export {
   type SteadyStateRun,
 } from './runner.js';
 export { planExperiment, type ExperimentPlan, type PlanStep } from './plan.js';
-export { outcomeError, writeJournal } from './outcome.js';
+export { checkJournalPath, outcomeError, withJournalError, writeJournal } from './outcome.js';
 export { startLoad, isLoopback, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
 export { PROVIDERS, type ChaosTargets, type FuncSpec, type ProviderContext } from './providers/index.js';

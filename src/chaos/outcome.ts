@@ -1,20 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { ERROR_CODES, SurgeError, type ErrorCode } from '../errors.js';
+import { checkOutputPaths, writeOutputFiles } from '../util/output-files.js';
 import type { Journal } from './runner.js';
 
 /**
  * The error a finished drill ends the command with, most serious first: a failed rollback (30),
- * an interrupt (130), an abort (the cause's own code), a deviation (21), a steady state that was
- * not met before the method (21), a failed action (2). Undefined when the drill passed.
+ * an interrupt (130), an abort (the cause's own code, e.g. SRG_STACK_UNREACHABLE when a
+ * steady-state probe could not reach the stack), a deviation (21), a steady state that was not met
+ * before the method (21), a failed action (2). Undefined when the drill passed. A rollback that
+ * failed before the method ran does not count as failed (nothing was injected; see
+ * Journal.rollback_failed), so it cannot hide why the drill stopped.
  */
 export function outcomeError(j: Journal, journalPath?: string): SurgeError | undefined {
   const see = journalPath ? `Details are in the journal: ${journalPath}` : 'Re-run with --journal-path to keep the journal.';
   if (j.rollback_failed) {
+    // Set only once the method has started (see Journal.rollback_failed): the target may be left
+    // changed, so it wins over everything, an abort included; what happened first is kept below.
     const failed = j.rollbacks.filter((r) => r.status === 'failed');
+    const before = j.status === 'aborted' || j.status === 'interrupted' ? [`before the rollbacks, the drill was ${j.status}: ${j.reason ?? j.error?.message ?? 'unknown reason'}`] : [];
     return new SurgeError('SRG_CHAOS_ROLLBACK', `Rollback failed (${failed.map((r) => r.activity.name).join(', ')}): the target may be left changed`, {
-      details: failed.map((r) => `${r.activity.name}: ${r.exception?.message ?? 'failed'}`),
+      details: [...failed.map((r) => `${r.activity.name}: ${r.exception?.message ?? 'failed'}`), ...before],
       hint: `Restore by hand (for the bundled stack: curl -X DELETE <url>/admin/faults with the admin token). ${see}`,
     });
   }
@@ -23,7 +27,7 @@ export function outcomeError(j: Journal, journalPath?: string): SurgeError | und
   }
   if (j.status === 'aborted') {
     const code = j.error && j.error.code in ERROR_CODES ? (j.error.code as ErrorCode) : 'SRG_CLI_INTERNAL';
-    return new SurgeError(code, `The drill "${j.title}" was aborted: ${j.error?.message ?? j.reason ?? 'unknown reason'}`, {
+    return new SurgeError(code, `The drill "${j.title}" was aborted: ${j.reason ?? j.error?.message ?? 'unknown reason'}`, {
       hint: j.error?.hint ?? see,
     });
   }
@@ -53,10 +57,32 @@ export function outcomeError(j: Journal, journalPath?: string): SurgeError | und
   return undefined;
 }
 
-/** Writes the journal as JSON; through a temp file and a rename, so a reader never sees half a journal. */
-export async function writeJournal(path: string, journal: Journal): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(journal, null, 2) + '\n');
-  await rename(tmp, path);
+/**
+ * Checks before the drill that the journal can be written there (missing directories are created
+ * when it is written). Throws SRG_CLI_USAGE naming `flag` and the path.
+ */
+export async function checkJournalPath(path: string, flag = '--journal-path'): Promise<void> {
+  await checkOutputPaths([{ flag, path }], { createParents: true });
+}
+
+/**
+ * Writes the journal as JSON; through a temp file and a rename, so a reader never sees half a
+ * journal. Throws SRG_CLI_USAGE naming `flag` and the path when it cannot (no temp file is left).
+ */
+export async function writeJournal(path: string, journal: Journal, flag = '--journal-path'): Promise<void> {
+  await writeOutputFiles([{ flag, path, text: JSON.stringify(journal, null, 2) + '\n' }], { createParents: true });
+}
+
+/**
+ * The error a drill ends with when its journal could not be written: the drill's own outcome
+ * (a failed rollback, a deviation, ...) keeps its code and exit status and gains a line about the
+ * journal; a drill that passed ends with the write error itself.
+ */
+export function withJournalError(outcome: SurgeError | undefined, writeError: SurgeError): SurgeError {
+  if (!outcome) return writeError;
+  return new SurgeError(outcome.code, outcome.message, {
+    details: [...outcome.details, `the journal was not written: ${writeError.message}`],
+    ...(outcome.hint ? { hint: outcome.hint } : {}),
+    cause: writeError,
+  });
 }

@@ -50,10 +50,17 @@ export function renderJournal(j: Journal, paint: Paint, journalPath: string): st
   ]);
   const status =
     j.status === 'completed' ? paint.green(j.status) : j.status === 'failed' ? paint.red(j.status) : paint.yellow(j.status);
-  const lines = [
-    `Drill "${j.title}": ${status}${j.deviated ? paint.red(' (steady state deviated)') : ''}${j.reason ? ` — ${j.reason}` : ''}`,
-    `rollbacks: ${j.rollbacks_skipped ?? (j.rollbacks.length === 0 ? 'none defined' : j.rollback_failed ? paint.red('FAILED') : paint.green(`${j.rollbacks.length} ran`))}`,
-  ];
+  const failedRollbacks = j.rollbacks.filter((r) => r.status === 'failed').length;
+  const rollbacks =
+    j.rollbacks_skipped ??
+    (j.rollbacks.length === 0
+      ? 'none defined'
+      : j.rollback_failed
+        ? paint.red('FAILED')
+        : failedRollbacks > 0
+          ? paint.yellow(`${failedRollbacks} of ${j.rollbacks.length} failed; nothing had been injected, so nothing is left changed`)
+          : paint.green(`${j.rollbacks.length} ran`));
+  const lines = [`Drill "${j.title}": ${status}${j.deviated ? paint.red(' (steady state deviated)') : ''}${j.reason ? ` — ${j.reason}` : ''}`, `rollbacks: ${rollbacks}`];
   if (j.load) {
     lines.push(`load: ${j.load.sent} orders sent (${j.load.accepted} accepted, ${j.load.rejected} rejected, ${j.load.errors} 5xx, ${j.load.failed} no answer, ${j.load.dropped} dropped)`);
   }

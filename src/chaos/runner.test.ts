@@ -3,6 +3,7 @@ import { createFakeStackAdmin, type FakeStackAdmin } from '../adapters/stack-adm
 import { createRecordingReporter } from '../ui/reporter.js';
 import { parseExperiment } from './experiment.js';
 import { planExperiment } from './plan.js';
+import { outcomeError } from './outcome.js';
 import { runExperiment, type Journal } from './runner.js';
 
 /** A fake whose breaker opens while payments fail, as the real stack's breaker would. */
@@ -247,6 +248,55 @@ describe('runExperiment', () => {
     expect(j.error).toMatchObject({ code: 'SRG_K8S_CONFIG' });
     expect(j.run.map((r) => r.activity.name)).toEqual(['kill-pod']);
     expect(j.rollbacks).toHaveLength(1);
+  });
+
+  it('aborts before the method when a steady-state probe cannot reach the stack, and a rollback of nothing is not a failed rollback', async () => {
+    const stack = stackWithBreaker();
+    stack.down = true;
+    const reporter = createRecordingReporter();
+    const j = await runExperiment(experiment([outage()]), { targets: { stack }, reporter });
+    expect(j).toMatchObject({ status: 'aborted', deviated: false, run: [], error: { code: 'SRG_STACK_UNREACHABLE' } });
+    expect(j.reason).toMatch(/^breaker-closed: /);
+    // Rollbacks still run (restoring anyway); failing against the same dead target changes nothing.
+    expect(j.rollbacks.map((r) => r.status)).toEqual(['failed']);
+    expect(j.rollback_failed).toBe(false);
+    expect(stack.calls).not.toContain('setPaymentFaults({"failureRate":1})');
+    expect(outcomeError(j)?.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(reporter.messages.some((m) => /nothing was injected/.test(m.message))).toBe(true);
+  });
+
+  it('aborts with SRG_K8S_CONFIG when a steady-state probe has no usable kubeconfig', async () => {
+    const e = parseExperiment({
+      title: 'pods',
+      'steady-state-hypothesis': { title: 'ready', probes: [{ type: 'probe', name: 'pods', tolerance: { type: 'range', range: [2, 10], target: 'ready' }, provider: { type: 'kubernetes', func: 'pods', arguments: { labelSelector: 'app=x' } } }] },
+      method: [{ type: 'action', name: 'kill', provider: { type: 'kubernetes', func: 'delete-pods', arguments: { labelSelector: 'app=x' } } }],
+    });
+    const j = await runExperiment(e, { targets: {} });
+    expect(j).toMatchObject({ status: 'aborted', run: [], error: { code: 'SRG_K8S_CONFIG' } });
+    expect(outcomeError(j)?.exitCode).toBe(10);
+  });
+
+  it('keeps "not steady" for a probe that ran and failed for another reason (no error code)', async () => {
+    const stack = stackWithBreaker();
+    stack.status = async () => {
+      throw new Error('the answer was not understood');
+    };
+    const j = await runExperiment(experiment([outage()]), { targets: { stack } });
+    expect(j).toMatchObject({ status: 'failed', run: [], error: null });
+    expect(outcomeError(j)?.code).toBe('SRG_CHAOS_NOT_STEADY');
+  });
+
+  it('a rollback that fails after a fault was injected is a failed rollback even when the run then aborted', async () => {
+    const stack = stackWithBreaker();
+    stack.clearFaults = async () => {
+      throw new (await import('../errors.js')).SurgeError('SRG_STACK_ADMIN', 'The stack refused DELETE /admin/faults: HTTP 500');
+    };
+    const e = experiment([outage(), { type: 'action', name: 'kill-pod', provider: { type: 'kubernetes', func: 'delete-pods', arguments: { labelSelector: 'app=orders' } } }]);
+    const j = await runExperiment(e, { targets: { stack } });
+    expect(j).toMatchObject({ status: 'aborted', rollback_failed: true, error: { code: 'SRG_K8S_CONFIG' } });
+    const err = outcomeError(j);
+    expect(err?.code).toBe('SRG_CHAOS_ROLLBACK');
+    expect(err?.details.join('\n')).toMatch(/aborted.*kill-pod/);
   });
 
   it('measures latency and error rate from /metrics over a window', async () => {

@@ -93,7 +93,11 @@ export interface Journal {
   steady_states: { before: SteadyStateRun | null; after: SteadyStateRun | null; during: SteadyStateRun[] };
   run: ActivityRun[];
   rollbacks: ActivityRun[];
-  /** True when a rollback failed: the target may be left changed. */
+  /**
+   * True when a rollback failed after the method started: the target may be left changed. A
+   * rollback that fails when the method never ran (the drill stopped before it: steady state not
+   * met, target unreachable, interrupt) is recorded in `rollbacks` but does not set this.
+   */
   rollback_failed: boolean;
   /** Why rollbacks did not run, when they did not. */
   rollbacks_skipped: string | null;
@@ -110,6 +114,15 @@ export interface Journal {
 
 /** Errors that make going on with the method pointless: the target is not set up for it. */
 const ABORTING = new Set(['SRG_CHAOS_CRD_MISSING', 'SRG_K8S_CONFIG']);
+
+/**
+ * Errors of a probe that could not run at all: its target is not set up, cannot be reached or
+ * refuses surgectl. Before the method such a probe aborts the drill with the error (as Chaos
+ * Toolkit stops when the hypothesis cannot be checked): the system was not measured, so "not
+ * steady" would send the operator to fix a system that may be fine. During and after the method
+ * the same failure counts as a deviation: the fault may well be what made the target unreachable.
+ */
+const PROBE_CANNOT_RUN = new Set([...ABORTING, 'SRG_STACK_UNREACHABLE', 'SRG_STACK_ADMIN', 'SRG_K8S_API', 'SRG_CHAOS_HTTP']);
 
 /**
  * Runs a drill: load (if any) -> steady state before -> method (pauses, background activities,
@@ -227,6 +240,8 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
   const checkDuring = hypothesisStrategy === 'during-method-only' || hypothesisStrategy === 'continuously';
 
   let load: RunningLoad | undefined;
+  // Until the method starts nothing has been injected, so a rollback that fails then cannot have
+  // left a fault behind (see Journal.rollback_failed).
   let methodStarted = false;
   try {
     if (experiment.load) {
@@ -254,8 +269,17 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
       journal.steady_states.before = before ?? null;
       throwIfAborted(signal);
       if (before && !before.steady_state_met) {
-        journal.status = 'failed';
-        journal.reason = 'the steady state was not met before the method; nothing was injected';
+        const cannotRun = before.probes.find((p) => p.exception?.code !== undefined && PROBE_CANNOT_RUN.has(p.exception.code));
+        const e = cannotRun?.exception;
+        if (cannotRun && e?.code) {
+          journal.status = 'aborted';
+          journal.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+          journal.reason = `${cannotRun.activity.name}: ${e.message}`;
+          notify(`aborted: probe ${cannotRun.activity.name} could not run; nothing was injected`, 'warn');
+        } else {
+          journal.status = 'failed';
+          journal.reason = 'the steady state was not met before the method; nothing was injected';
+        }
       }
     }
 
@@ -372,8 +396,9 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
         const run = await runActivity(r, rollbackSignal);
         journal.rollbacks.push(run);
         if (run.status === 'failed') {
-          journal.rollback_failed = true;
-          notify(`rollback ${r.name} failed: ${run.exception?.message ?? ''}`, 'warn');
+          // Before the method nothing was injected: the target is as the drill found it.
+          if (methodStarted) journal.rollback_failed = true;
+          notify(`rollback ${r.name} failed: ${run.exception?.message ?? ''}${methodStarted ? '' : ' (nothing was injected, so nothing is left changed)'}`, 'warn');
         }
       }
     }

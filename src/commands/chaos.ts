@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { SurgeError } from '../errors.js';
+import { SurgeError, isSurgeError } from '../errors.js';
 import type { KubernetesPort } from '../adapters/kubernetes/port.js';
 import type { ChaosTargets } from '../chaos/index.js';
 import type { CommandContext } from './context.js';
@@ -22,7 +22,18 @@ interface RunFlags {
 }
 
 export function registerChaos(program: Command, ctx: CommandContext): void {
-  const chaos = program.command('chaos').description('chaos drills in Chaos Toolkit\'s shape against the bundled stack or Kubernetes');
+  const chaos = program
+    .command('chaos')
+    .description("chaos drills in Chaos Toolkit's shape against the bundled stack or Kubernetes")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ surgectl chaos validate scenarios/chaos/payment-outage.yaml
+  $ surgectl chaos run scenarios/chaos/payment-outage.yaml --dry-run            # the plan; changes nothing
+  $ surgectl --yes chaos run scenarios/chaos/payment-outage.yaml --journal-path journal.json
+`,
+    );
 
   chaos
     .command('run')
@@ -52,9 +63,17 @@ Examples:
     .action(async (file: string, flags: RunFlags) => {
       const { resolve } = await import('node:path');
       const { loadExperiment, planExperiment, runExperiment } = await import('../chaos/index.js');
-      const { outcomeError, writeJournal } = await import('../chaos/outcome.js');
+      const { checkJournalPath, outcomeError, withJournalError, writeJournal } = await import('../chaos/outcome.js');
       const { renderPlan, renderJournal } = await import('../chaos/render.js');
       const { runtime } = ctx;
+      // Every flag is checked before anything else, --dry-run included.
+      const frequency = Number(flags.hypothesisFrequency);
+      if (flags.hypothesisFrequency.trim() === '' || !Number.isFinite(frequency) || frequency < 0) {
+        throw new SurgeError('SRG_CLI_USAGE', `--hypothesis-frequency must be seconds >= 0, got "${flags.hypothesisFrequency}"`);
+      }
+      if (flags.url !== undefined && !isHttpUrl(flags.url)) {
+        throw new SurgeError('SRG_CLI_USAGE', `--url "${flags.url}" is not an http(s) URL: expected the bundled stack's address, e.g. http://127.0.0.1:8080`);
+      }
       const experiment = await loadExperiment(resolve(runtime.cwd, file));
       const strategies = {
         rollbackStrategy: flags.rollbackStrategy as 'default',
@@ -66,10 +85,9 @@ Examples:
         await ctx.print(plan, () => renderPlan(plan));
         return;
       }
-      const frequency = Number(flags.hypothesisFrequency);
-      if (!Number.isFinite(frequency) || frequency < 0) {
-        throw new SurgeError('SRG_CLI_USAGE', `--hypothesis-frequency must be seconds >= 0, got "${flags.hypothesisFrequency}"`);
-      }
+      // A drill whose journal cannot be written does not start.
+      const journalPath = resolve(runtime.cwd, flags.journalPath);
+      await checkJournalPath(journalPath);
       const providers = new Set([...(experiment.hypothesis?.probes ?? []), ...experiment.method, ...experiment.rollbacks].map((a) => a.provider.type));
       const targets: ChaosTargets = {};
       const where: string[] = [];
@@ -106,10 +124,18 @@ Examples:
         hypothesisFrequencyMs: frequency * 1000,
         now: () => runtime.now(),
       });
-      const journalPath = resolve(runtime.cwd, flags.journalPath);
-      await writeJournal(journalPath, journal);
-      await ctx.print(journal, () => renderJournal(journal, ctx.paint(), journalPath));
-      const err = outcomeError(journal, journalPath);
+      // A journal that cannot be written does not hide the drill: the results are printed and
+      // the drill's own outcome (a failed rollback above all) keeps its exit status.
+      let writeError: SurgeError | undefined;
+      try {
+        await writeJournal(journalPath, journal);
+      } catch (err) {
+        if (!isSurgeError(err)) throw err;
+        writeError = err;
+      }
+      await ctx.print(journal, () => renderJournal(journal, ctx.paint(), writeError ? `${journalPath} (not written)` : journalPath));
+      const err = outcomeError(journal, writeError ? undefined : journalPath);
+      if (writeError) throw withJournalError(err, writeError);
       if (err) throw err;
     });
 
@@ -133,6 +159,15 @@ Examples:
       };
       await ctx.print(summary, () => `${file}: valid — "${e.title}": ${summary.probes} steady-state probe(s), ${summary.method} method activit${summary.method === 1 ? 'y' : 'ies'}, ${summary.rollbacks} rollback(s)\n`);
     });
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** kubectl's lookup: --kubeconfig, else every file in KUBECONFIG, else ~/.kube/config. */
