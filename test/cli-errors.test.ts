@@ -224,7 +224,7 @@ describe('capacity plan', () => {
 
 describe('group commands show examples', () => {
   // loadtest and chaos are registered in files this change does not touch; their examples come separately.
-  it.each(['stack', 'capacity', 'config'])('surgectl %s --help has Examples', async (group) => {
+  it.each(['stack', 'capacity', 'config', 'loadtest', 'chaos'])('surgectl %s --help has Examples', async (group) => {
     const r = await run([group, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Examples:\n {2}\$ surgectl /);

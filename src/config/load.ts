@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { isSurgeError, SurgeError } from '../errors.js';
+import { SurgeError } from '../errors.js';
 import { parseYamlText } from '../util/yaml.js';
 import { describeExpected, showValue, unwrapSchema, valueKinds } from './describe.js';
 import { ConfigSchema, type Config } from './schema.js';
@@ -79,16 +79,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   } catch (cause) {
     throw new SurgeError('SRG_CONFIG_NOT_FOUND', `Cannot read config file ${path}: ${(cause as Error).message}`, { cause });
   }
-  let value: unknown;
-  try {
-    value = await parseYamlText(text, path, 'SRG_CONFIG_PARSE');
-  } catch (err) {
-    // The parser's first line of each problem ends with ':' (the code excerpt followed it).
-    if (isSurgeError(err) && err.code === 'SRG_CONFIG_PARSE') {
-      throw new SurgeError(err.code, err.message, { details: err.details.map((d) => d.replace(/\s*:\s*$/, '')), hint: err.hint, cause: err });
-    }
-    throw err;
-  }
+  const value = await parseYamlText(text, path, 'SRG_CONFIG_PARSE');
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new SurgeError('SRG_CONFIG_INVALID', `${path} must hold a mapping of sections (stack:, ...), not ${Array.isArray(value) ? 'a list' : typeof value}`);

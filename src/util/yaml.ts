@@ -10,7 +10,8 @@ export async function parseYamlText(text: string, path: string, code: ErrorCode)
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new SurgeError(code, `${path} is not valid YAML`, {
-      details: doc.errors.map((e) => e.message.split('\n')[0] ?? e.message),
+      // the first line of each problem, without the ':' that led into the code excerpt below it
+      details: doc.errors.map((e) => (e.message.split('\n')[0] ?? e.message).replace(/\s*:\s*$/, '')),
       hint: 'Fix the syntax at the line and column given.',
     });
   }

@@ -102,6 +102,23 @@ describe('surgectl stack up', () => {
     }
   });
 
+  it('names --payment-port in the hint when the payment port is taken (exit 2)', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const dataDir = newDir();
+      const r = await runCli(['stack', 'up', '--port', '0', '--payment-port', String(port), '--data-dir', dataDir], { cwd: dataDir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('[SRG_STACK_PORT_IN_USE]');
+      expect(r.stderr).toContain(`127.0.0.1:${port}`);
+      expect(r.stderr).toContain('--payment-port');
+      expect(r.stderr).not.toContain('paymentPort');
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('refuses a second stack on the same data dir (exit 2, SRG_STACK_LOCKED)', async () => {
     const dataDir = newDir();
     const p = await spawnStackProcess({ dataDir });

@@ -216,7 +216,9 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
   } catch (err) {
     db.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new SurgeError('SRG_STACK_PORT_IN_USE', `payment gateway port ${opts.port} on ${opts.host} is already in use`, { hint: 'pick another paymentPort (0 = any free port)' });
+      throw new SurgeError('SRG_STACK_PORT_IN_USE', `The payment gateway cannot listen on ${opts.host}:${opts.port}: the port is already in use`, {
+        hint: "Stop whatever holds the port (e.g. another 'surgectl stack up'), or pick another with --payment-port (0 picks a free one).",
+      });
     }
     throw err;
   }
