@@ -34,6 +34,14 @@ export function createStackLogger(opts: StackLoggerOptions = {}): pino.Logger {
     ...(async ? { minLength: 4096 } : {}),
     mkdir: typeof dest === 'string',
   });
+  // A log that stops being writable (disk full, file removed) must not take the stack down with
+  // an unhandled 'error' event: say so once on stderr and go on without it.
+  let reported = false;
+  stream.on('error', (err: Error) => {
+    if (reported) return;
+    reported = true;
+    process.stderr.write(`surgectl: the stack log ${typeof dest === 'string' ? dest : 'stream'} cannot be written (${err.message}); going on without it\n`);
+  });
   return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, stream);
 }
 

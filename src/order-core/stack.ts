@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type pino from 'pino';
 import type { StackConfig } from '../config/schema.js';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { buildApi, newIntakeState } from './api/app.js';
 import type { IntakeState } from './api/context.js';
+import { resolveSeed, type CatalogEntry } from './catalog.js';
 import type { Engine } from './pipeline/create-engine.js';
 import { createStackLogger } from './logger.js';
 import { createStackMetrics, type StackMetrics } from './metrics.js';
@@ -24,6 +26,8 @@ export interface StartStackOptions {
   cwd?: string;
   /** Collect Node's default process metrics (GC, heap, event loop) too. Default true. */
   defaultMetrics?: boolean;
+  /** config.seedInventory already read (runStackForeground checks it before touching the data dir). */
+  seedEntries?: CatalogEntry[] | undefined;
 }
 
 /** A started order stack. Everything listens on loopback unless config.host says otherwise. */
@@ -65,6 +69,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     dataDir,
     ...(typeof seed === 'string' && !isAbsolute(seed) ? { seedInventory: resolve(opts.cwd ?? '.', seed) } : {}),
   });
+  // A bad seed is refused before anything is started or written.
+  const seedEntries = opts.seedEntries ?? (config.seedInventory === undefined ? undefined : resolveSeed(config.seedInventory, opts.cwd));
   const logger = opts.logger ?? createStackLogger({ level: config.logLevel });
   const adminToken = opts.adminToken ?? config.adminToken ?? randomBytes(32).toString('base64url');
   const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
@@ -91,7 +97,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     cleanup.push(() => gateway.close());
 
     const { createEngine } = await import('./pipeline/create-engine.js');
-    const engine = await createEngine({ config, paymentUrl: gateway.url, logger: logger.child({ component: 'engine' }), metrics, cwd: opts.cwd ?? '.' });
+    const engine = await createEngine({ config, seedEntries, paymentUrl: gateway.url, logger: logger.child({ component: 'engine' }), metrics, cwd: opts.cwd ?? '.' });
     cleanup.push(() => engine.close());
 
     const state = newIntakeState();
@@ -206,8 +212,14 @@ export async function runStackForeground(opts: {
 }): Promise<{ drained: boolean; inFlight: number }> {
   const dataDir = isAbsolute(opts.config.dataDir) ? opts.config.dataDir : resolve(opts.cwd, opts.config.dataDir);
   const logFile = opts.logFile === '-' ? null : opts.logFile === undefined ? resolve(dataDir, 'stack.log') : resolve(opts.cwd, opts.logFile);
+  // Everything that can be checked is checked before the first file is written: the seed, then
+  // the data directory, then the log file (whose stream would otherwise fail later, unhandled).
+  const seed = opts.config.seedInventory;
+  const seedEntries = seed === undefined ? undefined : resolveSeed(seed, opts.cwd);
+  prepareDataDir(dataDir);
+  if (logFile !== null) checkLogFile(logFile, opts.logFile === undefined ? undefined : '--log-file');
   const logger = createStackLogger({ level: opts.config.logLevel, ...(logFile ? { destination: logFile } : {}) });
-  const stack = await startStack({ config: { ...opts.config, dataDir }, logger, cwd: opts.cwd });
+  const stack = await startStack({ config: { ...opts.config, dataDir }, logger, cwd: opts.cwd, seedEntries });
   let stopped = false;
   try {
     await opts.onStarted({
@@ -232,5 +244,31 @@ export async function runStackForeground(opts: {
   } finally {
     // Also on a failed print: never leave the listeners open behind an error.
     if (!stopped) await stack.stop();
+  }
+}
+
+/** Creates the data directory, or says in one line why it cannot be one. */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (expected a directory)' : ((err as Error).message ?? String(code));
+    throw new SurgeError('SRG_STACK_DATA_DIR', `cannot use ${dir} as the data directory: ${why}`, { hint: 'Pick another with --data-dir.', cause: err });
+  }
+}
+
+/** Opens the log file for appending once, so a directory or an unwritable path is a clear error before start. */
+function checkLogFile(path: string, flag: string | undefined): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? 'it is a directory (expected a file path)' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its directory' : ((err as Error).message ?? String(code));
+    const message = `cannot write the stack log ${path}: ${why}`;
+    throw flag === undefined
+      ? new SurgeError('SRG_STACK_DATA_DIR', message, { hint: "Pick another --data-dir, or --log-file <path> ('-' for stderr).", cause: err })
+      : new SurgeError('SRG_CLI_USAGE', `${flag} ${message.replace('cannot write the stack log ', '')}`, { hint: "Pass a file path you can write to, or '-' for stderr.", cause: err });
   }
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,33 @@ describe('surgectl stack up', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('refuses a data dir that is a file, a log file that is a directory and a bad seed in one line, writing nothing', async () => {
+    const root = newDir();
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'hi');
+    const onFile = await runCli(['stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', file], { cwd: root });
+    expect(onFile.code).toBe(10);
+    expect(onFile.stderr).toContain('[SRG_STACK_DATA_DIR]');
+    expect(onFile.stderr).toContain('expected a directory');
+    expect(onFile.stderr).not.toMatch(/\n\s+at /);
+
+    const logDir = join(root, 'logs');
+    mkdirSync(logDir);
+    const dataDir = join(root, 'data');
+    const onLog = await runCli(['stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dataDir, '--log-file', logDir], { cwd: root });
+    expect(onLog.code).toBe(2);
+    expect(onLog.stderr).toContain('[SRG_CLI_USAGE]');
+    expect(onLog.stderr).toContain('--log-file');
+    expect(onLog.stderr).toContain('is a directory');
+    expect(onLog.stderr).not.toMatch(/\n\s+at /);
+
+    const fresh = join(root, 'fresh');
+    const badSeed = await runCli(['stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', fresh, '--seed-inventory', join(root, 'missing.yaml')], { cwd: root });
+    expect(badSeed.code).toBe(10);
+    expect(badSeed.stderr).toContain('[SRG_STACK_SEED]');
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it('refuses a second stack on the same data dir (exit 2, SRG_STACK_LOCKED)', async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { StackConfig } from '../../config/schema.js';
-import { defaultCatalog, resolveSeed } from '../catalog.js';
+import { defaultCatalog, resolveSeed, type CatalogEntry } from '../catalog.js';
 import type { BreakerState, FlagProvider, OrderEngine } from '../engine.js';
 import { createLocalFlags } from '../flags.js';
 import type { StackMetrics } from '../metrics.js';
@@ -21,6 +21,8 @@ export interface EngineOptions {
   metrics: StackMetrics;
   /** Clock, epoch ms. Default Date.now. */
   now?: () => number;
+  /** config.seedInventory already read by the caller; read here when undefined. */
+  seedEntries?: CatalogEntry[] | undefined;
   /** Payment circuit breaker. Defaults: 50 % errors over >= 10 calls in 10 s opens it for 5 s. */
   breaker?: BreakerOptions;
   /** Calls per charge and backoff between them for transient errors. Default 3 calls, 50 ms base, 1 s cap. */
@@ -84,7 +86,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
         pool?.notify();
       },
     });
-    const seedEntries = cfg.seedInventory === undefined ? undefined : resolveSeed(cfg.seedInventory, opts.cwd);
+    const seedEntries = opts.seedEntries ?? (cfg.seedInventory === undefined ? undefined : resolveSeed(cfg.seedInventory, opts.cwd));
     const seeded = store.seed(seedEntries, () => defaultCatalog());
     const reclaimed = store.reclaimLeases();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
