@@ -43,10 +43,13 @@ export interface Charge {
  */
 export function createPaymentClient(opts: PaymentClientOptions) {
   // One connection per in-flight charge up to 128: queueing inside undici would eat the per-call timeout.
-  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+  // Connecting is bounded by the same per-call timeout (undici's own default is 10 s).
+  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 10_000, connect: { timeout: opts.timeoutMs } });
   const breaker = createCircuitBreaker({
     ...opts.breaker,
-    isFailure: (err) => err instanceof TransientPaymentError,
+    // A decline or another 4xx is an answer: the gateway is up. Errors of our own (the order is
+    // no longer ours, the job was aborted, the pre-send write failed) say nothing about it.
+    classify: (err) => (err instanceof TransientPaymentError ? 'failure' : err instanceof PaymentDeclined || err instanceof GatewayRejectedError ? 'healthy' : 'neutral'),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.onBreakerChange ? { onStateChange: opts.onBreakerChange } : {}),
   });
@@ -86,7 +89,7 @@ export function createPaymentClient(opts: PaymentClientOptions) {
     if (res.statusCode === 402) throw new PaymentDeclined(String((body as { code?: unknown }).code ?? 'declined'));
     if (res.statusCode >= 500 || res.statusCode === 429) throw new TransientPaymentError(`payment gateway answered ${res.statusCode}`, 'error');
     // 4xx other than 402: our request is wrong, retrying will not help; treat as a bug surfaced loudly
-    throw new Error(`payment gateway rejected the charge (${res.statusCode}): ${JSON.stringify(body)}`);
+    throw new GatewayRejectedError(`payment gateway rejected the charge (${res.statusCode}): ${JSON.stringify(body)}`);
   }
 
   return {
@@ -129,6 +132,14 @@ export function createPaymentClient(opts: PaymentClientOptions) {
   };
 }
 
+/** The gateway answered 4xx (other than a decline): our request is wrong; retrying will not help. */
+export class GatewayRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GatewayRejectedError';
+  }
+}
+
 /** beforeSend said the order is gone (cancelled or lease lost): nothing was sent. */
 export class OrderLostError extends Error {
   constructor() {
@@ -141,5 +152,5 @@ export type PaymentClient = ReturnType<typeof createPaymentClient>;
 
 function isTimeout(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }

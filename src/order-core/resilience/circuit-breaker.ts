@@ -23,21 +23,34 @@ export class BreakerOpenError extends Error {
 }
 
 /**
- * A thin wrapper over opossum: one breaker for a family of calls whose function is passed per
- * call (opossum binds one action; we pass a thunk). `isFailure(err)` false keeps an error (such
- * as a card decline, which says the gateway is healthy) out of the failure count.
+ * What a call's error says about the service behind the breaker: `failure` (it is unwell: counts
+ * against it), `healthy` (it answered, e.g. a card decline), or `neutral` (the call never got an
+ * answer for reasons of our own: the order was no longer ours, the caller gave up).
  */
-export function createCircuitBreaker(opts: BreakerOptions & { isFailure: (err: unknown) => boolean; onStateChange?: (s: BreakerState) => void; now?: () => number }) {
+export type ErrorVerdict = 'failure' | 'healthy' | 'neutral';
+
+/**
+ * A thin wrapper over opossum: one breaker for a family of calls whose function is passed per
+ * call (opossum binds one action; we pass a thunk). A `healthy` error counts as a success. A
+ * `neutral` one cannot close a half-open breaker: opossum knows only success and failure, so a
+ * half-open trial that learnt nothing counts as failed and the breaker waits one more reset
+ * period (the safe side); while closed it is left out of the failure count.
+ */
+export function createCircuitBreaker(opts: BreakerOptions & { classify: (err: unknown) => ErrorVerdict; onStateChange?: (s: BreakerState) => void; now?: () => number }) {
   const resetTimeoutMs = opts.resetTimeoutMs ?? DEFAULT_BREAKER_RESET_MS;
   const now = opts.now ?? Date.now;
   let openedAt = 0;
-  const breaker = new CircuitBreaker(async (thunk: () => Promise<unknown>) => thunk(), {
+  const breaker: CircuitBreaker<[() => Promise<unknown>], unknown> = new CircuitBreaker(async (thunk: () => Promise<unknown>) => thunk(), {
     timeout: false, // calls carry their own undici timeout
     errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
     volumeThreshold: opts.volumeThreshold ?? 10,
     resetTimeout: resetTimeoutMs,
     rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
-    errorFilter: (err: unknown) => !opts.isFailure(err),
+    // true = not a failure (opossum then counts a success, which closes a half-open breaker)
+    errorFilter: (err: unknown): boolean => {
+      const verdict = opts.classify(err);
+      return verdict === 'healthy' || (verdict === 'neutral' && !breaker.halfOpen);
+    },
   });
   const state = (): BreakerState => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed');
   breaker.on('open', () => {
