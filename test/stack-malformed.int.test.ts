@@ -29,6 +29,8 @@ interface Case {
   body?: string | Buffer;
   headers?: Record<string, string>;
   status: number;
+  /** The error code, where the case is about which one. */
+  code?: string;
 }
 const body = (v: unknown) => JSON.stringify(v);
 const cases: Case[] = [
@@ -59,8 +61,8 @@ const cases: Case[] = [
   { name: 'sku with spaces', body: body({ ...ok, items: [{ sku: 'SKU 1; DROP TABLE', qty: 1 }] }), headers: { ...JSON_CT, ...key() }, status: 400 },
   { name: 'unknown item field', body: body({ ...ok, items: [{ sku: 'SKU-0001', qty: 1, price: 0 }] }), headers: { ...JSON_CT, ...key() }, status: 400 },
   { name: 'unknown top-level field', body: body({ ...ok, discount: 100 }), headers: { ...JSON_CT, ...key() }, status: 400 },
-  { name: '__proto__ pollution', body: '{"customerId":"c1","items":[{"sku":"SKU-0001","qty":1}],"__proto__":{"admin":true}}', headers: { ...JSON_CT, ...key() }, status: 400 },
-  { name: 'constructor pollution', body: '{"customerId":"c1","items":[{"sku":"SKU-0001","qty":1}],"constructor":{"prototype":{"x":1}}}', headers: { ...JSON_CT, ...key() }, status: 400 },
+  { name: '__proto__ pollution', body: '{"customerId":"c1","items":[{"sku":"SKU-0001","qty":1}],"__proto__":{"admin":true}}', headers: { ...JSON_CT, ...key() }, status: 400, code: 'ORDER_INVALID_JSON' },
+  { name: 'constructor pollution', body: '{"customerId":"c1","items":[{"sku":"SKU-0001","qty":1}],"constructor":{"prototype":{"x":1}}}', headers: { ...JSON_CT, ...key() }, status: 400, code: 'ORDER_INVALID_JSON' },
   { name: 'paymentToken number', body: body({ ...ok, paymentToken: 5 }), headers: { ...JSON_CT, ...key() }, status: 400 },
   { name: 'unknown sku', body: body({ ...ok, items: [{ sku: 'NOT-A-SKU', qty: 1 }] }), headers: { ...JSON_CT, ...key() }, status: 422 },
   { name: 'missing Idempotency-Key', body: body(ok), headers: JSON_CT, status: 400 },
@@ -77,9 +79,12 @@ const cases: Case[] = [
   { name: 'batch envelope is an array', path: '/v1/orders/batch', body: body([ok]), headers: JSON_CT, status: 400 },
   { name: 'batch as text/plain', path: '/v1/orders/batch', body: body({ orders: [ok] }), headers: { 'content-type': 'text/plain' }, status: 415 },
   { name: 'unknown order id', method: 'GET', path: '/v1/orders/ord_does_not_exist', status: 404 },
+  { name: 'order id not valid percent-encoding', method: 'GET', path: '/v1/orders/%ZZ', status: 400, code: 'ORDER_BAD_REQUEST' },
+  { name: 'order id of 200 characters', method: 'GET', path: `/v1/orders/${'x'.repeat(200)}`, status: 400, code: 'ORDER_VALIDATION' },
   { name: 'cancel of unknown order', path: '/v1/orders/ord_nope/cancel', status: 404 },
   { name: 'unknown route', method: 'GET', path: '/v1/nothing-here', status: 404 },
   { name: 'admin without token', method: 'PUT', path: '/admin/workers', body: body({ count: 1 }), headers: JSON_CT, status: 401 },
+  { name: 'unknown admin route without token', method: 'GET', path: '/admin/secret', status: 401, code: 'ORDER_UNAUTHORIZED' },
 ];
 
 describe('malformed requests over a socket', () => {
@@ -93,22 +98,40 @@ describe('malformed requests over a socket', () => {
     expect(res.status).toBe(c.status);
     const b = res.body as { error?: { code?: string; message?: string }; requestId?: string };
     expect(b.error?.code).toMatch(/^ORDER_[A-Z_]+$/);
+    if (c.code !== undefined) expect(b.error?.code).toBe(c.code);
     expect(b.error?.message?.length ?? 0).toBeGreaterThan(10);
     expect(b.requestId).toBe(res.headers['x-request-id']);
   });
 
-  it('answers a Content-Length that lies with a 4xx, not a 5xx', async () => {
+  /** Sends `request` as raw bytes and resolves with everything the server answered before closing. */
+  const rawExchange = (request: string) => {
     const addr = new URL(stack.url);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const sock = connect(Number(addr.port), addr.hostname, () => {
-        sock.end('POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: lie\r\nContent-Length: 10\r\n\r\n{"a":1}');
-      });
+    return new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(addr.port), addr.hostname, () => sock.end(request));
       let data = '';
       sock.setEncoding('utf8').on('data', (d: string) => (data += d));
       sock.on('close', () => resolve(data));
       sock.on('error', reject);
     });
+  };
+
+  it('answers a Content-Length that lies with a 4xx, not a 5xx', async () => {
+    const raw = await rawExchange('POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: lie\r\nContent-Length: 10\r\n\r\n{"a":1}');
     expect(raw).toMatch(/^HTTP\/1\.1 4\d\d /);
+  });
+
+  it.each([
+    ['a Content-Length that is not a number', 'POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n', 400],
+    ['a malformed request line', 'POST /v1/orders HTTP/9 nonsense\r\n\r\n', 400],
+    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+  ])('answers %s, which Node refuses before any route, with our error body', async (_n, request, status) => {
+    const raw = await rawExchange(request);
+    expect(raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    const [head, body] = raw.split('\r\n\r\n');
+    const parsed = JSON.parse(body ?? '') as { error: { code: string; message: string }; requestId: string };
+    expect(parsed.error.code).toBe('ORDER_BAD_REQUEST');
+    expect(parsed.error.message.length).toBeGreaterThan(10);
+    expect(head).toContain(`x-request-id: ${parsed.requestId}`);
   });
 
   it('stored nothing and still answers a good order', async () => {

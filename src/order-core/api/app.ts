@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -29,6 +30,25 @@ declare module 'fastify' {
     /** Read routes under the per-client rate limit. */
     rateLimited?: boolean;
   }
+}
+
+/** The answer to a request Node's HTTP parser refused: our error body, a fresh request id, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are larger than 16 KiB']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request was not received in time']
+        : [400, 'Bad Request', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'}): check the request line, Content-Length and headers`];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: { code: 'ORDER_BAD_REQUEST', message }, requestId });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** 64 KiB: an order is a few hundred bytes; anything near this is a mistake or an attack. */
@@ -63,6 +83,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
     return503OnClosing: true,
+    // Order ids are at most 128 characters (orderIdParamsSchema): let the schema judge them, with
+    // our 400, rather than the router's 414 at its default of 100.
+    routerOptions: { maxParamLength: 256 },
+    // Errors the router raises before any route runs (a path that is not valid percent-encoding,
+    // a parameter over maxParamLength) get our error body, like every other refusal.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('x-request-id', req.id);
+      const message = err.code === 'FST_ERR_BAD_URL' ? `The path ${req.url.split('?')[0] ?? ''} is not valid percent-encoding` : 'A path parameter is longer than 256 characters';
+      return sendError(req, reply, 400, 'ORDER_BAD_REQUEST', message);
+    },
+    // Requests Node's parser refuses (bad Content-Length, a malformed request line, headers over
+    // 16 KiB) never reach fastify: answer them with our error body too, then close.
+    clientErrorHandler: (err, socket) => answerClientError(err as NodeJS.ErrnoException, socket),
   });
 
   const now = deps.now ?? Date.now;

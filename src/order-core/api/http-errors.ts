@@ -129,7 +129,12 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ApiErrorCode
     code: 'ORDER_INVALID_JSON',
     message: 'The body is empty but Content-Type is application/json: send a JSON object',
   },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'ORDER_INVALID_JSON', message: 'The body is not valid JSON' },
+  // fastify's parser also refuses valid JSON with prototype-poisoning keys, under the same code
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'ORDER_INVALID_JSON',
+    message: 'The body is not valid JSON, or has a __proto__ or constructor.prototype key (refused)',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     code: 'ORDER_BAD_REQUEST',
