@@ -156,6 +156,12 @@ describe('load shedding on a real stack', () => {
       expect(statuses).toEqual([...Array(5).fill(202), ...Array(15).fill(503)]);
       for (const r of results.filter((x) => x.status === 503)) expect((r.body as { error: { code: string } }).error.code).toBe('ORDER_SHED');
       expect(shed.engine.store.stats().queueDepth).toBe(5);
+      // waiting with no worker to set a pace: a position, and an ETA that is null, not missing
+      const first = results.find((r) => r.status === 202)!.body as { orderId: string; estimatedWaitMs: unknown };
+      expect(first.estimatedWaitMs).toBeNull();
+      const view = (await client.call('GET', `/v1/orders/${first.orderId}`)).body as Record<string, unknown>;
+      expect(view.queuePosition).toEqual(expect.any(Number));
+      expect(view).toHaveProperty('estimatedWaitMs', null);
     } finally {
       await client.close();
       await shed.dispose();

@@ -21,7 +21,7 @@ export function createStackMetrics(opts: { defaultMetrics?: boolean } = {}) {
     ordersAccepted: new Counter({ name: 'surgectl_orders_accepted_total', help: 'Orders durably accepted.', registers }),
     ordersRejected: new Counter({
       name: 'surgectl_orders_rejected_total',
-      help: 'Orders rejected at intake, by reason (validation, unknown_sku, conflict, rate_limited, shed, paused, draining, too_large).',
+      help: 'Orders rejected at intake, by reason (validation, unsupported_media_type, too_large, unknown_sku, conflict, rate_limited, shed, paused, draining, dropped, store_unavailable).',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -154,9 +154,11 @@ describe('POST /v1/orders', () => {
     await post(app, { customerId: 'c' });
     await post(app, { customerId: 'c', items: [{ sku: 'NOPE', qty: 1 }] });
     await post(app, good);
+    await post(app, JSON.stringify(good), { 'content-type': 'text/plain' });
     const text = await metrics.registry.metrics();
     expect(text).toContain('surgectl_orders_rejected_total{reason="validation"} 1');
     expect(text).toContain('surgectl_orders_rejected_total{reason="unknown_sku"} 1');
+    expect(text).toContain('surgectl_orders_rejected_total{reason="unsupported_media_type"} 1');
   });
 });
 

@@ -166,7 +166,7 @@ export function classifyError(err: FastifyError & { validation?: AjvLikeError[];
   if (known) {
     const message =
       known.code === 'ORDER_INVALID_JSON' && err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${known.message}: ${err.message}` : known.message;
-    return { status: known.status, code: known.code, message, reason: known.status === 413 ? 'too_large' : 'validation' };
+    return { status: known.status, code: known.code, message, reason: known.status === 413 ? 'too_large' : known.status === 415 ? 'unsupported_media_type' : 'validation' };
   }
   if (err instanceof SyntaxError || err.name === 'SyntaxError') {
     return { status: 400, code: 'ORDER_INVALID_JSON', message: `The body is not valid JSON: ${err.message}`, reason: 'validation' };

@@ -50,8 +50,8 @@ export interface OrderView {
   updatedAt: string;
   /** 1-based position among orders waiting to be processed; only while waiting. */
   queuePosition?: number | undefined;
-  /** Expected wait until a worker takes it, ms; only while waiting. */
-  estimatedWaitMs?: number | undefined;
+  /** Expected wait until a worker takes it, ms; only while waiting, null while the pace is unknown. */
+  estimatedWaitMs?: number | null | undefined;
 }
 
 export interface InventoryItem {

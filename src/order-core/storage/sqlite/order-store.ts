@@ -378,8 +378,7 @@ export class SqliteOrderStore implements OrderStore {
     const position = this.groupDepth + this.groupCreated;
     const iso = new Date(now).toISOString();
     const order: OrderView = { orderId: id, customerId: req.order.customerId, items, status: 'accepted', history, createdAt: iso, updatedAt: iso, queuePosition: position };
-    const eta = this.estimateWait(position);
-    if (eta !== undefined) order.estimatedWaitMs = eta;
+    order.estimatedWaitMs = this.estimateWait(position) ?? null;
     return { kind: 'created', order };
   }
 
@@ -442,8 +441,7 @@ export class SqliteOrderStore implements OrderStore {
     if (waiting) {
       const position = this.queuePositionOf(row, now);
       view.queuePosition = position;
-      const eta = this.estimateWait(position);
-      if (eta !== undefined) view.estimatedWaitMs = eta;
+      view.estimatedWaitMs = this.estimateWait(position) ?? null;
     }
     return view;
   }
