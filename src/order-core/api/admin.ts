@@ -35,6 +35,17 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
   const { engine } = rt.deps;
 
+  // Most admin calls carry no body, and clients often send one empty with Content-Type
+  // application/json: that is "no body" here (routes with a body schema still require one), not
+  // invalid JSON. Scoped to this plugin; everything else keeps fastify's own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text === '') return done(null, undefined);
+    return parseJson(req, text, done);
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization;
     // The scheme name is case-insensitive (RFC 9110, 11.1).

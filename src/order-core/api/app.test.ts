@@ -367,6 +367,19 @@ describe('admin API', () => {
     expectErrorShape(await app.inject({ method: 'GET', url: '/admin/secret', headers: auth }), 404, 'ORDER_ROUTE_NOT_FOUND');
   });
 
+  it('takes an empty JSON body on admin calls that need none; one that needs a body says so', async () => {
+    const { app } = await harness();
+    const empty = { ...auth, 'content-type': 'application/json' };
+    expect((await app.inject({ method: 'POST', url: '/admin/intake/resume', headers: empty, payload: '' })).json()).toEqual({ paused: false });
+    expect((await app.inject({ method: 'POST', url: '/admin/faults/kill-worker', headers: empty, payload: '' })).statusCode).toBe(200);
+    const needsBody = await app.inject({ method: 'PUT', url: '/admin/workers', headers: empty, payload: '' });
+    expectErrorShape(needsBody, 400, 'ORDER_VALIDATION');
+    expectErrorShape(await app.inject({ method: 'PUT', url: '/admin/workers', headers: empty, payload: '{"count":' }), 400, 'ORDER_INVALID_JSON');
+    expectErrorShape(await app.inject({ method: 'PUT', url: '/admin/workers', headers: empty, payload: '{"__proto__":{"x":1},"count":1}' }), 400, 'ORDER_INVALID_JSON');
+    // outside /admin the empty body is still refused
+    expectErrorShape(await post(app, ''), 400, 'ORDER_INVALID_JSON');
+  });
+
   it('refuses more workers once draining (409), and still takes fewer', async () => {
     const { app, state } = await harness();
     state.draining = true;
