@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SurgeError } from '../errors.js';
 import { createPaint, stripAnsi } from '../ui/color.js';
 import { DEFAULT_LIMITS, evaluateGates, type GateEvidence } from './gates.js';
 import { renderReportHtml } from './html.js';
@@ -109,5 +110,16 @@ describe('report files', () => {
     expect(json.gates.find((g) => g.id === 'latency-p99')?.status).toBe('fail');
     expect(await readFile(files.html, 'utf8')).toContain('NOT READY');
     expect((await readdir(out)).sort()).toEqual(['chaos-journal.json', 'load-scenario.yaml', 'loadtest-summary.json', 'rehearsal.html', 'rehearsal.json']);
+  });
+
+  it('writes all the files or none: a file that cannot be placed leaves no other file and no temp file behind', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-report-'));
+    // rehearsal.json is renamed last; a directory in its place makes that rename fail.
+    await mkdir(join(dir, 'rehearsal.json'));
+    const err = await writeReportFiles(dir, failedReport(), { journal: { status: 'completed' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SurgeError);
+    expect((err as SurgeError).message).toContain(join(dir, 'rehearsal.json'));
+    expect((err as SurgeError).message).toContain('no output was written');
+    expect(await readdir(dir)).toEqual(['rehearsal.json']);
   });
 });

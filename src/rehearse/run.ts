@@ -570,7 +570,8 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
       });
     } catch (err) {
       // The rehearsal itself is done and restored; the caller still gets (and can print) the report.
-      report.writeError = `cannot write the report to ${reportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      // writeOutputFiles names the file and the system error (ENOSPC, EACCES, ...) in its message.
+      report.writeError = err instanceof SurgeError ? err.message : `cannot write the report to ${reportDir}: ${(err as Error).message}`;
       report.notes.push(report.writeError);
     }
     // No stage record for the report itself: the files would then differ from what they hold.

@@ -1,21 +1,20 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { writeOutputFiles } from '../util/output-files.js';
 import { renderReportHtml } from './html.js';
 import type { RehearsalReport } from './report.js';
 
 /**
  * Writes rehearsal.json and rehearsal.html (plus, when given, the chaos journal, the k6-shaped load
  * summary, and the load scenario and chaos experiment as run, in the formats `surgectl loadtest run`
- * and `surgectl chaos run` read) into `dir`. Each file is written to a temp name and renamed, so a
- * reader never sees half a report.
+ * and `surgectl chaos run` read) into `dir`, creating it when missing. All files or none: each is
+ * staged under a temp name and renamed only when every one is written (util/output-files), so a
+ * reader never sees half a report. A failure throws SRG_CLI_USAGE naming `--report-dir` and the file.
  */
 export async function writeReportFiles(
   dir: string,
   report: RehearsalReport,
   extra: { journal?: unknown; loadSummary?: unknown; scenario?: unknown; experiment?: unknown; stackLog?: string } = {},
 ): Promise<NonNullable<RehearsalReport['files']>> {
-  await mkdir(dir, { recursive: true });
   const files: NonNullable<RehearsalReport['files']> = { json: join(dir, 'rehearsal.json'), html: join(dir, 'rehearsal.html') };
   if (extra.journal !== undefined) files.journal = join(dir, 'chaos-journal.json');
   if (extra.loadSummary !== undefined) files.loadSummary = join(dir, 'loadtest-summary.json');
@@ -23,19 +22,17 @@ export async function writeReportFiles(
   if (extra.experiment !== undefined) files.experiment = join(dir, 'chaos-experiment.yaml');
   if (extra.stackLog !== undefined && extra.stackLog.startsWith(dir)) files.stackLog = extra.stackLog;
   const withFiles: RehearsalReport = { ...report, files };
-  const put = async (path: string, text: string) => {
-    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  };
+  const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+  const out: { flag: string; path: string; text: string }[] = [];
   if (files.scenario || files.experiment) {
     const { stringify } = await import('yaml');
-    if (files.scenario) await put(files.scenario, stringify(extra.scenario));
-    if (files.experiment) await put(files.experiment, stringify(extra.experiment));
+    if (files.scenario) out.push({ flag: '--report-dir', path: files.scenario, text: stringify(extra.scenario) });
+    if (files.experiment) out.push({ flag: '--report-dir', path: files.experiment, text: stringify(extra.experiment) });
   }
-  if (files.journal) await put(files.journal, JSON.stringify(extra.journal, null, 2) + '\n');
-  if (files.loadSummary) await put(files.loadSummary, JSON.stringify(extra.loadSummary, null, 2) + '\n');
-  await put(files.html, renderReportHtml(withFiles));
-  await put(files.json, JSON.stringify(withFiles, null, 2) + '\n');
+  if (files.journal) out.push({ flag: '--report-dir', path: files.journal, text: json(extra.journal) });
+  if (files.loadSummary) out.push({ flag: '--report-dir', path: files.loadSummary, text: json(extra.loadSummary) });
+  out.push({ flag: '--report-dir', path: files.html, text: renderReportHtml(withFiles) });
+  out.push({ flag: '--report-dir', path: files.json, text: json(withFiles) });
+  await writeOutputFiles(out, { createParents: true });
   return files;
 }
