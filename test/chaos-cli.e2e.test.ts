@@ -66,6 +66,17 @@ function fresh(): string {
 }
 
 /** An http-only experiment: health before and after, a "fault" call, and optionally a rollback. */
+/** `out/` in the workspace exists when the drill checks it and is a file once the fault runs. */
+function breakOutDirDuringFault(t: Target, w: string): void {
+  mkdirSync(join(w, 'out'));
+  t.onRequest = (p) => {
+    if (p === '/fault') {
+      rmSync(join(w, 'out'), { recursive: true, force: true });
+      writeFileSync(join(w, 'out'), 'not a directory');
+    }
+  };
+}
+
 function httpExperiment(w: string, t: Target, rollbackUrl?: string): string {
   const path = join(w, 'exp.yaml');
   writeFileSync(
@@ -161,14 +172,7 @@ describe('chaos run flags and the journal path', () => {
     const t = await startTarget();
     try {
       const exp = httpExperiment(w, t);
-      mkdirSync(join(w, 'out'));
-      // Fine when checked; replaced by a file while the drill runs.
-      t.onRequest = (p) => {
-        if (p === '/fault') {
-          rmSync(join(w, 'out'), { recursive: true, force: true });
-          writeFileSync(join(w, 'out'), 'not a directory');
-        }
-      };
+      breakOutDirDuringFault(t, w);
       const r = await runMain(['--yes', 'chaos', 'run', exp, '--journal-path', 'out/journal.json'], { cwd: w });
       expect(r.stderr).not.toMatch(/internal error/);
       expect(r.stdout).toMatch(/Drill "http drill": completed/);
@@ -189,15 +193,9 @@ describe('chaos run flags and the journal path', () => {
       ] as const) {
         const w = fresh();
         const exp = httpExperiment(w, t, rollback);
-        mkdirSync(join(w, 'out'));
         // Healthy before, unhealthy after (a deviation) only in the first case.
         t.health = (hit) => (expected === 21 && hit > 1 ? 500 : 200);
-        t.onRequest = (p) => {
-          if (p === '/fault') {
-            rmSync(join(w, 'out'), { recursive: true, force: true });
-            writeFileSync(join(w, 'out'), 'not a directory');
-          }
-        };
+        breakOutDirDuringFault(t, w);
         const r = await runMain(['--yes', 'chaos', 'run', exp, '--journal-path', 'out/journal.json'], { cwd: w });
         expect(r.stderr).not.toMatch(/internal error/);
         expect(r.code, r.stderr).toBe(expected);

@@ -3,6 +3,7 @@ import { SurgeError, isSurgeError } from '../errors.js';
 import type { KubernetesPort } from '../adapters/kubernetes/port.js';
 import type { ChaosTargets } from '../chaos/index.js';
 import type { CommandContext } from './context.js';
+import { isHttpUrl } from '../util/url.js';
 
 const ROLLBACK = ['default', 'always', 'deviated', 'never'];
 const HYPOTHESIS = ['default', 'before-method-only', 'after-method-only', 'during-method-only', 'continuously'];
@@ -159,15 +160,6 @@ Examples:
       };
       await ctx.print(summary, () => `${file}: valid — "${e.title}": ${summary.probes} steady-state probe(s), ${summary.method} method activit${summary.method === 1 ? 'y' : 'ies'}, ${summary.rollbacks} rollback(s)\n`);
     });
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 /** kubectl's lookup: --kubeconfig, else every file in KUBECONFIG, else ~/.kube/config. */

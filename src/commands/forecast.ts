@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SurgeError } from '../errors.js';
 import { givenFlags, type CommandContext } from './context.js';
+import { isHttpUrl } from '../util/url.js';
 
 interface ForecastFlags {
   input?: string;
@@ -162,15 +163,6 @@ Examples:
       });
       await ctx.print(res, () => `wrote ${res.points} points (${res.start} .. ${res.end}, ${res.campaigns} campaigns) to ${res.written.join(', ')}\n`);
     });
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 async function promHeaders(flags: ForecastFlags, cwd: string): Promise<Record<string, string>> {
