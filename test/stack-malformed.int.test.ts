@@ -75,6 +75,7 @@ const cases: Case[] = [
   { name: 'body over 64 KiB', body: body({ ...ok, customerId: 'x'.repeat(66_000) }), headers: { ...JSON_CT, ...key() }, status: 413 },
   { name: 'deeply nested JSON', body: '{"customerId":"c1","items":' + '['.repeat(5000) + ']'.repeat(5000) + '}', headers: { ...JSON_CT, ...key() }, status: 400 },
   { name: 'invalid UTF-8', body: Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","items":[]}')]), headers: { ...JSON_CT, ...key() }, status: 400 },
+  { name: 'customerId with an unpaired surrogate', body: '{"customerId":"c\\ud800","items":[{"sku":"SKU-0001","qty":1}]}', headers: { ...JSON_CT, ...key() }, status: 400, code: 'ORDER_VALIDATION' },
   { name: 'batch with no orders', path: '/v1/orders/batch', body: body({ orders: [] }), headers: JSON_CT, status: 400 },
   { name: 'batch envelope is an array', path: '/v1/orders/batch', body: body([ok]), headers: JSON_CT, status: 400 },
   { name: 'batch as text/plain', path: '/v1/orders/batch', body: body({ orders: [ok] }), headers: { 'content-type': 'text/plain' }, status: 415 },

@@ -92,6 +92,15 @@ describe('POST /v1/orders', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 
+  it('takes any well-formed Unicode in customerId (a surrogate pair is one character) and names an unpaired surrogate', async () => {
+    const { app, fake } = await harness();
+    expect((await post(app, { ...good, customerId: 'kunde-\u{1F600}-ü' })).statusCode).toBe(202);
+    expect(fake.accepted.map((a) => a.order.customerId)).toEqual(['kunde-\u{1F600}-ü']);
+    const res = await post(app, '{"customerId":"\\udfff","items":[{"sku":"SKU-1","qty":1}]}');
+    const body = expectErrorShape(res, 400, 'ORDER_VALIDATION') as { error: { details: { path: string; message: string }[] } };
+    expect(body.error.details).toEqual([{ path: 'customerId', message: 'must be well-formed Unicode text (it holds an unpaired UTF-16 surrogate)' }]);
+  });
+
   it('keeps a sane client X-Request-Id and replaces a hostile one', async () => {
     const { app } = await harness();
     expect((await post(app, good, { 'x-request-id': 'abc-123' })).headers['x-request-id']).toBe('abc-123');
@@ -111,6 +120,8 @@ describe('POST /v1/orders', () => {
     { name: 'qty as string', body: { customerId: 'c', items: [{ sku: 'SKU-1', qty: '2' }] }, status: 400, code: 'ORDER_VALIDATION', path: 'items[0].qty' },
     { name: 'qty negative', body: { customerId: 'c', items: [{ sku: 'SKU-1', qty: -3 }] }, status: 400, code: 'ORDER_VALIDATION', path: 'items[0].qty' },
     { name: 'missing sku', body: { customerId: 'c', items: [{ qty: 1 }] }, status: 400, code: 'ORDER_VALIDATION', path: 'items[0].sku' },
+    { name: 'customerId with an unpaired surrogate', body: '{"customerId":"c\\ud800","items":[{"sku":"SKU-1","qty":1}]}', status: 400, code: 'ORDER_VALIDATION', path: 'customerId' },
+    { name: 'paymentToken with an unpaired surrogate', body: { ...good, paymentToken: 'tok\udc00' }, status: 400, code: 'ORDER_VALIDATION', path: 'paymentToken' },
     { name: 'unknown field', body: { ...good, coupon: 'X' }, status: 400, code: 'ORDER_VALIDATION', path: 'coupon' },
     { name: 'body is an array', body: [good], status: 400, code: 'ORDER_VALIDATION', path: '(body)' },
     { name: 'body is null', body: 'null', status: 400, code: 'ORDER_VALIDATION' },

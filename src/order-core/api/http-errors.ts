@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { WELL_FORMED_PATTERN } from './schemas.js';
 
 /**
  * Codes of the order API's error bodies (`{error:{code,message,details?},requestId}`); the
@@ -89,6 +90,8 @@ export function fieldProblems(errors: readonly AjvLikeError[], prefix = ''): Fie
     } else if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
       path = join(path, params.additionalProperty);
       message = 'is not a known field';
+    } else if (e.keyword === 'pattern' && params.pattern === WELL_FORMED_PATTERN) {
+      message = 'must be well-formed Unicode text (it holds an unpaired UTF-16 surrogate)';
     } else if (e.keyword === 'type' && typeof params.type === 'string') {
       message = `must be ${params.type === 'integer' || params.type === 'array' || params.type === 'object' ? 'an' : 'a'} ${params.type}`;
     }

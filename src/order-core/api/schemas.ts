@@ -12,10 +12,17 @@ export const orderItemSchema = {
   },
 } as const;
 
+/**
+ * Well-formed Unicode: no unpaired surrogate (`"\ud800"` is valid JSON but not text; SQLite's UTF-8
+ * would store it as U+FFFD, so the order would come back different from what was acknowledged).
+ * ajv compiles patterns with the `u` flag, so a proper pair is one code point outside this range.
+ */
+export const WELL_FORMED_PATTERN = '^[^\\uD800-\\uDFFF]*$';
+
 const orderFields = {
-  customerId: { type: 'string', minLength: 1, maxLength: 128 },
+  customerId: { type: 'string', minLength: 1, maxLength: 128, pattern: WELL_FORMED_PATTERN },
   items: { type: 'array', minItems: 1, maxItems: 100, items: orderItemSchema },
-  paymentToken: { type: 'string', minLength: 1, maxLength: 256 },
+  paymentToken: { type: 'string', minLength: 1, maxLength: 256, pattern: WELL_FORMED_PATTERN },
 } as const;
 
 /** POST /v1/orders body. */
@@ -32,7 +39,7 @@ export const batchOrderSchema = {
   type: 'object',
   required: ['idempotencyKey', 'customerId', 'items'],
   additionalProperties: false,
-  properties: { idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 }, ...orderFields },
+  properties: { idempotencyKey: { type: 'string', minLength: 1, maxLength: 200, pattern: WELL_FORMED_PATTERN }, ...orderFields },
 } as const;
 
 /** The batch envelope only; each order is validated on its own so one bad order fails alone. */
