@@ -97,7 +97,7 @@ describe('POST /v1/orders', () => {
     expect((await post(app, { ...good, customerId: 'kunde-\u{1F600}-ü' })).statusCode).toBe(202);
     expect(fake.accepted.map((a) => a.order.customerId)).toEqual(['kunde-\u{1F600}-ü']);
     const res = await post(app, '{"customerId":"\\udfff","items":[{"sku":"SKU-1","qty":1}]}');
-    const body = expectErrorShape(res, 400, 'ORDER_VALIDATION') as { error: { details: { path: string; message: string }[] } };
+    const body = expectErrorShape(res, 400, 'ORDER_VALIDATION') as { error: { details?: { path: string; message: string }[] } };
     expect(body.error.details).toEqual([{ path: 'customerId', message: 'must be well-formed Unicode text (it holds an unpaired UTF-16 surrogate)' }]);
   });
 
