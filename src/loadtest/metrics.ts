@@ -40,10 +40,22 @@ export interface Series {
   minUs: number;
   maxUs: number;
   readonly hist: Histogram;
+  /**
+   * Every duration (µs) while the series holds at most {@link EXACT_SAMPLES}; dropped beyond that.
+   * Small samples get k6's exact, interpolated percentiles instead of HDR bucket edges.
+   */
+  samples: number[] | undefined;
 }
 
+/**
+ * Up to this many durations per series are kept exactly. An HDR percentile is the upper edge of
+ * a bucket, so on a few requests it can exceed the largest one (250 ms every time gives p(95) =
+ * 250.111) and it never interpolates between samples as k6 does (med of 100 and 300 ms is 200).
+ */
+export const EXACT_SAMPLES = 10_000;
+
 export function newSeries(tags: Record<string, string>): Series {
-  return { tags, count: 0, failed: 0, sumUs: 0, minUs: Number.POSITIVE_INFINITY, maxUs: 0, hist: newHistogram() };
+  return { tags, count: 0, failed: 0, sumUs: 0, minUs: Number.POSITIVE_INFINITY, maxUs: 0, hist: newHistogram(), samples: [] };
 }
 
 /** Counts an answered (or failed) request; `us` is its duration in microseconds. */
@@ -55,23 +67,58 @@ export function recordInto(s: Series, us: number, failed: boolean): void {
   if (v < s.minUs) s.minUs = v;
   if (v > s.maxUs) s.maxUs = v;
   s.hist.recordValue(v);
+  if (s.samples !== undefined) {
+    if (s.samples.length < EXACT_SAMPLES) s.samples.push(v);
+    else s.samples = undefined;
+  }
 }
 
-/** A trend observation over merged series: percentiles come from the merged HDR histogram, in ms. */
+/** k6's percentile of sorted values: linear interpolation between the two nearest ranks. */
+export function interpolatedPercentile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const i = (Math.min(100, Math.max(0, p)) / 100) * (n - 1);
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  const a = sorted[lo]!;
+  return a + (sorted[hi]! - a) * (i - lo);
+}
+
+/**
+ * A trend observation over merged series, in ms. Percentiles are exact with k6's interpolation
+ * while the merged series hold at most {@link EXACT_SAMPLES} requests, and come from the merged
+ * HDR histogram (3 significant digits, kept within min..max) beyond that.
+ */
 export function trendOf(series: readonly Series[]): MetricObservation | undefined {
   const withData = series.filter((s) => s.count > 0);
   if (withData.length === 0) return undefined;
-  let hist: Histogram;
-  if (withData.length === 1) hist = withData[0]!.hist;
-  else {
-    hist = newHistogram();
-    for (const s of withData) hist.add(s.hist);
-  }
   const count = withData.reduce((a, s) => a + s.count, 0);
   const sum = withData.reduce((a, s) => a + s.sumUs, 0);
   const min = Math.min(...withData.map((s) => s.minUs));
   const max = Math.max(...withData.map((s) => s.maxUs));
-  const pct = (p: number) => (p >= 100 ? max : p <= 0 ? min : hist.getValueAtPercentile(p)) / 1000;
+  let pct: (p: number) => number;
+  if (count <= EXACT_SAMPLES && withData.every((s) => s.samples !== undefined && s.samples.length === s.count)) {
+    // Small sample: exact values and k6's interpolation, sorted once on first use.
+    let sorted: Float64Array | undefined;
+    pct = (p) => {
+      if (!sorted) {
+        sorted = new Float64Array(count);
+        let at = 0;
+        for (const s of withData) for (const v of s.samples!) sorted[at++] = v;
+        sorted.sort();
+      }
+      return interpolatedPercentile(sorted, p) / 1000;
+    };
+  } else {
+    let hist: Histogram;
+    if (withData.length === 1) hist = withData[0]!.hist;
+    else {
+      hist = newHistogram();
+      for (const s of withData) hist.add(s.hist);
+    }
+    // HDR answers with a bucket's upper edge, which may lie just above the largest sample.
+    pct = (p) => (p >= 100 ? max : p <= 0 ? min : Math.min(max, Math.max(min, hist.getValueAtPercentile(p)))) / 1000;
+  }
   const values: Record<string, number> = { avg: sum / count / 1000, min: min / 1000, med: pct(50), max: max / 1000 };
   for (const p of [90, 95, 99]) values[`p(${p})`] = pct(p);
   // JS (not WASM) histograms are garbage-collected, so the merged copy may live as long as the observation.
