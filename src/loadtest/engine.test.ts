@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOrderApiServer, startQueueServer, startTrivialServer, type TestServer } from '../../test/support/loadtest-servers.js';
-import { arrivalsBy } from './engine.js';
+import type { Dispatcher } from 'undici';
+import { arrivalsBy, runEngine } from './engine.js';
 import { runLoadTest } from './run.js';
 import { parseScenario, type ScenarioInput } from './scenario.js';
 
@@ -126,6 +127,26 @@ describe('builtin engine against loopback servers', () => {
     expect(result.thresholds[0]).toMatchObject({ ok: false, value: 1 });
   });
 
+  it('aborts on abortOnFail for a threshold tagged with one scenario', async () => {
+    // One VU against 200 ms answers at 50 arrivals/s: the flood profile drops arrivals from the start.
+    const srv = await startQueueServer(200);
+    servers.push(srv);
+    const loaded = scenario({
+      target: srv.url,
+      scenarios: {
+        flood: { executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '5s', preAllocatedVUs: 1, maxVUs: 1, gracefulStop: '0s' },
+        calm: { executor: 'constant-arrival-rate', rate: 1, timeUnit: '1s', duration: '5s', preAllocatedVUs: 1, gracefulStop: '0s' },
+      },
+      thresholds: { 'dropped_iterations{scenario:flood}': [{ threshold: 'count<1', abortOnFail: true }] },
+    });
+    const result = await runLoadTest(loaded);
+    expect(result.aborted).toMatch(/dropped_iterations\{scenario:flood\}: count<1 failed \(abortOnFail\)/);
+    expect(result.passed).toBe(false);
+    // Stopped long before the 250 arrivals of the full 5 s.
+    expect(result.scenarios[0]!.arrivals).toBeLessThan(200);
+    expect(result.thresholds[0]).toMatchObject({ ok: false, phase: 'fail' });
+  });
+
   it('records refused connections as failed requests in both models and ends on time', async () => {
     const gone = await startTrivialServer();
     await gone.close(); // nothing listens on this port any more
@@ -156,6 +177,25 @@ describe('builtin engine against loopback servers', () => {
     const result = await runLoadTest(loaded, { signal: ac.signal, onProgress: () => ac.abort() });
     expect(result.aborted).toBe('interrupted');
     expect(result.scenarios[0]!.arrivals).toBeLessThan(3000);
+    expect(result.summary.metrics.http_reqs?.values.count).toBe(srv.total());
+  });
+
+  it('an interrupt or abort does not wait for a profile that has not started yet', { timeout: 30_000 }, async () => {
+    const srv = await startTrivialServer();
+    servers.push(srv);
+    const ac = new AbortController();
+    const loaded = scenario({
+      target: srv.url,
+      scenarios: {
+        warmup: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '60s', preAllocatedVUs: 5 },
+        peak: { executor: 'constant-arrival-rate', rate: 50, timeUnit: '1s', duration: '10s', preAllocatedVUs: 5, startTime: '60s' },
+      },
+    });
+    const result = await runLoadTest(loaded, { signal: ac.signal, onProgress: () => ac.abort() });
+    expect(result.aborted).toBe('interrupted');
+    // Stopped at the interrupt, not once peak's startTime (60 s) had come.
+    expect(result.durationMs).toBeLessThan(60_000);
+    expect(result.scenarios.find((s) => s.name === 'peak')).toMatchObject({ arrivals: 0, scheduled: 0, iterations: 0, dropped: 0, activeMs: 0 });
     expect(result.summary.metrics.http_reqs?.values.count).toBe(srv.total());
   });
 
@@ -227,5 +267,59 @@ describe('builtin engine against loopback servers', () => {
     expect(result.thresholds.every((t) => t.ok)).toBe(true);
     // get-status reads orders this run created: none is a 404.
     expect(srv.hits.get('/v1/orders/none')).toBeUndefined();
+  });
+});
+
+/**
+ * A dispatcher whose requests never get an answer: it hands each one its abort function (as
+ * undici does once a request is on a connection), after `queuedMs` when given (a request waiting
+ * for a free connection), and records how each request ended.
+ */
+function hangingDispatcher(queuedMs?: number) {
+  const ended: string[] = [];
+  const dispatcher = {
+    dispatch(_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      let done = false;
+      const abort = (err?: Error) => {
+        if (done) return;
+        done = true;
+        ended.push(err?.message ?? 'aborted');
+        handler.onError?.(err ?? new Error('aborted'));
+      };
+      const connect = () => (done ? undefined : handler.onConnect?.(abort));
+      if (queuedMs === undefined) connect();
+      else setTimeout(connect, queuedMs);
+      return true;
+    },
+  } as unknown as Dispatcher;
+  return { dispatcher, ended };
+}
+
+describe('http.timeout', () => {
+  const hanging = (timeout: string) =>
+    scenario({
+      target: 'http://127.0.0.1:1',
+      http: { timeout },
+      // A long gracefulStop: only the timeout can end these requests in time.
+      scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '200ms', preAllocatedVUs: 10, gracefulStop: '3s' } },
+    }).scenario;
+
+  it('ends a request that gets no answer when its timeout is up, whatever the transport does', async () => {
+    const { dispatcher, ended } = hangingDispatcher();
+    const raw = await runEngine(hanging('100ms'), { skus: [], runId: 't', dispatcher });
+    expect(raw.iterations).toBe(4);
+    expect(ended).toEqual(new Array(4).fill('request timed out (http.timeout)'));
+    const [series] = raw.series;
+    expect(raw.series).toHaveLength(1);
+    expect(series).toMatchObject({ count: 4, failed: 4, tags: { status: '0', expected_response: 'false' } });
+    expect(series!.minUs).toBeGreaterThanOrEqual(100_000);
+  });
+
+  it('fails a request that waited for a connection past its timeout instead of sending it', async () => {
+    const { dispatcher, ended } = hangingDispatcher(150);
+    const raw = await runEngine(hanging('100ms'), { skus: [], runId: 't', dispatcher });
+    expect(raw.iterations).toBe(4);
+    expect(ended).toEqual(new Array(4).fill('request timed out (http.timeout)'));
+    expect(raw.series[0]).toMatchObject({ count: 4, failed: 4 });
   });
 });

@@ -103,6 +103,12 @@ export interface LiveView {
   readonly iterations: number;
   readonly ordersAccepted: number;
   readonly ordersRejected: number;
+  /** Per load profile so far (for thresholds tagged `{scenario:name}`). */
+  readonly scenarios: readonly ScenarioOutcome[];
+}
+
+function timeoutError(): Error {
+  return new Error('request timed out (http.timeout)');
 }
 
 /** Cumulative arrivals N(t) for t in ms since the scenario start; t is clamped by the caller. */
@@ -196,8 +202,10 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     new Pool(new URL(scenario.target).origin, {
       connections: scenario.http.connections ?? Math.min(256, Math.max(1, totalMaxVus)),
       pipelining: scenario.http.pipelining,
+      // Backstops only: undici checks these on a coarse (~0.5 s) timer; the sweep below enforces the timeout.
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      connect: { timeout: timeoutMs },
       keepAliveTimeout: 30_000,
     });
   const basePath = new URL(scenario.target).pathname.replace(/\/$/, '');
@@ -242,6 +250,8 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
   };
 
   let settleWaiter: (() => void) | undefined;
+  /** Every VU, for the timeout sweep. */
+  const allVus: Vu[] = [];
 
   /** One VU: a reusable dispatch handler, so a request allocates no closures. */
   class Vu implements Dispatcher.DispatchHandler {
@@ -250,7 +260,12 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     startedAt = 0;
     status = 0;
     chunks: Buffer[] = [];
-    constructor(readonly run: ScenarioRun) {}
+    busy = false;
+    /** Cancels the request in flight; undici hands it over once the request is on a connection. */
+    abortRequest: ((err: Error) => void) | undefined = undefined;
+    constructor(readonly run: ScenarioRun) {
+      allVus.push(this);
+    }
 
     start(): void {
       const entry = factory.draw();
@@ -258,6 +273,8 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       this.req = factory.build(entry);
       this.status = 0;
       if (this.chunks.length > 0) this.chunks = [];
+      this.abortRequest = undefined;
+      this.busy = true;
       inFlight++;
       if (inFlight > vusMax) vusMax = inFlight;
       this.startedAt = clock();
@@ -270,7 +287,11 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     }
     // undici's core calls these (the "legacy" handler shape) directly; the newer onResponse* shape
     // is adapted per request with two extra objects and parsed header maps, a measurable cost here.
-    onConnect(): void {}
+    onConnect(abort: (err: Error) => void): void {
+      // A request that waited in the pool queue past its timeout goes no further.
+      if (clock() - this.startedAt >= timeoutMs) abort(timeoutError());
+      else this.abortRequest = abort;
+    }
     onHeaders(statusCode: number): boolean {
       this.status = statusCode;
       return true;
@@ -287,6 +308,8 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       this.finish(true);
     }
     finish(networkError: boolean): void {
+      this.busy = false;
+      this.abortRequest = undefined;
       inFlight--;
       if (ended) return;
       const us = (clock() - this.startedAt) * 1000;
@@ -338,6 +361,14 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     vu.start();
   };
 
+  // http.timeout bounds the whole request (as k6's timeout does), checked every few ms rather
+  // than with a timer per request; an aborted request fails with status 0.
+  const sweep = () => {
+    const now = clock();
+    for (const vu of allVus) if (vu.busy && vu.abortRequest && now - vu.startedAt >= timeoutMs) vu.abortRequest(timeoutError());
+  };
+  const sweeper = setInterval(sweep, Math.max(1, Math.min(10, Math.floor(timeoutMs / 20))));
+
   for (const run of runs) {
     const pre = run.ex.executor === 'constant-vus' ? 0 : run.ex.preAllocatedVUs;
     for (let i = 0; i < pre; i++) run.free.push(new Vu(run));
@@ -356,6 +387,21 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
 
   let nextSecond = t0 + 1000;
   const totalDropped = () => runs.reduce((a, r) => a + r.dropped, 0);
+
+  /** A profile's figures up to `now` (or up to where it ended). */
+  const outcomeOf = (r: ScenarioRun, now: number): ScenarioOutcome => {
+    const active = Math.max(0, (r.endedAt || now) - r.startAt);
+    return {
+      name: r.name,
+      executor: r.ex.executor,
+      scheduled: r.ex.executor === 'constant-vus' ? r.iterations : Math.floor(arrivalsBy(r.ex, Math.min(active, r.durMs)) + 1e-9),
+      arrivals: r.ex.executor === 'constant-vus' ? r.iterations : r.started,
+      iterations: r.iterations,
+      dropped: r.dropped,
+      vusAllocated: r.allocated,
+      activeMs: active,
+    };
+  };
 
   const closeInterval = (now: number) => {
     const dropped = totalDropped();
@@ -386,7 +432,8 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     intervalFailed = 0;
     intervalDroppedBase = dropped;
     if (opts.checkAbort && !stopping) {
-      const reason = opts.checkAbort({ elapsedMs: now - t0, series: allSeries, dropped, iterations, ordersAccepted, ordersRejected });
+      const scenarios = runs.map((r) => outcomeOf(r, now));
+      const reason = opts.checkAbort({ elapsedMs: now - t0, series: allSeries, dropped, iterations, ordersAccepted, ordersRejected, scenarios });
       if (reason !== undefined) {
         aborted = reason;
         stopping = true;
@@ -400,13 +447,14 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       for (const run of runs) {
         if (run.done) continue;
         const t = now - run.startAt;
-        if (t < 0) continue;
+        // Stopping ends every profile at once, also one whose startTime has not come yet.
         if (stopping || t >= run.durMs) {
           if (!stopping && run.ex.executor !== 'constant-vus') catchUp(run, run.durMs);
           run.done = true;
-          run.endedAt = Math.min(now, run.startAt + run.durMs);
+          run.endedAt = Math.max(run.startAt, Math.min(now, run.startAt + run.durMs));
           continue;
         }
+        if (t < 0) continue;
         if (run.ex.executor === 'constant-vus') {
           // Closed model: start every VU once; each starts its next request when answered.
           while (run.allocated < run.maxVUs) {
@@ -446,6 +494,7 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
       };
     });
   }
+  clearInterval(sweeper);
   const end = clock();
   ended = true;
   if (intervalRequests > 0 || timeline.length === 0) closeInterval(end);
@@ -462,16 +511,7 @@ export async function runEngine(scenario: Scenario, opts: EngineOptions): Promis
     vus: { value: inFlight, min: 0, max: vusMax },
     vusMax: vusAllocatedTotal,
     timeline,
-    scenarios: runs.map((r) => ({
-      name: r.name,
-      executor: r.ex.executor,
-      scheduled: r.ex.executor === 'constant-vus' ? r.iterations : Math.floor(arrivalsBy(r.ex, Math.max(0, (r.endedAt || end) - r.startAt)) + 1e-9),
-      arrivals: r.ex.executor === 'constant-vus' ? r.iterations : r.started,
-      iterations: r.iterations,
-      dropped: r.dropped,
-      vusAllocated: r.allocated,
-      activeMs: Math.max(0, (r.endedAt || end) - r.startAt),
-    })),
+    scenarios: runs.map((r) => outcomeOf(r, end)),
     durationMs: end - t0,
     ...(aborted === undefined ? {} : { aborted }),
   };

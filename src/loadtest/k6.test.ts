@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import type { Reporter } from '../ui/reporter.js';
 import { exportK6Operator, exportK6Script, importK6Summary, runK6 } from './k6.js';
 import { loadScenarioFile, parseScenario } from './scenario.js';
 
@@ -230,6 +231,37 @@ describe('run --engine k6', () => {
     chmodSync(join(dir, 'k6'), 0o755);
     return dir;
   }
+
+  it('an interrupted k6 run is interrupted (exit 130 upstream), not a k6 failure, and keeps its summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'surgectl-fake-k6-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(K6_SUMMARY));
+    // Like k6 on SIGINT: stop, run handleSummary, exit 105 (external abort). Bounded to ~10 s.
+    writeFileSync(
+      join(dir, 'k6'),
+      `#!/bin/sh\ntrap 'cp "${join(dir, 'summary.json')}" "$SURGECTL_SUMMARY"; exit 105' INT\necho "running (fake k6)" >&2\ni=0\nwhile [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`,
+    );
+    chmodSync(join(dir, 'k6'), 0o755);
+    const ac = new AbortController();
+    const reporter: Reporter = { notify: (m) => (m.includes('running (fake k6)') ? ac.abort() : undefined), confirm: () => Promise.resolve(false) };
+    const r = await runK6(loaded, { pathEnv: dir, env: {}, signal: ac.signal, reporter });
+    expect(r.aborted).toBe('interrupted');
+    expect(r.thresholds.map((t) => [t.threshold, t.ok])).toEqual([
+      ['p(95)<1500', true],
+      ['p(90)<100', false],
+      ['rate<0.01', true],
+    ]);
+  });
+
+  it('an interrupted k6 run without a summary is SRG_CLI_INTERRUPTED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'surgectl-fake-k6-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'k6'), `#!/bin/sh\ntrap 'exit 105' INT\necho "running (fake k6)" >&2\ni=0\nwhile [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\nexit 0\n`);
+    chmodSync(join(dir, 'k6'), 0o755);
+    const ac = new AbortController();
+    const reporter: Reporter = { notify: (m) => (m.includes('running (fake k6)') ? ac.abort() : undefined), confirm: () => Promise.resolve(false) };
+    await expect(runK6(loaded, { pathEnv: dir, env: {}, signal: ac.signal, reporter })).rejects.toMatchObject({ code: 'SRG_CLI_INTERRUPTED', exitCode: 130 });
+  });
 
   it('says clearly when k6 is not on PATH', async () => {
     await expect(runK6(loaded, { pathEnv: '/nonexistent', env: {} })).rejects.toMatchObject({ code: 'SRG_LOADTEST_K6_MISSING', exitCode: 2 });

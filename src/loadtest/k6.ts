@@ -388,6 +388,18 @@ export async function runK6(loaded: LoadedScenario, opts: RunK6Options): Promise
         resolve(c ?? (sig ? 128 + 2 : 1));
       });
     });
+    if (opts.signal?.aborted) {
+      // Stopped by us (Ctrl-C, SIGTERM): k6 still runs handleSummary and exits 105 (external abort).
+      // That is an interrupted run whose summary covers the part that ran, not a k6 failure.
+      let partial: unknown;
+      try {
+        partial = JSON.parse(await readFile(summaryPath, 'utf8'));
+      } catch {
+        partial = undefined;
+      }
+      if (partial === undefined) throw new SurgeError('SRG_CLI_INTERRUPTED', 'The load test was interrupted before k6 wrote its summary.');
+      return { ...importK6Summary(partial, { scenario: loaded.scenario.name ?? 'loadtest', target: loaded.scenario.target, exitCode: code }), aborted: 'interrupted' };
+    }
     if (code !== 0 && code !== 99) {
       throw new SurgeError('SRG_LOADTEST_K6_FAILED', `k6 exited with ${code}`, { details: stderrTail.slice(-10) });
     }
