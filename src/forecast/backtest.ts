@@ -146,7 +146,12 @@ function conformalQuantile(sorted: readonly number[], q: number): number {
   return sorted[Math.max(0, Math.min(n - 1, k))] as number;
 }
 
-/** Applies an interval model to a point forecast with the given MASE scale. */
+/**
+ * Applies an interval model to a point forecast with the given MASE scale. The intervals always hold
+ * the point: a model biased one way in the backtest (e.g. behind a trend) has errors of one sign only,
+ * and the raw quantiles would put both bounds on the same side of the point, so that sizing on the
+ * p95 upper bound could come out below the point forecast.
+ */
 export function applyIntervals(point: Float64Array, im: IntervalModel, scale: number) {
   const h = point.length;
   const lo95 = new Float64Array(h);
@@ -156,10 +161,10 @@ export function applyIntervals(point: Float64Array, im: IntervalModel, scale: nu
   for (let i = 0; i < h; i++) {
     const q = (im.blocks[Math.min(im.blocks.length - 1, Math.floor(i / im.blockLen))] ?? [0, 0, 0, 0]) as number[];
     const p = point[i] as number;
-    lo95[i] = p + (q[0] as number) * scale;
-    lo80[i] = p + (q[1] as number) * scale;
-    hi80[i] = p + (q[2] as number) * scale;
-    hi95[i] = p + (q[3] as number) * scale;
+    lo95[i] = p + Math.min(0, q[0] as number) * scale;
+    lo80[i] = p + Math.min(0, q[1] as number) * scale;
+    hi80[i] = p + Math.max(0, q[2] as number) * scale;
+    hi95[i] = p + Math.max(0, q[3] as number) * scale;
   }
   return { point, lo80, hi80, lo95, hi95 };
 }

@@ -119,6 +119,19 @@ describe('prediction intervals', () => {
     expect(in80 / 168).toBeLessThan(0.95);
     expect(in95 / 168).toBeGreaterThan(0.85);
   });
+  it('hold the point forecast even when the model lags a trend in every backtest origin', async () => {
+    // Orders grow 2/h: naive and a level-only fit are behind at every origin, so all their backtest
+    // errors are positive; the intervals must still read lo95 <= lo80 <= point <= hi80 <= hi95.
+    const s = hourly('growing', 24 * 21, (i) => 100 + 2 * i + 20 * Math.sin((2 * Math.PI * i) / 24), 1, 3);
+    for (const model of ['auto', 'naive']) {
+      const r = await forecast({ series: [s], horizonMs: 2 * DAY, model, heavyModels: 'off', now: () => 0 });
+      const f = r.series[0];
+      expect(f?.points).toHaveLength(48);
+      const outOfOrder = (f?.points ?? []).filter((p) => !(p.lo95 <= p.lo80 && p.lo80 <= p.value && p.value <= p.hi80 && p.hi80 <= p.hi95));
+      expect(outOfOrder, `${model} -> ${f?.model}`).toEqual([]);
+      expect(f?.peak.hi95).toBeGreaterThanOrEqual(f?.peak.value ?? Infinity);
+    }
+  });
 });
 
 describe('campaigns', () => {
@@ -158,6 +171,35 @@ describe('campaigns', () => {
     expect(next?.uplift).toBeGreaterThan(2.8);
     expect(f?.peak.campaign).toBe('next');
     expect(f?.peak.value).toBeGreaterThan(2.8 * 140);
+  });
+});
+
+describe('a campaign under way when the history ends', () => {
+  it('carries on over the rest of its window with the uplift observed so far', async () => {
+    const n = 24 * 7 * 6;
+    const end = T0 + n * HOUR;
+    // The promotion started 12 hours before the last point and runs for a day: 12 more hours ahead.
+    const start = end - 12 * HOUR;
+    const promo = (i: number) => T0 + i * HOUR >= start;
+    const s = hourly('ongoing', n, (i) => (dailyShape(i) + weekend(i)) * (promo(i) ? 3 : 1), 2, 7);
+    const campaigns = [{ name: 'ongoing-sale', start, end: start + DAY, uplift: 9 }];
+    const r = await forecast({ series: [s], horizonMs: 2 * DAY, campaigns, heavyModels: 'off', now: () => 0 });
+    const f = r.series[0];
+    const c = f?.campaigns.find((x) => x.name === 'ongoing-sale');
+    expect(c?.source).toBe('observed');
+    expect(c?.uplift).toBeGreaterThan(2.8);
+    expect(c?.uplift).toBeLessThan(3.2);
+    const during = f?.points.slice(0, 12) ?? [];
+    const after = f?.points.slice(12, 36) ?? [];
+    expect(during.every((p) => p.campaign === 'ongoing-sale')).toBe(true);
+    expect(after.every((p) => p.campaign === undefined)).toBe(true);
+    // Three times the ordinary level of those hours (40..140 x 3), not the ordinary level.
+    during.forEach((p, i) => {
+      const ordinary = dailyShape(n + i) + weekend(n + i);
+      expect(p.value / ordinary).toBeGreaterThan(2.5);
+      expect(p.value / ordinary).toBeLessThan(3.5);
+    });
+    expect(f?.peak.campaign).toBe('ongoing-sale');
   });
 });
 

@@ -153,7 +153,9 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   if (k > 1) pred = disaggregate(pred, adj.baseline, offset, k, hFine, 86_400_000 / stepMs);
 
   const end = s.start + n * stepMs;
-  const future = adj.campaigns.filter((c) => c.kind === 'future');
+  // A campaign still under way when the history ends (kind past: its start is measured) goes on
+  // multiplying the rest of its window by the uplift observed so far.
+  const future = adj.campaigns.filter((c) => c.kind === 'future' || (c.kind === 'past' && c.end > end));
   const nonNegative = s.values.every((v) => v >= 0);
   const points: ForecastPoint[] = [];
   for (let i = 0; i < hFine; i++) {

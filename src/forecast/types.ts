@@ -72,7 +72,10 @@ export interface ResolvedCampaign {
   end: number;
   /** Multiplier applied to the baseline forecast (future) or observed over the baseline (past). */
   uplift: number;
-  /** `past`: inside the history (excluded from fitting); `future`: applied to the forecast. */
+  /**
+   * `past`: inside the history (excluded from fitting; when it runs past the end of the history, its
+   * observed uplift also multiplies the rest of its window); `future`: applied to the forecast.
+   */
   kind: 'past' | 'future' | 'outside';
   /** Where the uplift came from: the calendar value, or the past window it was observed in. */
   source: string;
