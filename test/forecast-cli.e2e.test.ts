@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,20 @@ describe('forecast: flags are usage errors that name the flag', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('sample --end without a zone is UTC, so the same flags give the same data on every machine', async () => {
+    const w = fresh();
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const r = await runCli(['forecast', 'sample', '--days', '1', '--step', '1h', '--end', '2026-11-20T00:00:00', '--out', 's.csv'], { cwd: w });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/wrote 24 points \(2026-11-19T00:00:00\.000Z \.\. 2026-11-19T23:00:00\.000Z/);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it('sample --days abc says what was given and what was expected', async () => {
     const w = fresh();
     const r = await runCli(['forecast', 'sample', '--days', 'abc', '--out', 'x.csv'], { cwd: w });
@@ -99,5 +113,27 @@ describe('forecast: flags are usage errors that name the flag', () => {
     expect(r.stderr).toMatch(/--days must be a number of days from 1 to 3660, got "abc"/);
     expect(r.stderr).not.toMatch(/NaN/);
     expect(readdirSync(w)).toEqual([]);
+  });
+});
+
+describe('forecast -> capacity plan on a declining history', () => {
+  it('sizing on the p95 upper bound never plans fewer replicas than the point forecast needs', async () => {
+    // Demand falls 2 orders/s every hour: the last value overshoots every backtest origin, so all the
+    // errors of --model naive are negative; the interval must still reach up to the point forecast.
+    const w = fresh();
+    const t0 = Date.UTC(2026, 9, 1);
+    const rows = Array.from({ length: 24 * 21 }, (_, i) => `${new Date(t0 + i * 3_600_000).toISOString()},${2000 - 2 * i}`);
+    writeFileSync(join(w, 'falling.csv'), `timestamp,value\n${rows.join('\n')}\n`);
+    const f = await runCli(['forecast', '--input', 'falling.csv', '--horizon', '1d', '--model', 'naive', '--out', 'f.json'], { cwd: w });
+    expect(f.code, f.stderr).toBe(0);
+    const r = await runCli(['capacity', 'plan', '--forecast', 'f.json', '--per-replica-rps', '100', '--headroom', '0', '--services', 'intake', '-o', 'json'], { cwd: w });
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { spec: { demand: { point: number; lo95: number; hi95: number; sizedValue: number }; services: { replicas: number; asg: { min: number } }[] } };
+    const { demand, services } = plan.spec;
+    expect(demand.point).toBe(994);
+    expect(demand.lo95).toBeLessThanOrEqual(demand.point);
+    expect(demand.sizedValue).toBeGreaterThanOrEqual(demand.point);
+    expect(services[0]?.replicas).toBeGreaterThanOrEqual(10);
+    expect(services[0]?.asg.min).toBe(10);
   });
 });

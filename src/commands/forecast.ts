@@ -145,7 +145,9 @@ Examples:
     .action(async (flags: { days: string; step: string; seed: string; end?: string; out: string; campaignsOut?: string }) => {
       const { runSample } = await import('../forecast/run.js');
       const { parseDuration } = await import('../forecast/duration.js');
-      const end = flags.end === undefined ? undefined : Date.parse(flags.end);
+      const { parseIsoTime } = await import('../forecast/sources/file.js');
+      // Not Date.parse: a time without a zone is UTC, so the same flags give the same data on every machine.
+      const end = flags.end === undefined ? undefined : (parseIsoTime(flags.end) ?? NaN);
       if (end !== undefined && !Number.isFinite(end)) throw new SurgeError('SRG_CLI_USAGE', `--end "${flags.end}" is not an ISO-8601 time`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new SurgeError('SRG_CLI_USAGE', `--seed must be an integer, got "${flags.seed}"`);

@@ -54,7 +54,7 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     const p = opts.prometheus as NonNullable<ForecastRunOptions['prometheus']>;
     const stepMs = opts.stepMs ?? 300_000;
     const end = Math.floor(opts.now() / stepMs) * stepMs;
-    const { readPrometheus } = await import('./sources/prometheus.js');
+    const { readPrometheus, withoutCredentials } = await import('./sources/prometheus.js');
     series = await readPrometheus({
       url: p.url,
       query: p.query,
@@ -66,7 +66,7 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
       ...(p.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    opts.reporter?.notify(`read ${series.length} series from ${p.url}`, 'progress');
+    opts.reporter?.notify(`read ${series.length} series from ${withoutCredentials(p.url)}`, 'progress');
   }
   const campaigns = opts.campaignsFile ? await readCampaigns(opts.campaignsFile) : [];
   const result = await forecast({ ...opts, series, campaigns });

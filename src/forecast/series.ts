@@ -76,8 +76,11 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
 
   const stepMs = opts.stepMs ?? medianGap(ts);
   if (!(stepMs > 0)) throw new SurgeError('SRG_DATA_FORMAT', `series "${raw.name}": cannot infer a step from its timestamps`);
-  const start = Math.round((ts[0] as number) / stepMs) * stepMs;
-  const last = Math.round((ts[ts.length - 1] as number) / stepMs) * stepMs;
+  // The grid keeps the timestamps' own phase: hourly rows at :30 (a +05:30 export) or weekly rows on
+  // Mondays stay there, instead of every row being moved to a multiple of the step since 1970.
+  const phase = gridPhase(ts, stepMs);
+  const start = Math.round(((ts[0] as number) - phase) / stepMs) * stepMs + phase;
+  const last = Math.round(((ts[ts.length - 1] as number) - phase) / stepMs) * stepMs + phase;
   const n = Math.round((last - start) / stepMs) + 1;
   if (n > 5_000_000) {
     throw new SurgeError('SRG_DATA_TOO_SHORT', `series "${raw.name}" would need ${n} points at a ${stepMs / 1000}s step`, {
@@ -107,6 +110,27 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
   interpolateGaps(out);
   const hygiene: HygieneReport = { inputPoints: raw.points.length, unsorted, duplicates, gapsFilled, resampled, counterResets };
   return { name: raw.name, start, stepMs, values: out, hygiene };
+}
+
+/**
+ * Offset of the grid from multiples of the step since the epoch, ms: the offset that most timestamps
+ * share exactly, when more than half do (rows exported on a regular grid); else 0, so jittered
+ * scrapes are put on whole multiples of the step as before.
+ */
+function gridPhase(ts: readonly number[], stepMs: number): number {
+  const count = new Map<number, number>();
+  let best = 0;
+  let bestCount = 0;
+  for (const t of ts) {
+    const phase = ((t % stepMs) + stepMs) % stepMs;
+    const c = (count.get(phase) ?? 0) + 1;
+    count.set(phase, c);
+    if (c > bestCount) {
+      best = phase;
+      bestCount = c;
+    }
+  }
+  return 2 * bestCount > ts.length ? best : 0;
 }
 
 function medianGap(ts: readonly number[]): number {

@@ -19,6 +19,8 @@ export async function readSeriesFile(path: string): Promise<RawSeries[]> {
     throw new SurgeError('SRG_DATA_SOURCE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   const name = basename(path, extname(path));
+  // Excel and PowerShell write UTF-8 with a byte order mark; JSON.parse refuses it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return extname(path).toLowerCase() === '.json' ? parseSeriesJson(text, path, name) : parseSeriesCsv(text, path, name);
 }
 
@@ -43,6 +45,7 @@ export function parseSeriesCsv(text: string, where = 'input', defaultName = 'ser
 
 /** Parses JSON: an array of `{timestamp, value, series?}` objects. */
 export function parseSeriesJson(text: string, where = 'input', defaultName = 'series'): RawSeries[] {
+  if (text.trim() === '') throw new SurgeError('SRG_DATA_EMPTY', `${where} is empty`, { hint: 'Expected a JSON array of {"timestamp", "value"} objects.' });
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -104,12 +107,24 @@ function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number
   return [...bySeries.values()];
 }
 
-/** ISO-8601 text, or a number: unix seconds below 1e11, else milliseconds. */
+/**
+ * ISO-8601 text, or a number: unix seconds below 1e11, else milliseconds. A date and time without a
+ * zone (`2026-11-27T10:00:00`, `2026-11-27 10:00`) is UTC, like every time surgectl prints: read as
+ * local time, the same file would give other times on another machine and a duplicated and a
+ * missing hour at each daylight-saving change.
+ */
 export function parseTime(x: unknown): number | undefined {
   if (typeof x === 'number') return Number.isFinite(x) ? (x < 1e11 ? x * 1000 : x) : undefined;
   if (typeof x !== 'string' || x.trim() === '') return undefined;
   const s = x.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return parseTime(Number(s));
+  return parseIsoTime(s);
+}
+
+/** ISO-8601 text (no unix numbers) as epoch ms; a date and time without a zone is UTC. */
+export function parseIsoTime(text: string): number | undefined {
+  let s = text.trim();
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(s)) s = `${s.slice(0, 10)}T${s.slice(11)}Z`;
   const ms = Date.parse(s);
   return Number.isFinite(ms) ? ms : undefined;
 }
