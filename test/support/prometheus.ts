@@ -69,24 +69,38 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A user Prometheus asks for with HTTP basic auth (`basic_auth_users` of its web config). */
+export interface BasicAuthUser {
+  user: string;
+  password: string;
+  /** bcrypt hash of `password`, as the web config takes it. */
+  bcryptHash: string;
+}
+
 /**
  * Backfills `openMetrics` into a temporary TSDB with promtool, starts Prometheus on a free loopback
  * port and polls /-/ready (deadline 30 s).
  */
-export async function startPrometheus(openMetrics: string, opts: { tls?: boolean } = {}): Promise<TestPrometheus> {
+export async function startPrometheus(openMetrics: string, opts: { tls?: boolean; basicAuth?: BasicAuthUser } = {}): Promise<TestPrometheus> {
   const prometheus = requireBinary('prometheus');
   const promtool = requireBinary('promtool');
   const dir = await mkdtemp(join(tmpdir(), 'surgectl-prom-'));
   const webArgs: string[] = [];
+  const webConfig: string[] = [];
   let cert: string | undefined;
   if (opts.tls) {
     // A throwaway self-signed certificate for 127.0.0.1, so the TLS options are tested for real.
     cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { timeout: 30_000 });
-    await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
+    webConfig.push(`tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
+  }
+  if (opts.basicAuth) webConfig.push(`basic_auth_users:\n  ${opts.basicAuth.user}: ${opts.basicAuth.bcryptHash}\n`);
+  if (webConfig.length > 0) {
+    await writeFile(join(dir, 'web.yml'), webConfig.join(''));
     webArgs.push(`--web.config.file=${join(dir, 'web.yml')}`);
   }
+  const authorization = opts.basicAuth ? `Basic ${Buffer.from(`${opts.basicAuth.user}:${opts.basicAuth.password}`).toString('base64')}` : undefined;
   const ca = cert ? await import('node:fs/promises').then((fs) => fs.readFile(cert as string, 'utf8')) : undefined;
   const data = join(dir, 'data');
   await writeFile(join(dir, 'history.om'), openMetrics);
@@ -115,7 +129,7 @@ export async function startPrometheus(openMetrics: string, opts: { tls?: boolean
     let exited = false;
     c.once('exit', () => (exited = true));
     while (Date.now() < deadline && !exited) {
-      const ok = ca ? await httpsReady(`${url}/-/ready`, ca) : await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = ca ? await httpsReady(`${url}/-/ready`, ca) : await fetch(`${url}/-/ready`, authorization ? { headers: { authorization } } : {}).then((r) => r.ok, () => false);
       if (ok) {
         child = c;
         break;

@@ -66,6 +66,14 @@ describe('Prometheus source (real Prometheus)', () => {
     expect((down as SurgeError).code).toBe('SRG_DATA_SOURCE');
   });
 
+  it('an interrupted read is an interruption (exit 130), not an unreachable server', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('received SIGINT'));
+    const err = await readPrometheus({ url: prom.url, query: 'test_gauge', start: START, end: END, stepMs: MIN, signal: ac.signal }).catch((e: unknown) => e);
+    expect((err as SurgeError).code).toBe('SRG_CLI_INTERRUPTED');
+    expect((err as SurgeError).exitCode).toBe(130);
+  });
+
   it('surgectl forecast reads orders from Prometheus and finds the daily peak', async () => {
     const r = await runCli(
       ['forecast', '--prometheus', prom.url, '--query', 'sum(rate(orders_accepted_total[5m]))', '--lookback', '9d', '--step', '5m', '--horizon', '1d', '-o', 'json', '--header', 'X-Scope-OrgID: test'],
@@ -82,6 +90,46 @@ describe('Prometheus source (real Prometheus)', () => {
     // The daily maximum of the order rate is at 18:00 UTC; allow the 5m rate window and noise some slack.
     const hour = new Date(s?.peak.t ?? 0).getUTCHours() + new Date(s?.peak.t ?? 0).getUTCMinutes() / 60;
     expect(Math.abs(hour - 18)).toBeLessThanOrEqual(1.5);
+  });
+});
+
+describe('Prometheus source behind basic auth (real Prometheus with basic_auth_users)', () => {
+  // The example user of the Prometheus documentation: password "test" and its bcrypt hash.
+  const user = { user: 'admin', password: 'test', bcryptHash: '$2b$12$hNf2lSsxfm0.i4a.1kVpSOVyBCfIB51VRjgBUyv6kdnyTlgWj81Ay' };
+  let auth: TestPrometheus;
+  const start = END - DAY;
+  beforeAll(async () => {
+    const samples: BackfillSample[] = [];
+    for (let t = start; t <= END; t += 300_000) samples.push({ metric: 'auth_gauge', value: 3, t });
+    auth = await startPrometheus(toOpenMetrics(samples, { auth_gauge: 'gauge' }), { basicAuth: user });
+  }, 120_000);
+  afterAll(async () => {
+    await auth?.stop();
+  });
+
+  it('a 401 in plain text is reported as refused, with the hint to pass credentials', async () => {
+    const err = await readPrometheus({ url: auth.url, query: 'auth_gauge', start, end: END, stepMs: 300_000 }).catch((e: unknown) => e);
+    expect((err as SurgeError).code).toBe('SRG_DATA_SOURCE');
+    expect((err as SurgeError).message).toBe(`Prometheus at ${auth.url} refused the query (HTTP 401)`);
+    expect((err as SurgeError).hint).toMatch(/--bearer-token-file or --header/);
+  });
+
+  it('credentials in the URL are sent as basic auth and never printed', async () => {
+    const withCreds = auth.url.replace('://', `://${user.user}:${user.password}@`);
+    const [s] = await readPrometheus({ url: withCreds, query: 'auth_gauge', start, end: END, stepMs: 300_000 });
+    expect(s?.points).toHaveLength(289);
+    const r = await runCli(['forecast', '--prometheus', withCreds, '--query', 'auth_gauge', '--lookback', '1d', '--step', '5m', '--horizon', '1h', '-o', 'json'], { cwd: process.cwd(), now: END });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`read 1 series from ${auth.url}`);
+    expect(r.stderr + r.stdout).not.toContain(`${user.user}:${user.password}`);
+    const wrong = await runCli(['forecast', '--prometheus', auth.url.replace('://', '://admin:n0t-the-pa55@'), '--query', 'auth_gauge', '--lookback', '1d', '--horizon', '1h'], { cwd: process.cwd(), now: END });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/refused the query \(HTTP 401\)/);
+    expect(wrong.stderr).not.toContain('n0t-the-pa55');
+    const down = await readPrometheus({ url: 'http://admin:n0t-the-pa55@127.0.0.1:9', query: 'up', start, end: END, stepMs: 300_000, timeoutMs: 2_000 }).catch((e: unknown) => e);
+    expect((down as SurgeError).code).toBe('SRG_DATA_SOURCE');
+    expect((down as SurgeError).message).toMatch(/cannot reach Prometheus at http:\/\/127\.0\.0\.1:9:/);
+    expect((down as SurgeError).message).not.toContain('n0t-the-pa55');
   });
 });
 

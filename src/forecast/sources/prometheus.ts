@@ -42,6 +42,20 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
   const maxPoints = Math.min(opts.maxPointsPerQuery ?? 10_000, 11_000);
   const stepS = opts.stepMs / 1000;
   if (!(opts.end > opts.start)) throw new SurgeError('SRG_CLI_USAGE', 'the Prometheus range end must be after its start');
+  // Credentials in the URL (http://user:pass@host) become a Basic Authorization header (fetch
+  // clients ignore them) and never appear in a message: `where` is the URL without them.
+  let base: URL;
+  try {
+    base = new URL(opts.url);
+  } catch {
+    throw new SurgeError('SRG_CLI_USAGE', `"${opts.url.replace(/\/\/[^/@]*@/, '//***@')}" is not a URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
+  }
+  const userinfo = base.username || base.password ? `${decodeUserinfo(base.username)}:${decodeUserinfo(base.password)}` : undefined;
+  const where = withoutCredentials(opts.url);
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+  if (userinfo !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    headers.authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
+  }
   const dispatcher = new Agent({
     connect: {
       ...(opts.caFile ? { ca: readCa(opts.caFile) } : {}),
@@ -55,7 +69,7 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
     // so no point is fetched twice.
     for (let from = opts.start; from <= opts.end; from += chunkMs + opts.stepMs) {
       const to = Math.min(opts.end, from + chunkMs);
-      const url = new URL(opts.url.replace(/\/+$/, '') + '/api/v1/query_range');
+      const url = new URL(where + '/api/v1/query_range');
       url.searchParams.set('query', opts.query);
       url.searchParams.set('start', String(from / 1000));
       url.searchParams.set('end', String(to / 1000));
@@ -65,7 +79,7 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
       try {
         const res = await request(url, {
           method: 'GET',
-          headers: { accept: 'application/json', ...opts.headers },
+          headers,
           dispatcher,
           headersTimeout: opts.timeoutMs ?? 30_000,
           bodyTimeout: opts.timeoutMs ?? 30_000,
@@ -73,20 +87,23 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
         });
         status = res.statusCode;
         const text = await res.body.text();
+        // An auth proxy in front of Prometheus answers 401/403 in HTML or plain text.
+        if (status === 401 || status === 403) {
+          throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${where} refused the query (HTTP ${status})`, { hint: 'Pass credentials with --bearer-token-file or --header.' });
+        }
         try {
           body = JSON.parse(text) as MatrixResponse;
         } catch {
-          throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${opts.url} answered HTTP ${status} with a non-JSON body: ${text.slice(0, 200)}`);
+          throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${where} answered HTTP ${status} with a non-JSON body: ${text.slice(0, 200)}`);
         }
       } catch (err) {
         if (err instanceof SurgeError) throw err;
-        throw new SurgeError('SRG_DATA_SOURCE', `cannot reach Prometheus at ${opts.url}: ${(err as Error).message}`, {
+        // Ctrl-C while waiting for Prometheus is an interruption (exit 130), not an unreachable server.
+        if (opts.signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', `interrupted while reading Prometheus at ${where}`, { cause: err });
+        throw new SurgeError('SRG_DATA_SOURCE', `cannot reach Prometheus at ${where}: ${(err as Error).message}`, {
           hint: 'Check --prometheus, network access and TLS options (--ca-file, --insecure-skip-verify).',
           cause: err,
         });
-      }
-      if (status === 401 || status === 403) {
-        throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${opts.url} refused the query (HTTP ${status})`, { hint: 'Pass credentials with --bearer-token-file or --header.' });
       }
       if (body.status !== 'success' || !body.data) {
         throw new SurgeError('SRG_DATA_SOURCE', `Prometheus query failed (HTTP ${status}): ${body.errorType ?? ''} ${body.error ?? 'no data'}`.trim(), {
@@ -107,6 +124,26 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
     throw new SurgeError('SRG_DATA_EMPTY', `the Prometheus query returned no series: ${opts.query}`, { hint: 'Check the metric name, labels and --lookback.' });
   }
   return [...series.values()];
+}
+
+function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The URL as it may be shown: without user and password, and without a trailing slash. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href.replace(/\/+$/, '');
+  } catch {
+    return url;
+  }
 }
 
 function readCa(file: string): string {
