@@ -67,6 +67,17 @@ describe('surgectl as a user runs it', () => {
     expect(c.stack).toMatchObject({ adminToken: '<set>', dataDir: '2024', paymentFailureRate: 0.5, workers: 3 });
   });
 
+  it('config view never prints the credentials in a URL', async () => {
+    const r = await runCli(['-o', 'json', 'config', 'view'], {
+      cwd: dir.path,
+      env: { SURGECTL_FORECAST_PROMETHEUS: 'http://ops:s3cret-pw@127.0.0.1:9090/prom' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('s3cret-pw');
+    expect(r.stdout).not.toContain('ops:');
+    expect((JSON.parse(r.stdout) as { forecast: { prometheus: string } }).forecast.prometheus).toBe('http://<redacted>@127.0.0.1:9090/prom');
+  });
+
   it('a bad config file exits 10 and lists every problem with its key path', async () => {
     const file = join(dir.path, 'surgectl.yaml');
     writeFileSync(file, 'stack:\n  workers: -1\n  port: "eighty"\n  maxBacklog: 0\n  colour: blue\n');
