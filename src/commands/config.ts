@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { withoutUrlCredentials } from '../util/url.js';
 
 /** Keys whose values are secrets: shown as "<set>" and never printed. */
 const SECRET_KEYS = new Set(['adminToken', 'token', 'apiToken', 'password']);
@@ -49,20 +50,7 @@ function redact(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? '<set>' : redact(v)]));
   }
-  if (typeof value === 'string') return redactUrlCredentials(value);
+  if (typeof value === 'string') return withoutUrlCredentials(value, '<redacted>');
   return value;
 }
 
-/** `http://user:pass@host/` -> `http://<redacted>@host/`: a URL's user info is a credential. */
-function redactUrlCredentials(text: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(text)) return text;
-  try {
-    const u = new URL(text);
-    if (u.username === '' && u.password === '') return text;
-    u.username = '';
-    u.password = '';
-    return u.href.replace('://', '://<redacted>@');
-  } catch {
-    return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1<redacted>@');
-  }
-}

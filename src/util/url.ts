@@ -7,3 +7,21 @@ export function isHttpUrl(text: string): boolean {
     return false;
   }
 }
+
+/**
+ * `text` with a URL's user info (`user:pass@`) taken out, or replaced by `mark` (`<redacted>`),
+ * for anything shown to a person: a URL's credentials are a secret. Text that is not a URL with
+ * user info comes back as it is; a malformed URL loses everything between `//` and `@`.
+ */
+export function withoutUrlCredentials(text: string, mark = ''): string {
+  const at = mark === '' ? '' : `${mark}@`;
+  try {
+    const u = new URL(text);
+    if (u.username === '' && u.password === '') return text;
+    u.username = '';
+    u.password = '';
+    return u.href.replace('://', `://${at}`);
+  } catch {
+    return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, `$1${at}`);
+  }
+}

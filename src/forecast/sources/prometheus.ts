@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SurgeError } from '../../errors.js';
 import type { RawSeries } from '../types.js';
+import { withoutUrlCredentials } from '../../util/url.js';
 
 /** Where and what to read from Prometheus. */
 export interface PrometheusQueryOptions {
@@ -48,7 +49,7 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
   try {
     base = new URL(opts.url);
   } catch {
-    throw new SurgeError('SRG_CLI_USAGE', `"${opts.url.replace(/\/\/[^/@]*@/, '//***@')}" is not a URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
+    throw new SurgeError('SRG_CLI_USAGE', `"${withoutUrlCredentials(opts.url, '***')}" is not a URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
   }
   const userinfo = base.username || base.password ? `${decodeUserinfo(base.username)}:${decodeUserinfo(base.password)}` : undefined;
   const where = withoutCredentials(opts.url);
@@ -136,14 +137,7 @@ function decodeUserinfo(text: string): string {
 
 /** The URL as it may be shown: without user and password, and without a trailing slash. */
 export function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.href.replace(/\/+$/, '');
-  } catch {
-    return url;
-  }
+  return withoutUrlCredentials(url).replace(/\/+$/, '');
 }
 
 function readCa(file: string): string {
