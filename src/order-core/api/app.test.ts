@@ -249,6 +249,17 @@ describe('batch', () => {
     expect(fake.accepted).toHaveLength(1);
   });
 
+  it('refuses an order whose idempotencyKey is not visible ASCII (an unpaired surrogate), alone', async () => {
+    const { app, fake } = await harness();
+    const payload = `{"orders":[{"idempotencyKey":"k\\ud800","customerId":"c","items":[{"sku":"SKU-1","qty":1}]},{"idempotencyKey":"k2","customerId":"c","items":[{"sku":"SKU-1","qty":1}]}]}`;
+    const res = await app.inject({ method: 'POST', url: '/v1/orders/batch', headers: { 'content-type': 'application/json' }, payload });
+    expect(res.statusCode).toBe(207);
+    const results = res.json().results as { status: number; error?: { details?: { path: string }[] } }[];
+    expect(results.map((r) => r.status)).toEqual([400, 202]);
+    expect(results[0]!.error!.details!.map((d) => d.path)).toEqual(['orders[0].idempotencyKey']);
+    expect(fake.accepted).toHaveLength(1);
+  });
+
   it('refuses a batch larger than the client may ever send at once with 413, and takes none of its budget', async () => {
     const { app, fake } = await harness({ rateLimit: 3 });
     const batch = (n: number, prefix: string) =>

@@ -39,7 +39,7 @@ export const batchOrderSchema = {
   type: 'object',
   required: ['idempotencyKey', 'customerId', 'items'],
   additionalProperties: false,
-  properties: { idempotencyKey: { type: 'string', minLength: 1, maxLength: 200, pattern: WELL_FORMED_PATTERN }, ...orderFields },
+  properties: { idempotencyKey: { type: 'string', minLength: 1, maxLength: 200 }, ...orderFields },
 } as const;
 
 /** The batch envelope only; each order is validated on its own so one bad order fails alone. */
