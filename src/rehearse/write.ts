@@ -24,15 +24,16 @@ export async function writeReportFiles(
   const withFiles: RehearsalReport = { ...report, files };
   const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
   const out: { flag: string; path: string; text: string }[] = [];
+  const add = (path: string, text: string) => out.push({ flag: '--report-dir', path, text });
   if (files.scenario || files.experiment) {
     const { stringify } = await import('yaml');
-    if (files.scenario) out.push({ flag: '--report-dir', path: files.scenario, text: stringify(extra.scenario) });
-    if (files.experiment) out.push({ flag: '--report-dir', path: files.experiment, text: stringify(extra.experiment) });
+    if (files.scenario) add(files.scenario, stringify(extra.scenario));
+    if (files.experiment) add(files.experiment, stringify(extra.experiment));
   }
-  if (files.journal) out.push({ flag: '--report-dir', path: files.journal, text: json(extra.journal) });
-  if (files.loadSummary) out.push({ flag: '--report-dir', path: files.loadSummary, text: json(extra.loadSummary) });
-  out.push({ flag: '--report-dir', path: files.html, text: renderReportHtml(withFiles) });
-  out.push({ flag: '--report-dir', path: files.json, text: json(withFiles) });
+  if (files.journal) add(files.journal, json(extra.journal));
+  if (files.loadSummary) add(files.loadSummary, json(extra.loadSummary));
+  add(files.html, renderReportHtml(withFiles));
+  add(files.json, json(withFiles));
   await writeOutputFiles(out, { createParents: true });
   return files;
 }

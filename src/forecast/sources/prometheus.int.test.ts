@@ -93,15 +93,20 @@ describe('Prometheus source (real Prometheus)', () => {
   });
 });
 
+/** A Prometheus holding one gauge at `value` every 5 minutes from `start` to END. */
+function startFlatGauge(metric: string, value: number, start: number, opts: Parameters<typeof startPrometheus>[1]): Promise<TestPrometheus> {
+  const samples: BackfillSample[] = [];
+  for (let t = start; t <= END; t += 300_000) samples.push({ metric, value, t });
+  return startPrometheus(toOpenMetrics(samples, { [metric]: 'gauge' }), opts);
+}
+
 describe('Prometheus source behind basic auth (real Prometheus with basic_auth_users)', () => {
   // The example user of the Prometheus documentation: password "test" and its bcrypt hash.
   const user = { user: 'admin', password: 'test', bcryptHash: '$2b$12$hNf2lSsxfm0.i4a.1kVpSOVyBCfIB51VRjgBUyv6kdnyTlgWj81Ay' };
   let auth: TestPrometheus;
   const start = END - DAY;
   beforeAll(async () => {
-    const samples: BackfillSample[] = [];
-    for (let t = start; t <= END; t += 300_000) samples.push({ metric: 'auth_gauge', value: 3, t });
-    auth = await startPrometheus(toOpenMetrics(samples, { auth_gauge: 'gauge' }), { basicAuth: user });
+    auth = await startFlatGauge('auth_gauge', 3, start, { basicAuth: user });
   }, 120_000);
   afterAll(async () => {
     await auth?.stop();
@@ -137,9 +142,7 @@ describe('Prometheus source over TLS (real Prometheus with a self-signed certifi
   let tls: TestPrometheus;
   const start = END - DAY;
   beforeAll(async () => {
-    const samples: BackfillSample[] = [];
-    for (let t = start; t <= END; t += 300_000) samples.push({ metric: 'tls_gauge', value: 7, t });
-    tls = await startPrometheus(toOpenMetrics(samples, { tls_gauge: 'gauge' }), { tls: true });
+    tls = await startFlatGauge('tls_gauge', 7, start, { tls: true });
   }, 120_000);
   afterAll(async () => {
     await tls?.stop();
