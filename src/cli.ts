@@ -4,9 +4,11 @@ import { isSurgeError, SurgeError } from './errors.js';
 import type { Runtime } from './runtime.js';
 import { colorEnabled, createPaint, type Paint } from './ui/color.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
-import { createConsoleReporter, type Reporter } from './ui/reporter.js';
+import { createConsoleReporter } from './ui/reporter.js';
+import type { Reporter } from './reporter.js';
 import { readVersion } from './version.js';
 import type { CommandContext, GlobalOptions, RegisterCommand } from './commands/context.js';
+import { createAdapters } from './commands/adapters.js';
 import { registerConfig } from './commands/config.js';
 import { registerStack } from './commands/stack.js';
 import { registerForecast } from './commands/forecast.js';
@@ -45,7 +47,7 @@ Examples:
   $ surgectl stack up --workers 8          # run the bundled order stack in the foreground
   $ surgectl config view -o yaml           # the configuration surgectl would use
 
-Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshold failed,
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10 invalid config, 20 gate/threshold failed,
 21 steady state deviated, 30 rollback failed, 130 interrupted.`,
     );
   // Any command's help, on stdout (asked for) or on stderr (shown because the command line was incomplete).
@@ -61,8 +63,13 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshol
   const getPaint = () => (paint ??= createPaint(colorEnabled(runtime.env, runtime.stdout.isTTY === true, globals().color)));
   /** Colour of what goes to stderr (errors, messages) follows stderr, which may be a terminal when stdout is not. */
   const stderrPaint = () => createPaint(colorEnabled(runtime.env, runtime.stderr.isTTY === true, globals().color));
+  const loadConfig: CommandContext['loadConfig'] = async (flags) => {
+    const { loadConfig } = await import('./config/load.js');
+    return loadConfig({ cwd: runtime.cwd, env: runtime.env, file: globals().config, flags });
+  };
   const ctx: CommandContext = {
     runtime,
+    adapters: createAdapters(runtime, () => loadConfig()),
     globals,
     paint: getPaint,
     reporter: () =>
@@ -72,10 +79,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 10 invalid config, 20 gate/threshol
         yes: globals().yes,
         verbose: globals().verbose,
       })),
-    async loadConfig(flags) {
-      const { loadConfig } = await import('./config/load.js');
-      return loadConfig({ cwd: runtime.cwd, env: runtime.env, file: globals().config, flags });
-    },
+    loadConfig,
     async print(data, human) {
       const { writeResult } = await import('./ui/output.js');
       await writeResult(runtime.stdout, globals().output, data, human);
@@ -159,9 +163,12 @@ function commanderMessage(message: string): string {
     .map((l) => l.trim())
     .filter(Boolean)
     .join(' ');
-  const invalid = /^option '(?:-\w, )?(--[\w-]+)[^']*' argument '.*?' is invalid\. (.+)$/s.exec(text);
-  if (invalid?.[1] !== undefined && invalid[2] !== undefined && invalid[2].includes(invalid[1])) return invalid[2];
-  return text;
+  const invalid = /^option '(?:-\w, )?(--[\w-]+)[^']*' argument '(.*?)' is invalid\. (.+)$/s.exec(text);
+  const [, flag, value, reason] = invalid ?? [];
+  if (flag === undefined || value === undefined || reason === undefined) return text;
+  // The parsers of src/commands/args.ts say what was expected ("must be a whole number >= 1").
+  if (reason.startsWith('must be ')) return `${flag} ${reason}, got '${value}'`;
+  return reason.includes(flag) ? reason : text;
 }
 
 /** The closest of `names` to `word` when it looks like a typo of it. */

@@ -20,14 +20,15 @@ export const ERROR_CODES = {
   SRG_STACK_DATA_DIR: { exitCode: ExitCode.InvalidConfig, summary: 'The data directory cannot be created, opened or locked.' },
   SRG_STACK_LOCKED: { exitCode: ExitCode.Usage, summary: 'Another stack process holds the data directory.' },
   SRG_STACK_SEED: { exitCode: ExitCode.InvalidConfig, summary: 'The seed inventory file or count is invalid.' },
-  SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Usage, summary: 'The stack admin API did not answer.' },
+  SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack admin API did not answer.' },
   SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },
   SRG_STACK_UNKNOWN_FLAG: { exitCode: ExitCode.Usage, summary: 'The feature flag is not one the stack knows.' },
   // Input data (forecast sources, CSV, Prometheus)
   SRG_DATA_EMPTY: { exitCode: ExitCode.InvalidConfig, summary: 'The input series has no usable points.' },
   SRG_DATA_FORMAT: { exitCode: ExitCode.InvalidConfig, summary: 'The input file has an unknown column, a non-numeric value or an unreadable timestamp.' },
   SRG_DATA_TOO_SHORT: { exitCode: ExitCode.InvalidConfig, summary: 'The history is too short for the asked horizon or seasonality.' },
-  SRG_DATA_SOURCE: { exitCode: ExitCode.Usage, summary: 'A data source (file, Prometheus) could not be read.' },
+  SRG_DATA_SOURCE: { exitCode: ExitCode.Usage, summary: 'A data source (file, Prometheus) could not be read or refused the query.' },
+  SRG_PROMETHEUS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'Prometheus did not answer (connection refused, unknown host, timeout).' },
   // Forecast and capacity
   SRG_FORECAST_MODEL: { exitCode: ExitCode.Usage, summary: 'Unknown model or a model could not be fitted.' },
   SRG_CAPACITY_INPUT: { exitCode: ExitCode.InvalidConfig, summary: 'The capacity plan input (forecast or load-test result) is invalid.' },
@@ -36,7 +37,8 @@ export const ERROR_CODES = {
   SRG_LOADTEST_THRESHOLD: { exitCode: ExitCode.GateFailed, summary: 'One or more load-test thresholds failed.' },
   SRG_LOADTEST_K6_MISSING: { exitCode: ExitCode.Usage, summary: 'The k6 engine was asked for but the k6 binary is not on PATH.' },
   SRG_LOADTEST_K6_FAILED: { exitCode: ExitCode.Internal, summary: 'k6 ended with an error other than failed thresholds.' },
-  SRG_LOADTEST_TARGET: { exitCode: ExitCode.Usage, summary: 'The load-test target could not be reached or its inventory could not be read.' },
+  SRG_LOADTEST_TARGET: { exitCode: ExitCode.Usage, summary: 'The load-test target answered, but its inventory could not be used.' },
+  SRG_LOADTEST_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The load-test target did not answer.' },
   SRG_LOADTEST_EXPORT: { exitCode: ExitCode.Usage, summary: 'The scenario cannot be exported as asked (e.g. the k6-operator ConfigMap would exceed 1 MiB).' },
   // Conditions (thresholds, tolerances, gates)
   SRG_CONDITION_SYNTAX: { exitCode: ExitCode.InvalidConfig, summary: 'A threshold or tolerance expression is not valid.' },
@@ -47,9 +49,10 @@ export const ERROR_CODES = {
   SRG_CHAOS_CRD_MISSING: { exitCode: ExitCode.Usage, summary: 'Chaos Mesh CRDs are not installed in the target cluster.' },
   SRG_CHAOS_NOT_STEADY: { exitCode: ExitCode.SteadyStateDeviated, summary: 'The steady state was not met before the method, so nothing was injected.' },
   SRG_CHAOS_ACTION: { exitCode: ExitCode.Usage, summary: 'A chaos action failed (the target refused or did not answer); the fault may not have been injected.' },
-  SRG_CHAOS_HTTP: { exitCode: ExitCode.Usage, summary: 'An http probe or action could not reach its URL.' },
+  SRG_CHAOS_HTTP: { exitCode: ExitCode.Unreachable, summary: 'An http probe or action could not reach its URL.' },
   // Kubernetes
   SRG_K8S_API: { exitCode: ExitCode.Usage, summary: 'The Kubernetes API refused or failed a request.' },
+  SRG_K8S_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The Kubernetes API server did not answer.' },
   SRG_K8S_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable kubeconfig/context.' },
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
@@ -80,4 +83,21 @@ export class SurgeError extends Error {
 
 export function isSurgeError(e: unknown): e is SurgeError {
   return e instanceof SurgeError;
+}
+
+/**
+ * The error a finished run (drill, load test, rehearsal) ends the command with when some of its
+ * files (journal, reports) could not be written: the run's own outcome keeps its code and exit
+ * status and gains a line saying what was not written; a run that passed ends with the write
+ * error itself. A failed write is reported with the outcome, never instead of it.
+ * @param what the files, for the added line: 'the journal', 'the reports'.
+ */
+export function withWriteFailure(outcome: SurgeError | undefined, writeError: SurgeError | undefined, what: string): SurgeError | undefined {
+  if (!writeError) return outcome;
+  if (!outcome) return writeError;
+  return new SurgeError(outcome.code, outcome.message, {
+    details: [...outcome.details, `${what} ${what.endsWith('s') ? 'were' : 'was'} not written: ${writeError.message}`],
+    ...(outcome.hint ?? writeError.hint ? { hint: outcome.hint ?? writeError.hint } : {}),
+    cause: writeError,
+  });
 }

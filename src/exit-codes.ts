@@ -9,6 +9,8 @@ export const ExitCode = {
   Internal: 1,
   /** The command line was wrong: unknown flag, missing argument, bad value. */
   Usage: 2,
+  /** A system surgectl needs (stack, cluster, Prometheus, flag server, cloud API, load target) could not be reached. */
+  Unreachable: 3,
   /** A configuration, scenario, experiment or data file is invalid. */
   InvalidConfig: 10,
   /** A load-test threshold or a readiness gate failed. */

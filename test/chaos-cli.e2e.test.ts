@@ -98,10 +98,10 @@ function httpExperiment(w: string, t: Target, rollbackUrl?: string): string {
 
 describe('chaos run against a target that cannot be used', () => {
   for (const file of ['payment-outage.yaml', 'consumer-pause.yaml', 'worker-crash.yaml']) {
-    it(`${file} with an unreachable stack: SRG_STACK_UNREACHABLE (exit 2), not a failed rollback`, async () => {
+    it(`${file} with an unreachable stack: SRG_STACK_UNREACHABLE (exit 3), not a failed rollback`, async () => {
       const w = fresh();
       const r = await runMain(['--yes', 'chaos', 'run', join(SCENARIOS, file), '--url', 'http://127.0.0.1:1'], { cwd: w, env: TOKEN });
-      expect(r.code, r.stderr).toBe(2);
+      expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toMatch(/error \[SRG_STACK_UNREACHABLE\] The drill ".*" was aborted: .*127\.0\.0\.1:1/);
       expect(r.stderr).not.toContain('SRG_CHAOS_ROLLBACK');
       const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../../test/support/stack.js';
 import { createStackAdmin } from '../adapters/stack-admin/stack-admin.js';
-import { createRecordingReporter } from '../ui/reporter.js';
+import { createRecordingReporter } from '../reporter.js';
 import { parseExperiment } from './experiment.js';
 import { runExperiment, type ActivityRun, type Journal } from './runner.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeStackAdmin, type FakeStackAdmin } from '../adapters/stack-admin/fake.js';
-import { createRecordingReporter } from '../ui/reporter.js';
+import { createRecordingReporter } from '../reporter.js';
 import { parseExperiment } from './experiment.js';
 import { planExperiment } from './plan.js';
 import { outcomeError } from './outcome.js';

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { evaluateCondition, type Condition } from '../probes/index.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { startLoad as defaultStartLoad, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
 import type { Activity, Experiment } from './experiment.js';
 import { runHttp } from './providers/http.js';

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import type { KubernetesPort } from '../adapters/kubernetes/port.js';
+import type { StackAdminPort } from '../adapters/stack-admin/port.js';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.js';
 import type { Runtime } from '../runtime.js';
 import type { Paint } from '../ui/color.js';
 import type { OutputFormat } from '../ui/output.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 
 /** Flags every command understands (see `surgectl --help`). */
 export interface GlobalOptions {
@@ -14,6 +16,24 @@ export interface GlobalOptions {
   verbose: boolean;
 }
 
+/**
+ * The composition root: every adapter to an outside system is built here, from flags, config and
+ * env, and nowhere else. Each SDK is imported on first use, so `surgectl --help` loads none.
+ */
+export interface Adapters {
+  /**
+   * The bundled stack's admin API at `url` (default `http://127.0.0.1:<stack.port>` from config),
+   * with the token from the env variable `tokenEnv`, else `stack.adminToken`.
+   * @throws SurgeError SRG_STACK_ADMIN when `requireToken` and there is no token.
+   */
+  stackAdmin(opts: { url?: string | undefined; tokenEnv: string; requireToken?: boolean }): Promise<StackAdminPort>;
+  /**
+   * Kubernetes through kubectl's lookup (--kubeconfig, else KUBECONFIG, else ~/.kube/config),
+   * built on the first call of the returned function.
+   */
+  kubernetes(opts: { kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined }): () => Promise<KubernetesPort>;
+}
+
 /** What src/cli.ts hands each command file: no command touches process.* itself. */
 export interface CommandContext {
   readonly runtime: Runtime;
@@ -22,6 +42,8 @@ export interface CommandContext {
   paint(): Paint;
   /** Messages go to stderr, so stdout stays clean for -o json|yaml. */
   reporter(): Reporter;
+  /** Adapters to outside systems (the one place they are wired). */
+  readonly adapters: Adapters;
   /** Loads surgectl.yaml (or --config) layered with env and the given flags. */
   loadConfig(flags?: LoadConfigOptions['flags']): Promise<LoadedConfig>;
   /** Prints a result in the -o format; `human` renders the table form. */

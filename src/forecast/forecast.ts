@@ -1,5 +1,5 @@
 import { SurgeError } from '../errors.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { applyIntervals, fitIntervals, maseScale, runBacktest, scoreCandidates } from './backtest.js';
 import { adjustForCampaigns, type Campaign } from './campaigns.js';
 import { formatDuration } from './duration.js';

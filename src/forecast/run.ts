@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SurgeError } from '../errors.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { readCampaigns } from './campaigns.js';
 import { forecast, type ForecastOptions } from './forecast.js';
 import { generateSample, sampleCampaignsYaml, sampleToCsv } from './sample.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { exportK6Operator, exportK6Script, importK6Summary, runK6 } from './k6.js';
 import { loadScenarioFile, parseScenario } from './scenario.js';
 

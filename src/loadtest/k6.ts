@@ -1,6 +1,6 @@
 import { SurgeError } from '../errors.js';
 import { aggregationKey, evaluateCondition, parseCondition, type ThresholdCondition } from '../probes/index.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { buildMix } from './requests.js';
 import type { LoadedScenario } from './scenario.js';
 import type { K6Metric, K6Summary, LoadTestResult, ThresholdResult } from './summary.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { SurgeError } from '../errors.js';
 import { evaluateCondition } from '../probes/index.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { runEngine, type Progress } from './engine.js';
 import { parsePrometheusText, type Scrape } from './metrics.js';
 import { needsSkus } from './requests.js';
@@ -103,7 +103,7 @@ export async function fetchSkus(target: string, signal?: AbortSignal): Promise<s
     status = res.statusCode;
     body = await res.body.json().catch(() => undefined);
   } catch (cause) {
-    throw new SurgeError('SRG_LOADTEST_TARGET', `Cannot reach ${url}: ${(cause as Error).message}`, {
+    throw new SurgeError('SRG_LOADTEST_UNREACHABLE', `Cannot reach ${url}: ${(cause as Error).message}`, {
       cause,
       hint: 'Start the bundled stack (surgectl stack up) or pass --target <url>; or list skus in the scenario (payload.skus).',
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPaint } from '../ui/color.js';
-import { createRecordingReporter } from '../ui/reporter.js';
+import { createRecordingReporter } from '../reporter.js';
 import { createRehearseProgress } from './progress.js';
 import type { LoadProgress } from './run.js';
 

@@ -1,6 +1,6 @@
 import type { TextSink } from '../runtime.js';
 import type { Paint } from '../ui/color.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import type { LoadProgress } from './run.js';
 
 /** What {@link createRehearseProgress} returns: a reporter for stage lines and a sink for load progress. */

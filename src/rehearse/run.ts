@@ -13,7 +13,7 @@ import type { ForecastResult, RawSeries, SeriesForecast } from '../forecast/type
 import type { Progress } from '../loadtest/engine.js';
 import type { LoadTestResult } from '../loadtest/summary.js';
 import type { RunningStack } from '../order-core/stack.js';
-import type { Reporter } from '../ui/reporter.js';
+import type { Reporter } from '../reporter.js';
 import { DEFAULT_LIMITS, allPassed, evaluateGates, type GateEvidence, type GateLimits } from './gates.js';
 import {
   DEFAULT_DURATION_MS,

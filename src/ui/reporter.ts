@@ -1,21 +1,7 @@
 import { SurgeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Paint } from './color.js';
-
-export type NotifyLevel = 'info' | 'warn' | 'success' | 'progress' | 'debug';
-
-/**
- * How domain code talks to a person without printing: messages and yes/no questions.
- * (aws-cdk's IoHost idea.) Tests use a recording reporter.
- */
-export interface Reporter {
-  notify(message: string, level?: NotifyLevel): void;
-  /**
-   * Asks a yes/no question. With --yes the answer is yes; off a TTY without --yes it refuses
-   * with SRG_CLI_NOT_A_TTY, so an unattended run never changes a live system by accident.
-   */
-  confirm(question: string, defaultAnswer: boolean): Promise<boolean>;
-}
+import type { NotifyLevel, Reporter } from '../reporter.js';
 
 export interface ConsoleReporterOptions {
   runtime: Runtime;
@@ -55,20 +41,6 @@ export function createConsoleReporter(opts: ConsoleReporterOptions): Reporter {
       } finally {
         rl.close();
       }
-    },
-  };
-}
-
-/** A reporter for tests and library use: records messages and answers questions with a fixed answer. */
-export function createRecordingReporter(answer = true): Reporter & { messages: { level: NotifyLevel; message: string }[] } {
-  const messages: { level: NotifyLevel; message: string }[] = [];
-  return {
-    messages,
-    notify(message, level = 'info') {
-      messages.push({ level, message });
-    },
-    async confirm() {
-      return answer;
     },
   };
 }

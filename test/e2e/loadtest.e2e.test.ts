@@ -127,8 +127,8 @@ describe('surgectl loadtest (no stack needed)', () => {
   it('says so when the target cannot be reached', async () => {
     const path = writeScenarioAt(join(dir.path, 'down.yaml'), 'http://127.0.0.1:9');
     const r = await runMain(['loadtest', 'run', path], { cwd: dir.path });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\[SRG_LOADTEST_TARGET\] Cannot reach http:\/\/127\.0\.0\.1:9\/v1\/inventory/);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/\[SRG_LOADTEST_UNREACHABLE\] Cannot reach http:\/\/127\.0\.0\.1:9\/v1\/inventory/);
   });
 
   it('exports a k6 script and refuses --engine k6 without k6 on PATH', async () => {

@@ -187,9 +187,9 @@ describe('surgectl stack up', () => {
     expect(env.stderr).toContain("SURGECTL_STACK_WORKERS must be a whole number 0..512, got '9999'");
   });
 
-  it('says clearly when no stack answers (exit 2, SRG_STACK_UNREACHABLE)', async () => {
+  it('says clearly when no stack answers (exit 3, SRG_STACK_UNREACHABLE)', async () => {
     const r = await runCli(['stack', 'status', '--url', 'http://127.0.0.1:1']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('[SRG_STACK_UNREACHABLE]');
     // port 1 is one fetch refuses outright: say so rather than "(TypeError)"
     expect(r.stderr).not.toContain('TypeError');

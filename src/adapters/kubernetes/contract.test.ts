@@ -136,4 +136,13 @@ describe('real adapter configuration and errors', () => {
       hint: expect.stringContaining('RBAC'),
     });
   });
+
+  it('tells an API server that does not answer (exit 3) from one that refuses (exit 2)', async () => {
+    const server = await startKubeApiServer();
+    const kubeconfig = server.kubeconfig();
+    await server.close();
+    const k = createKubernetes({ kubeconfigYaml: kubeconfig });
+    const err = await k.listPods('shop').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SRG_K8S_UNREACHABLE', exitCode: 3, message: expect.stringContaining(server.url) });
+  });
 });

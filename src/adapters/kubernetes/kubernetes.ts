@@ -58,7 +58,8 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
 
   const fail = (what: string, err: unknown): SurgeError => {
     const code = statusOf(err);
-    return new SurgeError('SRG_K8S_API', `Kubernetes API ${server} ${what}: ${code !== undefined ? `HTTP ${code} ` : ''}${messageOf(err)}`, {
+    // No HTTP status: the request never got an answer (refused, unknown host, TLS, timeout).
+    return new SurgeError(code === undefined ? 'SRG_K8S_UNREACHABLE' : 'SRG_K8S_API', `Kubernetes API ${server} ${what}: ${code !== undefined ? `HTTP ${code} ` : ''}${messageOf(err)}`, {
       hint: code === 401 || code === 403 ? 'Check your credentials and RBAC for this resource (kubectl auth can-i).' : undefined,
       cause: err,
     });

@@ -5,8 +5,8 @@ import type { PaymentFaults, StackAdminPort, StackStatus } from './port.js';
 export interface StackAdminOptions {
   /** Base URL of the stack's intake + admin listener, e.g. `http://127.0.0.1:8080`. */
   url: string;
-  /** Bearer token of the admin API. */
-  token: string;
+  /** Bearer token of the admin API; without one, the admin calls get 401 (SRG_STACK_ADMIN). */
+  token?: string;
   /** Per-call timeout, ms. Default 10 000 (a store restart takes a moment). */
   timeoutMs?: number;
 }
@@ -18,7 +18,7 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
 
   async function call<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown, auth = true): Promise<T> {
     const headers: Record<string, string> = {};
-    if (auth) headers.authorization = `Bearer ${opts.token}`;
+    if (auth && opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Awaited<ReturnType<typeof request>>;
     try {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { KubernetesPort } from '../../adapters/kubernetes/port.js';
 import type { StackAdminPort } from '../../adapters/stack-admin/port.js';
-import type { Reporter } from '../../ui/reporter.js';
+import type { Reporter } from '../../reporter.js';
 
 /** The systems a drill may act on. Each is optional; an activity that needs a missing one fails clearly. */
 export interface ChaosTargets {

@@ -63,7 +63,8 @@ describe('Prometheus source (real Prometheus)', () => {
     const empty = await readPrometheus({ url: prom.url, query: 'no_such_metric', start: START, end: END, stepMs: 300_000 }).catch((e: unknown) => e);
     expect((empty as SurgeError).code).toBe('SRG_DATA_EMPTY');
     const down = await readPrometheus({ url: 'http://127.0.0.1:9', query: 'up', start: START, end: END, stepMs: 300_000, timeoutMs: 2_000 }).catch((e: unknown) => e);
-    expect((down as SurgeError).code).toBe('SRG_DATA_SOURCE');
+    expect((down as SurgeError).code).toBe('SRG_PROMETHEUS_UNREACHABLE');
+    expect((down as SurgeError).exitCode).toBe(3);
   });
 
   it('an interrupted read is an interruption (exit 130), not an unreachable server', async () => {
@@ -132,7 +133,8 @@ describe('Prometheus source behind basic auth (real Prometheus with basic_auth_u
     expect(wrong.stderr).toMatch(/refused the query \(HTTP 401\)/);
     expect(wrong.stderr).not.toContain('n0t-the-pa55');
     const down = await readPrometheus({ url: 'http://admin:n0t-the-pa55@127.0.0.1:9', query: 'up', start, end: END, stepMs: 300_000, timeoutMs: 2_000 }).catch((e: unknown) => e);
-    expect((down as SurgeError).code).toBe('SRG_DATA_SOURCE');
+    expect((down as SurgeError).code).toBe('SRG_PROMETHEUS_UNREACHABLE');
+    expect((down as SurgeError).exitCode).toBe(3);
     expect((down as SurgeError).message).toMatch(/cannot reach Prometheus at http:\/\/127\.0\.0\.1:9:/);
     expect((down as SurgeError).message).not.toContain('n0t-the-pa55');
   });
