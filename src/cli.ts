@@ -72,6 +72,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10
     adapters: createAdapters(runtime, () => loadConfig()),
     globals,
     paint: getPaint,
+    stderrPaint,
     reporter: () =>
       (reporter ??= createConsoleReporter({
         runtime,

@@ -13,10 +13,11 @@ export function createAdapters(runtime: Runtime, loadConfig: () => Promise<Loade
     async stackAdmin(opts) {
       const { config } = await loadConfig();
       const url = opts.url ?? `http://127.0.0.1:${config.stack.port}`;
-      const token = runtime.env[opts.tokenEnv] || config.stack.adminToken;
+      const tokenEnv = opts.tokenEnv ?? 'SURGECTL_STACK_ADMIN_TOKEN';
+      const token = opts.token || runtime.env[tokenEnv] || config.stack.adminToken;
       if (opts.requireToken === true && !token) {
-        throw new SurgeError('SRG_STACK_ADMIN', `No admin token for the stack at ${url}: ${opts.tokenEnv} is not set`, {
-          hint: `export ${opts.tokenEnv}=<the token \`surgectl stack up\` printed>, or name another variable with --token-env.`,
+        throw new SurgeError('SRG_STACK_ADMIN', `No admin token for the stack at ${url}: ${tokenEnv} is not set`, {
+          hint: `export ${tokenEnv}=<the token \`surgectl stack up\` printed>, or name another variable with --token-env.`,
         });
       }
       const { createStackAdmin } = await import('../adapters/stack-admin/stack-admin.js');

@@ -23,10 +23,11 @@ export interface GlobalOptions {
 export interface Adapters {
   /**
    * The bundled stack's admin API at `url` (default `http://127.0.0.1:<stack.port>` from config),
-   * with the token from the env variable `tokenEnv`, else `stack.adminToken`.
+   * with `token`, else the token in the env variable `tokenEnv` (default SURGECTL_STACK_ADMIN_TOKEN),
+   * else `stack.adminToken`.
    * @throws SurgeError SRG_STACK_ADMIN when `requireToken` and there is no token.
    */
-  stackAdmin(opts: { url?: string | undefined; tokenEnv: string; requireToken?: boolean }): Promise<StackAdminPort>;
+  stackAdmin(opts: { url?: string | undefined; tokenEnv?: string; token?: string; requireToken?: boolean }): Promise<StackAdminPort>;
   /**
    * Kubernetes through kubectl's lookup (--kubeconfig, else KUBECONFIG, else ~/.kube/config),
    * built on the first call of the returned function.
@@ -39,7 +40,10 @@ export interface CommandContext {
   readonly runtime: Runtime;
   /** Global flags, resolved after parsing. */
   globals(): GlobalOptions;
+  /** Colours for stdout (follows stdout being a terminal, NO_COLOR and --no-color). */
   paint(): Paint;
+  /** Colours for stderr (live progress lines, messages): follows stderr being a terminal. */
+  stderrPaint(): Paint;
   /** Messages go to stderr, so stdout stays clean for -o json|yaml. */
   reporter(): Reporter;
   /** Adapters to outside systems (the one place they are wired). */
