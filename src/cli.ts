@@ -94,6 +94,12 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10
   applyCommanderSettings(program, runtime, failed);
 
   try {
+    // Commander shows the deepest known command's help for `surgectl scale plan --help` and exits 0;
+    // a command that does not exist is a usage error, with --help as without it.
+    if (argv.includes('--help') || argv.includes('-h')) {
+      const unknown = unknownCommand(program, argv);
+      if (unknown) throw unknown;
+    }
     await program.parseAsync(argv as string[], { from: 'user' });
     return exitCode;
   } catch (err) {
@@ -170,6 +176,35 @@ function commanderMessage(message: string): string {
   // The parsers of src/commands/args.ts say what was expected ("must be a whole number >= 1").
   if (reason.startsWith('must be ')) return `${flag} ${reason}, got '${value}'`;
   return reason.includes(flag) ? reason : text;
+}
+
+/**
+ * The first word of `argv` that names no sub-command of a command that only has sub-commands, as
+ * a usage error; undefined when the path exists. Values of options that take one are skipped.
+ */
+function unknownCommand(program: Command, argv: readonly string[]): SurgeError | undefined {
+  let cmd = program;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') return undefined;
+    if (word.startsWith('-')) {
+      const option = [...cmd.options, ...program.options].find((o) => o.short === word || o.long === word);
+      if (option && (option.required || option.optional) && !word.includes('=')) i++;
+      continue;
+    }
+    if (cmd.commands.length === 0) return undefined; // an argument of a leaf command
+    if (word === 'help') return undefined; // commander's own `help [command]`
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) {
+      const suggestion = suggest(word, cmd.commands.map((c) => c.name()));
+      const where = cmd === program ? '' : ` for '${commandPath(cmd)}'`;
+      return new SurgeError('SRG_CLI_USAGE', `unknown command '${word}'${where}${suggestion ? ` (Did you mean ${suggestion}?)` : ''}`, {
+        hint: `run '${commandPath(cmd)} --help' for the commands`,
+      });
+    }
+    cmd = sub;
+  }
+  return undefined;
 }
 
 /** The closest of `names` to `word` when it looks like a typo of it. */

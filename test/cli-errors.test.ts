@@ -110,8 +110,20 @@ describe('a missing or unknown command is a usage error that still shows the hel
     expect(r.stderr).toContain("unknown command 'bogus'");
   });
 
+  it.each([
+    [['scale', 'plan', '--help'], "unknown command 'scale'", "run 'surgectl --help'"],
+    [['stack', 'stats', '-h'], "unknown command 'stats' for 'surgectl stack' (Did you mean status?)", "run 'surgectl stack --help'"],
+    [['-o', 'json', 'chaos', 'rn', '--help'], "unknown command 'rn' for 'surgectl chaos' (Did you mean run?)", "run 'surgectl chaos --help'"],
+  ])('an unknown command with --help is still a usage error: %j', async (argv, message, hint) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error [SRG_CLI_USAGE] ${message}`);
+    expect(r.stderr).toContain(`hint: ${hint}`);
+    expect(r.stdout).toBe('');
+  });
+
   it('asking for help still exits 0', async () => {
-    for (const argv of [['--help'], ['stack', '--help'], ['help'], ['help', 'stack'], ['stack', 'up', '--help']]) {
+    for (const argv of [['--help'], ['stack', '--help'], ['help'], ['help', 'stack'], ['stack', 'up', '--help'], ['-c', 'x.yaml', 'stack', '--help'], ['config', 'validate', 'a.yaml', '--help']]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).toBe(0);
       expect(r.stdout, argv.join(' ')).toContain('Usage: surgectl');
