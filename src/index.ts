@@ -8,6 +8,7 @@ export { ExitCode } from './exit-codes.js';
 export { loadConfig, type LoadedConfig, type LoadConfigOptions } from './config/load.js';
 export { ConfigSchema, StackConfigSchema, type Config, type StackConfig } from './config/schema.js';
 export { startStack, type RunningStack, type StartStackOptions } from './order-core/stack.js';
+export type { StackOptions } from './order-core/stack-options.js';
 export { parseScenario, loadScenarioFile, applyOverrides } from './loadtest/scenario.js';
 export { runLoadTest } from './loadtest/run.js';
 export { runExperiment, loadExperiment, parseExperiment, type Experiment, type Journal } from './chaos/index.js';

@@ -1,6 +1,5 @@
+import type { BreakerState } from './resilience/circuit-breaker.js';
 import type { OrderStore } from './storage/ports.js';
-
-export type BreakerState = 'closed' | 'half_open' | 'open';
 
 /** The worker pool as the admin API and the chaos drills see it. */
 export interface WorkerPoolControl {

@@ -3,34 +3,28 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type pino from 'pino';
-import type { StackConfig } from '../config/schema.js';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { buildApi, newIntakeState } from './api/app.js';
 import type { IntakeState } from './api/context.js';
 import { resolveSeed, type CatalogEntry } from './catalog.js';
-import type { Engine } from './pipeline/create-engine.js';
+import type { OrderEngine } from './engine.js';
 import { createStackLogger } from './logger.js';
 import { createStackMetrics, type StackMetrics } from './metrics.js';
+import { optionLabel, resolveStackOptions, type ResolvedStackOptions, type StackOptionLabels, type StackOptions } from './stack-options.js';
 
-export interface StartStackOptions {
-  /** The `stack` section of surgectl.yaml, already validated (defaults applied). */
-  config: StackConfig;
-  /** Where JSON logs go. Default: pino on stderr at config.logLevel. */
+/** startStack's options: the stack's settings (defaults in StackOptions) plus what it runs with. */
+export interface StartStackOptions extends StackOptions {
+  /** Where JSON logs go. Default: pino on stderr at `logLevel`. */
   logger?: pino.Logger;
-  /**
-   * Bearer token of the admin APIs. Default: config.adminToken (SURGECTL_STACK_ADMIN_TOKEN),
-   * else 32 random bytes, base64url.
-   */
-  adminToken?: string;
   /** Folder a relative dataDir and seed file are resolved against. Default: the process's cwd. */
   cwd?: string;
   /** Collect Node's default process metrics (GC, heap, event loop) too. Default true. */
   defaultMetrics?: boolean;
-  /** config.seedInventory already read (runStackForeground checks it before touching the data dir). */
+  /** seedInventory already read (runStackForeground checks it before touching the data dir). */
   seedEntries?: CatalogEntry[] | undefined;
 }
 
-/** A started order stack. Everything listens on loopback unless config.host says otherwise. */
+/** A started order stack. Everything listens on loopback unless `host` says otherwise. */
 export interface RunningStack {
   /** Intake + admin API base URL, e.g. http://127.0.0.1:8080 (no trailing slash). */
   readonly url: string;
@@ -38,17 +32,17 @@ export interface RunningStack {
   readonly paymentUrl: string;
   /** Bearer token for `${url}/admin/*` and the gateway's /admin/config. */
   readonly adminToken: string;
-  /** The engine below the API: store, worker pool, payments, flags (plus restartStore/crash for drills). */
-  readonly engine: Engine;
+  /** The engine below the API, through its ports: order store, worker pool, payments, flags. */
+  readonly engine: OrderEngine;
   /** The stack's own prom-client registry and metrics (also served at `${url}/metrics`). */
   readonly metrics: StackMetrics;
-  /** The configuration it runs with, dataDir made absolute. */
-  readonly config: Readonly<StackConfig>;
+  /** The settings it runs with: defaults applied, dataDir and a seed file path made absolute. */
+  readonly options: Readonly<ResolvedStackOptions>;
   /** Intake switches (paused, draining, dropRatio); the admin API flips the same object. */
   readonly intake: Readonly<IntakeState>;
   /**
    * Graceful stop: /readyz turns 503 and new orders get 503 ORDER_DRAINING at once; workers
-   * finish in-flight jobs (up to drainTimeoutMs, default config.drainTimeoutMs); then the
+   * finish in-flight jobs (up to drainTimeoutMs, default options.drainTimeoutMs); then the
    * listeners, the store and the gateway close. Accepted but unprocessed orders stay in the
    * store and are processed after the next start on the same dataDir. Safe to call twice.
    */
@@ -62,17 +56,20 @@ export interface RunningStack {
  * @throws SurgeError SRG_STACK_PORT_IN_USE when a port is taken; SRG_STACK_DATA_DIR / SRG_STACK_LOCKED / SRG_STACK_SEED from the engine.
  */
 export async function startStack(opts: StartStackOptions): Promise<RunningStack> {
-  const dataDir = isAbsolute(opts.config.dataDir) ? opts.config.dataDir : resolve(opts.cwd ?? '.', opts.config.dataDir);
-  const seed = opts.config.seedInventory;
-  const config: StackConfig = Object.freeze({
-    ...opts.config,
+  const given = resolveStackOptions(opts);
+  const labels = opts.optionLabels;
+  const label = (name: keyof StackOptionLabels) => optionLabel(labels, name);
+  const dataDir = isAbsolute(given.dataDir) ? given.dataDir : resolve(opts.cwd ?? '.', given.dataDir);
+  const seed = given.seedInventory;
+  const options: Readonly<ResolvedStackOptions> = Object.freeze({
+    ...given,
     dataDir,
     ...(typeof seed === 'string' && !isAbsolute(seed) ? { seedInventory: resolve(opts.cwd ?? '.', seed) } : {}),
   });
   // A bad seed is refused before anything is started or written.
-  const seedEntries = opts.seedEntries ?? (config.seedInventory === undefined ? undefined : resolveSeed(config.seedInventory, opts.cwd));
-  const logger = opts.logger ?? createStackLogger({ level: config.logLevel });
-  const adminToken = opts.adminToken ?? config.adminToken ?? randomBytes(32).toString('base64url');
+  const seedEntries = opts.seedEntries ?? (options.seedInventory === undefined ? undefined : resolveSeed(options.seedInventory, opts.cwd));
+  const logger = opts.logger ?? createStackLogger({ level: options.logLevel });
+  const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
   const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const cleanup: (() => Promise<void>)[] = [];
   const unwind = async () => {
@@ -83,13 +80,13 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     // The simulator stands in for a remote provider: it runs on its own thread (own event loop),
     // so serving charges does not take the intake's.
     const { startPaymentGatewayThread } = await import('./payment-gateway/thread.js');
-    const gateway = await listenOr('payment gateway', config.host, config.paymentPort, '--payment-port', () =>
+    const gateway = await listenOr('payment gateway', options.host, options.paymentPort, { host: label('host'), port: label('paymentPort') }, () =>
       startPaymentGatewayThread({
-        host: config.host,
-        port: config.paymentPort,
+        host: options.host,
+        port: options.paymentPort,
         dataDir,
-        failureRate: config.paymentFailureRate,
-        latencyMs: config.paymentLatencyMs,
+        failureRate: options.paymentFailureRate,
+        latencyMs: options.paymentLatencyMs,
         adminToken,
         logger,
       }),
@@ -97,7 +94,21 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     cleanup.push(() => gateway.close());
 
     const { createEngine } = await import('./pipeline/create-engine.js');
-    const engine = await createEngine({ config, seedEntries, paymentUrl: gateway.url, logger: logger.child({ component: 'engine' }), metrics, cwd: opts.cwd ?? '.' });
+    const engine = await createEngine({
+      workers: options.workers,
+      dataDir,
+      seedInventory: options.seedInventory,
+      reservationTtlMs: options.reservationTtlMs,
+      leaseMs: options.leaseMs,
+      paymentTimeoutMs: options.paymentTimeoutMs,
+      drainTimeoutMs: options.drainTimeoutMs,
+      optionLabels: { dataDir: label('dataDir') },
+      seedEntries,
+      paymentUrl: gateway.url,
+      logger: logger.child({ component: 'engine' }),
+      metrics,
+      cwd: opts.cwd ?? '.',
+    });
     cleanup.push(() => engine.close());
 
     const state = newIntakeState();
@@ -106,21 +117,21 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       metrics,
       logger: logger.child({ component: 'api' }),
       adminToken,
-      rateLimit: config.rateLimit,
-      maxBacklog: config.maxBacklog,
+      rateLimit: options.rateLimit,
+      maxBacklog: options.maxBacklog,
       state,
-      drainTimeoutMs: config.drainTimeoutMs,
+      drainTimeoutMs: options.drainTimeoutMs,
       restartStore: () => engine.restartStore(),
       payment: {
         get: () => gateway.getConfig(),
         set: (c) => gateway.setConfig(c),
-        reset: () => gateway.setConfig({ failureRate: config.paymentFailureRate, latencyMs: config.paymentLatencyMs }),
+        reset: () => gateway.setConfig({ failureRate: options.paymentFailureRate, latencyMs: options.paymentLatencyMs }),
       },
     });
     cleanup.push(() => app.close());
-    await listenOr('order API', config.host, config.port, '--port', () => app.listen({ host: config.host, port: config.port }));
+    await listenOr('order API', options.host, options.port, { host: label('host'), port: label('port') }, () => app.listen({ host: options.host, port: options.port }));
     const url = baseUrl(app.server.address() as AddressInfo);
-    logger.info({ url, paymentUrl: gateway.url, workers: config.workers, dataDir }, 'order stack started');
+    logger.info({ url, paymentUrl: gateway.url, workers: options.workers, dataDir }, 'order stack started');
 
     let stopping: Promise<{ drained: boolean; inFlight: number }> | undefined;
     return {
@@ -129,13 +140,13 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       adminToken,
       engine,
       metrics,
-      config,
+      options,
       intake: state,
       stop(stopOpts = {}) {
         stopping ??= (async () => {
           state.draining = true;
           logger.info('stopping: draining the worker pool');
-          const result = await engine.pool.drain(stopOpts.drainTimeoutMs ?? config.drainTimeoutMs);
+          const result = await engine.pool.drain(stopOpts.drainTimeoutMs ?? options.drainTimeoutMs);
           if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'drain timed out; unfinished jobs resume on the next start');
           await app.close();
           // drained above, within the caller's limit: close must not wait a second time
@@ -154,22 +165,27 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
   }
 }
 
-/** Runs a listen step and turns "address in use" into the user error the CLI explains. */
-async function listenOr<T>(what: string, host: string, port: number, flag: string, start: () => Promise<T>): Promise<T> {
+/**
+ * Runs a listen step and turns "address in use" into the user error the CLI explains, naming the
+ * options as the caller labels them.
+ */
+async function listenOr<T>(what: string, host: string, port: number, label: { host: string; port: string }, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (err) {
-    if (isSurgeError(err)) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
+    // The simulator reports a taken port as this error itself (it also runs on its own, where no
+    // option names apply): rebuilt here so that the hint names the caller's option.
+    const code = isSurgeError(err) ? (err.code === 'SRG_STACK_PORT_IN_USE' ? 'EADDRINUSE' : undefined) : (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new SurgeError('SRG_STACK_PORT_IN_USE', `The ${what} cannot listen on ${host}:${port}: the port is already in use`, {
-        hint: `Stop whatever holds the port (e.g. another 'surgectl stack up'), or pick another with ${flag} (0 picks a free one).`,
+        hint: `Stop whatever holds the port (e.g. another 'surgectl stack up'), or pick another with ${label.port} (0 picks a free one).`,
         cause: err,
       });
     }
+    if (isSurgeError(err)) throw err;
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
       throw new SurgeError('SRG_STACK_PORT_IN_USE', `The ${what} cannot listen on ${host}:${port}: ${(err as Error).message}`, {
-        hint: `Use an address of this machine with --host and a port above 1023 with ${flag}.`,
+        hint: `Use an address of this machine with ${label.host} and a port above 1023 with ${label.port}.`,
         cause: err,
       });
     }
@@ -197,29 +213,37 @@ export interface StackStartedInfo {
   logFile: string | null;
 }
 
+/** Options of runStackForeground: the stack's settings plus where logs go and how to report. */
+export interface StackForegroundOptions extends StackOptions {
+  /** Folder relative paths (dataDir, seed file, log file) are resolved against. */
+  cwd: string;
+  /** The JSON log file; '-' = stderr. Default <dataDir>/stack.log. */
+  logFile?: string | undefined;
+  /** Aborted on SIGINT/SIGTERM: the stack then stops gracefully. */
+  signal: AbortSignal;
+  reporter: { notify(message: string, level?: 'info' | 'warn' | 'success' | 'progress' | 'debug'): void };
+  /** Called once the stack answers, with where it listens. */
+  onStarted(info: StackStartedInfo): void | Promise<void>;
+}
+
 /**
  * `surgectl stack up`: starts the stack, reports where it listens, runs until `signal` aborts
  * (SIGINT/SIGTERM), then stops gracefully. Logs go to `logFile` ('-' = stderr; default
  * <dataDir>/stack.log) so the console stays readable.
  */
-export async function runStackForeground(opts: {
-  config: StackConfig;
-  cwd: string;
-  logFile?: string | undefined;
-  signal: AbortSignal;
-  reporter: { notify(message: string, level?: 'info' | 'warn' | 'success' | 'progress' | 'debug'): void };
-  onStarted(info: StackStartedInfo): void | Promise<void>;
-}): Promise<{ drained: boolean; inFlight: number }> {
-  const dataDir = isAbsolute(opts.config.dataDir) ? opts.config.dataDir : resolve(opts.cwd, opts.config.dataDir);
+export async function runStackForeground(opts: StackForegroundOptions): Promise<{ drained: boolean; inFlight: number }> {
+  const given = resolveStackOptions(opts);
+  const labels = opts.optionLabels;
+  const dataDir = isAbsolute(given.dataDir) ? given.dataDir : resolve(opts.cwd, given.dataDir);
   const logFile = opts.logFile === '-' ? null : opts.logFile === undefined ? resolve(dataDir, 'stack.log') : resolve(opts.cwd, opts.logFile);
   // Everything that can be checked is checked before the first file is written: the seed, then
   // the data directory, then the log file (whose stream would otherwise fail later, unhandled).
-  const seed = opts.config.seedInventory;
+  const seed = given.seedInventory;
   const seedEntries = seed === undefined ? undefined : resolveSeed(seed, opts.cwd);
-  prepareDataDir(dataDir);
-  if (logFile !== null) checkLogFile(logFile, opts.logFile === undefined ? undefined : '--log-file');
-  const logger = createStackLogger({ level: opts.config.logLevel, ...(logFile ? { destination: logFile } : {}) });
-  const stack = await startStack({ config: { ...opts.config, dataDir }, logger, cwd: opts.cwd, seedEntries });
+  prepareDataDir(dataDir, optionLabel(labels, 'dataDir'));
+  if (logFile !== null) checkLogFile(logFile, opts.logFile !== undefined, labels);
+  const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
+  const stack = await startStack({ ...given, dataDir, optionLabels: labels, logger, cwd: opts.cwd, seedEntries });
   let stopped = false;
   try {
     await opts.onStarted({
@@ -229,7 +253,7 @@ export async function runStackForeground(opts: {
       metricsUrl: `${stack.url}/metrics`,
       paymentUrl: stack.paymentUrl,
       adminToken: stack.adminToken,
-      workers: stack.config.workers,
+      workers: stack.options.workers,
       dataDir,
       logFile,
     });
@@ -248,27 +272,34 @@ export async function runStackForeground(opts: {
 }
 
 /** Creates the data directory, or says in one line why it cannot be one. */
-function prepareDataDir(dir: string): void {
+function prepareDataDir(dir: string, dataDirLabel: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (expected a directory)' : ((err as Error).message ?? String(code));
-    throw new SurgeError('SRG_STACK_DATA_DIR', `cannot use ${dir} as the data directory: ${why}`, { hint: 'Pick another with --data-dir.', cause: err });
+    throw new SurgeError('SRG_STACK_DATA_DIR', `cannot use ${dir} as the data directory: ${why}`, { hint: `Pick another with ${dataDirLabel}.`, cause: err });
   }
 }
 
-/** Opens the log file for appending once, so a directory or an unwritable path is a clear error before start. */
-function checkLogFile(path: string, flag: string | undefined): void {
+/**
+ * Opens the log file for appending once, so a directory or an unwritable path is a clear error
+ * before start. A path the user gave is their mistake (a usage error naming the option); the
+ * default one under the data dir is the data dir's problem.
+ */
+function checkLogFile(path: string, given: boolean, labels: StackOptionLabels | undefined): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
     closeSync(openSync(path, 'a'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EISDIR' ? 'it is a directory (expected a file path)' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its directory' : ((err as Error).message ?? String(code));
-    const message = `cannot write the stack log ${path}: ${why}`;
-    throw flag === undefined
-      ? new SurgeError('SRG_STACK_DATA_DIR', message, { hint: "Pick another --data-dir, or --log-file <path> ('-' for stderr).", cause: err })
-      : new SurgeError('SRG_CLI_USAGE', `${flag} ${message.replace('cannot write the stack log ', '')}`, { hint: "Pass a file path you can write to, or '-' for stderr.", cause: err });
+    const logFile = optionLabel(labels, 'logFile');
+    throw given
+      ? new SurgeError('SRG_CLI_USAGE', `${logFile} ${path}: ${why}`, { hint: "Pass a file path you can write to, or '-' for stderr.", cause: err })
+      : new SurgeError('SRG_STACK_DATA_DIR', `cannot write the stack log ${path}: ${why}`, {
+          hint: `Pick another ${optionLabel(labels, 'dataDir')}, or ${logFile} <path> ('-' for stderr).`,
+          cause: err,
+        });
   }
 }

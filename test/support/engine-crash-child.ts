@@ -13,7 +13,7 @@ const MAX_ORDERS = 4_000;
 const MAX_MS = 20_000;
 
 const engine = await createEngine({
-  config: StackConfigSchema.parse({ dataDir, workers: 4, leaseMs: 2_000, seedInventory: 150, paymentTimeoutMs: 1_000 }),
+  ...StackConfigSchema.parse({ dataDir, workers: 4, leaseMs: 2_000, seedInventory: 150, paymentTimeoutMs: 1_000 }),
   paymentUrl,
   logger: pino({ level: 'silent' }),
   metrics: createStackMetrics({ defaultMetrics: false }),

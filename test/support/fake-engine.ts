@@ -1,6 +1,7 @@
 import type { OrderStatus, OrderView, InventoryItem } from '../../src/order-core/domain/types.js';
 import { ORDER_STATUSES } from '../../src/order-core/domain/types.js';
-import type { BreakerState, OrderEngine } from '../../src/order-core/engine.js';
+import type { OrderEngine } from '../../src/order-core/engine.js';
+import type { BreakerState } from '../../src/order-core/resilience/circuit-breaker.js';
 import type { AcceptOutcome, AcceptRequest, OrderStore, StoreStats } from '../../src/order-core/storage/ports.js';
 
 /**

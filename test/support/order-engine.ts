@@ -9,7 +9,7 @@ import type { NewOrder } from '../../src/order-core/domain/types.js';
 import { createStackMetrics } from '../../src/order-core/metrics.js';
 import { startPaymentGateway, type PaymentGatewayHandle } from '../../src/order-core/payment-gateway/server.js';
 import type { AcceptRequest } from '../../src/order-core/storage/ports.js';
-import { createEngine, type Engine, type EngineOptions } from '../../src/order-core/pipeline/create-engine.js';
+import { createEngine, type Engine, type PipelineOptions } from '../../src/order-core/pipeline/create-engine.js';
 
 /** Test helpers shared by the engine's integration tests (not part of the product). */
 
@@ -30,10 +30,10 @@ export async function startGateway(dataDir: string, opts: { failureRate?: number
   return startPaymentGateway({ host: '127.0.0.1', port: 0, dataDir, failureRate: opts.failureRate ?? 0, latencyMs: opts.latencyMs ?? 0, adminToken: ADMIN_TOKEN, logger: silentLogger() });
 }
 
-export async function startEngine(config: StackConfig, gatewayUrl: string, extra: Partial<EngineOptions> = {}): Promise<Engine & { metrics: ReturnType<typeof createStackMetrics> }> {
+export async function startEngine(config: StackConfig, gatewayUrl: string, extra: Partial<PipelineOptions> = {}): Promise<Engine & { metrics: ReturnType<typeof createStackMetrics> }> {
   const metrics = createStackMetrics({ defaultMetrics: false });
   const engine = await createEngine({
-    config,
+    ...config,
     paymentUrl: gatewayUrl,
     logger: silentLogger(),
     metrics,

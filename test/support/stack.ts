@@ -38,7 +38,7 @@ export interface TestStack extends RunningStack {
 export async function startTestStack(overrides: Partial<StackConfig> = {}): Promise<TestStack> {
   const dir = tempDir('surgectl-stack-');
   const config = StackConfigSchema.parse({ host: '127.0.0.1', port: 0, paymentPort: 0, dataDir: dir.path, workers: 4, paymentLatencyMs: 0, ...overrides });
-  const stack = await startStack({ config, logger: silentLogger(), defaultMetrics: false, cwd: dir.path });
+  const stack = await startStack({ ...config, logger: silentLogger(), defaultMetrics: false, cwd: dir.path });
   let stopped = false;
   return {
     ...stack,

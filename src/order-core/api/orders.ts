@@ -51,7 +51,6 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
         const now = store.getOrder(req.params.id) ?? before;
         return sendError(req, reply, 409, 'ORDER_NOT_CANCELLABLE', `Order ${req.params.id} is ${now.status} and can no longer be cancelled`);
       }
-      req.log.info({ orderId: req.params.id }, 'order cancelled');
       return store.getOrder(req.params.id) ?? before;
     },
   );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, requestHash } from './idempotency.js';
 import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } from './inventory.js';
-import { assertTransition, canTransition, IllegalTransitionError } from './state-machine.js';
+import { assertTransition, AWAITING_PAYMENT, CANCELLABLE, canTransition, IllegalTransitionError, sourcesOf } from './state-machine.js';
 import { ORDER_STATUSES, TERMINAL_STATUSES } from './types.js';
 
 describe('order state machine', () => {
@@ -25,6 +25,18 @@ describe('order state machine', () => {
     for (const from of TERMINAL_STATUSES) for (const to of ORDER_STATUSES) expect(canTransition(from, to)).toBe(false);
     expect(() => assertTransition('confirmed', 'cancelled')).toThrow(IllegalTransitionError);
     expect(() => assertTransition('accepted', 'reserved')).not.toThrow();
+  });
+
+  it('derives the status lists the store guards its writes with from the transitions', () => {
+    expect(sourcesOf('reserved')).toEqual(['accepted']);
+    expect(sourcesOf('paid')).toEqual(['reserved', 'payment_pending']);
+    expect(sourcesOf('accepted')).toEqual([]);
+    expect([...AWAITING_PAYMENT]).toEqual(['reserved', 'payment_pending']);
+    // an order awaiting payment holds stock the customer can still release, and nothing terminal awaits anything
+    for (const s of AWAITING_PAYMENT) {
+      expect(CANCELLABLE.has(s)).toBe(true);
+      expect(TERMINAL_STATUSES.has(s)).toBe(false);
+    }
   });
 });
 

@@ -42,3 +42,9 @@ export const CANCELLABLE: ReadonlySet<OrderStatus> = new Set(['accepted', 'reser
 export function sourcesOf(to: OrderStatus): OrderStatus[] {
   return (Object.keys(TRANSITIONS) as OrderStatus[]).filter((from) => TRANSITIONS[from].includes(to));
 }
+
+/**
+ * Statuses in which an order holds its stock and waits for its charge: those it can be paid from.
+ * A charge may only be started, and a reservation only run out, in one of these.
+ */
+export const AWAITING_PAYMENT: ReadonlySet<OrderStatus> = new Set(sourcesOf('paid'));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, tempDir } from '../../../test/support/order-engine.js';
-import { PaymentDeclined, TransientPaymentError } from '../pipeline/outcomes.js';
+import { PaymentDeclined, TransientPaymentError } from '../domain/outcomes.js';
 import { createPaymentClient } from './client.js';
 import { DECLINE_TOKEN } from './server.js';
 

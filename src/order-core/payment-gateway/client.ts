@@ -1,7 +1,6 @@
 import { Agent, request } from 'undici';
-import type { BreakerState } from '../engine.js';
-import { PaymentDeclined, TransientPaymentError } from '../pipeline/outcomes.js';
-import { BreakerOpenError, createCircuitBreaker, type BreakerOptions } from '../resilience/circuit-breaker.js';
+import { GiveUp, PaymentDeclined, TransientPaymentError } from '../domain/outcomes.js';
+import { BreakerOpenError, createCircuitBreaker, type BreakerOptions, type BreakerState } from '../resilience/circuit-breaker.js';
 import { retry, type BackoffPolicy } from '../resilience/retry.js';
 
 export interface PaymentClientOptions {
@@ -98,15 +97,16 @@ export function createPaymentClient(opts: PaymentClientOptions) {
     breakerNextTrialAt: (): number => breaker.nextTrialAt(),
     /**
      * Charges once per idempotency key. `beforeSend` runs right before each call leaves (after the
-     * breaker let it through); returning false cancels the charge (the order is no longer ours).
-     * @throws PaymentDeclined | TransientPaymentError | BreakerOpenError | the signal's reason
+     * breaker let it through); returning false calls the charge off (the order is no longer ours):
+     * nothing is sent and the call fails with GiveUp.
+     * @throws PaymentDeclined | TransientPaymentError | BreakerOpenError | GiveUp | the signal's reason
      */
     async charge(req: ChargeRequest, signal: AbortSignal, beforeSend: () => Promise<boolean>): Promise<Charge> {
       return retry(
         () =>
           breaker
             .fire(async () => {
-              if (!(await beforeSend())) throw new OrderLostError();
+              if (!(await beforeSend())) throw new GiveUp('order cancelled or lease lost before the charge was sent');
               return callOnce(req, signal);
             })
             .then(
@@ -115,7 +115,8 @@ export function createPaymentClient(opts: PaymentClientOptions) {
                 return charge;
               },
               (err: unknown) => {
-                if (err instanceof OrderLostError || signal.aborted) throw err;
+                // Called off or aborted by us: nothing reached the gateway, so there is no attempt to count.
+                if (err instanceof GiveUp || signal.aborted) throw err;
                 opts.onAttempt?.(
                   err instanceof PaymentDeclined ? 'declined' : err instanceof BreakerOpenError ? 'breaker_open' : err instanceof TransientPaymentError ? err.kind : 'error',
                 );
@@ -137,14 +138,6 @@ export class GatewayRejectedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'GatewayRejectedError';
-  }
-}
-
-/** beforeSend said the order is gone (cancelled or lease lost): nothing was sent. */
-export class OrderLostError extends Error {
-  constructor() {
-    super('order no longer owned; charge not sent');
-    this.name = 'OrderLostError';
   }
 }
 

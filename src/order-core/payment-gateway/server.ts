@@ -217,7 +217,8 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
     db.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new SurgeError('SRG_STACK_PORT_IN_USE', `The payment gateway cannot listen on ${opts.host}:${opts.port}: the port is already in use`, {
-        hint: "Stop whatever holds the port (e.g. another 'surgectl stack up'), or pick another with --payment-port (0 picks a free one).",
+        // No option name here: the simulator does not know how its caller lets users set the port (startStack re-hints).
+        hint: 'Stop whatever holds the port, or pick another port (0 picks a free one).',
       });
     }
     throw err;

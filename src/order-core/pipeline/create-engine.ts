@@ -1,27 +1,41 @@
 import type { Logger } from 'pino';
-import type { StackConfig } from '../../config/schema.js';
 import { defaultCatalog, resolveSeed, type CatalogEntry } from '../catalog.js';
-import type { BreakerState, FlagProvider, OrderEngine } from '../engine.js';
+import type { FlagProvider, OrderEngine } from '../engine.js';
 import { createLocalFlags } from '../flags.js';
 import type { StackMetrics } from '../metrics.js';
 import { createPaymentClient } from '../payment-gateway/client.js';
-import type { BreakerOptions } from '../resilience/circuit-breaker.js';
+import type { BreakerOptions, BreakerState } from '../resilience/circuit-breaker.js';
 import type { BackoffPolicy } from '../resilience/retry.js';
 import { acquireDirLock } from '../storage/sqlite/lock.js';
 import { SqliteOrderStore } from '../storage/sqlite/order-store.js';
 import { createOrderWorker } from './steps.js';
 import { WorkerPool } from './worker-pool.js';
 
-export interface EngineOptions {
-  /** The stack section of the config: workers, dataDir, seedInventory, reservationTtlMs, leaseMs, paymentTimeoutMs, drainTimeoutMs. */
-  config: StackConfig;
+/** Options of the order pipeline (store, workers, payments) that createEngine builds. */
+export interface PipelineOptions {
+  /** Workers running jobs at once; 0 runs none until the pool is resized. */
+  workers: number;
+  /** Directory of the order store and its lock; a relative one is resolved against the process's cwd. */
+  dataDir: string;
+  /** A catalog file (relative to `cwd`) or N units per default sku. Default: the default catalog on a fresh store; an existing store keeps its stock. */
+  seedInventory?: number | string | undefined;
+  /** How long a reservation holds stock before it is released, ms. */
+  reservationTtlMs: number;
+  /** How long a worker owns a job before another may take it up, ms. */
+  leaseMs: number;
+  /** Per-call timeout towards the payment gateway, ms. */
+  paymentTimeoutMs: number;
+  /** How long close() waits for in-flight jobs unless told otherwise, ms. */
+  drainTimeoutMs: number;
+  /** What error hints call the options, e.g. { dataDir: '--data-dir' }. Default: the option's name. */
+  optionLabels?: { dataDir?: string | undefined } | undefined;
   /** Base URL of the payment gateway simulator (or a real gateway speaking its API). */
   paymentUrl: string;
   logger: Logger;
   metrics: StackMetrics;
   /** Clock, epoch ms. Default Date.now. */
   now?: () => number;
-  /** config.seedInventory already read by the caller; read here when undefined. */
+  /** seedInventory already read by the caller; read here when undefined. */
   seedEntries?: CatalogEntry[] | undefined;
   /** Payment circuit breaker. Defaults: 50 % errors over >= 10 calls in 10 s opens it for 5 s. */
   breaker?: BreakerOptions;
@@ -65,28 +79,32 @@ const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
  * seeds inventory, reclaims leases of a dead predecessor, starts the worker pool and the
  * reservation sweeper.
  */
-export async function createEngine(opts: EngineOptions): Promise<Engine> {
-  const cfg = opts.config;
+export async function createEngine(opts: PipelineOptions): Promise<Engine> {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
-  const lock = acquireDirLock(cfg.dataDir, { pid: opts.pid ?? process.pid });
-  if (lock.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: cfg.dataDir }, 'took over a stale data-dir lock');
+  const lock = acquireDirLock(opts.dataDir, { pid: opts.pid ?? process.pid, dirLabel: opts.optionLabels?.dataDir ?? 'dataDir' });
+  if (lock.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: opts.dataDir }, 'took over a stale data-dir lock');
 
   let pool: WorkerPool | undefined;
   let store: SqliteOrderStore | undefined;
   try {
     store = new SqliteOrderStore({
-      dir: cfg.dataDir,
+      dir: opts.dataDir,
       logger,
       now,
-      reservationTtlMs: cfg.reservationTtlMs,
+      reservationTtlMs: opts.reservationTtlMs,
       throughputPerSec: () => pool?.expectedRatePerSec() ?? 0,
       onAccepted: (n) => {
         opts.metrics.ordersAccepted.inc(n);
         pool?.notify();
       },
+      // The one place a cancel is counted and logged, whoever asked for it (API, library caller).
+      onCancelled: (orderId, reason) => {
+        opts.metrics.ordersCompleted.inc({ status: 'cancelled' });
+        logger.info({ orderId, reason }, 'order cancelled');
+      },
     });
-    const seedEntries = opts.seedEntries ?? (cfg.seedInventory === undefined ? undefined : resolveSeed(cfg.seedInventory, opts.cwd));
+    const seedEntries = opts.seedEntries ?? (opts.seedInventory === undefined ? undefined : resolveSeed(opts.seedInventory, opts.cwd));
     const seeded = store.seed(seedEntries, () => defaultCatalog());
     const reclaimed = store.reclaimLeases();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
@@ -94,7 +112,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     const payments = createPaymentClient({
       baseUrl: opts.paymentUrl,
-      timeoutMs: cfg.paymentTimeoutMs,
+      timeoutMs: opts.paymentTimeoutMs,
       now,
       ...(opts.paymentRetry?.maxAttempts !== undefined ? { maxAttempts: opts.paymentRetry.maxAttempts } : {}),
       ...(opts.paymentRetry?.policy !== undefined ? { retryPolicy: opts.paymentRetry.policy } : {}),
@@ -110,7 +128,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     const s = store;
     pool = new WorkerPool({
       store: s,
-      leaseMs: cfg.leaseMs,
+      leaseMs: opts.leaseMs,
       logger,
       metrics: opts.metrics,
       now,
@@ -121,7 +139,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
         if (result.kind === 'completed') opts.metrics.ordersCompleted.inc({ status: result.status });
       },
     });
-    pool.start(cfg.workers);
+    pool.start(opts.workers);
     const p = pool;
 
     let sweeping = true;
@@ -150,16 +168,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       await s.close();
     };
 
-    const baseCancel = s.cancel.bind(s);
-    s.cancel = (orderId, reason) => {
-      const ok = baseCancel(orderId, reason);
-      if (ok) {
-        opts.metrics.ordersCompleted.inc({ status: 'cancelled' });
-        logger.info({ orderId, reason }, 'order cancelled');
-      }
-      return ok;
-    };
-
     const engine: Engine = {
       store: s,
       pool: p,
@@ -175,7 +183,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
         logger.warn({ downtimeMs }, 'order store restarted');
       },
       async close(closeOpts = {}) {
-        await shutdown(closeOpts.drainTimeoutMs ?? cfg.drainTimeoutMs);
+        await shutdown(closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs);
         lock.release();
       },
       async crash() {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PaymentGatewayHandle } from '../payment-gateway/server.js';
-import type { Engine, EngineOptions } from './create-engine.js';
+import type { Engine, PipelineOptions } from './create-engine.js';
 import { acceptRequest, chargesFor, deadPid, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 async function setup(
   opts: { workers?: number; seed?: number | string; failureRate?: number; latencyMs?: number; leaseMs?: number; reservationTtlMs?: number } = {},
-  extra: Partial<EngineOptions> = {},
+  extra: Partial<PipelineOptions> = {},
 ) {
   const tmp = tempDir();
   cleanups.push(() => tmp.remove());

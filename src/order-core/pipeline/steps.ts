@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
+import { BreakerOpen, GiveUp, PaymentDeclined, RetryLater, TransientPaymentError } from '../domain/outcomes.js';
 import type { OrderStatus } from '../domain/types.js';
 import type { FlagProvider } from '../engine.js';
 import { cachedObserver, type StackMetrics } from '../metrics.js';
-import { OrderLostError, type PaymentClient } from '../payment-gateway/client.js';
+import type { PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
-import { LostLeaseError, type LeasedJob, type OrderRow, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
-import { BreakerOpen, GiveUp, PaymentDeclined, RetryLater, TransientPaymentError } from './outcomes.js';
+import type { LeasedJob, OrderRow, SqliteOrderStore } from '../storage/sqlite/order-store.js';
 
 /** What a finished job did to its order. */
 export type JobResult =
@@ -34,8 +34,9 @@ export interface PipelineDeps {
 /**
  * reserve -> pay -> confirm -> notify for one leased order. Each step is one guarded transaction
  * and idempotent, so a job may be run again from any point after a crash: the order's status says
- * where to resume. Every write checks the lease token; when it no longer matches, the job stops
- * (GiveUp) without touching the order.
+ * where to resume. Every write checks the lease token; when it no longer matches, the store (or
+ * the payment client, for a charge called off) throws GiveUp and the job stops without touching
+ * the order.
  */
 export function createOrderWorker(deps: PipelineDeps): Worker {
   const { store, payments, flags, metrics, now } = deps;
@@ -74,100 +75,94 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     const check = () => {
       if (signal.aborted) throw new GiveUp(`worker stopped: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}`);
     };
-    try {
-      if (job.redelivered) log.warn('job redelivered after an expired lease');
-      // Whether the durable "a charge may be sent" mark is already set for this order.
-      let payMarked = false;
-      if (job.reserved !== undefined) {
-        // the dispatcher ran the reserve step in the lease commit
-        observeStep('reserve', job.reserved.status, job.reserved.ms / 1000);
-        if (job.reserved.status === 'sold_out') {
-          log.info({ reason: job.reserved.reason }, 'order sold out');
-          return { kind: 'completed', status: 'sold_out' };
-        }
-        payMarked = job.reserved.payStarted === true;
+    if (job.redelivered) log.warn('job redelivered after an expired lease');
+    // Whether the durable "a charge may be sent" mark is already set for this order.
+    let payMarked = false;
+    if (job.reserved !== undefined) {
+      // the dispatcher ran the reserve step in the lease commit
+      observeStep('reserve', job.reserved.status, job.reserved.ms / 1000);
+      if (job.reserved.status === 'sold_out') {
+        log.info({ reason: job.reserved.reason }, 'order sold out');
+        return { kind: 'completed', status: 'sold_out' };
       }
-      // the lease commit's copy of the row serves the first step; later steps read it again
-      let known = job.row;
-      for (let step = 0; step < 16; step++) {
-        check();
-        const row = known ?? store.ownedRow(job.orderId, job.token);
-        known = undefined;
-        if (row === undefined) throw new GiveUp('lease lost');
-        switch (row.status) {
-          case 'accepted': {
-            // Breaker closed: the charge follows at once, so mark it in the reserve commit. Otherwise
-            // leave the order unmarked so its reservation can still expire while the gateway is down.
-            const r = await timed('reserve', () => store.reserve(job.orderId, job.token, payments.breakerState() === 'closed'), (v) => v.status);
-            payMarked = r.payStarted === true;
-            if (r.status === 'sold_out') {
-              log.info({ reason: r.reason }, 'order sold out');
-              return { kind: 'completed', status: 'sold_out' };
-            }
-            log.debug('stock reserved');
-            continue;
-          }
-          case 'reserved':
-          case 'payment_pending': {
-            if (row.reserved_until !== null && row.reserved_until <= now() && row.pay_attempts === 0) {
-              await store.expire(job.orderId, job.token);
-              log.info('reservation expired before payment; stock released');
-              return { kind: 'completed', status: 'cancelled' };
-            }
-            try {
-              const charge = await timed('pay', () =>
-                payments.charge(
-                  { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id },
-                  signal,
-                  async () => {
-                    if (payMarked || row.pay_attempts > 0) return true;
-                    payMarked = await store.markPayAttempt(job.orderId, job.token);
-                    return payMarked;
-                  },
-                ),
-              );
-              check();
-              return await settle(job, charge.chargeId, log, row);
-            } catch (err) {
-              check();
-              if (err instanceof PaymentDeclined) {
-                await store.failPayment(job.orderId, job.token, `payment declined: ${err.code}`);
-                log.info({ code: err.code }, 'payment declined; stock released');
-                return { kind: 'completed', status: 'payment_failed' };
-              }
-              if (err instanceof OrderLostError) throw new GiveUp('order cancelled or lease lost before the charge was sent');
-              if (err instanceof BreakerOpenError || err instanceof TransientPaymentError) {
-                let retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
-                // Trying again before the breaker lets a trial call through only churns the queue;
-                // spread the retries over one base interval after that moment instead.
-                const trialAt = payments.breakerNextTrialAt();
-                if (err instanceof BreakerOpenError && trialAt > 0) retryAt = Math.max(retryAt, trialAt + Math.floor(Math.random() * deps.deferPolicy.baseMs));
-                const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
-                const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
-                await store.deferPayment(job.orderId, job.token, retryAt, reason);
-                log.info({ retryAt: new Date(retryAt).toISOString(), reason }, 'payment deferred');
-                return { kind: 'deferred', retryAt };
-              }
-              throw err;
-            }
-          }
-          case 'paid':
-            return await settle(job, undefined, log, row);
-          case 'confirmed': {
-            // confirmed but not notified only happens for orders confirmed by an older version
-            if (row.notified === 0) return await settle(job, undefined, log, row);
-            await store.ack(job.orderId, job.token, null);
-            return { kind: 'noop' };
-          }
-          default:
-            await store.ack(job.orderId, job.token, null);
-            return { kind: 'noop' };
-        }
-      }
-      throw new Error(`order ${job.orderId} did not settle after 16 steps`);
-    } catch (err) {
-      if (err instanceof LostLeaseError) throw new GiveUp('lease lost');
-      throw err;
+      payMarked = job.reserved.payStarted === true;
     }
+    // the lease commit's copy of the row serves the first step; later steps read it again
+    let known = job.row;
+    for (let step = 0; step < 16; step++) {
+      check();
+      const row = known ?? store.ownedRow(job.orderId, job.token);
+      known = undefined;
+      if (row === undefined) throw new GiveUp('lease lost');
+      switch (row.status) {
+        case 'accepted': {
+          // Breaker closed: the charge follows at once, so mark it in the reserve commit. Otherwise
+          // leave the order unmarked so its reservation can still expire while the gateway is down.
+          const r = await timed('reserve', () => store.reserve(job.orderId, job.token, payments.breakerState() === 'closed'), (v) => v.status);
+          payMarked = r.payStarted === true;
+          if (r.status === 'sold_out') {
+            log.info({ reason: r.reason }, 'order sold out');
+            return { kind: 'completed', status: 'sold_out' };
+          }
+          log.debug('stock reserved');
+          continue;
+        }
+        case 'reserved':
+        case 'payment_pending': {
+          if (row.reserved_until !== null && row.reserved_until <= now() && row.pay_attempts === 0) {
+            await store.expire(job.orderId, job.token);
+            log.info('reservation expired before payment; stock released');
+            return { kind: 'completed', status: 'cancelled' };
+          }
+          try {
+            const charge = await timed('pay', () =>
+              payments.charge(
+                { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id },
+                signal,
+                async () => {
+                  if (payMarked || row.pay_attempts > 0) return true;
+                  payMarked = await store.markPayAttempt(job.orderId, job.token);
+                  return payMarked;
+                },
+              ),
+            );
+            check();
+            return await settle(job, charge.chargeId, log, row);
+          } catch (err) {
+            check();
+            if (err instanceof PaymentDeclined) {
+              await store.failPayment(job.orderId, job.token, `payment declined: ${err.code}`);
+              log.info({ code: err.code }, 'payment declined; stock released');
+              return { kind: 'completed', status: 'payment_failed' };
+            }
+            if (err instanceof BreakerOpenError || err instanceof TransientPaymentError) {
+              let retryAt = now() + Math.max(deps.deferPolicy.baseMs, fullJitterDelay(deps.deferPolicy, row.attempts));
+              // Trying again before the breaker lets a trial call through only churns the queue;
+              // spread the retries over one base interval after that moment instead.
+              const trialAt = payments.breakerNextTrialAt();
+              if (err instanceof BreakerOpenError && trialAt > 0) retryAt = Math.max(retryAt, trialAt + Math.floor(Math.random() * deps.deferPolicy.baseMs));
+              const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
+              const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
+              await store.deferPayment(job.orderId, job.token, retryAt, reason);
+              log.info({ retryAt: new Date(retryAt).toISOString(), reason }, 'payment deferred');
+              return { kind: 'deferred', retryAt };
+            }
+            throw err;
+          }
+        }
+        case 'paid':
+          return await settle(job, undefined, log, row);
+        case 'confirmed': {
+          // confirmed but not notified only happens for orders confirmed by an older version
+          if (row.notified === 0) return await settle(job, undefined, log, row);
+          await store.ack(job.orderId, job.token, null);
+          return { kind: 'noop' };
+        }
+        default:
+          await store.ack(job.orderId, job.token, null);
+          return { kind: 'noop' };
+      }
+    }
+    throw new Error(`order ${job.orderId} did not settle after 16 steps`);
   };
 }

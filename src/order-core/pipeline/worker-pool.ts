@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { GiveUp } from '../domain/outcomes.js';
 import type { WorkerPoolControl } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
 import type { LeasedJob, SqliteOrderStore } from '../storage/sqlite/order-store.js';
-import { GiveUp } from './outcomes.js';
 import type { JobResult, Worker } from './steps.js';
 
 export interface WorkerPoolOptions {

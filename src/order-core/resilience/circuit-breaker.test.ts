@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BreakerState } from '../engine.js';
-import { BreakerOpenError, createCircuitBreaker, type ErrorVerdict, type PaymentBreaker } from './circuit-breaker.js';
+import { BreakerOpenError, createCircuitBreaker, type BreakerState, type ErrorVerdict, type PaymentBreaker } from './circuit-breaker.js';
 
 class Transient extends Error {}
 class Final extends Error {}

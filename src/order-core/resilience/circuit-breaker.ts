@@ -1,6 +1,8 @@
 import CircuitBreaker from 'opossum';
-import type { BreakerState } from '../engine.js';
 import { DEFAULT_BREAKER_RESET_MS } from './defaults.js';
+
+/** Where a circuit breaker stands: closed (calls pass), open (calls refused), half_open (one trial call). */
+export type BreakerState = 'closed' | 'half_open' | 'open';
 
 /** Settings of the payment circuit breaker. */
 export interface BreakerOptions {

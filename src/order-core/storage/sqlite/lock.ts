@@ -26,7 +26,11 @@ function defaultIsAlive(pid: number): boolean {
  * is never removed. Lock files appear with their pid already in them (written aside, then linked
  * into place), so an empty lock file is never mistaken for a stale one.
  */
-export function acquireDirLock(dir: string, opts: { pid: number; isAlive?: (pid: number) => boolean }): { release(): void; tookOverFrom?: number } {
+export function acquireDirLock(
+  dir: string,
+  /** dirLabel: what the hint calls the data-dir option (e.g. '--data-dir'). Default 'dataDir'. */
+  opts: { pid: number; isAlive?: (pid: number) => boolean; dirLabel?: string },
+): { release(): void; tookOverFrom?: number } {
   const path = join(dir, LOCK_FILE);
   const guard = `${path}.takeover`;
   const isAlive = opts.isAlive ?? defaultIsAlive;
@@ -38,7 +42,7 @@ export function acquireDirLock(dir: string, opts: { pid: number; isAlive?: (pid:
   }
   const locked = (holder: number) =>
     new SurgeError('SRG_STACK_LOCKED', `data directory ${dir} is in use by process ${holder}`, {
-      hint: `stop that stack first, or use another --data-dir; the lock file is ${path}`,
+      hint: `stop that stack first, or use another ${opts.dirLabel ?? 'dataDir'}; the lock file is ${path}`,
     });
   for (let attempt = 0; attempt < 50; attempt++) {
     if (createWithPid(path, opts.pid)) {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptRequest, silentLogger, stackConfig, startEngine, tempDir } from '../../../../test/support/order-engine.js';
 import { defaultCatalog } from '../../catalog.js';
+import { GiveUp } from '../../domain/outcomes.js';
 import { LOCK_FILE } from './lock.js';
 import { EXACT_POSITIONS, ORDERS_DB_FILE, SqliteOrderStore } from './order-store.js';
 import { migrate } from './schema.js';
@@ -93,6 +94,59 @@ describe('sqlite order store', () => {
     // a wrong lease token changes nothing
     await expect(store.failPayment(id, 'not-the-token', 'x')).rejects.toThrow(/lease/);
     expect(store.listInventory()[0]).toEqual({ sku: 'SKU-0001', available: 3, reserved: 2, sold: 0 });
+  });
+
+  it('tells whoever asked to cancel exactly once per cancelled order, after it is on disk', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const cancelled: [string, string][] = [];
+    const onCancelled = (orderId: string, reason: string) => {
+      // on disk: a second connection already sees it
+      const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
+      try {
+        expect(raw.prepare('SELECT status FROM orders WHERE id = ?').get(orderId)).toEqual({ status: 'cancelled' });
+      } finally {
+        raw.close();
+      }
+      cancelled.push([orderId, reason]);
+    };
+    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, onCancelled });
+    cleanups.push(() => store.close());
+    store.seed(undefined, () => defaultCatalog(5));
+    const out = await store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }));
+    if (out.kind !== 'created') throw new Error(out.kind);
+    expect(store.cancel(out.order.orderId, 'cancelled by customer')).toBe(true);
+    // refused cancels (already final, unknown) are not reported
+    expect(store.cancel(out.order.orderId, 'again')).toBe(false);
+    expect(store.cancel('ord_missing', 'x')).toBe(false);
+    expect(cancelled).toEqual([[out.order.orderId, 'cancelled by customer']]);
+  });
+
+  it('a write whose lease is lost rejects with GiveUp; a charge is marked only while the order awaits payment', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const store = openStore(tmp.dir);
+    store.seed(undefined, () => defaultCatalog(5));
+    const out = await store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }));
+    if (out.kind !== 'created') throw new Error(out.kind);
+    const id = out.order.orderId;
+    await store.leaseBatch(['t1'], 10_000);
+    // accepted: not yet payable
+    expect(await store.markPayAttempt(id, 't1')).toBe(false);
+    const lost = await store.expire(id, 'not-the-token').catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(GiveUp);
+    expect((lost as GiveUp).message).toBe(`lease on order ${id} was lost`);
+    expect(await store.reserve(id, 't1', false)).toEqual({ status: 'reserved', payStarted: false });
+    expect(await store.markPayAttempt(id, 't1')).toBe(true);
+    await store.deferPayment(id, 't1', Date.now(), 'gateway down');
+    const [again] = await store.leaseBatch(['t2'], 10_000);
+    expect(again?.orderId).toBe(id);
+    expect(store.getRow(id)?.status).toBe('payment_pending');
+    expect(await store.markPayAttempt(id, 't2')).toBe(true);
+    await store.settle(id, 't2', 'ch_1', { notifications: false, recommendations: false, loyaltyPoints: false });
+    // confirmed: no charge may start any more, whatever the token
+    expect(await store.markPayAttempt(id, 't2')).toBe(false);
+    expect(store.getRow(id)).toMatchObject({ status: 'confirmed', pay_attempts: 2 });
   });
 
   it('one failing write in a group is rolled back alone', async () => {

@@ -7,8 +7,9 @@ import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
 import { canonicalJson } from '../../domain/idempotency.js';
 import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } from '../../domain/inventory.js';
-import { assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
-import { ORDER_STATUSES, TERMINAL_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
+import { GiveUp } from '../../domain/outcomes.js';
+import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
+import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
 import type { AcceptOutcome, AcceptRequest, OrderStore, StoreStats } from '../ports.js';
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
@@ -85,6 +86,8 @@ export interface SqliteOrderStoreOptions {
   throughputPerSec: () => number;
   /** Called after each group commit that created orders (wakes idle workers). */
   onAccepted?: (created: number) => void;
+  /** Called once per order cancel() cancelled, after it is on disk (to count and log it in one place). */
+  onCancelled?: (orderId: string, reason: string) => void;
   /** The WAL's fdatasync; tests pass a failing one to check the fail-stop. Default node:fs. */
   datasync?: typeof fdatasync;
 }
@@ -99,6 +102,22 @@ interface PendingOp {
 
 /** How long a best-seller ranking serves recommendations, ms. */
 const BEST_SELLERS_TTL_MS = 1_000;
+
+/**
+ * An SQL list of statuses for `status IN (...)`, taken from the domain's sets so that the state
+ * machine, not the SQL, says which statuses qualify. Statuses are fixed identifiers, so inlining
+ * them is safe, and each statement stays one constant string, prepared once per connection.
+ */
+function statusList(statuses: Iterable<OrderStatus>): string {
+  return [...statuses].map((s) => `'${s}'`).join(', ');
+}
+
+/** A charge may be started only while the order awaits payment (and is still ours). */
+const MARK_PAY_ATTEMPT_SQL = `UPDATE orders SET pay_attempts = pay_attempts + 1 WHERE id = ? AND lease_owner = ? AND status IN (${statusList(AWAITING_PAYMENT)})`;
+
+/** Reservations that ran out with no charge sent, of orders no live worker holds. */
+const EXPIRED_RESERVATIONS_SQL = `SELECT * FROM orders WHERE reserved_until IS NOT NULL AND reserved_until <= ? AND pay_attempts = 0
+  AND status IN (${statusList(AWAITING_PAYMENT)}) AND (lease_owner IS NULL OR lease_until <= ?) LIMIT ?`;
 
 function newOrderId(now: number): string {
   // randomUUID draws from a pre-filled entropy cache; randomBytes per order showed up in profiles.
@@ -522,7 +541,10 @@ export class SqliteOrderStore implements OrderStore {
       return true;
     }).immediate();
     // The API answers right after this returns: the cancel must be on disk first (rare, so blocking is fine).
-    if (cancelled) this.syncNow();
+    if (cancelled) {
+      this.syncNow();
+      this.opts.onCancelled?.(orderId, reason);
+    }
     return cancelled;
   }
 
@@ -660,7 +682,7 @@ export class SqliteOrderStore implements OrderStore {
          WHERE id = @id AND status = @from ${token !== undefined ? 'AND lease_owner = @token' : ''}`,
       )
       .run({ to, reason: reason ?? null, now, entry: JSON.stringify(entry), id: row.id, from: row.status, ...(token !== undefined ? { token } : {}) });
-    if (res.changes !== 1) throw new LostLeaseError(row.id);
+    if (res.changes !== 1) throw lostLease(row.id);
   }
 
   private releaseReservations(orderId: string): void {
@@ -685,7 +707,7 @@ export class SqliteOrderStore implements OrderStore {
     return this.conn
       .transaction(() => {
         const row = known ?? this.ownedRow(orderId, token);
-        if (row === undefined) throw new LostLeaseError(orderId);
+        if (row === undefined) throw lostLease(orderId);
         if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved', payStarted: row.pay_attempts > 0, row } as const;
         const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
         const level = this.conn.prepare<[string], StockLevel>('SELECT sku, stock, reserved, sold FROM products WHERE sku = ?');
@@ -713,7 +735,7 @@ export class SqliteOrderStore implements OrderStore {
              WHERE id = @id AND status = 'accepted' AND lease_owner = @token`,
           )
           .run({ now, history, reservedUntil, pay: startPayment ? 1 : 0, id: orderId, token }).changes;
-        if (changed !== 1) throw new LostLeaseError(orderId);
+        if (changed !== 1) throw lostLease(orderId);
         const after: OrderRow = {
           ...row,
           status: 'reserved',
@@ -734,11 +756,7 @@ export class SqliteOrderStore implements OrderStore {
    * Returns false when the order is no longer ours or no longer payable.
    */
   private markPayAttemptTx(orderId: string, token: string): boolean {
-    return (
-      this.conn
-        .prepare("UPDATE orders SET pay_attempts = pay_attempts + 1 WHERE id = ? AND lease_owner = ? AND status IN ('reserved', 'payment_pending')")
-        .run(orderId, token).changes === 1
-    );
+    return this.conn.prepare(MARK_PAY_ATTEMPT_SQL).run(orderId, token).changes === 1;
   }
 
   /** The gateway is unavailable: wait in payment_pending until `retryAt` (the job is acked). */
@@ -831,7 +849,7 @@ export class SqliteOrderStore implements OrderStore {
 
   private mustOwn(orderId: string, token: string): OrderRow {
     const row = this.ownedRow(orderId, token);
-    if (row === undefined) throw new LostLeaseError(orderId);
+    if (row === undefined) throw lostLease(orderId);
     return row;
   }
 
@@ -844,12 +862,7 @@ export class SqliteOrderStore implements OrderStore {
     const now = this.opts.now();
     return this.conn
       .transaction((): string[] => {
-        const rows = this.conn
-          .prepare<[number, number, number], OrderRow>(
-            `SELECT * FROM orders WHERE reserved_until IS NOT NULL AND reserved_until <= ? AND pay_attempts = 0
-               AND status IN ('reserved', 'payment_pending') AND (lease_owner IS NULL OR lease_until <= ?) LIMIT ?`,
-          )
-          .all(now, now, limit);
+        const rows = this.conn.prepare<[number, number, number], OrderRow>(EXPIRED_RESERVATIONS_SQL).all(now, now, limit);
         for (const row of rows) {
           this.releaseReservations(row.id);
           this.setStatus(row, 'cancelled', now, 'reservation_expired');
@@ -970,7 +983,7 @@ export class SqliteOrderStore implements OrderStore {
         moves.push({ status: to, at });
         status = to;
       };
-      const pays = status === 'reserved' || status === 'payment_pending';
+      const pays = AWAITING_PAYMENT.has(status);
       if (pays) move('paid');
       if (status === 'paid') {
         this.sellHeld(orderId);
@@ -1000,7 +1013,7 @@ export class SqliteOrderStore implements OrderStore {
                 from: row.status,
                 token,
               });
-      if (changed.changes !== 1) throw new LostLeaseError(orderId);
+      if (changed.changes !== 1) throw lostLease(orderId);
       return { notified, notifyMs };
     }, false);
   }
@@ -1043,16 +1056,9 @@ export class SqliteOrderStore implements OrderStore {
         .run(name, enabled ? 1 : 0, this.opts.now());
     this.syncNow();
   }
-
-  isTerminal(status: OrderStatus): boolean {
-    return TERMINAL_STATUSES.has(status);
-  }
 }
 
 /** A guarded write found the order no longer held by this lease: the job must stop quietly. */
-export class LostLeaseError extends Error {
-  constructor(readonly orderId: string) {
-    super(`lease on order ${orderId} was lost`);
-    this.name = 'LostLeaseError';
-  }
+function lostLease(orderId: string): GiveUp {
+  return new GiveUp(`lease on order ${orderId} was lost`);
 }

@@ -1,6 +1,8 @@
 /**
- * Outcomes that steer a worker, as small error classes (house rule 10). A step throws one; the
- * job runner decides what happens to the order from its class alone.
+ * Outcomes that steer a worker, as small error classes (house rule 10). A step, the store or the
+ * payment client throws one; the job runner decides what happens to the order from its class
+ * alone. They live in domain/ so that every layer that throws them (storage, payment-gateway,
+ * pipeline) imports downward.
  */
 
 /** Try the job again at `retryAt` (epoch ms): a transient failure such as gateway 503s after retries. */
@@ -23,8 +25,10 @@ export class BreakerOpen extends Error {
 }
 
 /**
- * Stop working on this job without touching the order: the lease was lost (the order was
- * cancelled, redelivered to someone else) or the worker is being stopped.
+ * Stop working on this job without touching the order: the job no longer owns it (its lease was
+ * lost: the order was cancelled or redelivered to someone else, so a guarded write changed
+ * nothing, or a charge was called off before it was sent) or the worker is being stopped. The
+ * order is left as it is for whoever owns it now, or for the next start.
  */
 export class GiveUp extends Error {
   constructor(message: string) {

@@ -1,0 +1,52 @@
+import type { StackConfig } from '../config/schema.js';
+import type { StackOptionLabels, StackOptions } from '../order-core/stack-options.js';
+
+/**
+ * How a surgectl user sets each stack option: the `stack up` flag (surgectl.yaml and
+ * SURGECTL_STACK_* set the same keys, and the flag wins over both). Error hints of the core name these.
+ */
+export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.freeze({
+  host: '--host',
+  port: '--port',
+  paymentPort: '--payment-port',
+  adminToken: 'SURGECTL_STACK_ADMIN_TOKEN',
+  workers: '--workers',
+  dataDir: '--data-dir',
+  seedInventory: '--seed-inventory',
+  rateLimit: '--rate-limit',
+  maxBacklog: '--max-backlog',
+  paymentFailureRate: '--payment-failure-rate',
+  paymentLatencyMs: '--payment-latency-ms',
+  reservationTtlMs: 'stack.reservationTtlMs',
+  leaseMs: 'stack.leaseMs',
+  drainTimeoutMs: 'stack.drainTimeoutMs',
+  paymentTimeoutMs: 'stack.paymentTimeoutMs',
+  logLevel: '--log-level',
+  logFile: '--log-file',
+});
+
+/**
+ * The `stack` section of the configuration (validated, defaults applied, flags layered in) as
+ * the order core's options, with the flag names its error hints use.
+ */
+export function stackOptionsFromConfig(config: StackConfig): StackOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    paymentPort: config.paymentPort,
+    adminToken: config.adminToken,
+    workers: config.workers,
+    dataDir: config.dataDir,
+    seedInventory: config.seedInventory,
+    rateLimit: config.rateLimit,
+    maxBacklog: config.maxBacklog,
+    paymentFailureRate: config.paymentFailureRate,
+    paymentLatencyMs: config.paymentLatencyMs,
+    reservationTtlMs: config.reservationTtlMs,
+    leaseMs: config.leaseMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    paymentTimeoutMs: config.paymentTimeoutMs,
+    logLevel: config.logLevel,
+    optionLabels: STACK_FLAG_LABELS,
+  };
+}

@@ -1,0 +1,113 @@
+import type { LogLevel } from './logger.js';
+
+/**
+ * How the bundled order stack runs: the order core's own settings. surgectl maps the `stack`
+ * section of surgectl.yaml and the `stack up` flags onto them; the core never reads config. Every
+ * field is optional, with the default given beside it, so `{}` is a working stack.
+ */
+export interface StackOptions {
+  /** Interface the intake/admin API and the payment simulator listen on. Default '127.0.0.1'. */
+  host?: string;
+  /** Intake + admin API port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Payment gateway simulator port; 0 picks a free one. Default 8089. */
+  paymentPort?: number;
+  /** Bearer token of the admin APIs. Default: 32 random bytes, base64url, made at each start. */
+  adminToken?: string | undefined;
+  /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Default 64. */
+  workers?: number;
+  /** Where the order store, the payment ledger and the log live; a relative one is resolved against the caller's cwd. Default '.surgectl/data'. */
+  dataDir?: string;
+  /**
+   * A YAML/JSON/CSV catalog file (relative to the cwd), or N units of stock for each sku of the
+   * default catalog. Default: the default catalog on a fresh store; an existing store keeps its stock.
+   */
+  seedInventory?: number | string | undefined;
+  /** Requests per second per client (x-api-key, else IP), or 'off'. Default 'off'. */
+  rateLimit?: number | 'off';
+  /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. Default 20 000. */
+  maxBacklog?: number;
+  /** Share of payment calls the simulator fails with 503, 0..1. Default 0. */
+  paymentFailureRate?: number;
+  /** Latency added to each simulated payment call, ms. Default 5. */
+  paymentLatencyMs?: number;
+  /** How long a reservation holds stock before it is released, ms. Default 900 000 (15 min). */
+  reservationTtlMs?: number;
+  /** How long a worker owns a job before another may take it up, ms. Default 30 000. */
+  leaseMs?: number;
+  /** Longest time a graceful stop waits for in-flight work, ms. Default 30 000. */
+  drainTimeoutMs?: number;
+  /** Per-call timeout towards the payment gateway, ms. Default 2 000. */
+  paymentTimeoutMs?: number;
+  /** Level of the logger the stack makes when the caller passes none. Default 'info'. */
+  logLevel?: LogLevel;
+  /**
+   * How the caller's user sets each option, for error hints such as "pick another with
+   * --payment-port". Default: the option's own name ("pick another with paymentPort").
+   */
+  optionLabels?: StackOptionLabels | undefined;
+}
+
+/** The names of the stack's settings. */
+export type StackOptionName = Exclude<keyof StackOptions, 'optionLabels'>;
+
+/** Labels by option name; `logFile` is the log destination of runStackForeground. */
+export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', string>>;
+
+type Optional = 'adminToken' | 'seedInventory';
+
+/** StackOptions with every default applied (labels left out; dataDir as given). */
+export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels'>> & Pick<StackOptions, Optional>;
+
+/** The defaults of StackOptions (surgectl.yaml's defaults are the same; a test keeps them so). */
+export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'optionLabels'>>> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  paymentPort: 8089,
+  workers: 64,
+  dataDir: '.surgectl/data',
+  rateLimit: 'off',
+  maxBacklog: 20_000,
+  paymentFailureRate: 0,
+  paymentLatencyMs: 5,
+  reservationTtlMs: 15 * 60_000,
+  leaseMs: 30_000,
+  drainTimeoutMs: 30_000,
+  paymentTimeoutMs: 2_000,
+  logLevel: 'info',
+});
+
+/** Every option name once; the type makes adding an option without listing it here an error. */
+const OPTION_NAMES = Object.keys({
+  host: true,
+  port: true,
+  paymentPort: true,
+  adminToken: true,
+  workers: true,
+  dataDir: true,
+  seedInventory: true,
+  rateLimit: true,
+  maxBacklog: true,
+  paymentFailureRate: true,
+  paymentLatencyMs: true,
+  reservationTtlMs: true,
+  leaseMs: true,
+  drainTimeoutMs: true,
+  paymentTimeoutMs: true,
+  logLevel: true,
+} satisfies Record<StackOptionName, true>) as StackOptionName[];
+
+/**
+ * Applies the defaults; an option given as undefined takes its default too. Only the stack's
+ * settings are kept, so options that also carry other fields (StartStackOptions) can be passed.
+ */
+export function resolveStackOptions(opts: StackOptions): ResolvedStackOptions {
+  const resolved: Record<string, unknown> = { ...STACK_DEFAULTS };
+  for (const name of OPTION_NAMES) if (opts[name] !== undefined) resolved[name] = opts[name];
+  return resolved as ResolvedStackOptions;
+}
+
+/** What an error hint calls an option: the caller's label, else the option's name. */
+export function optionLabel(labels: StackOptionLabels | undefined, name: StackOptionName | 'logFile'): string {
+  return labels?.[name] ?? name;
+}
