@@ -1,43 +1,47 @@
 import { z } from 'zod';
+import { STACK_DEFAULTS as D } from '../order-core/stack-options.js';
 
 /** `rateLimit`: requests per second per client (API key, else IP), or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
 
-/** The bundled order stack (`surgectl stack up`). Units are in the key names or comments. */
+/**
+ * The bundled order stack (`surgectl stack up`). Units are in the key names or comments; the
+ * defaults are the order core's own (STACK_DEFAULTS), so the two cannot drift apart.
+ */
 export const StackConfigSchema = z
   .object({
     /** Interface the intake and admin API listen on. */
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z.string().min(1).default(D.host),
     /** Intake + admin API port; 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(8080),
+    port: z.number().int().min(0).max(65535).default(D.port),
     /** Payment gateway simulator port; 0 picks a free port. */
-    paymentPort: z.number().int().min(0).max(65535).default(8089),
+    paymentPort: z.number().int().min(0).max(65535).default(D.paymentPort),
     /** Bearer token for the admin APIs; generated and printed at start when absent. */
     adminToken: z.string().min(16).optional(),
     /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Workers are async tasks
      * waiting mostly on the payment gateway, so many are cheap; 64 keeps up with intake on 2 cores. */
-    workers: z.number().int().min(0).max(512).default(64),
+    workers: z.number().int().min(0).max(512).default(D.workers),
     /** Where the SQLite store and the gateway ledger live. */
-    dataDir: z.string().min(1).default('.surgectl/data'),
+    dataDir: z.string().min(1).default(D.dataDir),
     /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */
     seedInventory: z.union([z.number().int().min(0), z.string().min(1).describe('a YAML/JSON/CSV file path')]).optional(),
-    rateLimit: rateLimit.default('off'),
+    rateLimit: rateLimit.default(D.rateLimit),
     /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. */
-    maxBacklog: z.number().int().min(1).default(20_000),
+    maxBacklog: z.number().int().min(1).default(D.maxBacklog),
     /** Share of payment calls the simulator fails with 503, 0..1. */
-    paymentFailureRate: z.number().min(0).max(1).default(0),
+    paymentFailureRate: z.number().min(0).max(1).default(D.paymentFailureRate),
     /** Added latency of each simulated payment call, ms. */
-    paymentLatencyMs: z.number().int().min(0).max(600_000).default(5),
+    paymentLatencyMs: z.number().int().min(0).max(600_000).default(D.paymentLatencyMs),
     /** How long a reservation holds stock before it is released, ms. */
-    reservationTtlMs: z.number().int().min(1_000).default(15 * 60_000),
+    reservationTtlMs: z.number().int().min(1_000).default(D.reservationTtlMs),
     /** How long a worker owns a job before another may take it up, ms. */
-    leaseMs: z.number().int().min(100).default(30_000),
+    leaseMs: z.number().int().min(100).default(D.leaseMs),
     /** Longest time a graceful stop waits for in-flight work, ms. */
-    drainTimeoutMs: z.number().int().min(0).default(30_000),
+    drainTimeoutMs: z.number().int().min(0).default(D.drainTimeoutMs),
     /** Per-call timeout towards the payment gateway, ms. */
-    paymentTimeoutMs: z.number().int().min(10).default(2_000),
+    paymentTimeoutMs: z.number().int().min(10).default(D.paymentTimeoutMs),
     /** pino log level. */
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(D.logLevel),
   })
   .strict();
 
