@@ -1,28 +1,9 @@
 /**
  * Outcomes that steer a worker, as small error classes (house rule 10). A step, the store or the
  * payment client throws one; the job runner decides what happens to the order from its class
- * alone. They live in domain/ so that every layer that throws them (storage, payment-gateway,
+ * alone (a retry later is a returned `{kind: 'deferred'}`, not an error). They live in domain/ so that every layer that throws them (storage, payment-gateway,
  * pipeline) imports downward.
  */
-
-/** Try the job again at `retryAt` (epoch ms): a transient failure such as gateway 503s after retries. */
-export class RetryLater extends Error {
-  constructor(
-    message: string,
-    readonly retryAt: number,
-  ) {
-    super(message);
-    this.name = 'RetryLater';
-  }
-}
-
-/** The circuit breaker refused the call: nothing was sent; wait like RetryLater. */
-export class BreakerOpen extends Error {
-  constructor(readonly retryAt: number) {
-    super('payment circuit breaker is open');
-    this.name = 'BreakerOpen';
-  }
-}
 
 /**
  * Stop working on this job without touching the order: the job no longer owns it (its lease was

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BreakerOpen, GiveUp, PaymentDeclined, RetryLater, TransientPaymentError } from '../domain/outcomes.js';
+import { GiveUp, PaymentDeclined, TransientPaymentError } from '../domain/outcomes.js';
 import type { OrderStatus } from '../domain/types.js';
 import type { FlagProvider } from '../engine.js';
 import { cachedObserver, type StackMetrics } from '../metrics.js';
@@ -141,8 +141,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
               // spread the retries over one base interval after that moment instead.
               const trialAt = payments.breakerNextTrialAt();
               if (err instanceof BreakerOpenError && trialAt > 0) retryAt = Math.max(retryAt, trialAt + Math.floor(Math.random() * deps.deferPolicy.baseMs));
-              const outcome = err instanceof BreakerOpenError ? new BreakerOpen(retryAt) : new RetryLater(err.message, retryAt);
-              const reason = outcome instanceof BreakerOpen ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${outcome.message}`;
+              const reason = err instanceof BreakerOpenError ? 'payment gateway unavailable (circuit breaker open)' : `payment gateway unavailable: ${err.message}`;
               await store.deferPayment(job.orderId, job.token, retryAt, reason);
               log.info({ retryAt: new Date(retryAt).toISOString(), reason }, 'payment deferred');
               return { kind: 'deferred', retryAt };
