@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allPassed, DEFAULT_LIMITS, evaluateGates, type GateEvidence } from './gates.js';
+import { completedDrill, loadOutcome, stackStatus } from '../../test/support/rehearse.js';
+import { allPassed, DEFAULT_LIMITS, evaluateGates, gateEvidence, type GateEvidence, type RehearsalObservations } from './gates.js';
 
 /** A rehearsal where everything went right: the baseline every test bends one figure of. */
 const healthy: GateEvidence = {
@@ -117,5 +118,62 @@ describe('readiness gates', () => {
   it('uses the limits it is given', () => {
     const strict = { ...DEFAULT_LIMITS, p95Ms: 10 };
     expect(gate(healthy, 'latency-p95', strict)).toMatchObject({ status: 'fail', condition: 'p(95)<10', expected: 'below 10 ms' });
+  });
+});
+
+describe('gate evidence from what the rehearsal observed', () => {
+  const restored = { faultsCleared: true, workersRestored: true, stackStopped: true, portsFreed: true, dataDirRemoved: true, problems: [] };
+  const observed = (over: Partial<RehearsalObservations> = {}): RehearsalObservations => ({
+    load: loadOutcome({ scenarios: [{ scheduled: 600, dropped: 4 }, { scheduled: 400, dropped: 1 }] }),
+    targetPerSec: 50,
+    baseline: stackStatus({ confirmed: 100 }),
+    final: stackStatus({ confirmed: 1000, payment_failed: 3, sold_out: 2, payment_pending: 5 }, { oversold: 0 }),
+    drainMs: 4_000,
+    drainBudgetMs: 40_000,
+    chaos: true,
+    journal: completedDrill(),
+    outage: { startS: 4, endS: 10, breakerOpenedS: 5, breakerClosedS: 12, maxPaymentPending: 9, journal: { status: 'completed', deviated: false, rollbacks: 1, rollbackFailed: false, reason: null } },
+    restore: restored,
+    ...over,
+  });
+
+  it('takes the unrounded latency, the summed arrivals and this run’s order counts', () => {
+    expect(gateEvidence(observed())).toEqual({
+      load: { p95Ms: 12.345, p99Ms: 40.678, requests: 1000, failedRate: 0, scheduled: 1000, dropped: 5, targetPerSec: 50 },
+      orders: { created: 910, confirmed: 900, unfinished: 5, paymentFailed: 3, soldOut: 2, oversold: 0, drainMs: 4_000, drainBudgetMs: 40_000 },
+      chaos: {
+        breakerOpened: true,
+        breakerClosedAfter: true,
+        maxPaymentPending: 9,
+        steadyStateBefore: true,
+        steadyStateAfter: true,
+        status: 'completed',
+        deviations: [],
+        rollbackFailed: false,
+      },
+      restore: { faultsCleared: true, workersRestored: true, stackStopped: true, portsFreed: true, problems: [] },
+    });
+  });
+
+  it('fails rather than passes on what was not observed: no load, no final status, no drill, no restore', () => {
+    const e = gateEvidence({ targetPerSec: 50, drainBudgetMs: 40_000, chaos: true, baseline: undefined, final: undefined });
+    expect(e.load).toEqual({ p95Ms: undefined, p99Ms: undefined, requests: 0, failedRate: undefined, scheduled: 0, dropped: 0, targetPerSec: 50 });
+    expect(e.orders).toMatchObject({ created: 0, unfinished: 0, oversold: undefined, drainMs: undefined });
+    expect(e.chaos).toMatchObject({ breakerOpened: false, status: 'not run', deviations: ['the drill did not run'], steadyStateBefore: undefined });
+    expect(e.restore).toEqual({ faultsCleared: false, workersRestored: false, stackStopped: false, portsFreed: false, problems: ['the stack never started'] });
+    const failed = evaluateGates(e).filter((g) => g.status === 'fail').map((g) => g.id);
+    expect(failed).toEqual(expect.arrayContaining(['latency-p95', 'error-rate', 'oversell', 'orders-confirmed', 'backlog-drained', 'breaker-opened', 'steady-state', 'restored']));
+  });
+
+  it('counts every created order unfinished when the drain never read a final status', () => {
+    const e = gateEvidence(observed({ baseline: undefined, final: undefined }));
+    expect(e.orders.unfinished).toBe(e.orders.created);
+  });
+
+  it('lists the probes that deviated, and leaves the chaos evidence out with --no-chaos', () => {
+    const j = completedDrill();
+    j.steady_states.after = { steady_state_met: false, probes: [{ activity: { name: 'intake-latency' }, tolerance_met: false, tolerance_result: { message: 'p(99)=1200' }, exception: null }] };
+    expect(gateEvidence(observed({ journal: j })).chaos).toMatchObject({ steadyStateAfter: false, deviations: ['intake-latency after: p(99)=1200'] });
+    expect(gateEvidence(observed({ chaos: false })).chaos).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
+import type { StackStatus } from '../adapters/stack-admin/port.js';
 import { evaluateCondition, parseCondition } from '../probes/index.js';
+import { drillDeviations, loadFigures, orderDelta, unfinishedOrders, type DrillJournal, type LoadOutcome, type RehearsalReport } from './report.js';
 
 /**
  * Readiness gates: each is one condition in the shared syntax (src/probes) checked against one
@@ -288,4 +290,74 @@ function fmtBool(v: boolean | undefined): string {
 /** True when no gate failed (skipped gates do not fail a rehearsal). */
 export function allPassed(gates: readonly GateResult[]): boolean {
   return gates.every((g) => g.status !== 'fail');
+}
+
+/** What the live stages of a rehearsal observed, as they observed it; {@link gateEvidence} turns it into figures. */
+export interface RehearsalObservations {
+  /** The load test's result; undefined when it never ended (the stack did not start, or it threw). */
+  load?: LoadOutcome | undefined;
+  /** Arrival rate asked for, orders/s. */
+  targetPerSec: number;
+  /** Stack status before the load and after the drain. */
+  baseline?: Pick<StackStatus, 'orders'> | undefined;
+  final?: Pick<StackStatus, 'orders' | 'oversold'> | undefined;
+  /** How long the backlog took to drain, ms; undefined when it did not within the budget. */
+  drainMs?: number | undefined;
+  drainBudgetMs: number;
+  /** Whether the payment outage was part of the run (false with --no-chaos). */
+  chaos: boolean;
+  journal?: DrillJournal | undefined;
+  outage?: RehearsalReport['outage'];
+  restore?: RehearsalReport['restore'];
+}
+
+/**
+ * The gates' evidence from what the rehearsal observed. What was not observed stays undefined (or
+ * counts against the gate: no final status leaves every created order unfinished, no restore
+ * record means the stack never started), so a gate fails rather than passes on missing data.
+ */
+export function gateEvidence(o: RehearsalObservations): GateEvidence {
+  const f = o.load ? loadFigures(o.load) : undefined;
+  const { created, byStatus } = orderDelta(o.baseline, o.final);
+  const j = o.journal;
+  return {
+    load: {
+      p95Ms: f?.p95Ms,
+      p99Ms: f?.p99Ms,
+      requests: f?.requests ?? 0,
+      failedRate: f?.failedRate,
+      scheduled: f?.scheduled ?? 0,
+      dropped: f?.dropped ?? 0,
+      targetPerSec: o.targetPerSec,
+    },
+    orders: {
+      created,
+      confirmed: byStatus.confirmed ?? 0,
+      unfinished: o.final ? unfinishedOrders(o.final) : created,
+      paymentFailed: byStatus.payment_failed ?? 0,
+      soldOut: byStatus.sold_out ?? 0,
+      oversold: o.final?.oversold,
+      drainMs: o.drainMs,
+      drainBudgetMs: o.drainBudgetMs,
+    },
+    chaos: o.chaos
+      ? {
+          breakerOpened: o.outage?.breakerOpenedS !== undefined,
+          breakerClosedAfter: o.outage?.breakerClosedS !== undefined,
+          maxPaymentPending: o.outage?.maxPaymentPending ?? 0,
+          steadyStateBefore: j?.steady_states.before?.steady_state_met,
+          steadyStateAfter: j?.steady_states.after?.steady_state_met,
+          status: j?.status ?? 'not run',
+          deviations: j ? drillDeviations(j) : ['the drill did not run'],
+          rollbackFailed: j?.rollback_failed ?? false,
+        }
+      : undefined,
+    restore: {
+      faultsCleared: o.restore?.faultsCleared ?? false,
+      workersRestored: o.restore?.workersRestored ?? false,
+      stackStopped: o.restore?.stackStopped ?? false,
+      portsFreed: o.restore?.portsFreed ?? false,
+      problems: o.restore?.problems ?? ['the stack never started'],
+    },
+  };
 }

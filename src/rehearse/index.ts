@@ -3,8 +3,9 @@
  * readiness report (gates with figures and what to fix).
  */
 export { runRehearsal, type RehearseOptions, type LoadProgress } from './run.js';
-export { evaluateGates, allPassed, DEFAULT_LIMITS, type GateEvidence, type GateLimits, type GateResult, type GateStatus } from './gates.js';
-export { planStages, scaleToMachine, machineRate, localWorkers, planWorkerScale, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
+export { evaluateGates, allPassed, gateEvidence, DEFAULT_LIMITS, type GateEvidence, type GateLimits, type GateResult, type GateStatus, type RehearsalObservations } from './gates.js';
+export { assembleReport, rehearsalOutcome } from './outcome.js';
+export { planStages, scaleToMachine, machineRate, localWorkers, planWorkerScale, phaseAt, scaleForecast, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
 export { STAGES, type RehearsalReport, type StageRecord } from './report.js';
 export { renderReportTable } from './render.js';
 export { renderReportHtml } from './html.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
-import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, planStages, planWorkerScale, scaleToMachine } from './plan.js';
+import type { ForecastPoint, ForecastResult } from '../forecast/types.js';
+import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, phaseAt, planStages, planWorkerScale, scaleForecast, scaleToMachine } from './plan.js';
 
 describe('stage timings', () => {
   it.each([18_000, 20_000, 30_000, 90_000, 600_000])('fit the outage, the breaker reset and both steady-state checks inside a %d ms load test', (loadMs) => {
@@ -64,5 +65,65 @@ describe('local workers', () => {
   it('plan a scale step that knows whether it changes anything', () => {
     expect(planWorkerScale(8, 5)).toEqual({ from: 8, to: 5, changes: true });
     expect(planWorkerScale(5, 5).changes).toBe(false);
+  });
+});
+
+describe('load phases by the plan clock', () => {
+  const t = planStages(20_000);
+  const outageStart = t.chaosStartMs + t.probeWindowMs;
+  it.each([
+    [0, 'ramp'],
+    [t.rampMs - 1, 'ramp'],
+    [t.rampMs, 'peak'],
+    [outageStart - 1, 'peak'],
+    [outageStart, 'outage'],
+    [outageStart + t.outageMs - 1, 'outage'],
+    [outageStart + t.outageMs, 'recovery'],
+    [outageStart + t.outageMs + t.recoveryMs - 1, 'recovery'],
+    [outageStart + t.outageMs + t.recoveryMs, 'peak'],
+  ])('at %d ms: %s', (ms, phase) => {
+    expect(phaseAt(ms, t, true)).toBe(phase);
+  });
+
+  it('has no outage or recovery without chaos', () => {
+    expect(phaseAt(0, t, false)).toBe('ramp');
+    expect(phaseAt(outageStart, t, false)).toBe('peak');
+    expect(phaseAt(outageStart + t.outageMs, t, false)).toBe('peak');
+  });
+});
+
+describe('--peak-rate scaling of the forecast', () => {
+  const point = (value: number): ForecastPoint => ({ t: '2026-11-27T12:00:00.000Z', value, lo80: value - 1, hi80: value + 1, lo95: value - 2, hi95: value + 2 });
+  const forecast: ForecastResult = {
+    apiVersion: 'surgectl/v1',
+    kind: 'Forecast',
+    generatedAt: '2026-11-23T00:00:00.000Z',
+    horizonMs: 7 * 86_400_000,
+    series: [
+      {
+        name: 'orders',
+        stepSeconds: 300,
+        model: 'ets',
+        seasonality: [288],
+        history: { start: '2026-10-01T00:00:00.000Z', end: '2026-11-23T00:00:00.000Z', points: 100, hygiene: { inputPoints: 100, unsorted: 0, duplicates: 0, gapsFilled: 0, resampled: 0, counterResets: 0 } },
+        backtest: { origins: 0, horizon: 0, aggregation: 1, candidates: [], selected: 'ets' },
+        campaigns: [],
+        peak: { ...point(10), campaign: 'black-friday' },
+        points: [point(4), point(10)],
+        tail: [{ t: '2026-11-22T23:55:00.000Z', value: 3 }],
+      },
+    ],
+  };
+
+  it('multiplies every value and bound, keeping times and campaigns, and leaves the input alone', () => {
+    const scaled = scaleForecast(forecast, 3);
+    const s = scaled.series[0]!;
+    expect(s.peak).toEqual({ t: '2026-11-27T12:00:00.000Z', value: 30, lo80: 27, hi80: 33, lo95: 24, hi95: 36, campaign: 'black-friday' });
+    expect(s.points.map((p) => [p.value, p.lo95, p.hi95])).toEqual([
+      [12, 6, 18],
+      [30, 24, 36],
+    ]);
+    expect(s.model).toBe('ets');
+    expect(forecast.series[0]!.peak.value).toBe(10);
   });
 });

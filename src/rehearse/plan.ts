@@ -1,4 +1,5 @@
 import { SurgeError } from '../errors.js';
+import type { ForecastResult } from '../forecast/types.js';
 import { DEFAULT_BREAKER_RESET_MS } from '../order-core/resilience/defaults.js';
 
 /**
@@ -124,6 +125,29 @@ export interface WorkerScalePlan {
 
 export function planWorkerScale(observed: number, desired: number): WorkerScalePlan {
   return { from: observed, to: desired, changes: observed !== desired };
+}
+
+/** The load test's phase at `elapsedMs` by the plan's clock: `ramp`, `peak`, `outage`, `recovery` (no outage without chaos). */
+export function phaseAt(elapsedMs: number, t: StageTimings, chaos: boolean): string {
+  if (elapsedMs < t.rampMs) return 'ramp';
+  if (!chaos) return 'peak';
+  const outageStart = t.chaosStartMs + t.probeWindowMs;
+  if (elapsedMs >= outageStart && elapsedMs < outageStart + t.outageMs) return 'outage';
+  if (elapsedMs >= outageStart + t.outageMs && elapsedMs < outageStart + t.outageMs + t.recoveryMs) return 'recovery';
+  return 'peak';
+}
+
+/** The forecast with every value multiplied by `k` (for --peak-rate), so the capacity plan's arithmetic stays the same. */
+export function scaleForecast(f: ForecastResult, k: number): ForecastResult {
+  const mul = <T extends { value: number; lo80: number; hi80: number; lo95: number; hi95: number }>(p: T): T => ({
+    ...p,
+    value: p.value * k,
+    lo80: p.lo80 * k,
+    hi80: p.hi80 * k,
+    lo95: p.lo95 * k,
+    hi95: p.hi95 * k,
+  });
+  return { ...f, series: f.series.map((s) => ({ ...s, peak: mul(s.peak), points: s.points.map(mul) })) };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -33,8 +33,9 @@ describe('surgectl rehearse input', () => {
   });
 
   it.each([
-    [['--duration', 'soon'], /--duration must be a duration such as 20s/],
-    [['--workers', '0'], /--workers must be a whole number >= 1/],
+    [['--duration', 'soon'], /--duration must be a positive duration: a number with a unit \(ms, s, m, h, d, w\), e\.g\. 500ms, 30s, 2m, 1h30m, got 'soon'/],
+    [['--seed', 'x'], /--seed must be a whole number >= 0, got 'x'/],
+    [['--workers', '0'], /--workers must be a whole number >= 1, got '0'/],
     [['--peak-rate', '-3'], /--peak-rate must be a positive number/],
     [['--max-error-rate', '2'], /--max-error-rate must be a share from 0 to 1/],
   ])('rejects %j as a usage error', async (args, message) => {

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { portClosed } from '../../test/support/rehearse.js';
+import { createFakeStackAdmin, type FakeStackAdmin } from '../adapters/stack-admin/fake.js';
+import { SurgeError } from '../errors.js';
+import { createRecordingReporter } from '../reporter.js';
+import { runRehearsal, type RehearseOptions } from './run.js';
+
+/**
+ * The phases of a rehearsal around a real in-process stack whose admin API is the fake: the
+ * rehearsal reaches the stack only through the port it is given, and the restore runs however the
+ * run ends. No load test runs to its end here (the e2e tests do that).
+ */
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** Options of a small rehearsal whose admin port is `fake`; `urls` collects the stack URLs it was connected to. */
+function options(fake: FakeStackAdmin, urls: string[], over: Partial<RehearseOptions> = {}): RehearseOptions {
+  return {
+    cwd: dir as string,
+    stackAdmin: async (url, token) => {
+      expect(token).not.toBe('');
+      urls.push(url);
+      return fake;
+    },
+    loadDurationMs: 18_000,
+    peakRate: 10,
+    cpus: 2,
+    workers: 3,
+    ...over,
+  };
+}
+
+describe('runRehearsal', () => {
+  it('after Ctrl-C during the scale stage, still restores (faults, then workers, then stop) and reports `interrupted`', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
+    const fake = createFakeStackAdmin();
+    const urls: string[] = [];
+    const controller = new AbortController();
+    const reporter = createRecordingReporter();
+    const notify = reporter.notify.bind(reporter);
+    reporter.notify = (message, level) => {
+      notify(message, level);
+      if (message.includes('] scale')) controller.abort(new Error('SIGINT'));
+    };
+
+    const report = await runRehearsal(options(fake, urls, { signal: controller.signal, reporter, reportDir: 'report' }));
+
+    expect(report.status).toBe('interrupted');
+    expect(report.stages.map((s) => `${s.name} ${s.status}`)).toEqual(expect.arrayContaining(['history done', 'forecast done', 'capacity done', 'scale interrupted', 'restore done']));
+    // The worker pool the fake reported (8) was scaled to --workers 3 and put back.
+    expect(report.stack?.workers).toMatchObject({ before: 8, applied: 3, basis: '--workers 3', restoredTo: 8 });
+    const restoreCalls = fake.calls.slice(fake.calls.lastIndexOf('clearFaults()'));
+    expect(restoreCalls).toEqual(['clearFaults()', 'setWorkers(8)', 'status()']);
+    expect(report.restore).toEqual({ faultsCleared: true, workersRestored: true, stackStopped: true, portsFreed: true, dataDirRemoved: true, problems: [] });
+    expect(existsSync(report.stack!.dataDir)).toBe(false);
+    expect(urls).toEqual([report.stack!.url]);
+    expect(await portClosed(report.stack!.url)).toBe(true);
+    expect(await portClosed(report.stack!.paymentUrl)).toBe(true);
+    expect(report.files?.json).toBe(join(dir, 'report', 'rehearsal.json'));
+    expect(reporter.messages.map((m) => m.message)).toContain('[7/8] restore');
+  }, 60_000);
+
+  it('when a stage fails, restores and stops the stack before the error reaches the caller', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
+    const fake = createFakeStackAdmin();
+    fake.down = true;
+    const urls: string[] = [];
+    const reporter = createRecordingReporter();
+
+    const err = await runRehearsal(options(fake, urls, { reporter, dataDir: 'data' })).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(SurgeError);
+    expect((err as SurgeError).code).toBe('SRG_STACK_UNREACHABLE');
+    const lines = reporter.messages.map((m) => m.message);
+    expect(lines).toContain('[7/8] restore');
+    expect(lines).toContainEqual(expect.stringMatching(/^ {6}clearing faults failed: No stack answered clearFaults\(\)/));
+    expect(fake.calls).toContain('clearFaults()');
+    expect(urls).toHaveLength(1);
+    expect(await portClosed(urls[0] as string)).toBe(true);
+    // A data dir the caller named is kept.
+    expect(existsSync(join(dir, 'data'))).toBe(true);
+  }, 60_000);
+});
