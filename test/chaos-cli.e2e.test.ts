@@ -110,7 +110,7 @@ describe('chaos run against a target that cannot be used', () => {
     });
   }
 
-  it('a steady-state probe that cannot reach the stack aborts the drill with that error (no load section)', async () => {
+  it('a steady-state probe that cannot reach the stack aborts the drill with that error, exit 3 (no load section)', async () => {
     const w = fresh();
     const path = join(w, 'stack-probe.yaml');
     writeFileSync(
@@ -124,8 +124,8 @@ describe('chaos run against a target that cannot be used', () => {
       ].join('\n'),
     );
     const r = await runMain(['--yes', 'chaos', 'run', path, '--url', 'http://127.0.0.1:1'], { cwd: w, env: TOKEN });
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/\[SRG_STACK_UNREACHABLE\] The drill "stack probe" was aborted: oversold: The stack at http:\/\/127\.0\.0\.1:1 did not answer/);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/\[SRG_STACK_UNREACHABLE\] The drill "stack probe" was aborted: oversold: No stack answered GET \/admin\/status at http:\/\/127\.0\.0\.1:1/);
     const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;
     expect(j).toMatchObject({ status: 'aborted', deviated: false, rollback_failed: false, run: [] });
   });
@@ -143,11 +143,11 @@ describe('chaos run flags and the journal path', () => {
   it('--dry-run still validates --hypothesis-frequency and --url', async () => {
     const r = await runMain(['chaos', 'run', join(SCENARIOS, 'payment-outage.yaml'), '--dry-run', '--hypothesis-frequency', 'abc'], { cwd: dir.path });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --hypothesis-frequency must be seconds >= 0, got "abc"/);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --hypothesis-frequency must be a number >= 0, got 'abc'/);
     expect(r.stdout).toBe('');
     const url = await runMain(['chaos', 'run', join(SCENARIOS, 'payment-outage.yaml'), '--dry-run', '--url', 'ftp://x'], { cwd: dir.path });
     expect(url.code, url.stderr).toBe(2);
-    expect(url.stderr).toMatch(/\[SRG_CLI_USAGE\] --url "ftp:\/\/x" is not an http\(s\) URL/);
+    expect(url.stderr).toMatch(/\[SRG_CLI_USAGE\] --url must be an http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:8080, got 'ftp:\/\/x'/);
   });
 
   it('--journal-path naming a directory fails before the drill touches the target, leaving no temp file', async () => {

@@ -1,35 +1,42 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
-import { SurgeError } from '../errors.js';
+import { SurgeError, isSurgeError } from '../errors.js';
+import type { RawResult } from '../loadtest/engine.js';
+import { parseScenario, type LoadedScenario } from '../loadtest/scenario.js';
+import type { Experiment } from './experiment.js';
 
-/** A modest open-model order stream at the stack while a drill runs, so probes have traffic to measure. */
+/**
+ * A drill's background load: a modest open-model order stream at the stack while the drill runs,
+ * so windowed probes have traffic to measure. It is a load test like any other: one
+ * constant-arrival-rate profile run by the loadtest engine (src/loadtest/engine.ts), with the
+ * loadtest's payloads; this module only shapes the drill's `load` section into that scenario and
+ * the engine's result into the journal's `load` figures.
+ */
 export interface LoadOptions {
   /** Base URL of the stack's intake API; must be loopback. */
   url: string;
   /** Orders per second. */
   rate: number;
-  /** Upper bound on requests in total. */
+  /** Upper bound on requests in total (arrivals, dropped ones included). */
   maxRequests: number;
   /** Upper bound on the time load runs, ms. */
   maxDurationMs: number;
   /** Requests in flight at once; an arrival that finds none free is dropped (counted, not queued). */
   maxInFlight: number;
-  now?: () => number;
+  /** Stops the load early (the drill's interrupt); stop() does the same. */
+  signal?: AbortSignal;
 }
 
-/** What the background load did. */
+/** What the background load did: the journal's `load`. */
 export interface LoadSummary {
   /** Orders per second asked for. */
   rate: number;
   sent: number;
   /** 2xx answers. */
   accepted: number;
-  /** 4xx answers (e.g. 429 rate-limited, 422 sold-out sku). */
+  /** 3xx and 4xx answers (e.g. 429 rate-limited, 422 sold-out sku). */
   rejected: number;
   /** 5xx answers (shed, dropped by a fault, store down). */
   errors: number;
-  /** Requests that got no HTTP answer. */
+  /** Requests that got no HTTP answer (refused, timed out, or still unanswered when the load stopped). */
   failed: number;
   /** Arrivals not sent because maxInFlight requests were already waiting. */
   dropped: number;
@@ -38,7 +45,7 @@ export interface LoadSummary {
 }
 
 export interface RunningLoad {
-  /** Stops sending, waits for requests in flight and returns the summary. */
+  /** Stops sending, gives requests in flight a moment to finish and returns the summary. */
   stop(): Promise<LoadSummary>;
 }
 
@@ -53,10 +60,79 @@ export function isLoopback(url: string): boolean {
   }
 }
 
+/** The load options of an experiment's `load` section against the stack at `url`. Pure. */
+export function loadOptionsFor(load: NonNullable<Experiment['load']>, url: string, signal?: AbortSignal): LoadOptions {
+  return {
+    url,
+    rate: load.rate,
+    maxRequests: load.maxRequests ?? Math.ceil((load.rate * load.maxDuration) / 1000),
+    maxDurationMs: load.maxDuration,
+    maxInFlight: load.maxInFlight,
+    ...(signal ? { signal } : {}),
+  };
+}
+
 /**
- * Starts sending POST /v1/orders at `rate` per second (arrivals scheduled by the clock, not by
- * answers) with skus drawn from the stack's own inventory. Bounded by maxRequests and
- * maxDurationMs whatever happens; stop() ends it earlier.
+ * The drill's load as a load-test scenario: single-line, single-unit orders at `rate`/s. The
+ * engine has no request cap, so maxRequests becomes a shorter duration: at a constant rate the
+ * schedule reaches exactly maxRequests arrivals at maxRequests / rate seconds (rounded up to the
+ * ms, which adds less than one arrival at the schema's rate <= 500/s, and the engine floors).
+ * Pure.
+ */
+export function drillLoadScenario(opts: LoadOptions, skus: readonly string[]): LoadedScenario {
+  const durationMs = Math.max(1, Math.ceil(Math.min(opts.maxDurationMs, (opts.maxRequests * 1000) / opts.rate)));
+  const slots = Math.min(opts.maxInFlight, 16);
+  return parseScenario(
+    {
+      name: 'chaos-drill-load',
+      target: opts.url,
+      scenarios: {
+        drill: {
+          executor: 'constant-arrival-rate',
+          rate: opts.rate,
+          timeUnit: '1s',
+          duration: `${durationMs}ms`,
+          preAllocatedVUs: slots,
+          maxVUs: opts.maxInFlight,
+          // The drill stops the load itself; at the end of its schedule answers get as long as a request may take.
+          gracefulStop: '10s',
+        },
+      },
+      requests: [{ kind: 'create-order', name: 'drill_order', items: { min: 1, max: 1 }, qty: { min: 1, max: 1 } }],
+      payload: { skus: [...skus], customers: 50 },
+      http: { connections: slots, timeout: '10s' },
+      scrapeMetrics: false,
+    },
+    { defaultName: 'chaos-drill-load' },
+  );
+}
+
+/**
+ * The journal's `load` figures from the engine's result. Every arrival is sent or dropped; a sent
+ * request is accepted (2xx), rejected (3xx/4xx), an error (5xx) or failed (no answer, status 0 in
+ * the engine's series, or not yet answered when the load stopped). Pure.
+ */
+export function summarizeLoad(raw: RawResult, rate: number): LoadSummary {
+  let accepted = 0;
+  let rejected = 0;
+  let errors = 0;
+  for (const s of raw.series) {
+    const status = Number(s.tags.status);
+    if (status >= 200 && status < 300) accepted += s.count;
+    else if (status >= 300 && status < 500) rejected += s.count;
+    else if (status >= 500) errors += s.count;
+  }
+  const arrivals = raw.scenarios.reduce((a, sc) => a + sc.arrivals, 0);
+  const sent = arrivals - raw.dropped;
+  return { rate, sent, accepted, rejected, errors, failed: sent - (accepted + rejected + errors), dropped: raw.dropped, durationMs: Math.round(raw.durationMs) };
+}
+
+/**
+ * Starts the drill's load at the stack: skus in stock from its inventory, then the loadtest
+ * engine. Bounded by maxRequests and maxDurationMs whatever happens; stop() or the signal end it
+ * earlier.
+ * @throws SurgeError SRG_CHAOS_EXPERIMENT for a stack that is not on this machine,
+ *   SRG_STACK_UNREACHABLE when its inventory cannot be read, SRG_STACK_SEED when nothing is in stock.
  */
 export async function startLoad(opts: LoadOptions): Promise<RunningLoad> {
   if (!isLoopback(opts.url)) {
@@ -64,84 +140,32 @@ export async function startLoad(opts: LoadOptions): Promise<RunningLoad> {
       hint: 'Drive remote targets with `surgectl loadtest run` alongside the drill, and drop the `load` section.',
     });
   }
-  const now = opts.now ?? Date.now;
-  const base = opts.url.replace(/\/+$/, '');
-  const dispatcher = new Agent({ connections: Math.min(opts.maxInFlight, 16), keepAliveTimeout: 5_000 });
-  const skus = await inventorySkus(base, dispatcher);
-  const summary: LoadSummary = { rate: opts.rate, sent: 0, accepted: 0, rejected: 0, errors: 0, failed: 0, dropped: 0, durationMs: 0 };
-  const inFlight = new Set<Promise<void>>();
+  const [{ runEngine }, { fetchSkus }, { randomBytes }] = await Promise.all([import('../loadtest/engine.js'), import('../loadtest/run.js'), import('node:crypto')]);
+  const skus = await fetchSkus(opts.url, opts.signal, { inStockOnly: true }).catch((err: unknown) => {
+    throw stackError(err, opts.url);
+  });
   const stopper = new AbortController();
-  const started = now();
-  const deadline = started + opts.maxDurationMs;
-  let n = 0;
-
-  const fire = () => {
-    const i = n++;
-    const sku = skus[i % skus.length] as string;
-    const p = request(`${base}/v1/orders`, {
-      method: 'POST',
-      dispatcher,
-      headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${randomUUID()}` },
-      body: JSON.stringify({ customerId: `chaos-drill-${i % 50}`, items: [{ sku, qty: 1 }] }),
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (res) => {
-        await res.body.dump();
-        if (res.statusCode < 300) summary.accepted++;
-        else if (res.statusCode < 500) summary.rejected++;
-        else summary.errors++;
-      })
-      .catch(() => {
-        summary.failed++;
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    summary.sent++;
-  };
-
-  const loop = (async () => {
-    const tickMs = Math.max(5, Math.min(50, 1000 / opts.rate));
-    while (!stopper.signal.aborted) {
-      const t = now();
-      if (t >= deadline) break;
-      const due = Math.min(opts.maxRequests, Math.floor(((t - started) * opts.rate) / 1000));
-      while (summary.sent + summary.dropped < due) {
-        if (inFlight.size < opts.maxInFlight) fire();
-        else summary.dropped++;
-      }
-      if (summary.sent + summary.dropped >= opts.maxRequests) break;
-      await sleep(tickMs, undefined, { signal: stopper.signal }).catch(() => undefined);
-    }
-  })();
-
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
+  const { scenario } = drillLoadScenario(opts, skus);
+  const done = runEngine(scenario, { skus, runId: `chaos-${randomBytes(6).toString('hex')}`, signal });
+  // stop() reports a failure of the engine; until then it must not surface as an unhandled rejection.
+  done.catch(() => undefined);
   return {
     async stop() {
       stopper.abort();
-      await loop;
-      await Promise.allSettled([...inFlight]);
-      summary.durationMs = now() - started;
-      await dispatcher.close();
-      return { ...summary };
+      return summarizeLoad(await done, opts.rate);
     },
   };
 }
 
-/** Skus with stock, most available first, from GET /v1/inventory. */
-async function inventorySkus(base: string, dispatcher: Agent): Promise<string[]> {
-  let items: { sku: string; available: number }[];
-  try {
-    const res = await request(`${base}/v1/inventory`, { dispatcher, signal: AbortSignal.timeout(10_000) });
-    const body = (await res.body.json()) as { items?: { sku: string; available: number }[] };
-    items = body.items ?? [];
-  } catch (cause) {
-    throw new SurgeError('SRG_STACK_UNREACHABLE', `load: cannot read the stack's inventory at ${base}/v1/inventory: ${(cause as Error).message}`, {
-      hint: 'Is the stack running? Start it with `surgectl stack up`.',
-      cause,
-    });
+/** The loadtest's inventory errors, in the drill's words: the load's target is the stack. */
+function stackError(err: unknown, url: string): unknown {
+  if (!isSurgeError(err)) return err;
+  if (err.code === 'SRG_LOADTEST_UNREACHABLE') {
+    return new SurgeError('SRG_STACK_UNREACHABLE', `load: ${err.message}`, { hint: 'Is the stack running? Start it with `surgectl stack up`.', cause: err });
   }
-  const skus = items.filter((i) => i.available > 0).sort((a, b) => b.available - a.available).map((i) => i.sku);
-  if (skus.length === 0) {
-    throw new SurgeError('SRG_STACK_SEED', 'load: the stack has no sku in stock to order', { hint: 'Seed inventory with `surgectl stack up --seed-inventory N`.' });
+  if (err.code === 'SRG_LOADTEST_TARGET') {
+    return new SurgeError('SRG_STACK_SEED', `load: the stack at ${url} has no sku in stock to order`, { hint: 'Seed inventory with `surgectl stack up --seed-inventory N`.', cause: err });
   }
-  return skus;
+  return err;
 }

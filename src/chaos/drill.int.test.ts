@@ -119,7 +119,7 @@ describe('chaos drill against the real bundled stack', () => {
     // Nothing was oversold and the payment side is back to its configured values.
     const status = await createStackAdmin({ url: stack!.url, token: stack!.adminToken }).status();
     expect(status.oversold).toBe(0);
-    expect(status.payment.failureRate).toBe(0);
+    expect(status.payment?.failureRate).toBe(0);
   }, 150_000);
 
   it('deviated hypothesis: status failed, deviated flagged, and rollbacks still restore the stack', async () => {
@@ -149,7 +149,7 @@ describe('chaos drill against the real bundled stack', () => {
     expect(journal.rollbacks.map((r) => [r.activity.name, r.status])).toEqual([['clear-faults', 'succeeded']]);
     expectJournaled([...journal.run, ...journal.rollbacks]);
     const status = await createStackAdmin({ url: stack!.url, token: stack!.adminToken }).status();
-    expect(status.payment.failureRate).toBe(0);
+    expect(status.payment?.failureRate).toBe(0);
     expect(status.faults.dropRatio).toBe(0);
     expect(status.oversold).toBe(0);
   }, 120_000);

@@ -6,19 +6,27 @@
  *   if (journal.deviated) ...
  */
 export { loadExperiment, parseExperiment, ExperimentSchema, type Activity, type Experiment } from './experiment.js';
+export { runExperiment, type RunExperimentOptions } from './runner.js';
 export {
-  runExperiment,
   HYPOTHESIS_STRATEGIES,
   ROLLBACK_STRATEGIES,
+  assembleJournal,
+  gateVerdict,
+  hypothesisChecks,
+  judge,
+  rollbackDecision,
   type ActivityRun,
+  type DrillEvidence,
   type HypothesisStrategy,
   type Journal,
+  type MethodEvidence,
   type RollbackStrategy,
-  type RunExperimentOptions,
   type RunStatus,
   type SteadyStateRun,
-} from './runner.js';
+  type Verdict,
+} from './journal.js';
+export { runDrill, drillError, targetsNeeded, connectTargets, validateExperimentFile, type DrillConnections, type DrillResult, type ExperimentSummary, type RunDrillOptions } from './drill.js';
 export { planExperiment, type ExperimentPlan, type PlanStep } from './plan.js';
-export { checkJournalPath, outcomeError, withJournalError, writeJournal } from './outcome.js';
+export { checkJournalPath, outcomeError, tryWriteJournal, writeJournal } from './outcome.js';
 export { startLoad, isLoopback, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
 export { PROVIDERS, type ChaosTargets, type FuncSpec, type ProviderContext } from './providers/index.js';

@@ -1,6 +1,6 @@
-import { ERROR_CODES, SurgeError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, SurgeError, isSurgeError, type ErrorCode } from '../errors.js';
 import { checkOutputPaths, writeOutputFiles } from '../util/output-files.js';
-import type { Journal } from './runner.js';
+import type { Journal } from './journal.js';
 
 /**
  * The error a finished drill ends the command with, most serious first: a failed rollback (30),
@@ -74,15 +74,16 @@ export async function writeJournal(path: string, journal: Journal, flag = '--jou
 }
 
 /**
- * The error a drill ends with when its journal could not be written: the drill's own outcome
- * (a failed rollback, a deviation, ...) keeps its code and exit status and gains a line about the
- * journal; a drill that passed ends with the write error itself.
+ * Writes the journal like writeJournal, but a journal that cannot be written does not hide the
+ * drill: the SRG_CLI_USAGE error is returned rather than thrown, for
+ * `withWriteFailure(outcome, writeError, 'the journal')` once the results are shown.
  */
-export function withJournalError(outcome: SurgeError | undefined, writeError: SurgeError): SurgeError {
-  if (!outcome) return writeError;
-  return new SurgeError(outcome.code, outcome.message, {
-    details: [...outcome.details, `the journal was not written: ${writeError.message}`],
-    ...(outcome.hint ? { hint: outcome.hint } : {}),
-    cause: writeError,
-  });
+export async function tryWriteJournal(path: string, journal: Journal, flag = '--journal-path'): Promise<SurgeError | undefined> {
+  try {
+    await writeJournal(path, journal, flag);
+    return undefined;
+  } catch (err) {
+    if (!isSurgeError(err)) throw err;
+    return err;
+  }
 }

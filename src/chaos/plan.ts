@@ -1,7 +1,8 @@
 import type { Activity, Experiment } from './experiment.js';
 import { PROVIDERS } from './providers/index.js';
-import type { HypothesisStrategy, RollbackStrategy } from './runner.js';
-import { activityTimeoutMs } from './runner.js';
+import { activityTimeoutMs } from './activity.js';
+import { loadOptionsFor } from './background-load.js';
+import { hypothesisChecks, rollbackDecision, type HypothesisStrategy, type RollbackStrategy } from './journal.js';
 
 /** One line of the `--dry-run` plan. */
 export interface PlanStep {
@@ -41,17 +42,19 @@ export function planExperiment(
       name: 'background load',
       target: 'stack',
       does: `POST /v1/orders at ${e.load.rate}/s for the whole drill`,
-      notes: `warm-up ${e.load.warmup / 1000}s; at most ${e.load.maxRequests ?? Math.ceil((e.load.rate * e.load.maxDuration) / 1000)} requests, ${e.load.maxDuration / 1000}s`,
+      notes: `warm-up ${e.load.warmup / 1000}s; at most ${loadOptionsFor(e.load, 'stack').maxRequests} requests, ${e.load.maxDuration / 1000}s`,
     });
   }
   const probes = e.hypothesis?.probes ?? [];
   const hyp = (phase: PlanStep['phase']) => probes.forEach((p) => steps.push(describe(p, phase)));
-  if (hypothesisStrategy === 'default' || hypothesisStrategy === 'before-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-before');
-  if (hypothesisStrategy === 'during-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-during');
+  const checks = hypothesisChecks(hypothesisStrategy);
+  if (checks.before) hyp('steady-state-before');
+  if (checks.during) hyp('steady-state-during');
   e.method.forEach((a) => steps.push(describe(a, 'method')));
-  if (hypothesisStrategy === 'default' || hypothesisStrategy === 'after-method-only' || hypothesisStrategy === 'continuously') hyp('steady-state-after');
-  if (rollbackStrategy !== 'never') {
-    const when = rollbackStrategy === 'deviated' ? 'only if the steady state deviated' : 'always';
+  if (checks.after) hyp('steady-state-after');
+  // Rollbacks are listed when some outcome runs them: with `deviated`, a deviation does.
+  if (rollbackDecision(rollbackStrategy, true).run) {
+    const when = rollbackDecision(rollbackStrategy, false).run ? 'always' : 'only if the steady state deviated';
     e.rollbacks.forEach((a) => steps.push({ ...describe(a, 'rollback'), notes: [describe(a, 'rollback').notes, when].filter(Boolean).join('; ') }));
   }
   return {

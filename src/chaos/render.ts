@@ -1,7 +1,19 @@
 import { renderTable } from '../ui/table.js';
 import type { Paint } from '../ui/color.js';
+import type { DrillResult, ExperimentSummary } from './drill.js';
+import type { ActivityRun, Journal } from './journal.js';
 import type { ExperimentPlan } from './plan.js';
-import type { ActivityRun, Journal } from './runner.js';
+
+/** What `chaos run` prints: the plan of a dry run, or the journal's summary (naming a journal that was not written). */
+export function renderDrill(result: DrillResult, paint: Paint): string {
+  if (result.kind === 'plan') return renderPlan(result.plan);
+  return renderJournal(result.journal, paint, result.writeError ? `${result.journalPath} (not written)` : result.journalPath);
+}
+
+/** The data `chaos run -o json|yaml` prints: the plan, or the journal. */
+export function drillData(result: DrillResult): unknown {
+  return result.kind === 'plan' ? result.plan : result.journal;
+}
 
 /** The `--dry-run` plan as a table. */
 export function renderPlan(plan: ExperimentPlan): string {
@@ -84,4 +96,9 @@ function observed(r: ActivityRun): string {
   }
   if (r.activity.type === 'action' && typeof r.output === 'object' && 'intake' in r.output) return 'done';
   return (typeof r.output === 'string' ? r.output : JSON.stringify(r.output)).slice(0, 60);
+}
+
+/** One line for `chaos validate`. */
+export function renderValidation(s: ExperimentSummary): string {
+  return `${s.file}: valid — "${s.title}": ${s.probes} steady-state probe(s), ${s.method} method activit${s.method === 1 ? 'y' : 'ies'}, ${s.rollbacks} rollback(s)\n`;
 }

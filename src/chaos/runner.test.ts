@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeStackAdmin, type FakeStackAdmin } from '../adapters/stack-admin/fake.js';
+import { SurgeError } from '../errors.js';
 import { createRecordingReporter } from '../reporter.js';
+import type { LoadOptions, RunningLoad } from './background-load.js';
 import { parseExperiment } from './experiment.js';
 import { planExperiment } from './plan.js';
 import { outcomeError } from './outcome.js';
@@ -325,6 +327,54 @@ describe('runExperiment', () => {
     expect(p99?.tolerance_met).toBe(true);
     expect(j.run[0]?.output).toEqual({ type: 'rate', values: { errors: 10, total: 100, rate: 0.1 } });
     expect(j.run[0]?.tolerance_met).toBe(false);
+  });
+});
+
+describe('runExperiment with background load', () => {
+  const summary = { rate: 20, sent: 40, accepted: 38, rejected: 1, errors: 1, failed: 0, dropped: 0, durationMs: 2000 };
+
+  it('starts the load before the steady state, hands it the drill signal, stops it after the rollbacks and journals its figures', async () => {
+    const stack = stackWithBreaker();
+    const events: string[] = [];
+    const given: LoadOptions[] = [];
+    const startLoad = async (o: LoadOptions): Promise<RunningLoad> => {
+      given.push(o);
+      events.push(`load started (${stack.calls.length} calls before)`);
+      return { stop: async () => (events.push(`load stopped (${stack.calls.at(-1)} last)`), summary) };
+    };
+    const ac = new AbortController();
+    const e = experiment([outage({ failureRate: 1, duration: 0.01 })], { load: { rate: 20, maxDuration: 60, warmup: 0.01 } });
+    const j = await runExperiment(e, { targets: { stack }, startLoad, signal: ac.signal });
+    expect(given).toEqual([{ url: stack.url, rate: 20, maxRequests: 1200, maxDurationMs: 60_000, maxInFlight: 64, signal: ac.signal }]);
+    expect(events).toEqual(['load started (0 calls before)', 'load stopped (clearFaults() last)']);
+    expect(j.load).toEqual(summary);
+    expect(j.status).toBe('completed');
+  });
+
+  it('an interrupt during the warm-up stops the load and still rolls back', async () => {
+    const stack = stackWithBreaker();
+    const ac = new AbortController();
+    let stopped = 0;
+    const startLoad = async (o: LoadOptions): Promise<RunningLoad> => {
+      queueMicrotask(() => ac.abort());
+      expect(o.signal).toBe(ac.signal);
+      return { stop: async () => (stopped++, summary) };
+    };
+    const e = experiment([outage()], { load: { rate: 20, warmup: 30 } });
+    const j = await runExperiment(e, { targets: { stack }, startLoad, signal: ac.signal });
+    expect(j).toMatchObject({ status: 'interrupted', run: [], load: summary, steady_states: { before: null } });
+    expect(stopped).toBe(1);
+    expect(j.rollbacks.map((r) => r.status)).toEqual(['succeeded']);
+  });
+
+  it('a load that cannot start aborts the drill with its error', async () => {
+    const stack = stackWithBreaker();
+    const startLoad = async (): Promise<RunningLoad> => {
+      throw new SurgeError('SRG_STACK_UNREACHABLE', 'load: Cannot reach http://127.0.0.1:8080/v1/inventory');
+    };
+    const j = await runExperiment(experiment([outage()], { load: { rate: 20 } }), { targets: { stack }, startLoad });
+    expect(j).toMatchObject({ status: 'aborted', load: null, run: [], error: { code: 'SRG_STACK_UNREACHABLE' }, rollback_failed: false });
+    expect(stack.calls).toEqual(['clearFaults()']);
   });
 });
 

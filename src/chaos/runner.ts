@@ -1,32 +1,48 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { SurgeError, isSurgeError } from '../errors.js';
-import { evaluateCondition, type Condition } from '../probes/index.js';
-import type { Reporter } from '../reporter.js';
-import { startLoad as defaultStartLoad, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
-import type { Activity, Experiment } from './experiment.js';
-import { runHttp } from './providers/http.js';
-import { PROVIDERS } from './providers/index.js';
-import type { ChaosTargets, ProviderContext } from './providers/types.js';
+import { SurgeError } from '../errors.js';
+import type { NotifyLevel, Reporter } from '../reporter.js';
+import { createActivityRunner, describeError, type ActivityRunner } from './activity.js';
+import { loadOptionsFor, startLoad as defaultStartLoad, type LoadOptions, type RunningLoad } from './background-load.js';
+import type { Experiment } from './experiment.js';
+import {
+  ABORTING_CODES,
+  assembleJournal,
+  failingProbes,
+  gateVerdict,
+  hypothesisChecks,
+  iso,
+  judge,
+  rollbackDecision,
+  steadyStateMet,
+  type ActivityRun,
+  type DrillEvidence,
+  type DrillPhase,
+  type HypothesisStrategy,
+  type Journal,
+  type MethodEvidence,
+  type RollbackStrategy,
+  type SteadyStateRun,
+} from './journal.js';
+import type { ChaosTargets } from './providers/types.js';
 
-/** Chaos Toolkit's closed set of run statuses. */
-export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
-
-/**
- * When rollbacks run. surgectl's `default` is `always` (Chaos Toolkit skips them on deviation,
- * which leaves faults in place exactly when the system is already hurting).
- */
-export const ROLLBACK_STRATEGIES = ['default', 'always', 'deviated', 'never'] as const;
-export type RollbackStrategy = (typeof ROLLBACK_STRATEGIES)[number];
-
-/** When the steady-state hypothesis is checked (Chaos Toolkit's --hypothesis-strategy). */
-export const HYPOTHESIS_STRATEGIES = ['default', 'before-method-only', 'after-method-only', 'during-method-only', 'continuously'] as const;
-export type HypothesisStrategy = (typeof HYPOTHESIS_STRATEGIES)[number];
+export { activityTimeoutMs, dnsName } from './activity.js';
+export {
+  HYPOTHESIS_STRATEGIES,
+  ROLLBACK_STRATEGIES,
+  type ActivityRun,
+  type HypothesisStrategy,
+  type Journal,
+  type JournalActivity,
+  type RollbackStrategy,
+  type RunStatus,
+  type SteadyStateRun,
+} from './journal.js';
 
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
   /** The systems to act on. */
   targets: ChaosTargets;
-  /** Interrupts the drill: the method stops, rollbacks still run (status `interrupted`). */
+  /** Interrupts the drill: the method and the background load stop, rollbacks still run (status `interrupted`). */
   signal?: AbortSignal;
   reporter?: Reporter;
   /** Default `default` (= always). */
@@ -47,438 +63,215 @@ export interface RunExperimentOptions {
   startLoad?: (opts: LoadOptions) => Promise<RunningLoad>;
 }
 
-/** One activity run, as Chaos Toolkit journals it. Times are ISO-8601, durations seconds. */
-export interface ActivityRun {
-  activity: JournalActivity;
-  status: 'succeeded' | 'failed';
-  output: unknown;
-  exception: { code?: string; message: string; hint?: string } | null;
-  start: string;
-  end: string;
-  duration: number;
-  /** Probes with a tolerance: whether the output met it. */
-  tolerance_met?: boolean;
-  /** Probes with a tolerance: the evaluation (`phase` pass|fail|error, the value checked, why). */
-  tolerance_result?: { phase: 'pass' | 'fail' | 'error'; value: unknown; message?: string };
+/** One drill in progress: what every phase needs. */
+interface Drill {
+  readonly experiment: Experiment;
+  readonly targets: ChaosTargets;
+  /** The operator's interrupt. */
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  readonly activities: ActivityRunner;
+  readonly failFast: boolean;
+  readonly frequencyMs: number;
+  notify(message: string, level?: NotifyLevel): void;
 }
-
-export interface JournalActivity {
-  type: 'action' | 'probe';
-  name: string;
-  provider: Activity['provider'];
-  tolerance?: unknown;
-  background?: boolean;
-  pauses?: { before?: number; after?: number };
-}
-
-/** One check of the steady-state hypothesis. */
-export interface SteadyStateRun {
-  steady_state_met: boolean;
-  probes: ActivityRun[];
-  start: string;
-  end: string;
-  duration: number;
-}
-
-/** The journal: the deliverable of a drill (`--journal-path`), in Chaos Toolkit's shape. */
-export interface Journal {
-  title: string;
-  description: string | null;
-  tags: string[];
-  /** The experiment as written. */
-  experiment: unknown;
-  status: RunStatus;
-  /** The steady state was met before but not after (or not during) the method. */
-  deviated: boolean;
-  steady_states: { before: SteadyStateRun | null; after: SteadyStateRun | null; during: SteadyStateRun[] };
-  run: ActivityRun[];
-  rollbacks: ActivityRun[];
-  /**
-   * True when a rollback failed after the method started: the target may be left changed. A
-   * rollback that fails when the method never ran (the drill stopped before it: steady state not
-   * met, target unreachable, interrupt) is recorded in `rollbacks` but does not set this.
-   */
-  rollback_failed: boolean;
-  /** Why rollbacks did not run, when they did not. */
-  rollbacks_skipped: string | null;
-  load: LoadSummary | null;
-  options: { rollback_strategy: RollbackStrategy; hypothesis_strategy: HypothesisStrategy; fail_fast: boolean };
-  /** Why the run failed or was aborted, in one line. */
-  reason: string | null;
-  /** The error that aborted the run, if any. */
-  error: { code: string; message: string; hint?: string } | null;
-  start: string;
-  end: string;
-  duration: number;
-}
-
-/** Errors that make going on with the method pointless: the target is not set up for it. */
-const ABORTING = new Set(['SRG_CHAOS_CRD_MISSING', 'SRG_K8S_CONFIG']);
 
 /**
- * Errors of a probe that could not run at all: its target is not set up, cannot be reached or
- * refuses surgectl. Before the method such a probe aborts the drill with the error (as Chaos
- * Toolkit stops when the hypothesis cannot be checked): the system was not measured, so "not
- * steady" would send the operator to fix a system that may be fine. During and after the method
- * the same failure counts as a deviation: the fault may well be what made the target unreachable.
- */
-const PROBE_CANNOT_RUN = new Set([...ABORTING, 'SRG_STACK_UNREACHABLE', 'SRG_STACK_ADMIN', 'SRG_K8S_API', 'SRG_CHAOS_HTTP']);
-
-/**
- * Runs a drill: load (if any) -> steady state before -> method (pauses, background activities,
- * optional checks during) -> steady state after -> rollbacks (by strategy; `default` = always,
- * also after a deviation, a failure or an interrupt). Never throws for what happens on the target:
- * everything is in the returned journal.
+ * Runs a drill as Chaos Toolkit does, in named phases: background load (if any) -> gate
+ * hypothesis (the steady state before) -> method (pauses, background activities, optional checks
+ * during) -> hypothesis after -> rollbacks (by strategy; `default` = always, also after a
+ * deviation, a failure or an interrupt). The phases collect evidence; journal.ts judges it. Never
+ * throws for what happens on the target: everything is in the returned journal.
  */
 export async function runExperiment(experiment: Experiment, opts: RunExperimentOptions): Promise<Journal> {
   const now = opts.now ?? Date.now;
-  const signal = opts.signal ?? new AbortController().signal;
-  const reporter = opts.reporter;
-  const rollbackStrategy = opts.rollbackStrategy ?? 'default';
-  const hypothesisStrategy = opts.hypothesisStrategy ?? 'default';
-  const failFast = opts.failFast ?? false;
-  const frequencyMs = opts.hypothesisFrequencyMs ?? 1000;
-  const random = opts.random ?? Math.random;
-  const notify = (m: string, level: 'info' | 'warn' | 'progress' | 'success' = 'progress') => reporter?.notify(m, level);
-
-  const startedAt = now();
-  const journal: Journal = {
-    title: experiment.title,
-    description: experiment.description ?? null,
-    tags: experiment.tags,
-    experiment: experiment.raw,
-    status: 'completed',
-    deviated: false,
-    steady_states: { before: null, after: null, during: [] },
-    run: [],
-    rollbacks: [],
-    rollback_failed: false,
-    rollbacks_skipped: null,
-    load: null,
-    options: { rollback_strategy: rollbackStrategy, hypothesis_strategy: hypothesisStrategy, fail_fast: failFast },
-    reason: null,
-    error: null,
-    start: iso(startedAt),
-    end: iso(startedAt),
-    duration: 0,
+  const reporter = opts.reporter ?? { notify: () => undefined, confirm: async (_q: string, d: boolean) => d };
+  const options: Journal['options'] = {
+    rollback_strategy: opts.rollbackStrategy ?? 'default',
+    hypothesis_strategy: opts.hypothesisStrategy ?? 'default',
+    fail_fast: opts.failFast ?? false,
   };
-
-  const ctxFor = (a: Activity, s: AbortSignal): ProviderContext => ({
+  const d: Drill = {
+    experiment,
     targets: opts.targets,
-    signal: s,
-    reporter: reporter ?? { notify: () => undefined, confirm: async (_q, d) => d },
-    sleep: (ms, sig) => delay(ms, undefined, { signal: sig ?? s }),
+    signal: opts.signal ?? new AbortController().signal,
     now,
-    random,
-    objectName: dnsName(`surgectl-${experiment.title}-${a.name}`),
-  });
-
-  // Provider calls abandoned on interrupt or timeout may still land on the target; rollbacks wait
-  // for them (bounded) so a late fault cannot arrive after the restore.
-  const abandoned = new Set<Promise<unknown>>();
-  const withAbort = <T>(p: Promise<T>, sig: AbortSignal): Promise<T> => {
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    abandoned.add(settled);
-    void settled.then(() => abandoned.delete(settled));
-    return raceAbort(p, sig);
+    activities: createActivityRunner({ targets: opts.targets, title: experiment.title, reporter, now, random: opts.random ?? Math.random }),
+    failFast: options.fail_fast,
+    frequencyMs: opts.hypothesisFrequencyMs ?? 1000,
+    notify: (m, level = 'progress') => opts.reporter?.notify(m, level),
   };
-
-  const runActivity = async (a: Activity, s: AbortSignal): Promise<ActivityRun> => {
-    const t0 = now();
-    const timeoutMs = activityTimeoutMs(a);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const sig = AbortSignal.any([s, timeout]);
-    let output: unknown = null;
-    let exception: ActivityRun['exception'] = null;
-    let raw: unknown;
-    try {
-      raw =
-        a.provider.type === 'http'
-          ? await withAbort(runHttp({ ...a.provider, arguments: a.provider.arguments }, ctxFor(a, sig)), sig)
-          : await withAbort((PROVIDERS[a.provider.type][a.provider.func] as NonNullable<(typeof PROVIDERS)['stack'][string]>).run(a.args, ctxFor(a, sig)), sig);
-      output = toJson(raw);
-    } catch (err) {
-      exception = describeError(err, timeout.aborted && !s.aborted ? `timed out after ${timeoutMs / 1000}s` : undefined);
-    }
-    const run: ActivityRun = {
-      activity: journalActivity(a),
-      status: exception ? 'failed' : 'succeeded',
-      output,
-      exception,
-      start: iso(t0),
-      end: iso(now()),
-      duration: (now() - t0) / 1000,
-    };
-    if (a.condition) {
-      const observed = exception ? undefined : observedFor(a, a.condition, raw);
-      const r = exception
-        ? { phase: 'error' as const, value: undefined, message: `the probe failed: ${exception.message}` }
-        : evaluateCondition(a.condition, observed);
-      run.tolerance_met = r.phase === 'pass';
-      run.tolerance_result = { phase: r.phase, value: toJson(r.value), ...(r.message ? { message: r.message } : {}) };
-    }
-    return run;
-  };
-
-  // Probes of one check run side by side so windowed probes measure the same window.
-  const checkHypothesis = async (label: string, s: AbortSignal): Promise<SteadyStateRun | undefined> => {
-    const h = experiment.hypothesis;
-    if (!h) return undefined;
-    const t0 = now();
-    const probes = await Promise.all(h.probes.map((p) => runActivity(p, s)));
-    const met = probes.every((p) => p.tolerance_met === true);
-    const failing = probes.filter((p) => !p.tolerance_met).map((p) => `${p.activity.name} (${p.tolerance_result?.message ?? p.exception?.message ?? 'not met'})`);
-    notify(`steady state ${label}: ${met ? 'met' : `NOT met: ${failing.join('; ')}`}`, met ? 'progress' : 'warn');
-    return { steady_state_met: met, probes, start: iso(t0), end: iso(now()), duration: (now() - t0) / 1000 };
-  };
-
-  const checkBefore = hypothesisStrategy === 'default' || hypothesisStrategy === 'before-method-only' || hypothesisStrategy === 'continuously';
-  const checkAfter = hypothesisStrategy === 'default' || hypothesisStrategy === 'after-method-only' || hypothesisStrategy === 'continuously';
-  const checkDuring = hypothesisStrategy === 'during-method-only' || hypothesisStrategy === 'continuously';
+  const checks = hypothesisChecks(options.hypothesis_strategy);
+  const startedAt = now();
+  const evidence: DrillEvidence = { before: null, method: null, after: null, interruptedIn: null, failure: null };
 
   let load: RunningLoad | undefined;
-  // Until the method starts nothing has been injected, so a rollback that fails then cannot have
-  // left a fault behind (see Journal.rollback_failed).
-  let methodStarted = false;
+  let phase: DrillPhase = 'load';
   try {
-    if (experiment.load) {
-      const stack = opts.targets.stack;
-      if (!stack) {
-        throw new SurgeError('SRG_STACK_UNREACHABLE', 'The experiment has a load section but no stack target was given', {
-          hint: 'Pass targets.stack (createStackAdmin({url, token})), or --url with a running stack.',
-        });
-      }
-      const l = experiment.load;
-      load = await (opts.startLoad ?? defaultStartLoad)({
-        url: stack.url,
-        rate: l.rate,
-        maxRequests: l.maxRequests ?? Math.ceil((l.rate * l.maxDuration) / 1000),
-        maxDurationMs: l.maxDuration,
-        maxInFlight: l.maxInFlight,
-        now,
-      });
-      notify(`background load: ${l.rate} orders/s at ${stack.url}; warming up for ${l.warmup / 1000}s`);
-      await delay(l.warmup, undefined, { signal });
+    load = await startDrillLoad(d, opts.startLoad ?? defaultStartLoad);
+    if (load) await warmUp(d);
+    phase = 'before';
+    if (checks.before) {
+      evidence.before = await runGateHypothesis(d);
+      throwIfAborted(d.signal);
     }
-
-    if (checkBefore && experiment.hypothesis) {
-      const before = await checkHypothesis('before', signal);
-      journal.steady_states.before = before ?? null;
-      throwIfAborted(signal);
-      if (before && !before.steady_state_met) {
-        const cannotRun = before.probes.find((p) => p.exception?.code !== undefined && PROBE_CANNOT_RUN.has(p.exception.code));
-        const e = cannotRun?.exception;
-        if (cannotRun && e?.code) {
-          journal.status = 'aborted';
-          journal.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-          journal.reason = `${cannotRun.activity.name}: ${e.message}`;
-          notify(`aborted: probe ${cannotRun.activity.name} could not run; nothing was injected`, 'warn');
-        } else {
-          journal.status = 'failed';
-          journal.reason = 'the steady state was not met before the method; nothing was injected';
-        }
-      }
-    }
-
-    if (journal.status === 'completed') {
-      methodStarted = true;
-      const methodCtl = new AbortController();
-      const methodSignal = AbortSignal.any([signal, methodCtl.signal]);
-      const duringCtl = new AbortController();
-      let deviatedDuring = false;
-      const during = checkDuring && experiment.hypothesis
-        ? (async () => {
-            const s = AbortSignal.any([methodSignal, duringCtl.signal]);
-            while (!s.aborted) {
-              const r = await checkHypothesis('during', s);
-              if (s.aborted || !r) break; // cut short by the end of the method: not a measurement
-              journal.steady_states.during.push(r);
-              if (!r.steady_state_met) {
-                deviatedDuring = true;
-                if (failFast) {
-                  notify('fail-fast: stopping the method at the first deviation', 'warn');
-                  methodCtl.abort();
-                  break;
-                }
-              }
-              await delay(frequencyMs, undefined, { signal: s }).catch(() => undefined);
-            }
-          })()
-        : Promise.resolve();
-
-      const background: Promise<void>[] = [];
-      for (const a of experiment.method) {
-        if (methodSignal.aborted) break;
-        try {
-          if (a.pauses?.before) await delay(a.pauses.before, undefined, { signal: methodSignal });
-        } catch {
-          break;
-        }
-        notify(`${a.type} ${a.name}${a.background ? ' (background)' : ''}`);
-        const record = (r: ActivityRun) => {
-          journal.run.push(r);
-          if (r.status === 'failed') notify(`${a.type} ${a.name} failed: ${r.exception?.message ?? ''}`, 'warn');
-          if (r.exception?.code && ABORTING.has(r.exception.code) && journal.status === 'completed') {
-            journal.status = 'aborted';
-            journal.error = { code: r.exception.code, message: r.exception.message, ...(r.exception.hint ? { hint: r.exception.hint } : {}) };
-            journal.reason = `${a.name}: ${r.exception.message}`;
-            methodCtl.abort();
-          }
-        };
-        if (a.background) {
-          background.push(runActivity(a, methodSignal).then(record));
-        } else {
-          record(await runActivity(a, methodSignal));
-        }
-        try {
-          if (a.pauses?.after) await delay(a.pauses.after, undefined, { signal: methodSignal });
-        } catch {
-          break;
-        }
-      }
-      await Promise.all(background);
-      duringCtl.abort();
-      await during;
-      throwIfAborted(signal);
-
-      const failedActions = journal.run.filter((r) => r.status === 'failed' && r.activity.type === 'action');
-      if (journal.status === 'completed' && failedActions.length > 0) {
-        journal.status = 'failed';
-        journal.reason = `action ${failedActions.map((r) => r.activity.name).join(', ')} failed; the fault may not have been injected`;
-      }
-      if (deviatedDuring) {
-        journal.deviated = true;
-        if (journal.status === 'completed') {
-          journal.status = 'failed';
-          journal.reason = 'the steady state deviated during the method';
-        }
-      }
-      const stoppedEarly = methodCtl.signal.aborted;
-      if (checkAfter && experiment.hypothesis && !stoppedEarly) {
-        const after = await checkHypothesis('after', signal);
-        journal.steady_states.after = after ?? null;
-        throwIfAborted(signal);
-        if (after && !after.steady_state_met) {
-          journal.deviated = true;
-          if (journal.status === 'completed') {
-            journal.status = 'failed';
-            journal.reason = 'the steady state deviated after the method';
-          }
-        }
+    if (!gateVerdict(evidence.before)) {
+      phase = 'method';
+      evidence.method = await runMethod(d, checks.during);
+      throwIfAborted(d.signal);
+      phase = 'after';
+      if (checks.after && !evidence.method.stoppedEarly) {
+        evidence.after = await runHypothesis(d, 'after', d.signal);
+        throwIfAborted(d.signal);
       }
     }
   } catch (err) {
-    if (signal.aborted) {
-      journal.status = 'interrupted';
-      journal.reason = 'interrupted before the drill finished';
-    } else {
-      journal.status = 'aborted';
+    if (d.signal.aborted) evidence.interruptedIn = phase;
+    else {
       const e = describeError(err);
-      journal.error = { code: e.code ?? 'SRG_CLI_INTERNAL', message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-      journal.reason = e.message;
+      evidence.failure = { code: e.code ?? 'SRG_CLI_INTERNAL', message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     }
-  } finally {
-    const runRollbacks =
-      rollbackStrategy === 'never' ? false : rollbackStrategy === 'deviated' ? journal.deviated : true;
-    if (!runRollbacks) {
-      journal.rollbacks_skipped = rollbackStrategy === 'never' ? 'rollback strategy "never"' : 'rollback strategy "deviated" and the steady state did not deviate';
-    } else if (experiment.rollbacks.length > 0) {
-      // A fresh signal: rollbacks must run after an interrupt too, but not forever.
-      const rollbackSignal = AbortSignal.timeout(opts.rollbackTimeoutMs ?? 120_000);
-      if (abandoned.size > 0) {
-        await Promise.race([Promise.allSettled([...abandoned]), delay(15_000, undefined, { signal: rollbackSignal }).catch(() => undefined)]);
-      }
-      notify(`rollbacks (${experiment.rollbacks.length})${methodStarted ? '' : ' — the method did not run, restoring anyway'}`);
-      for (const r of experiment.rollbacks) {
-        const run = await runActivity(r, rollbackSignal);
-        journal.rollbacks.push(run);
-        if (run.status === 'failed') {
-          // Before the method nothing was injected: the target is as the drill found it.
-          if (methodStarted) journal.rollback_failed = true;
-          notify(`rollback ${r.name} failed: ${run.exception?.message ?? ''}${methodStarted ? '' : ' (nothing was injected, so nothing is left changed)'}`, 'warn');
-        }
-      }
-    }
-    if (load) {
-      journal.load = await load.stop();
-    }
-    const end = now();
-    journal.end = iso(end);
-    journal.duration = (end - startedAt) / 1000;
   }
-  return journal;
+
+  const verdict = judge(evidence);
+  const decision = rollbackDecision(options.rollback_strategy, verdict.deviated);
+  const rollbacks = decision.run ? await runRollbacks(d, evidence.method !== null, opts.rollbackTimeoutMs ?? 120_000) : [];
+  const loadSummary = load ? await load.stop() : null;
+  return assembleJournal({
+    experiment,
+    options,
+    evidence,
+    verdict,
+    rollbacks,
+    rollbacksSkipped: decision.skipped,
+    load: loadSummary,
+    startedAt,
+    endedAt: now(),
+  });
 }
 
-/** Default timeout: 60 s plus what the function itself declares it needs (its `duration`, `window`). */
-export function activityTimeoutMs(a: Activity): number {
-  if (a.timeout !== undefined) return a.timeout;
-  if (a.provider.type === 'http') return (a.provider.timeout ?? 30_000) + 5_000;
-  const spec = PROVIDERS[a.provider.type][a.provider.func];
-  return 60_000 + (spec?.extraTimeMs?.(a.args) ?? 0);
+/** Starts the experiment's background load at the stack target, when it has a `load` section. */
+async function startDrillLoad(d: Drill, start: (opts: LoadOptions) => Promise<RunningLoad>): Promise<RunningLoad | undefined> {
+  const l = d.experiment.load;
+  if (!l) return undefined;
+  const stack = d.targets.stack;
+  if (!stack) {
+    throw new SurgeError('SRG_STACK_UNREACHABLE', 'The experiment has a load section but no stack target was given', {
+      hint: 'Pass targets.stack (createStackAdmin({url, token})), or --url with a running stack.',
+    });
+  }
+  const load = await start(loadOptionsFor(l, stack.url, d.signal));
+  d.notify(`background load: ${l.rate} orders/s at ${stack.url}; warming up for ${l.warmup / 1000}s`);
+  return load;
+}
+
+/** Lets the load reach a steady pace before the first check, so windows see traffic, not connection set-up. */
+async function warmUp(d: Drill): Promise<void> {
+  await delay(d.experiment.load?.warmup ?? 0, undefined, { signal: d.signal });
+}
+
+/** Chaos Toolkit's run_gate_hypothesis: the steady state before the method; the gate's verdict decides whether the method runs. */
+async function runGateHypothesis(d: Drill): Promise<SteadyStateRun | null> {
+  const before = await runHypothesis(d, 'before', d.signal);
+  if (d.signal.aborted) return before;
+  const gate = gateVerdict(before);
+  if (gate?.cannotRun) d.notify(`aborted: probe ${gate.cannotRun.activity.name} could not run; nothing was injected`, 'warn');
+  return before;
+}
+
+/** One check of the steady-state hypothesis; its probes run side by side so windowed probes measure the same window. */
+async function runHypothesis(d: Drill, label: string, signal: AbortSignal): Promise<SteadyStateRun | null> {
+  const h = d.experiment.hypothesis;
+  if (!h) return null;
+  const t0 = d.now();
+  const probes = await Promise.all(h.probes.map((p) => d.activities.run(p, signal)));
+  const met = steadyStateMet(probes);
+  d.notify(`steady state ${label}: ${met ? 'met' : `NOT met: ${failingProbes(probes).join('; ')}`}`, met ? 'progress' : 'warn');
+  return { steady_state_met: met, probes, start: iso(t0), end: iso(d.now()), duration: (d.now() - t0) / 1000 };
 }
 
 /**
- * Chaos Toolkit compares a bare number or range tolerance of an http probe with the status code;
- * every other tolerance sees the whole output.
+ * Chaos Toolkit's run_method, with run_hypothesis_during_method beside it: activities in order
+ * (pauses, background ones started and awaited at the end). An activity whose target is not set
+ * up stops the method, as does the first deviation under fail-fast; an interrupt stops it too.
  */
-function observedFor(a: Activity, c: Condition, output: unknown): unknown {
-  if (a.provider.type !== 'http' || ('target' in c && c.target !== undefined)) return output;
-  if ((c.kind === 'equals' && typeof c.expected === 'number') || c.kind === 'range') return (output as { status: number }).status;
-  return output;
+async function runMethod(d: Drill, checkDuring: boolean): Promise<MethodEvidence> {
+  const methodCtl = new AbortController();
+  const methodSignal = AbortSignal.any([d.signal, methodCtl.signal]);
+  const duringCtl = new AbortController();
+  const during: SteadyStateRun[] = [];
+  const hypothesisDuring =
+    checkDuring && d.experiment.hypothesis ? runHypothesisDuring(d, AbortSignal.any([methodSignal, duringCtl.signal]), during, () => methodCtl.abort()) : Promise.resolve();
+
+  const runs: ActivityRun[] = [];
+  let abortedBy: ActivityRun | null = null;
+  const background: Promise<void>[] = [];
+  for (const a of d.experiment.method) {
+    if (methodSignal.aborted) break;
+    try {
+      if (a.pauses?.before) await delay(a.pauses.before, undefined, { signal: methodSignal });
+    } catch {
+      break;
+    }
+    d.notify(`${a.type} ${a.name}${a.background ? ' (background)' : ''}`);
+    const record = (r: ActivityRun) => {
+      runs.push(r);
+      if (r.status === 'failed') d.notify(`${a.type} ${a.name} failed: ${r.exception?.message ?? ''}`, 'warn');
+      if (r.exception?.code && ABORTING_CODES.has(r.exception.code) && !abortedBy) {
+        abortedBy = r;
+        methodCtl.abort();
+      }
+    };
+    if (a.background) background.push(d.activities.run(a, methodSignal).then(record));
+    else record(await d.activities.run(a, methodSignal));
+    try {
+      if (a.pauses?.after) await delay(a.pauses.after, undefined, { signal: methodSignal });
+    } catch {
+      break;
+    }
+  }
+  await Promise.all(background);
+  duringCtl.abort();
+  await hypothesisDuring;
+  return { runs, during, abortedBy, stoppedEarly: methodCtl.signal.aborted };
 }
 
-function journalActivity(a: Activity): JournalActivity {
-  return {
-    type: a.type,
-    name: a.name,
-    provider: a.provider,
-    ...(a.tolerance !== undefined ? { tolerance: a.tolerance } : {}),
-    ...(a.background ? { background: true } : {}),
-    ...(a.pauses ? { pauses: { ...(a.pauses.before !== undefined ? { before: a.pauses.before / 1000 } : {}), ...(a.pauses.after !== undefined ? { after: a.pauses.after / 1000 } : {}) } } : {}),
-  };
+/** Checks the steady state every frequencyMs until `signal` (the end of the method); with fail-fast the first deviation stops the method. */
+async function runHypothesisDuring(d: Drill, signal: AbortSignal, during: SteadyStateRun[], stopMethod: () => void): Promise<void> {
+  while (!signal.aborted) {
+    const r = await runHypothesis(d, 'during', signal);
+    if (signal.aborted || !r) break; // cut short by the end of the method: not a measurement
+    during.push(r);
+    if (!r.steady_state_met && d.failFast) {
+      d.notify('fail-fast: stopping the method at the first deviation', 'warn');
+      stopMethod();
+      break;
+    }
+    await delay(d.frequencyMs, undefined, { signal }).catch(() => undefined);
+  }
 }
 
-/** Rejects as soon as the signal fires, even if the provider ignores it. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+/**
+ * Chaos Toolkit's run_rollbacks, one after another under a fresh signal: they must run after an
+ * interrupt too, but not forever. Provider calls the interrupt abandoned are waited for first.
+ */
+async function runRollbacks(d: Drill, methodStarted: boolean, timeoutMs: number): Promise<ActivityRun[]> {
+  const rollbacks = d.experiment.rollbacks;
+  if (rollbacks.length === 0) return [];
+  const signal = AbortSignal.timeout(timeoutMs);
+  await d.activities.settleAbandoned(signal);
+  d.notify(`rollbacks (${rollbacks.length})${methodStarted ? '' : ' — the method did not run, restoring anyway'}`);
+  const runs: ActivityRun[] = [];
+  for (const r of rollbacks) {
+    const run = await d.activities.run(r, signal);
+    runs.push(run);
+    if (run.status === 'failed') {
+      d.notify(`rollback ${r.name} failed: ${run.exception?.message ?? ''}${methodStarted ? '' : ' (nothing was injected, so nothing is left changed)'}`, 'warn');
+    }
+  }
+  return runs;
 }
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('interrupted');
-}
-
-function describeError(err: unknown, override?: string): { code?: string; message: string; hint?: string } {
-  if (override) return { message: override };
-  if (isSurgeError(err)) return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
-  if (err instanceof Error) return { message: err.name === 'AbortError' ? 'interrupted' : err.message };
-  return { message: String(err) };
-}
-
-/** Plain JSON data (functions and undefined dropped) so the journal serialises as it reads. */
-function toJson(v: unknown): unknown {
-  if (v === undefined) return null;
-  return JSON.parse(JSON.stringify(v)) as unknown;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/** A DNS-1123 label (<= 63 chars, lower-case alphanumerics and '-'). */
-export function dnsName(s: string): string {
-  const n = s
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, 63)
-    .replace(/^-+|-+$/g, '');
-  return n === '' ? 'surgectl' : n;
 }

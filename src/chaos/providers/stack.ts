@@ -3,7 +3,7 @@ import type { StackAdminPort, StackStatus } from '../../adapters/stack-admin/por
 import { SurgeError } from '../../errors.js';
 import type { MetricObservation } from '../../probes/index.js';
 import { durationMs } from '../duration.js';
-import { bucketIncrease, histogramBuckets, histogramQuantile, increase, parsePromText, sumSamples, type Sample } from '../prom-text.js';
+import { bucketIncrease, histogramBuckets, histogramQuantile, increase, parsePromText, sumSamples, type PromSample } from '../../util/prom-text.js';
 import { defineFunc, type FuncTable, type ProviderContext } from './types.js';
 
 /** The request-duration histogram of the stack (src/order-core/metrics.ts). */
@@ -144,12 +144,12 @@ const statusProbe = (summary: string, pick: (s: StackStatus) => unknown, untilSc
     },
   });
 
-async function scrape(ctx: ProviderContext): Promise<Sample[]> {
-  return parsePromText(await stackOf(ctx).metricsText());
+async function scrape(ctx: ProviderContext): Promise<readonly PromSample[]> {
+  return parsePromText(await stackOf(ctx).metricsText()).samples;
 }
 
 /** Two scrapes `window` apart: what happened in between. */
-async function scrapeWindow(ctx: ProviderContext, windowMs: number): Promise<[Sample[], Sample[]]> {
+async function scrapeWindow(ctx: ProviderContext, windowMs: number): Promise<[readonly PromSample[], readonly PromSample[]]> {
   const before = await scrape(ctx);
   await ctx.sleep(windowMs, ctx.signal);
   return [before, await scrape(ctx)];
