@@ -101,6 +101,11 @@ describe('gateVerdict', () => {
     expect(v).toMatchObject({ status: 'aborted', error: { code: 'SRG_STACK_UNREACHABLE' }, reason: 'oversold: The stack did not answer', cannotRun: { activity: { name: 'oversold' } } });
   });
 
+  it.each(['SRG_K8S_UNREACHABLE', 'SRG_K8S_API', 'SRG_CHAOS_HTTP', 'SRG_STACK_ADMIN'])('aborts when a probe could not run with %s', (code) => {
+    const probe = activityRun('pods-ready', { type: 'probe', met: false, failed: { code, message: 'no answer' } });
+    expect(gateVerdict(check(false, [probe]))).toMatchObject({ status: 'aborted', error: { code } });
+  });
+
   it('keeps "not steady" for a probe error without a code that means it could not run', () => {
     const odd = activityRun('odd', { type: 'probe', met: false, failed: { message: 'the answer was not understood' } });
     expect(gateVerdict(check(false, [odd]))?.status).toBe('failed');

@@ -142,7 +142,7 @@ export const ABORTING_CODES: ReadonlySet<string> = new Set(['SRG_CHAOS_CRD_MISSI
  * steady" would send the operator to fix a system that may be fine. During and after the method
  * the same failure counts as a deviation: the fault may well be what made the target unreachable.
  */
-export const PROBE_CANNOT_RUN_CODES: ReadonlySet<string> = new Set([...ABORTING_CODES, 'SRG_STACK_UNREACHABLE', 'SRG_STACK_ADMIN', 'SRG_K8S_API', 'SRG_CHAOS_HTTP']);
+export const PROBE_CANNOT_RUN_CODES: ReadonlySet<string> = new Set([...ABORTING_CODES, 'SRG_STACK_UNREACHABLE', 'SRG_STACK_ADMIN', 'SRG_K8S_API', 'SRG_K8S_UNREACHABLE', 'SRG_CHAOS_HTTP']);
 
 /** Which steady-state checks a hypothesis strategy asks for. Pure. */
 export function hypothesisChecks(strategy: HypothesisStrategy): { before: boolean; during: boolean; after: boolean } {
