@@ -172,6 +172,13 @@ describe('surgectl stack up', () => {
     expect(range.stderr).not.toContain('stack.workers');
     const rate = await runCli(['stack', 'up', '--rate-limit', 'fast']);
     expect(rate.code).toBe(2);
+    expect(rate.stderr).toContain("--rate-limit must be a positive number or 'off', got 'fast'");
+    const seed = await runCli(['stack', 'up', '--seed-inventory', '1.5']);
+    expect(seed.code).toBe(2);
+    expect(seed.stderr).toContain("--seed-inventory must be a whole number >= 0 or a file path, got '1.5'");
+    const url = await runCli(['stack', 'status', '--url', 'localhost:8080']);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain("--url must be an http(s) URL, e.g. http://127.0.0.1:8080, got 'localhost:8080'");
   });
 
   it('the same out-of-range value from surgectl.yaml is a config error (exit 10) naming the key, from env naming the variable', async () => {
@@ -191,9 +198,32 @@ describe('surgectl stack up', () => {
     const r = await runCli(['stack', 'status', '--url', 'http://127.0.0.1:1']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('[SRG_STACK_UNREACHABLE]');
-    // port 1 is one fetch refuses outright: say so rather than "(TypeError)"
+    // Say what happened rather than "(TypeError)". fetch refused port 1 (a Fetch-standard "bad
+    // port") without connecting; the one admin client is on undici, which connects, and nothing listens.
     expect(r.stderr).not.toContain('TypeError');
-    expect(r.stderr).toContain('port 1 is one that fetch refuses');
+    expect(r.stderr).toContain('connection refused: nothing listens on 127.0.0.1:1');
+    expect(r.stderr).toContain('surgectl stack up');
+  });
+});
+
+describe('surgectl stack status interrupted', () => {
+  it('Ctrl+C while a stack is slow to answer is an interruption (exit 130), not an unreachable stack', async () => {
+    const silent: Server = createServer(() => undefined); // accepts connections, never answers
+    let connected = false;
+    silent.on('connection', () => (connected = true));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    const { child, io, exited } = spawnLongCli(['stack', 'status', '--url', `http://127.0.0.1:${port}`]);
+    try {
+      await waitFor('the status request', () => connected, { timeoutMs: 15_000 });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(io.err).toContain('[SRG_CLI_INTERRUPTED]');
+      expect(io.err).not.toContain('SRG_STACK_UNREACHABLE');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      silent.close();
+    }
   });
 });
 
@@ -255,7 +285,7 @@ describe('surgectl stack status --watch', () => {
       expect(alone.stderr).toContain('--interval needs --watch');
       const tooFast = await runCli(['stack', 'status', '-w', '--interval', '0', '--url', p.info.url], { env: { SURGECTL_STACK_ADMIN_TOKEN: token } });
       expect(tooFast.code).toBe(2);
-      expect(tooFast.stderr).toContain('--interval must be a number of seconds from 0.2 to 3600');
+      expect(tooFast.stderr).toContain("--interval must be a number from 0.2 to 3600, got '0'");
     } finally {
       p.child.kill('SIGTERM');
       await p.exited;

@@ -1,4 +1,7 @@
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SurgeError } from '../../errors.js';
 import { startTestStack, type TestStack } from '../../../test/support/stack.js';
 import { createFakeStackAdmin } from './fake.js';
 import type { StackAdminPort } from './port.js';
@@ -50,6 +53,39 @@ function contract(name: string, setup: () => Promise<StackAdminPort>) {
       await expect(admin.setDropRatio(2)).rejects.toMatchObject({ code: 'SRG_STACK_ADMIN' });
       await expect(admin.setWorkers(-1)).rejects.toMatchObject({ code: 'SRG_STACK_ADMIN' });
     });
+
+    it('lists, overrides and clears flags', async () => {
+      const admin = await setup();
+      const flags = await admin.flags();
+      expect(flags.length).toBeGreaterThan(0);
+      for (const f of flags) expect(f).toEqual({ name: expect.any(String), enabled: expect.any(Boolean), overridden: false, description: expect.any(String) });
+      const first = flags[0]!;
+      expect(await admin.setFlag(first.name, !first.enabled)).toEqual({ ...first, enabled: !first.enabled, overridden: true });
+      expect((await admin.flags()).find((f) => f.name === first.name)).toEqual({ ...first, enabled: !first.enabled, overridden: true });
+      // Overriding with the default value is still an override, until cleared.
+      expect(await admin.setFlag(first.name, first.enabled)).toEqual({ ...first, overridden: true });
+      expect(await admin.clearFlag(first.name)).toEqual(first);
+      expect(await admin.flags()).toEqual(flags);
+    });
+
+    it('names an unknown flag with SRG_STACK_UNKNOWN_FLAG and lists the known ones', async () => {
+      const admin = await setup();
+      const known = (await admin.flags()).map((f) => f.name);
+      for (const call of [() => admin.setFlag('no-such-flag', true), () => admin.clearFlag('no-such-flag')]) {
+        const err = (await call().catch((e: unknown) => e)) as SurgeError;
+        expect(err).toBeInstanceOf(SurgeError);
+        expect(err.code).toBe('SRG_STACK_UNKNOWN_FLAG');
+        expect(err.message).toContain(`no flag named 'no-such-flag'`);
+        expect(err.hint).toBe(`known flags: ${known.join(', ')}`);
+      }
+    });
+
+    it('treats a call its signal aborted as an interruption, not an unreachable stack', async () => {
+      const admin = await setup();
+      const ac = new AbortController();
+      ac.abort();
+      await expect(admin.status({ signal: ac.signal })).rejects.toMatchObject({ code: 'SRG_CLI_INTERRUPTED' });
+    });
   });
 }
 
@@ -67,18 +103,92 @@ contract('real client against a real stack', async () => {
 });
 
 describe('real client errors', () => {
-  it('names an unreachable stack and a wrong token', async () => {
-    await expect(createStackAdmin({ url: 'http://127.0.0.1:9', token: 'x'.repeat(16), timeoutMs: 2_000 }).status()).rejects.toMatchObject({
-      code: 'SRG_STACK_UNREACHABLE',
-      hint: expect.stringContaining('surgectl stack up'),
+  const servers: Server[] = [];
+  afterAll(() => servers.forEach((s) => s.close()));
+  /** A local HTTP server answering with `handler`; its base URL. */
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+    const srv = createServer(handler);
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  }
+  /** A port nothing listens on: bound once, then closed. */
+  async function closedPort(): Promise<number> {
+    const srv = createNetServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const { port } = srv.address() as AddressInfo;
+    await new Promise<void>((r) => srv.close(() => r()));
+    return port;
+  }
+  const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a rejection'), (e: unknown) => e as SurgeError);
+
+  it('names a refused connection in words, with how to start a stack', async () => {
+    const port = await closedPort();
+    const err = await failure(createStackAdmin({ url: `http://127.0.0.1:${port}`, token: 'x'.repeat(16), timeoutMs: 2_000 }).status());
+    expect(err).toBeInstanceOf(SurgeError);
+    expect(err.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(err.message).toBe(`No stack answered GET /admin/status at http://127.0.0.1:${port} (connection refused: nothing listens on 127.0.0.1:${port})`);
+    expect(err.hint).toContain('surgectl stack up');
+    expect(err.hint).toContain('--url');
+  });
+
+  // fetch refused the Fetch standard's "bad ports" (1, 22, 6000, …) without connecting; undici's
+  // request connects, so port 1 is simply a port where nothing listens.
+  it('says what happened on port 1, without a bare TypeError', async () => {
+    const err = await failure(createStackAdmin({ url: 'http://127.0.0.1:1' }).status());
+    expect(err.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(err.message).not.toContain('TypeError');
+    expect(err.message).toContain('connection refused: nothing listens on 127.0.0.1:1');
+  });
+
+  it('names an unknown host', async () => {
+    const err = await failure(createStackAdmin({ url: 'http://no-such-host.invalid:8080' }).status());
+    expect(err.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(err.message).toMatch(/host no-such-host\.invalid (not found|could not be resolved)/);
+  });
+
+  it('gives up on a stack that does not answer in time, and an abort mid-call is an interruption', async () => {
+    const url = await serve(() => undefined); // accepts, never answers
+    const slow = await failure(createStackAdmin({ url, timeoutMs: 100 }).status());
+    expect(slow.code).toBe('SRG_STACK_UNREACHABLE');
+    expect(slow.message).toContain('(no answer in 0.1 s)');
+
+    const ac = new AbortController();
+    const pending = failure(createStackAdmin({ url, timeoutMs: 10_000 }).status({ signal: ac.signal }));
+    ac.abort();
+    const interrupted = await pending;
+    expect(interrupted.code).toBe('SRG_CLI_INTERRUPTED');
+    expect(interrupted.message).toContain(`Interrupted while asking the stack at ${url}`);
+  });
+
+  it('refuses text that is not an http(s) URL before any request', () => {
+    for (const url of ['localhost:8080', 'ftp://127.0.0.1', '']) {
+      expect(() => createStackAdmin({ url })).toThrow(expect.objectContaining({ code: 'SRG_CLI_USAGE', message: `Not a URL: '${url}'` }));
+    }
+  });
+
+  it('says when something other than a stack answers', async () => {
+    const url = await serve((_req, res) => res.end('<html>hello</html>'));
+    const err = await failure(createStackAdmin({ url }).status());
+    expect(err.code).toBe('SRG_STACK_ADMIN');
+    expect(err.message).toContain('not JSON');
+    const notFound = await serve((_req, res) => {
+      res.statusCode = 404;
+      res.end('Not Found');
     });
+    expect(await failure(createStackAdmin({ url: notFound }).status())).toMatchObject({ code: 'SRG_STACK_ADMIN', message: expect.stringContaining('HTTP 404 Not Found') });
+  });
+
+  it('names a wrong or missing token with a hint, and reads /metrics without one', async () => {
     const stack = await startTestStack({ workers: 1, seedInventory: 1 });
     stacks.push(stack);
-    await expect(createStackAdmin({ url: stack.url, token: 'wrong-token-0123456789' }).status()).rejects.toMatchObject({
-      code: 'SRG_STACK_ADMIN',
-      message: expect.stringContaining('HTTP 401'),
-      hint: expect.stringContaining('admin token'),
-    });
-    expect(await createStackAdmin({ url: stack.url, token: stack.adminToken }).metricsText()).toContain('surgectl_http_request_duration_seconds');
+    for (const token of ['wrong-token-0123456789', undefined]) {
+      await expect(createStackAdmin({ url: stack.url, ...(token ? { token } : {}) }).status()).rejects.toMatchObject({
+        code: 'SRG_STACK_ADMIN',
+        message: expect.stringContaining('HTTP 401'),
+        hint: expect.stringContaining('admin token'),
+      });
+    }
+    expect(await createStackAdmin({ url: `${stack.url}/` }).metricsText()).toContain('surgectl_http_request_duration_seconds');
   });
 });

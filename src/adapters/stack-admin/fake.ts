@@ -1,10 +1,10 @@
 import { SurgeError } from '../../errors.js';
-import type { PaymentFaults, StackAdminPort, StackStatus } from './port.js';
+import type { CallOptions, PaymentFaults, StackAdminPort, StackFlag, StackStatus } from './port.js';
 
 /** Knobs a test turns on the fake to shape what the probes see. */
 export interface FakeStackAdmin extends StackAdminPort {
-  /** The state the fake reports; tests may change it directly. */
-  readonly state: StackStatus;
+  /** The state the fake reports; tests may change it directly. The fake always has a payment gateway. */
+  readonly state: StackStatus & { payment: PaymentFaults };
   /** Exposition text GET /metrics returns. */
   metrics: string;
   /** Every call made, in order, e.g. `setDropRatio(0.5)`. */
@@ -13,26 +13,53 @@ export interface FakeStackAdmin extends StackAdminPort {
   down: boolean;
 }
 
-/** An in-memory stand-in for the stack admin API, for unit tests of the runner and providers. */
-export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaults } = {}): FakeStackAdmin {
+/** A flag the fake knows: its default, and the value an override set, if any. */
+interface FakeFlag {
+  name: string;
+  defaultEnabled: boolean;
+  description: string;
+  override?: boolean;
+}
+
+/** The bundled stack's flags (order-core/flags.ts), all on by default. */
+const STACK_FLAGS: readonly Omit<FakeFlag, 'override'>[] = [
+  { name: 'order-notifications', defaultEnabled: true, description: 'Write an order-confirmed notification to the outbox after confirm.' },
+  { name: 'recommendations', defaultEnabled: true, description: 'Add best-selling in-stock skus to the order-confirmed notification.' },
+  { name: 'loyalty-points', defaultEnabled: true, description: 'Credit loyalty points (one per whole currency unit) when an order is confirmed.' },
+];
+
+/** An in-memory stand-in for the stack admin API, for unit tests of the runner, providers and watch loop. */
+export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaults; flags?: readonly { name: string; defaultEnabled: boolean; description?: string }[] } = {}): FakeStackAdmin {
   const configured: PaymentFaults = init.payment ?? { failureRate: 0, latencyMs: 5 };
-  const state: StackStatus = {
+  const state: FakeStackAdmin['state'] = {
     intake: { paused: false, draining: false },
     workers: { size: 8, busy: 0, paused: false },
     queue: { depth: 0, oldestWaitingMs: 0 },
-    orders: { byStatus: {} },
+    orders: { byStatus: { accepted: 0, reserved: 0, payment_pending: 0, paid: 0, confirmed: 0, sold_out: 0, payment_failed: 0, cancelled: 0 } },
     oversold: 0,
     breaker: 'closed',
     payment: { ...configured },
     faults: { dropRatio: 0 },
   };
+  const flags: FakeFlag[] = (init.flags ?? STACK_FLAGS).map((f) => ({ name: f.name, defaultEnabled: f.defaultEnabled, description: f.description ?? '' }));
+  const shown = (f: FakeFlag): StackFlag => ({ name: f.name, enabled: f.override ?? f.defaultEnabled, overridden: f.override !== undefined, description: f.description });
+  const flag = (name: string): FakeFlag => {
+    const f = flags.find((x) => x.name === name);
+    if (f === undefined) {
+      throw new SurgeError('SRG_STACK_UNKNOWN_FLAG', `The stack at ${fake.url} has no flag named '${name}'`, {
+        hint: `known flags: ${flags.map((x) => x.name).join(', ') || '(none)'}`,
+      });
+    }
+    return f;
+  };
+
   const fake: FakeStackAdmin = {
     url: init.url ?? 'http://127.0.0.1:8080',
     state,
     metrics: '',
     calls: [],
     down: false,
-    status: () => op('status()', () => structuredClone(state)),
+    status: (o?: CallOptions) => op('status()', () => structuredClone(state), o?.signal),
     metricsText: () => op('metricsText()', () => fake.metrics),
     setWorkers: (count) =>
       op(`setWorkers(${count})`, () => {
@@ -69,11 +96,25 @@ export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaul
         state.payment = { ...configured };
         return structuredClone(state);
       }),
+    flags: () => op('flags()', () => flags.map(shown)),
+    setFlag: (name, enabled) =>
+      op(`setFlag(${name}, ${enabled})`, () => {
+        const f = flag(name);
+        f.override = enabled;
+        return shown(f);
+      }),
+    clearFlag: (name) =>
+      op(`clearFlag(${name})`, () => {
+        const f = flag(name);
+        delete f.override;
+        return shown(f);
+      }),
   };
 
-  async function op<T>(name: string, fn: () => T): Promise<T> {
+  async function op<T>(name: string, fn: () => T, signal?: AbortSignal): Promise<T> {
     fake.calls.push(name);
-    if (fake.down) throw new SurgeError('SRG_STACK_UNREACHABLE', `The stack at ${fake.url} did not answer ${name}`);
+    if (signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', `Interrupted while asking the stack at ${fake.url} (${name})`);
+    if (fake.down) throw new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered ${name} at ${fake.url}`);
     return fn();
   }
   return fake;

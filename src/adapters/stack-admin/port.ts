@@ -1,12 +1,29 @@
+import type { PaymentFaults, StackFlag, StackStatus } from '../../order-core/api/admin-contract.js';
+
+// The documents are the server's contract (order-core/api/admin-contract.ts); re-exported so
+// users of the port name one module.
+export type { PaymentFaults, StackFlag, StackStatus };
+
+/** Options of a single call. */
+export interface CallOptions {
+  /**
+   * Aborts the call (Ctrl+C): it then rejects with SRG_CLI_INTERRUPTED, not as an unreachable
+   * stack. The per-call timeout applies either way.
+   */
+  signal?: AbortSignal;
+}
+
 /**
- * The admin API of the bundled order stack (docs/order-api.md), narrowed to the calls the chaos
- * drills and probes use. Every method rejects with a SurgeError: SRG_STACK_UNREACHABLE when the
- * stack does not answer, SRG_STACK_ADMIN when it answers with an error.
+ * The admin API of the bundled order stack (docs/order-api.md): the one client for `stack status`,
+ * the chaos drills, rehearsals and the local flags. Every method rejects with a SurgeError:
+ * SRG_STACK_UNREACHABLE when the stack does not answer, SRG_STACK_ADMIN when it answers with an
+ * error (401 carries a hint about the token), SRG_STACK_UNKNOWN_FLAG for a flag it does not know,
+ * SRG_CLI_INTERRUPTED when the caller's signal aborted the call.
  */
 export interface StackAdminPort {
-  /** Base URL of the intake + admin listener, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL of the intake + admin listener, without a trailing slash, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
-  status(): Promise<StackStatus>;
+  status(opts?: CallOptions): Promise<StackStatus>;
   /** The stack's Prometheus exposition text from GET /metrics. */
   metricsText(): Promise<string>;
   setWorkers(count: number): Promise<{ size: number }>;
@@ -20,25 +37,10 @@ export interface StackAdminPort {
   restartStore(): Promise<{ restarted: boolean; downtimeMs: number }>;
   /** Drop ratio 0, consumer resumed, payment back to its configured values. */
   clearFaults(): Promise<StackStatus>;
-}
-
-/** The payment gateway simulator's fault settings. */
-export interface PaymentFaults {
-  /** Share of payment calls failed with 503, 0..1. */
-  failureRate: number;
-  /** Latency added to each payment call, ms. */
-  latencyMs: number;
-}
-
-/** GET /admin/status. */
-export interface StackStatus {
-  intake: { paused: boolean; draining: boolean };
-  workers: { size: number; busy: number; paused: boolean };
-  queue: { depth: number; oldestWaitingMs: number };
-  orders: { byStatus: Record<string, number> };
-  /** Units sold beyond stock; must stay 0. */
-  oversold: number;
-  breaker: 'closed' | 'half_open' | 'open';
-  payment: PaymentFaults;
-  faults: { dropRatio: number };
+  /** Every flag the stack knows, with its current value (GET /admin/flags). */
+  flags(): Promise<StackFlag[]>;
+  /** Overrides a flag until cleared; the override survives a restart (PUT /admin/flags/:name). */
+  setFlag(name: string, enabled: boolean): Promise<StackFlag>;
+  /** Drops the override: the flag is back at its default (DELETE /admin/flags/:name). */
+  clearFlag(name: string): Promise<StackFlag>;
 }

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
-import type { PaymentFaults, StackAdminPort, StackStatus } from './port.js';
+import { isHttpUrl } from '../../util/url.js';
+import type { PaymentFaults, StackAdminPort, StackFlag, StackStatus } from './port.js';
 
 export interface StackAdminOptions {
   /** Base URL of the stack's intake + admin listener, e.g. `http://127.0.0.1:8080`. */
@@ -11,66 +12,142 @@ export interface StackAdminOptions {
   timeoutMs?: number;
 }
 
-/** The real admin API client, on undici. */
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+const START_HINT = 'Start one with `surgectl stack up`, or pass --url with the URL it printed.';
+
+/**
+ * The real admin API client, on undici.
+ * @throws SurgeError SRG_CLI_USAGE when `url` is not an http(s) URL (before any request).
+ */
 export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
+  if (!isHttpUrl(opts.url)) {
+    throw new SurgeError('SRG_CLI_USAGE', `Not a URL: '${opts.url}'`, { hint: 'Pass the stack URL printed by `surgectl stack up`, e.g. --url http://127.0.0.1:8080' });
+  }
   const base = opts.url.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
-  async function call<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown, auth = true): Promise<T> {
+  async function call<T>(method: Method, path: string, c: { body?: unknown; auth?: boolean; text?: boolean; signal?: AbortSignal | undefined } = {}): Promise<T> {
     const headers: Record<string, string> = {};
-    if (auth && opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Awaited<ReturnType<typeof request>>;
+    if (c.auth !== false && opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (c.body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let status: number;
+    let text: string;
     try {
-      res = await request(base + path, {
+      const res = await request(base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+        signal: c.signal ? AbortSignal.any([timeout, c.signal]) : timeout,
       });
-    } catch (cause) {
-      throw new SurgeError('SRG_STACK_UNREACHABLE', `The stack at ${base} did not answer ${method} ${path}: ${(cause as Error).message}`, {
-        hint: 'Start it with `surgectl stack up`, or pass --url with the address it listens on.',
-        cause,
-      });
+      status = res.statusCode;
+      // Inside the try: the connection can still drop, or the signal fire, while the body streams.
+      text = await res.body.text();
+    } catch (err) {
+      throw transportError(err, { base, method, path, timeoutMs, interrupted: c.signal?.aborted === true });
     }
-    const text = await res.body.text();
-    if (res.statusCode >= 400) {
-      throw new SurgeError('SRG_STACK_ADMIN', `The stack refused ${method} ${path}: HTTP ${res.statusCode} ${errorMessage(text)}`, {
-        hint: res.statusCode === 401 ? 'Check the admin token (--token-env, default SURGECTL_STACK_ADMIN_TOKEN).' : undefined,
-      });
-    }
-    if (path === '/metrics') return text as T;
+    if (status >= 400) throw refusal(status, text, base, method, path);
+    if (c.text === true) return text as T;
     try {
       return JSON.parse(text) as T;
     } catch (cause) {
-      throw new SurgeError('SRG_STACK_ADMIN', `The stack answered ${method} ${path} with a body that is not JSON`, { cause });
+      throw new SurgeError('SRG_STACK_ADMIN', `The stack at ${base} answered ${method} ${path} with a body that is not JSON`, {
+        hint: 'Check that --url points at a surgectl stack and not at another server.',
+        cause,
+      });
     }
   }
 
+  const flagPath = (name: string) => `/admin/flags/${encodeURIComponent(name)}`;
   return {
     url: base,
-    status: () => call<StackStatus>('GET', '/admin/status'),
-    metricsText: () => call<string>('GET', '/metrics', undefined, false),
-    setWorkers: (count) => call('PUT', '/admin/workers', { count }),
+    status: (o = {}) => call<StackStatus>('GET', '/admin/status', { signal: o.signal }),
+    metricsText: () => call<string>('GET', '/metrics', { auth: false, text: true }),
+    setWorkers: (count) => call('PUT', '/admin/workers', { body: { count } }),
     killWorker: () => call('POST', '/admin/faults/kill-worker'),
     pauseConsumer: () => call('POST', '/admin/faults/consumer/pause'),
     resumeConsumer: () => call('POST', '/admin/faults/consumer/resume'),
-    setDropRatio: (ratio) => call('PUT', '/admin/faults/drop-requests', { ratio }),
+    setDropRatio: (ratio) => call('PUT', '/admin/faults/drop-requests', { body: { ratio } }),
     paymentFaults: () => call<PaymentFaults>('GET', '/admin/faults/payment'),
-    setPaymentFaults: (faults) => call<PaymentFaults>('PUT', '/admin/faults/payment', faults),
+    setPaymentFaults: (faults) => call<PaymentFaults>('PUT', '/admin/faults/payment', { body: faults }),
     restartStore: () => call('POST', '/admin/faults/restart-store'),
     clearFaults: () => call<StackStatus>('DELETE', '/admin/faults'),
+    flags: async () => (await call<{ flags: StackFlag[] }>('GET', '/admin/flags')).flags,
+    setFlag: (name, enabled) => call<StackFlag>('PUT', flagPath(name), { body: { enabled } }),
+    clearFlag: (name) => call<StackFlag>('DELETE', flagPath(name)),
   };
 }
 
-/** The order API's error body is `{error: {code, message}}`; fall back to the raw text. */
-function errorMessage(text: string): string {
+/** The order API's error body (`{error: {code, message, details?}}`, docs/order-api.md). */
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  details?: { path?: string; message?: string }[];
+}
+
+function errorBody(text: string): ErrorBody | undefined {
   try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error?.message) return `${body.error.code ?? ''} ${body.error.message}`.trim();
+    return (JSON.parse(text) as { error?: ErrorBody }).error;
   } catch {
-    // not JSON: show the start of the text
+    return undefined;
   }
-  return text.slice(0, 200);
+}
+
+/** An answer with an error status, in the words of the stack's own error body when it has one. */
+function refusal(status: number, text: string, base: string, method: Method, path: string): SurgeError {
+  const body = errorBody(text);
+  if (status === 404 && body?.code === 'ORDER_FLAG_NOT_FOUND') {
+    const name = decodeURIComponent(path.slice('/admin/flags/'.length));
+    // The stack lists its flags in the details ("known flags: a, b"); pass that on as the hint.
+    const known = body.details?.find((d) => d.path === 'params.name')?.message;
+    return new SurgeError('SRG_STACK_UNKNOWN_FLAG', `The stack at ${base} has no flag named '${name}'`, {
+      hint: known ?? 'List the flags it knows with GET /admin/flags.',
+    });
+  }
+  const said = body?.message ? `${body.code ?? ''} ${body.message}`.trim() : text.slice(0, 200);
+  return new SurgeError('SRG_STACK_ADMIN', `The stack at ${base} refused ${method} ${path}: HTTP ${status} ${said}`.trimEnd(), {
+    hint:
+      status === 401
+        ? 'Give the admin token printed by `surgectl stack up`: export SURGECTL_STACK_ADMIN_TOKEN=<token>, or --token-env NAME for another variable.'
+        : undefined,
+  });
+}
+
+/**
+ * What went wrong when no answer came, in words: undici throws errors that name only an errno
+ * code (`connect ECONNREFUSED 127.0.0.1:1`) or an abort. A call the caller aborted (Ctrl+C) is an
+ * interruption, not a stack that is down.
+ */
+function transportError(
+  err: unknown,
+  at: { base: string; method: string; path: string; timeoutMs: number; interrupted: boolean },
+): SurgeError {
+  const what = `${at.method} ${at.path}`;
+  if (at.interrupted) return new SurgeError('SRG_CLI_INTERRUPTED', `Interrupted while asking the stack at ${at.base} (${what})`, { cause: err });
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  let host = at.base;
+  try {
+    host = new URL(at.base).host;
+  } catch {
+    // the base was checked when the client was made; keep it as it is
+  }
+  const hostname = host.replace(/:\d+$/, '');
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: `connection refused: nothing listens on ${host}`,
+    ENOTFOUND: `host ${hostname} not found`,
+    EAI_AGAIN: `host ${hostname} could not be resolved`,
+    ECONNRESET: 'the connection was reset',
+    UND_ERR_SOCKET: 'the connection was closed before the answer was complete',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+  };
+  const timedOut = e.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+  const reason = timedOut
+    ? `no answer in ${at.timeoutMs / 1000} s`
+    : code !== undefined && reasons[code] !== undefined
+      ? reasons[code]
+      : (e.cause?.message ?? e.message ?? String(err));
+  return new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered ${what} at ${at.base} (${reason})`, { hint: START_HINT, cause: err });
 }

@@ -1,5 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import type { StackFlag, StackFlagList, StackStatus } from './admin-contract.js';
 import type { ApiRuntime, PaymentSettings } from './context.js';
 import { sendError } from './http-errors.js';
 import { dropRequestsBodySchema, flagBodySchema, paymentFaultBodySchema, workersBodySchema } from './schemas.js';
@@ -12,7 +13,7 @@ function tokenMatches(given: string, expected: string): boolean {
 }
 
 /** The admin status document (GET /admin/status, DELETE /admin/faults). */
-export async function adminStatus(rt: ApiRuntime) {
+export async function adminStatus(rt: ApiRuntime): Promise<StackStatus> {
   const { engine } = rt.deps;
   const s = engine.store.stats();
   const payment = rt.deps.payment ? await rt.deps.payment.get() : null;
@@ -27,8 +28,6 @@ export async function adminStatus(rt: ApiRuntime) {
     faults: { dropRatio: rt.state.dropRatio },
   };
 }
-
-export type AdminStatus = Awaited<ReturnType<typeof adminStatus>>;
 
 /** /admin/*: operator and chaos-drill controls behind a bearer token; never rate-limited. */
 export const adminPlugin: FastifyPluginAsync = async (app) => {
@@ -87,8 +86,8 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     return reply.code(202).send({ draining: true });
   });
 
-  app.get('/admin/flags', async () => ({ flags: engine.flags.list() }));
-  const findFlag = (name: string) => engine.flags.list().find((f) => f.name === name);
+  app.get('/admin/flags', async (): Promise<StackFlagList> => ({ flags: engine.flags.list() }));
+  const findFlag = (name: string): StackFlag | undefined => engine.flags.list().find((f) => f.name === name);
   app.put<{ Params: { name: string }; Body: { enabled: boolean } }>('/admin/flags/:name', { schema: { body: flagBodySchema } }, async (req, reply) => {
     if (!findFlag(req.params.name)) return flagNotFound(req, reply);
     engine.flags.set(req.params.name, req.body.enabled);

@@ -1,0 +1,47 @@
+/**
+ * The wire documents of the stack's admin API (docs/order-api.md), types only. The server
+ * (admin.ts) declares its answers with them and the one client (adapters/stack-admin) reads them,
+ * so a change to the API is a type error on both sides instead of a silent drift. Written out in
+ * plain JSON terms, without the engine's types, because a client may meet a newer server.
+ */
+
+/** The payment gateway simulator's fault settings (GET/PUT /admin/faults/payment). */
+export interface PaymentFaults {
+  /** Share of payment calls failed with 503, 0..1. */
+  failureRate: number;
+  /** Latency added to each payment call, ms. */
+  latencyMs: number;
+}
+
+/** GET /admin/status, and the answer of DELETE /admin/faults. */
+export interface StackStatus {
+  intake: { paused: boolean; draining: boolean };
+  /** `size` workers configured, `busy` running a job; `paused` when the queue consumer is paused (a fault). */
+  workers: { size: number; busy: number; paused: boolean };
+  /** Orders waiting for a worker, and how long the oldest has waited, ms. */
+  queue: { depth: number; oldestWaitingMs: number };
+  /** Orders per order status (accepted, reserved, …, confirmed); the stack sends every status, zero included. */
+  orders: { byStatus: Record<string, number> };
+  /** Units sold beyond stock; must stay 0. */
+  oversold: number;
+  /** The payment circuit breaker. */
+  breaker: 'closed' | 'half_open' | 'open';
+  /** null when the stack runs without the bundled payment gateway (never for `surgectl stack up`). */
+  payment: PaymentFaults | null;
+  faults: { dropRatio: number };
+}
+
+/** One of the stack's local feature flags (GET /admin/flags, PUT and DELETE /admin/flags/:name). */
+export interface StackFlag {
+  name: string;
+  /** The value the stack uses now: the override when there is one, else the default. */
+  enabled: boolean;
+  /** True while an override set through the admin API is in force. */
+  overridden: boolean;
+  description: string;
+}
+
+/** GET /admin/flags. */
+export interface StackFlagList {
+  flags: StackFlag[];
+}

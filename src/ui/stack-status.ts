@@ -1,0 +1,73 @@
+import type { StackStatus } from '../adapters/stack-admin/port.js';
+import type { StatusSample } from '../stack-status/watch.js';
+import type { Paint } from './color.js';
+import type { OutputFormat } from './output.js';
+
+/** `stack status`: the stack's URL, then one line per part of the status document. */
+export function renderStackStatus(url: string, s: StackStatus, p: Paint): string {
+  const counts = Object.entries(s.orders.byStatus)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
+  const intake = s.intake.draining ? p.yellow('draining') : s.intake.paused ? p.yellow('paused') : p.green('open');
+  const rows: [string, string][] = [
+    ['intake', intake],
+    ['workers', `${s.workers.busy}/${s.workers.size} busy${s.workers.paused ? ' (consumer paused)' : ''}`],
+    ['queue', `${s.queue.depth} waiting, oldest ${(s.queue.oldestWaitingMs / 1000).toFixed(1)} s`],
+    ['orders', counts || 'none yet'],
+    ['oversold', s.oversold === 0 ? '0' : p.red(String(s.oversold))],
+    ['breaker', s.breaker === 'closed' ? s.breaker : p.yellow(s.breaker)],
+    ['payment', s.payment ? `failure rate ${s.payment.failureRate}, latency ${s.payment.latencyMs} ms` : '-'],
+    ['faults', s.faults.dropRatio > 0 ? p.yellow(`dropping ${Math.round(s.faults.dropRatio * 100)}% of intake`) : 'none'],
+  ];
+  return `${url}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
+}
+
+const WATCH_COLUMNS = ['TIME', 'INTAKE', 'QUEUE', 'OLDEST', 'WORKERS', 'ACCEPTED/S', 'CONFIRMED/S', 'BREAKER', 'OVERSOLD'];
+// Fixed widths rather than a measured table: rows are printed one at a time as samples arrive.
+const WATCH_WIDTHS = [8, 8, 8, 8, 9, 11, 12, 9, 8];
+
+/** Cells padded to the column widths, measured on the text without colour codes (`raw`). */
+const watchLine = (cells: readonly string[], raw: readonly string[] = cells) =>
+  cells.map((c, i) => c + ' '.repeat(Math.max(1, (WATCH_WIDTHS[i] ?? 8) - (raw[i] ?? c).length + 1))).join('').trimEnd() + '\n';
+
+/** What `stack status --watch` prints before the first sample: the URL and the column names in the table form, nothing for JSON and YAML. */
+export function renderWatchHeader(format: OutputFormat, url: string): string {
+  return format === 'table' ? `${url}\n` + watchLine(WATCH_COLUMNS) : '';
+}
+
+/** One table row of `stack status --watch`: a state that needs a look is coloured, `-` for a rate not known yet. */
+export function renderWatchRow(sample: StatusSample, p: Paint): string {
+  const s = sample.status;
+  const intake = s.intake.draining ? 'draining' : s.intake.paused ? 'paused' : 'open';
+  const rate = (r: number | null) => (r === null ? '-' : r.toFixed(1));
+  const raw = [
+    sample.at.slice(11, 19),
+    intake,
+    String(s.queue.depth),
+    `${(s.queue.oldestWaitingMs / 1000).toFixed(1)}s`,
+    `${s.workers.busy}/${s.workers.size}`,
+    rate(sample.acceptedPerSec),
+    rate(sample.confirmedPerSec),
+    s.breaker,
+    String(s.oversold),
+  ];
+  const shown = [...raw];
+  if (intake !== 'open') shown[1] = p.yellow(intake);
+  if (s.breaker !== 'closed') shown[7] = p.yellow(s.breaker);
+  if (s.oversold !== 0) shown[8] = p.red(String(s.oversold));
+  return watchLine(shown, raw);
+}
+
+/**
+ * One sample of `stack status --watch` in the -o format: a table row, one JSON object per line
+ * (so the output is NDJSON a script can read as it comes), or one YAML document per sample.
+ */
+export async function renderWatchSample(format: OutputFormat, sample: StatusSample, p: Paint): Promise<string> {
+  if (format === 'json') return JSON.stringify(sample) + '\n';
+  if (format === 'yaml') {
+    const { stringify } = await import('yaml');
+    return '---\n' + stringify(sample);
+  }
+  return renderWatchRow(sample, p);
+}
