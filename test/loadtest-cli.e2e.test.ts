@@ -224,7 +224,7 @@ describe('loadtest flags are usage errors that name the flag', () => {
     for (const argv of [['loadtest', 'run', SMOKE], ['loadtest', 'export', '--k6', SMOKE]]) {
       const r = await runMain([...argv, '--target', 'ftp://x'], { cwd: dir.path });
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --target "ftp:\/\/x" is not an http\(s\) URL/);
+      expect(r.stderr).toContain("[SRG_CLI_USAGE] --target must be an http(s) URL, e.g. http://127.0.0.1:8080, got 'ftp://x'");
       expect(r.stderr).not.toContain('SRG_LOADTEST_SCENARIO');
     }
   });
@@ -232,8 +232,43 @@ describe('loadtest flags are usage errors that name the flag', () => {
   it('--parallelism says what was given and what is expected', async () => {
     const r = await runMain(['loadtest', 'export', '--k6-operator', '--parallelism', 'abc', SMOKE], { cwd: dir.path });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/--parallelism must be a whole number >= 1, got "abc"/);
+    expect(r.stderr).toContain("[SRG_CLI_USAGE] --parallelism must be a whole number >= 1, got 'abc'");
     expect(r.stderr).not.toMatch(/NaN/);
+  });
+
+  it('--rate and --duration say what was given and what is expected, before any request', async () => {
+    freshDir();
+    const file = scenario();
+    const before = target.hits;
+    for (const [flag, value, expected] of [
+      ['--rate', '0', "--rate must be a positive number, got '0'"],
+      ['--rate', 'fast', "--rate must be a positive number, got 'fast'"],
+      ['--duration', 'soon', "--duration must be a positive duration: a number with a unit (ms, s, m, h, d, w), e.g. 500ms, 30s, 2m, 1h30m, got 'soon'"],
+      ['--duration', '0s', "--duration must be a positive duration"],
+    ] as const) {
+      const r = await runMain(['loadtest', 'run', file, '--no-progress', flag, value], { cwd: work });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`[SRG_CLI_USAGE] ${expected}`);
+    }
+    expect(target.hits).toBe(before);
+  });
+
+  it('asks for exactly one of --k6 and --k6-operator', async () => {
+    for (const argv of [['loadtest', 'export', SMOKE], ['loadtest', 'export', '--k6', '--k6-operator', SMOKE]]) {
+      const r = await runMain(argv, { cwd: dir.path });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('[SRG_CLI_USAGE] Pass exactly one of --k6 or --k6-operator');
+    }
+  });
+
+  it('a failed threshold exits 20 with one error line naming the metric, after the printed result', async () => {
+    freshDir();
+    const file = scenario({ http_reqs: ['count<1'], http_req_failed: ['rate<0.5'] });
+    const r = await runMain(['loadtest', 'run', file, '--no-progress'], { cwd: work });
+    expect(r.code, r.stderr).toBe(20);
+    expect(r.stdout).toMatch(/FAILED: 1 threshold\(s\) failed/);
+    expect(r.stderr).toContain("[SRG_LOADTEST_THRESHOLD] thresholds on metrics 'http_reqs' have been crossed (1 of 2 failed)");
+    expect(r.stderr.split('\n').filter((l) => l.includes('SRG_'))).toHaveLength(1);
   });
 
   it('a run whose paths are fine writes every report and nothing else', async () => {

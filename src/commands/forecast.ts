@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SurgeError } from '../errors.js';
+import { durationMs } from './args.js';
 import { givenFlags, type CommandContext } from './context.js';
 import { isHttpUrl } from '../util/url.js';
 
@@ -136,15 +137,14 @@ Examples:
     .command('sample')
     .description('generate the bundled sample history: order rates with daily/weekly shape, trend, noise and campaigns (deterministic by seed)')
     .option('--days <n>', 'days of history', '365')
-    .option('--step <duration>', 'step', '5m')
+    .addOption(new Option('--step <duration>', 'step').argParser(durationMs()).default(300_000, '5m'))
     .option('--seed <n>', 'random seed', '42')
     .option('--end <time>', 'end of the history (ISO-8601), default 2026-11-20T00:00:00Z')
     .option('--out <file>', 'CSV to write', 'scenarios/history/orders.csv')
     .option('--campaigns-out <file>', 'also write the campaign windows in the sample as a calendar YAML')
     .addHelpText('after', '\nExamples:\n  $ surgectl forecast sample --days 365 --step 5m --seed 42 --out scenarios/history/orders.csv\n  $ surgectl forecast sample --days 56 --step 1h --campaigns-out scenarios/history/campaigns.yaml\n')
-    .action(async (flags: { days: string; step: string; seed: string; end?: string; out: string; campaignsOut?: string }) => {
+    .action(async (flags: { days: string; step: number; seed: string; end?: string; out: string; campaignsOut?: string }) => {
       const { runSample } = await import('../forecast/run.js');
-      const { parseDuration } = await import('../forecast/duration.js');
       const { parseIsoTime } = await import('../forecast/sources/file.js');
       // Not Date.parse: a time without a zone is UTC, so the same flags give the same data on every machine.
       const end = flags.end === undefined ? undefined : (parseIsoTime(flags.end) ?? NaN);
@@ -157,7 +157,7 @@ Examples:
       }
       const res = await runSample({
         days,
-        stepMs: parseDuration(flags.step, '--step'),
+        stepMs: flags.step,
         seed,
         out: resolve(ctx.runtime.cwd, flags.out),
         ...(flags.campaignsOut ? { campaignsOut: resolve(ctx.runtime.cwd, flags.campaignsOut) } : {}),

@@ -2,7 +2,7 @@ import { SurgeError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { applyIntervals, fitIntervals, maseScale, runBacktest, scoreCandidates } from './backtest.js';
 import { adjustForCampaigns, type Campaign } from './campaigns.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 import { candidateModels, MODEL_NAMES } from './models/index.js';
 import { calendarPeriods, detectSeasonality, type Period } from './seasonality.js';
 import { aggregate, isoTime, regularise } from './series.js';

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOrderApiServer, startQueueServer, startTrivialServer, type TestServer } from '../../test/support/loadtest-servers.js';
 import type { Dispatcher } from 'undici';
-import { arrivalsBy, runEngine } from './engine.js';
+import { runEngine } from './engine.js';
 import { runLoadTest } from './run.js';
+import { arrivalsBy } from './schedule.js';
 import { parseScenario, type ScenarioInput } from './scenario.js';
 
 const servers: TestServer[] = [];
@@ -34,7 +35,7 @@ describe('arrival schedule', () => {
     expect(arrivalsBy(ramp, 10_000)).toBeCloseTo(500);
     expect(arrivalsBy(ramp, 5_000)).toBeCloseTo(125);
     expect(arrivalsBy(ramp, 15_000)).toBeCloseTo(1000);
-    const perMinute = { ...constant, rate: 600, timeUnit: '1m' };
+    const perMinute = { ...constant, rate: 600, timeUnit: 60_000 };
     expect(arrivalsBy(perMinute, 1000)).toBeCloseTo(10);
   });
 });

@@ -1,11 +1,41 @@
 /**
  * Load tests: scenarios (k6 executors and thresholds), the builtin open-model engine, the k6
- * engine (export, run, import) and reporters. `surgectl rehearse` uses {@link runLoadTest}.
+ * engine (export, run, import) and reporters. `surgectl rehearse` uses {@link runLoadTest};
+ * `surgectl loadtest` uses the file-level calls ({@link runScenarioFile}, {@link importSummaryFile},
+ * {@link validateScenarioFile}, {@link exportScenarioFile}) and {@link loadTestOutcome}.
  */
 export { runLoadTest, fetchSkus, scrape, type RunLoadTestOptions } from './run.js';
-export { parseScenario, loadScenarioFile, applyOverrides, totalMs, type LoadedScenario, type Scenario, type ScenarioInput, type ScenarioOverrides, type ParsedThreshold } from './scenario.js';
-export type { Progress, TimelinePoint, ScenarioOutcome } from './engine.js';
+export { runEngine, type EngineOptions } from './engine.js';
+export {
+  parseScenario,
+  loadScenarioFile,
+  validateScenarioFile,
+  applyOverrides,
+  totalMs,
+  activeMs,
+  type LoadedScenario,
+  type Scenario,
+  type ScenarioInput,
+  type ScenarioOverrides,
+  type ScenarioFileCheck,
+  type ParsedThreshold,
+} from './scenario.js';
+export type { Progress, TimelinePoint, ScenarioOutcome, RawResult, LiveView } from './evidence.js';
 export type { LoadTestResult, ThresholdResult, K6Summary, K6Metric } from './summary.js';
-export { exportK6Script, exportK6Operator, importK6Summary, runK6, findK6, type K6OperatorOptions } from './k6.js';
+export {
+  exportK6Script,
+  exportK6Operator,
+  exportScenarioFile,
+  importK6Summary,
+  readK6SummaryFile,
+  runK6,
+  findK6,
+  k6Duration,
+  type K6OperatorOptions,
+  type ExportScenarioFileOptions,
+} from './k6.js';
 export { renderText, renderJUnit, renderHtml, renderProgress } from './reporters.js';
-export { checkReportPaths, writeReports, type ReportPaths } from './write.js';
+export { checkReportPaths, writeReports, writeReportsOrError, type ReportPaths } from './write.js';
+export { loadTestOutcome } from './outcome.js';
+export { progressLine, type ProgressSink } from './progress.js';
+export { runScenarioFile, importSummaryFile, type RunScenarioFileOptions, type ImportSummaryFileOptions, type FinishedLoadTest } from './run-file.js';

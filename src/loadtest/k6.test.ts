@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { Reporter } from '../reporter.js';
-import { exportK6Operator, exportK6Script, importK6Summary, runK6 } from './k6.js';
+import { exportK6Operator, exportK6Script, importK6Summary, k6Duration, runK6 } from './k6.js';
 import { loadScenarioFile, parseScenario } from './scenario.js';
 
 type Manifest = { data: Record<string, string>; spec: { arguments: string } } & Record<string, unknown>;
@@ -88,7 +88,8 @@ describe('k6 export', () => {
       stages: [
         { target: 50, duration: '20s' },
         { target: 500, duration: '10s' },
-        { target: 500, duration: '60s' },
+        // Read once as milliseconds and written back as k6 text: 60s is the same duration as 1m to k6.
+        { target: 500, duration: '1m' },
         { target: 100, duration: '30s' },
       ],
       exec: 'mix',
@@ -96,6 +97,20 @@ describe('k6 export', () => {
     expect(mod.options.thresholds).toEqual(loaded.scenario.thresholds);
     expect(mod.options.thresholds['http_req_duration{name:checkout}']).toEqual([{ threshold: 'p(99)<800', abortOnFail: true, delayAbortEval: '30s' }]);
     expect(mod.options.summaryTrendStats).toContain('p(99)');
+  });
+
+  it('writes durations as k6 text, days for weeks (k6 has no w unit), and the request timeout', () => {
+    expect([0, 500, 1500, 30_000, 90_000, 120_000, 86_400_000, 1_209_600_000].map(k6Duration)).toEqual(['0s', '500ms', '1500ms', '30s', '90s', '2m', '1d', '14d']);
+    const loaded = parseScenario({
+      target: 'http://127.0.0.1:8080',
+      requests: [{ kind: 'http', path: '/' }],
+      http: { timeout: 2500 },
+      scenarios: { long: { executor: 'constant-arrival-rate', rate: 1, timeUnit: '1m', duration: '2w', startTime: '1h30m' } },
+    });
+    const script = exportK6Script(loaded);
+    const { mod } = loadScript(script, () => ({ status: 200, body: '{}' }));
+    expect(mod.options.scenarios.long).toMatchObject({ timeUnit: '1m', duration: '14d', startTime: '90m', gracefulStop: '30s' });
+    expect(script).toContain('const TIMEOUT = "2500ms";');
   });
 
   it('runs the request mix: inventory skus, unique idempotency keys, name tags, order counters, scraped metrics', async () => {

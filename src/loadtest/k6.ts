@@ -1,8 +1,9 @@
 import { SurgeError } from '../errors.js';
 import { aggregationKey, evaluateCondition, parseCondition, type ThresholdCondition } from '../probes/index.js';
 import type { Reporter } from '../reporter.js';
+import { formatDuration } from '../util/duration.js';
 import { buildMix } from './requests.js';
-import type { LoadedScenario } from './scenario.js';
+import { loadScenarioFile, type ExecutorConfig, type LoadedScenario } from './scenario.js';
 import type { K6Metric, K6Summary, LoadTestResult, ThresholdResult } from './summary.js';
 
 /**
@@ -42,11 +43,34 @@ export interface K6ExportOptions {
   summaryFile?: string;
 }
 
+/**
+ * Milliseconds as a k6 duration string (`30s`, `2m`, `1500ms`, `2d`). k6 would read the number of
+ * milliseconds too; text keeps the script readable. k6 has no week unit, so weeks are days.
+ */
+export function k6Duration(ms: number): string {
+  if (ms === 0) return '0s';
+  const text = formatDuration(ms);
+  return text.endsWith('w') ? `${ms / 86_400_000}d` : text;
+}
+
+/** An executor as k6's options.scenarios entry: its durations as k6 text. */
+function k6Executor(ex: ExecutorConfig): Record<string, unknown> {
+  const common = { startTime: k6Duration(ex.startTime), gracefulStop: k6Duration(ex.gracefulStop) };
+  switch (ex.executor) {
+    case 'constant-vus':
+      return { ...ex, ...common, duration: k6Duration(ex.duration) };
+    case 'constant-arrival-rate':
+      return { ...ex, ...common, timeUnit: k6Duration(ex.timeUnit), duration: k6Duration(ex.duration) };
+    case 'ramping-arrival-rate':
+      return { ...ex, ...common, timeUnit: k6Duration(ex.timeUnit), stages: ex.stages.map((st) => ({ ...st, duration: k6Duration(st.duration) })) };
+  }
+}
+
 /** A k6 script equivalent to the scenario: options.scenarios, thresholds, and the request mix in JS. */
 export function exportK6Script(loaded: LoadedScenario, opts: K6ExportOptions = {}): string {
   const s = loaded.scenario;
   const scenarios: Record<string, unknown> = {};
-  for (const [name, ex] of Object.entries(s.scenarios)) scenarios[name] = { ...ex, exec: 'mix' };
+  for (const [name, ex] of Object.entries(s.scenarios)) scenarios[name] = { ...k6Executor(ex), exec: 'mix' };
   const mix = buildMix(s.requests).map((e) => ({ name: e.name, upTo: e.upTo, ...e.config }));
   const thresholds: Record<string, unknown> = s.thresholds;
 
@@ -79,7 +103,7 @@ const RUN_ID = __ENV.RUN_ID || String(Date.now());
 const MIX = ${indent(j(mix), 0)};
 const PAYLOAD = ${j(s.payload)};
 const HEADERS = ${j(s.http.headers)};
-const TIMEOUT = ${JSON.stringify(s.http.timeout)};
+const TIMEOUT = ${JSON.stringify(k6Duration(s.http.timeout))};
 const FALLBACK = MIX.find((e) => e.kind === 'create-order' || e.kind === 'batch-create');
 
 const ordersAccepted = new Counter('orders_accepted');
@@ -248,6 +272,37 @@ export async function exportK6Operator(loaded: LoadedScenario, opts: K6OperatorO
   return `${stringify(configMap, { lineWidth: 0 })}---\n${stringify(testRun, { lineWidth: 0 })}`;
 }
 
+/** Options of {@link exportScenarioFile}: which export (exactly one of `k6`, `k6Operator`) and its settings. */
+export interface ExportScenarioFileOptions {
+  /** A k6 script. */
+  k6?: boolean | undefined;
+  /** k6-operator manifests (a TestRun and its ConfigMap). */
+  k6Operator?: boolean | undefined;
+  /** Base URL the script targets; replaces (or supplies) the scenario's. */
+  target?: string | undefined;
+  /** k6 runners, for k6Operator. Default 1. */
+  parallelism?: number | undefined;
+  /** TestRun name, for k6Operator. Default: the scenario name. */
+  name?: string | undefined;
+  /** Namespace of the manifests, for k6Operator. */
+  namespace?: string | undefined;
+}
+
+/**
+ * Reads a scenario file and exports it as a k6 script or as k6-operator manifests (text for
+ * stdout). Asking for both or neither is a usage error naming the flags.
+ */
+export async function exportScenarioFile(path: string, opts: ExportScenarioFileOptions): Promise<string> {
+  if (Boolean(opts.k6) === Boolean(opts.k6Operator)) throw new SurgeError('SRG_CLI_USAGE', 'Pass exactly one of --k6 or --k6-operator');
+  const loaded = await loadScenarioFile(path, opts.target === undefined ? {} : { target: opts.target });
+  if (opts.k6) return exportK6Script(loaded);
+  return exportK6Operator(loaded, {
+    parallelism: opts.parallelism ?? 1,
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+  });
+}
+
 function dns1123(s: string): string {
   const out = s
     .toLowerCase()
@@ -314,6 +369,31 @@ export function importK6Summary(data: unknown, meta: { scenario: string; target:
     durationMs: summary.state.testRunDurationMs ?? 0,
     warnings: [],
   };
+}
+
+/**
+ * Reads a k6 handleSummary JSON file (`loadtest import`) into a load-test result. A file that
+ * cannot be read, is not JSON or is not in handleSummary's shape is an input error naming it
+ * (SRG_LOADTEST_SCENARIO, exit 10), with a hint on how to write one from a k6 script.
+ */
+export async function readK6SummaryFile(path: string): Promise<LoadTestResult> {
+  const { readFile } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
+  const expected = 'expected the JSON of k6\'s handleSummary(data), an object with a "metrics" object';
+  const hint = 'Write it from the k6 script: export function handleSummary(data) { return { "summary.json": JSON.stringify(data) }; }';
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new SurgeError('SRG_LOADTEST_SCENARIO', `Cannot read the k6 summary ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause, hint });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new SurgeError('SRG_LOADTEST_SCENARIO', `${path} is not valid JSON (${(cause as Error).message}); ${expected}`, { cause, hint });
+  }
+  return importK6Summary(data, { scenario: basename(path), target: '-', file: path });
 }
 
 /** Where the k6 binary is, or undefined. PATH is passed in: domain code does not read process.env. */

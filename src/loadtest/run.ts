@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { SurgeError } from '../errors.js';
-import { evaluateCondition } from '../probes/index.js';
+import { parsePromText, type PromExposition } from '../util/prom-text.js';
 import type { Reporter } from '../reporter.js';
 import { runEngine, type Progress } from './engine.js';
-import { parsePrometheusText, type Scrape } from './metrics.js';
 import { needsSkus } from './requests.js';
 import { applyOverrides, type LoadedScenario, type ScenarioOverrides } from './scenario.js';
-import { buildSummary, evaluateThresholds, inputFromRaw, observe, type LoadTestResult, type MetricsInput } from './summary.js';
+import { abortReason, buildSummary, evaluateThresholds, inputFromRaw, type LoadTestResult } from './summary.js';
 
 /** Options of {@link runLoadTest}. Every field is optional. */
 export interface RunLoadTestOptions {
@@ -60,16 +59,7 @@ export async function runLoadTest(loaded: LoadedScenario, opts: RunLoadTestOptio
     ...(opts.random ? { random: opts.random } : {}),
     ...(abortThresholds.length > 0
       ? {
-          checkAbort: (live) => {
-            const input: MetricsInput = { ...live, dataReceived: 0, durationMs: live.elapsedMs, createsOrders };
-            for (const t of abortThresholds) {
-              if (live.elapsedMs < t.delayAbortEvalMs) continue;
-              const o = observe(input, t.selector);
-              // Only a real failure aborts: no data yet (phase error) is not a verdict.
-              if (o && evaluateCondition(t.condition, o.obs).phase === 'fail') return `threshold ${t.selector.source}: ${t.condition.source} failed (abortOnFail)`;
-            }
-            return undefined;
-          },
+          checkAbort: (live) => abortReason(abortThresholds, live, createsOrders),
         }
       : {}),
   });
@@ -93,8 +83,11 @@ export async function runLoadTest(loaded: LoadedScenario, opts: RunLoadTestOptio
   };
 }
 
-/** Skus of the target's seeded inventory (GET /v1/inventory). */
-export async function fetchSkus(target: string, signal?: AbortSignal): Promise<string[]> {
+/**
+ * Skus of the target's seeded inventory (GET /v1/inventory). With `inStockOnly`, only skus with
+ * `available > 0` (chaos drill load: an order for a sold-out sku measures nothing the probes want).
+ */
+export async function fetchSkus(target: string, signal?: AbortSignal, opts: { inStockOnly?: boolean } = {}): Promise<string[]> {
   const url = `${target.replace(/\/$/, '')}/v1/inventory`;
   let status: number;
   let body: unknown;
@@ -108,8 +101,9 @@ export async function fetchSkus(target: string, signal?: AbortSignal): Promise<s
       hint: 'Start the bundled stack (surgectl stack up) or pass --target <url>; or list skus in the scenario (payload.skus).',
     });
   }
-  const items = (body as { items?: { sku?: unknown }[] } | undefined)?.items;
-  const skus = Array.isArray(items) ? items.map((i) => i.sku).filter((s): s is string => typeof s === 'string' && s !== '') : [];
+  const items = (body as { items?: { sku?: unknown; available?: unknown }[] } | undefined)?.items;
+  const inStock = (i: { available?: unknown }) => !opts.inStockOnly || (typeof i.available === 'number' && i.available > 0);
+  const skus = Array.isArray(items) ? items.filter(inStock).map((i) => i.sku).filter((s): s is string => typeof s === 'string' && s !== '') : [];
   if (status !== 200 || skus.length === 0) {
     throw new SurgeError('SRG_LOADTEST_TARGET', `${url} answered ${status} without any sku; order payloads need at least one`, {
       hint: 'Seed the stack inventory, or list skus in the scenario (payload.skus).',
@@ -119,12 +113,12 @@ export async function fetchSkus(target: string, signal?: AbortSignal): Promise<s
 }
 
 /** The target's Prometheus metrics, or undefined when it has none. */
-export async function scrape(target: string, signal?: AbortSignal): Promise<Scrape | undefined> {
+export async function scrape(target: string, signal?: AbortSignal): Promise<PromExposition | undefined> {
   try {
     const res = await request(`${target.replace(/\/$/, '')}/metrics`, { signal: signal ?? null, headersTimeout: 5_000, bodyTimeout: 5_000 });
     const text = await res.body.text();
     if (res.statusCode !== 200) return undefined;
-    const parsed = parsePrometheusText(text);
+    const parsed = parsePromText(text);
     return parsed.samples.length > 0 ? parsed : undefined;
   } catch {
     return undefined;

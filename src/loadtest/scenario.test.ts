@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
-import { arrivalsBy } from './engine.js';
+import { arrivalsBy } from './schedule.js';
 import { applyOverrides, loadScenarioFile, parseScenario, totalMs } from './scenario.js';
 
 const SCENARIOS = resolve(import.meta.dirname, '../../scenarios/load');
@@ -37,7 +37,8 @@ describe('shipped scenarios', () => {
 describe('parseScenario', () => {
   it('applies k6 defaults', () => {
     const { scenario, thresholds } = parseScenario(minimal);
-    expect(scenario.scenarios.s).toMatchObject({ timeUnit: '1s', preAllocatedVUs: 10, startTime: '0s', gracefulStop: '30s' });
+    expect(scenario.scenarios.s).toMatchObject({ timeUnit: 1000, preAllocatedVUs: 10, startTime: 0, gracefulStop: 30_000 });
+    expect(scenario.http).toMatchObject({ timeout: 10_000, pipelining: 1 });
     expect(scenario.requests[0]).toMatchObject({ kind: 'create-order', weight: 1, items: { min: 1, max: 3 } });
     expect(scenario.payload).toEqual({ skus: 'inventory', customers: 10_000, declineRatio: 0 });
     expect(thresholds).toEqual([]);
@@ -83,6 +84,41 @@ describe('parseScenario', () => {
     expect(err.details.length).toBeGreaterThanOrEqual(8);
   });
 
+  it('reads every duration once, at load, as milliseconds; a plain number is milliseconds, as in k6', () => {
+    const { scenario } = parseScenario({
+      ...minimal,
+      http: { timeout: '1500ms' },
+      scenarios: {
+        a: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1m', duration: '1m30s', startTime: '.5s', gracefulStop: 0 },
+        b: { executor: 'ramping-arrival-rate', timeUnit: 2000, stages: [{ target: 5, duration: '250' }, { target: 0, duration: 750 }] },
+        c: { executor: 'constant-vus', duration: '2h' },
+      },
+    });
+    expect(scenario.http.timeout).toBe(1500);
+    expect(scenario.scenarios.a).toMatchObject({ timeUnit: 60_000, duration: 90_000, startTime: 500, gracefulStop: 0 });
+    expect(scenario.scenarios.b).toMatchObject({ timeUnit: 2000, stages: [{ target: 5, duration: 250 }, { target: 0, duration: 750 }], startTime: 0, gracefulStop: 30_000 });
+    expect(scenario.scenarios.c).toMatchObject({ duration: 7_200_000 });
+    expect(Object.values(scenario.scenarios).map(totalMs)).toEqual([90_500, 1000, 7_200_000]);
+  });
+
+  it('refuses durations that are not durations, and lengths of zero, naming each key', () => {
+    const err = scenarioError(() =>
+      parseScenario({
+        ...minimal,
+        http: { timeout: '0s' },
+        scenarios: {
+          a: { executor: 'constant-arrival-rate', rate: 10, duration: 0, startTime: '-1s', timeUnit: 'soon' },
+          b: { executor: 'constant-vus', duration: true, gracefulStop: -5 },
+        },
+      }),
+    );
+    const d = err.details.join('\n');
+    for (const key of ['http.timeout', 'scenarios.a.duration', 'scenarios.a.startTime', 'scenarios.a.timeUnit', 'scenarios.b.duration', 'scenarios.b.gracefulStop']) {
+      expect(d).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')}: must be a duration such as`, 'm'));
+    }
+    expect(d).toMatch(/^scenarios\.a\.duration: must be a duration such as "30s", "2m" or "1m30s", more than zero/m);
+  });
+
   it('takes the target from outside when given (scenario files need not hard-code URLs)', () => {
     const { target: _drop, ...noTarget } = minimal;
     expect(parseScenario(noTarget, { target: 'http://127.0.0.1:9000' }).scenario.target).toBe('http://127.0.0.1:9000');
@@ -115,6 +151,20 @@ describe('applyOverrides', () => {
     expect(Math.max(...Object.values(o.scenario.scenarios).map(totalMs))).toBeCloseTo(12_000, -1);
     // The original is untouched.
     expect(loaded.scenario.target).toBe('http://127.0.0.1:8080');
+  });
+
+  it('scales every duration to the asked length in whole milliseconds, start offsets included', () => {
+    const loaded = parseScenario({
+      ...minimal,
+      scenarios: {
+        warm: { executor: 'constant-arrival-rate', rate: 10, duration: '30s' },
+        peak: { executor: 'ramping-arrival-rate', startTime: '30s', stages: [{ target: 10, duration: '20s' }, { target: 0, duration: '10s' }] },
+      },
+    });
+    const o = applyOverrides(loaded, { durationMs: 10_000 });
+    expect(o.scenario.scenarios.warm).toMatchObject({ duration: 5000, startTime: 0 });
+    expect(o.scenario.scenarios.peak).toMatchObject({ startTime: 5000, stages: [{ duration: 3333 }, { duration: 1667 }] });
+    expect(Math.max(...Object.values(o.scenario.scenarios).map(totalMs))).toBe(10_000);
   });
 
   it('sets a constant rate per timeUnit', () => {

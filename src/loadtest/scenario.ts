@@ -1,23 +1,44 @@
 import { z } from 'zod';
 import { SurgeError, isSurgeError } from '../errors.js';
-import { aggregationAllowed, aggregationKey, AGGREGATIONS_BY_TYPE, parseDuration, parseMetricSelector, parseThreshold, type MetricSelector, type ThresholdSpec } from '../probes/index.js';
+import { aggregationAllowed, aggregationKey, AGGREGATIONS_BY_TYPE, parseMetricSelector, parseThreshold, type MetricSelector, type ThresholdSpec } from '../probes/index.js';
+import { DURATION_EXAMPLES, parseDuration } from '../util/duration.js';
 import { BUILTIN_METRICS } from './metrics.js';
 
 /**
  * A load-test scenario file (scenarios/load/*.yaml). Load profiles use k6's executor names and
  * keys so a k6 user can read them, and so `loadtest export --k6` is a straight mapping.
+ *
+ * Durations are read once, here: every duration key of a parsed {@link Scenario} holds
+ * milliseconds (a number, which k6 itself also reads as milliseconds), so the engine, the k6
+ * export and overrides never parse text again.
  */
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined && (parseDuration(s) ?? 0) > 0, {
-  message: 'must be a duration such as "30s", "2m" or "1m30s"',
-});
-const optionalDuration = z.string().refine((s) => parseDuration(s) !== undefined, { message: 'must be a duration such as "0s" or "10s"' });
+/**
+ * A k6 duration as milliseconds: text in the one grammar (`30s`, `1m30s`, `500ms`), or a number,
+ * which k6 reads as milliseconds; so does k6 for text without a unit (`"500"` is 500 ms).
+ */
+function k6Duration(opts: { positive: boolean }) {
+  const message = `must be a duration such as ${opts.positive ? '"30s", "2m" or "1m30s", more than zero' : '"0s" or "10s"'}: ${DURATION_EXAMPLES}; a plain number is milliseconds, as in k6`;
+  return z.union([z.number(), z.string()], { error: message }).transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : parseDuration(v, { bare: 'ms' });
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (opts.positive && ms === 0)) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A length: more than zero, ms. */
+const duration = k6Duration({ positive: true });
+/** An offset or a grace period: zero or more, ms. */
+const optionalDuration = k6Duration({ positive: false });
 
 const common = {
-  /** Delay before this scenario starts, k6 duration. Default "0s". */
-  startTime: optionalDuration.default('0s'),
-  /** How long in-flight requests may finish after the scenario ends, k6 duration. Default "30s". */
-  gracefulStop: optionalDuration.default('30s'),
+  /** Delay before this scenario starts, ms (k6 duration in the file). Default 0. */
+  startTime: optionalDuration.default(0),
+  /** How long in-flight requests may finish after the scenario ends, ms (k6 duration in the file). Default 30 s. */
+  gracefulStop: optionalDuration.default(30_000),
 };
 
 const ConstantArrivalRate = z
@@ -25,8 +46,9 @@ const ConstantArrivalRate = z
     executor: z.literal('constant-arrival-rate'),
     /** Iterations (requests) started per timeUnit. */
     rate: z.number().positive(),
-    /** Default "1s". */
-    timeUnit: duration.default('1s'),
+    /** The period `rate` counts over, ms. Default 1 s. */
+    timeUnit: duration.default(1000),
+    /** Length, ms. */
     duration,
     /** VUs (in-flight slots) made ready before the start. Default 10. */
     preAllocatedVUs: z.number().int().min(1).default(10),
@@ -36,6 +58,7 @@ const ConstantArrivalRate = z
   })
   .strict();
 
+/** A linear ramp to `target` iterations per timeUnit over `duration` ms. */
 const Stage = z.object({ target: z.number().min(0), duration }).strict();
 
 const RampingArrivalRate = z
@@ -43,7 +66,8 @@ const RampingArrivalRate = z
     executor: z.literal('ramping-arrival-rate'),
     /** Iterations per timeUnit at the start. Default 0. */
     startRate: z.number().min(0).default(0),
-    timeUnit: duration.default('1s'),
+    /** The period rates count over, ms. Default 1 s. */
+    timeUnit: duration.default(1000),
     /** Linear ramps from the previous rate to each stage's target over its duration. */
     stages: z.array(Stage).min(1),
     preAllocatedVUs: z.number().int().min(1).default(10),
@@ -57,6 +81,7 @@ const ConstantVus = z
     executor: z.literal('constant-vus'),
     /** Closed model: each VU sends its next request when the previous one answered. Default 1. */
     vus: z.number().int().min(1).default(1),
+    /** Length, ms. */
     duration,
     ...common,
   })
@@ -135,8 +160,8 @@ const Http = z
     connections: z.number().int().min(1).max(4096).optional(),
     /** HTTP/1.1 pipelining depth per connection. Default 1 (off). */
     pipelining: z.number().int().min(1).max(64).default(1),
-    /** Per-request timeout, k6 duration. Default "10s". */
-    timeout: duration.default('10s'),
+    /** Per-request timeout, ms (k6 duration in the file). Default 10 s. */
+    timeout: duration.default(10_000),
     /** Extra headers on every request. */
     headers: z.record(z.string(), z.string()).default({}),
   })
@@ -159,7 +184,7 @@ export const ScenarioSchema = z
     /** The weighted request mix every arrival draws from. */
     requests: z.array(RequestSchema).min(1),
     payload: Payload.default({ skus: 'inventory', customers: 10_000, declineRatio: 0 }),
-    http: Http.default({ pipelining: 1, timeout: '10s', headers: {} }),
+    http: Http.default({ pipelining: 1, timeout: 10_000, headers: {} }),
     /** k6 thresholds: metric key (optionally with {tag:value}) -> list of expressions. */
     thresholds: z.record(z.string(), z.array(ThresholdEntry)).default({}),
     /** Scrape the target's Prometheus /metrics before and after the run (order metrics for thresholds). Default true. */
@@ -167,7 +192,9 @@ export const ScenarioSchema = z
   })
   .strict();
 
+/** A scenario as written: durations as k6 text or numbers of milliseconds. */
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
+/** A validated scenario: defaults filled in, every duration in milliseconds. */
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ExecutorConfig = z.infer<typeof ExecutorSchema>;
 export type RequestConfig = z.infer<typeof RequestSchema>;
@@ -267,6 +294,26 @@ export async function loadScenarioFile(path: string, opts: { target?: string } =
   return parseScenario(value, { file: path, defaultName: basename(path, extname(path)), ...(opts.target === undefined ? {} : { target: opts.target }) });
 }
 
+/** What `loadtest validate` says about a valid scenario file. */
+export interface ScenarioFileCheck {
+  readonly valid: true;
+  /** The file, absolute. */
+  readonly file: string;
+  /** Names of its load profiles. */
+  readonly scenarios: readonly string[];
+  /** How many thresholds it sets. */
+  readonly thresholds: number;
+  /** Where its last profile ends, ms from the start (without gracefulStop). */
+  readonly plannedMs: number;
+}
+
+/** Reads and validates a scenario file; throws SRG_LOADTEST_SCENARIO listing every problem (see {@link parseScenario}). */
+export async function validateScenarioFile(path: string): Promise<ScenarioFileCheck> {
+  const loaded = await loadScenarioFile(path);
+  const profiles = Object.values(loaded.scenario.scenarios);
+  return { valid: true, file: path, scenarios: Object.keys(loaded.scenario.scenarios), thresholds: loaded.thresholds.length, plannedMs: Math.max(...profiles.map(totalMs)) };
+}
+
 /** Changes a program (e.g. `surgectl rehearse`) or a flag may make to a scenario before it runs. */
 export interface ScenarioOverrides {
   /** Base URL of the target. */
@@ -279,16 +326,17 @@ export interface ScenarioOverrides {
   /** Total length in milliseconds; every scenario's stages/duration are scaled to fit. */
   durationMs?: number;
   /** Thresholds added to (or replacing the list of) a metric key. */
-  thresholds?: Record<string, readonly (string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string })[]>;
+  thresholds?: Record<string, readonly (string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string | number })[]>;
 }
 
 /** Returns a new, re-validated scenario with the overrides applied. */
 export function applyOverrides(loaded: LoadedScenario, o: ScenarioOverrides): LoadedScenario {
-  const s: ScenarioInput = structuredClone(loaded.scenario) as ScenarioInput;
+  // A parsed scenario is valid input: its durations are numbers of milliseconds, which the schema reads as such.
+  const s = structuredClone(loaded.scenario) as Scenario;
   if (o.target !== undefined) s.target = o.target;
   const longest = Math.max(...Object.values(loaded.scenario.scenarios).map(totalMs));
-  for (const ex of Object.values(s.scenarios) as ExecutorConfig[]) {
-    const unitS = 'timeUnit' in ex ? (parseDuration(ex.timeUnit) ?? 1000) / 1000 : 1;
+  for (const ex of Object.values(s.scenarios)) {
+    const unitS = ex.executor === 'constant-vus' ? 1 : ex.timeUnit / 1000;
     if (o.rate !== undefined && ex.executor === 'constant-arrival-rate') {
       ex.rate = o.rate * unitS;
     } else if (o.rate !== undefined && ex.executor === 'ramping-arrival-rate') {
@@ -299,20 +347,23 @@ export function applyOverrides(loaded: LoadedScenario, o: ScenarioOverrides): Lo
     }
     if (o.durationMs !== undefined && longest > 0) {
       const f = o.durationMs / longest;
-      const fmt = (ms: number) => `${Math.max(1, Math.round(ms * f))}ms`;
-      const startMs = parseDuration(ex.startTime ?? '0s') ?? 0;
-      ex.startTime = startMs === 0 ? '0s' : fmt(startMs);
-      if (ex.executor === 'ramping-arrival-rate') for (const st of ex.stages) st.duration = fmt(parseDuration(st.duration) ?? 0);
-      else ex.duration = fmt(parseDuration(ex.duration) ?? 0);
+      // Whole milliseconds, and never 0 for a length (a zero-length stage is not a stage).
+      const scale = (ms: number) => Math.max(1, Math.round(ms * f));
+      ex.startTime = ex.startTime === 0 ? 0 : scale(ex.startTime);
+      if (ex.executor === 'ramping-arrival-rate') for (const st of ex.stages) st.duration = scale(st.duration);
+      else ex.duration = scale(ex.duration);
     }
   }
-  if (o.thresholds) s.thresholds = { ...s.thresholds, ...(o.thresholds as Scenario['thresholds']) };
-  return parseScenario(s, loaded.file === undefined ? { defaultName: loaded.scenario.name ?? 'loadtest' } : { file: loaded.file, defaultName: loaded.scenario.name ?? 'loadtest' });
+  const input: ScenarioInput = o.thresholds ? { ...s, thresholds: { ...s.thresholds, ...(o.thresholds as Scenario['thresholds']) } } : s;
+  return parseScenario(input, loaded.file === undefined ? { defaultName: loaded.scenario.name ?? 'loadtest' } : { file: loaded.file, defaultName: loaded.scenario.name ?? 'loadtest' });
 }
 
 /** Start offset + length of an executor, ms (without gracefulStop). */
 export function totalMs(ex: ExecutorConfig): number {
-  const start = parseDuration(ex.startTime) ?? 0;
-  if (ex.executor === 'ramping-arrival-rate') return start + ex.stages.reduce((a, st) => a + (parseDuration(st.duration) ?? 0), 0);
-  return start + (parseDuration(ex.duration) ?? 0);
+  return ex.startTime + activeMs(ex);
+}
+
+/** Length of the executor's active part (without startTime), ms. */
+export function activeMs(ex: ExecutorConfig): number {
+  return ex.executor === 'ramping-arrival-rate' ? ex.stages.reduce((a, st) => a + st.duration, 0) : ex.duration;
 }

@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseMetricSelector } from '../probes/index.js';
-import { newSeries, parsePrometheusText, recordInto } from './metrics.js';
-import { buildSummary, evaluateThresholds, observe, type MetricsInput } from './summary.js';
+import { parsePromText } from '../util/prom-text.js';
+import { newSeries, recordInto } from './metrics.js';
+import type { LiveView } from './evidence.js';
+import { abortReason, buildSummary, evaluateThresholds, observe, type MetricsInput } from './summary.js';
 import { parseScenario } from './scenario.js';
 
-const before = parsePrometheusText(`# HELP x
+const before = parsePromText(`# HELP x
 # TYPE surgectl_orders_completed_total counter
 surgectl_orders_completed_total{status="confirmed"} 10
 surgectl_orders_completed_total{status="sold_out"} 1
 # TYPE surgectl_queue_depth gauge
 surgectl_queue_depth 3
 `);
-const after = parsePrometheusText(`# TYPE surgectl_orders_completed_total counter
+const after = parsePromText(`# TYPE surgectl_orders_completed_total counter
 surgectl_orders_completed_total{status="confirmed"} 52
 surgectl_orders_completed_total{status="sold_out"} 4
 # TYPE surgectl_payment_attempts_total counter
@@ -84,5 +86,40 @@ describe('evaluateThresholds and buildSummary', () => {
     expect(s.metrics.inventory_oversold_units).toEqual({ type: 'gauge', contains: 'default', values: {}, thresholds: { 'value==0': { ok: false } } });
     expect(s.metrics.dropped_iterations?.values).toEqual({ count: 2, rate: 0.2 });
     expect(s.state.testRunDurationMs).toBe(10_000);
+  });
+});
+
+describe('abortReason (abortOnFail on the live figures)', () => {
+  const { thresholds } = parseScenario({
+    target: 'http://127.0.0.1:1',
+    requests: [{ kind: 'create-order' }],
+    scenarios: { sale: { executor: 'constant-arrival-rate', rate: 1, duration: '1m' } },
+    thresholds: {
+      http_req_failed: [{ threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: '10s' }],
+      'dropped_iterations{scenario:sale}': [{ threshold: 'count<1', abortOnFail: true }],
+      'http_req_duration{name:none}': [{ threshold: 'p(95)<1', abortOnFail: true }],
+      http_reqs: ['count<1'],
+    },
+  });
+  const live = (over: Partial<LiveView> = {}): LiveView => {
+    const { series, iterations, ordersAccepted, ordersRejected } = input();
+    const sale = { name: 'sale', executor: 'constant-arrival-rate' as const, scheduled: 110, arrivals: 110, iterations: 110, dropped: 0, vusAllocated: 5, activeMs: 5000 };
+    return { elapsedMs: 5000, series, dropped: 0, iterations, ordersAccepted, ordersRejected, scenarios: [sale], ...over };
+  };
+
+  it('goes on while every abortOnFail threshold holds or has not reached its delayAbortEval', () => {
+    // http_req_failed is 10/110 (fails rate<0.05) but only from 10 s on; http_reqs fails without abortOnFail.
+    expect(abortReason(thresholds, live(), true)).toBeUndefined();
+  });
+
+  it('stops on the first failing one once its delay has passed, naming it', () => {
+    expect(abortReason(thresholds, live({ elapsedMs: 10_000 }), true)).toBe('threshold http_req_failed: rate<0.05 failed (abortOnFail)');
+    const dropping = live({ dropped: 4, scenarios: [{ ...live().scenarios[0]!, dropped: 4 }] });
+    expect(abortReason(thresholds, dropping, true)).toBe('threshold dropped_iterations{scenario:sale}: count<1 failed (abortOnFail)');
+  });
+
+  it('a metric with no data yet is not a verdict', () => {
+    // http_req_duration{name:none} matches no series: phase error, not fail.
+    expect(abortReason(thresholds.filter((t) => t.selector.source.startsWith('http_req_duration')), live({ elapsedMs: 60_000 }), true)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { evaluateCondition, parseMetricSelector, type ConditionResult, type MetricObservation, type MetricSelector, type MetricType } from '../probes/index.js';
-import type { RawResult, ScenarioOutcome, TimelinePoint } from './engine.js';
-import { BUILTIN_METRICS, TREND_STATS, matches, sumScraped, trendOf, type Scrape } from './metrics.js';
+import type { LiveView, RawResult, ScenarioOutcome, TimelinePoint } from './evidence.js';
+import { labelsMatch, sumSamples, type PromExposition } from '../util/prom-text.js';
+import { BUILTIN_METRICS, TREND_STATS, trendOf } from './metrics.js';
 import type { ParsedThreshold } from './scenario.js';
 
 /** One metric in k6's handleSummary shape. */
@@ -59,8 +60,8 @@ export interface MetricsInput
   extends Pick<RawResult, 'series' | 'iterations' | 'dropped' | 'dataReceived' | 'ordersAccepted' | 'ordersRejected' | 'durationMs'>,
     Partial<Pick<RawResult, 'vus' | 'vusMax' | 'scenarios'>> {
   /** /metrics of the target before and after the run. */
-  readonly scrapeBefore?: Scrape;
-  readonly scrapeAfter?: Scrape;
+  readonly scrapeBefore?: PromExposition;
+  readonly scrapeAfter?: PromExposition;
   /** Whether the mix creates orders (order metrics are shown only then). */
   readonly createsOrders: boolean;
 }
@@ -80,7 +81,7 @@ export function observe(input: MetricsInput, sel: MetricSelector): { type: Metri
     case 'http_req_duration':
     case 'http_req_failed': {
       if (tagKeys.some((k) => !HTTP_TAGS.has(k))) return undefined;
-      const picked = input.series.filter((s) => matches(s.tags, sel.tags));
+      const picked = input.series.filter((s) => labelsMatch(s.tags, sel.tags));
       const count = picked.reduce((a, s) => a + s.count, 0);
       if (sel.metric === 'http_reqs') return { type: 'counter', contains: 'default', obs: counter(count) };
       if (sel.metric === 'http_req_failed') {
@@ -123,6 +124,11 @@ export function observe(input: MetricsInput, sel: MetricSelector): { type: Metri
   }
 }
 
+/** Sum of the matching samples of a scrape; undefined when there was no scrape or no such sample. */
+function sumScraped(scrape: PromExposition | undefined, name: string, filter: Readonly<Record<string, string>>): number | undefined {
+  return scrape ? sumSamples(scrape.samples, name, filter) : undefined;
+}
+
 function scrapedCounter(input: MetricsInput, name: string, tags: Readonly<Record<string, string>>, counter: (n: number) => MetricObservation) {
   const after = sumScraped(input.scrapeAfter, name, tags);
   if (after === undefined) {
@@ -163,6 +169,21 @@ export function evaluateThresholds(input: MetricsInput, thresholds: readonly Par
   });
 }
 
+/**
+ * The abortOnFail verdict on a running test's live figures: the first threshold with abortOnFail
+ * that fails once its delayAbortEval has passed, as the reason the run stops; undefined to go on.
+ * Only a real failure aborts: a metric with no data yet (phase error) is not a verdict.
+ */
+export function abortReason(thresholds: readonly ParsedThreshold[], live: LiveView, createsOrders: boolean): string | undefined {
+  const input: MetricsInput = { ...live, dataReceived: 0, durationMs: live.elapsedMs, createsOrders };
+  for (const t of thresholds) {
+    if (!t.abortOnFail || live.elapsedMs < t.delayAbortEvalMs) continue;
+    const o = observe(input, t.selector);
+    if (o && evaluateCondition(t.condition, o.obs).phase === 'fail') return `threshold ${t.selector.source}: ${t.condition.source} failed (abortOnFail)`;
+  }
+  return undefined;
+}
+
 /** Builds k6's summary shape from the run's metrics and the threshold verdicts. */
 export function buildSummary(input: MetricsInput, results: readonly ThresholdResult[], tty: { stdout: boolean; stderr: boolean } = { stdout: false, stderr: false }): K6Summary {
   const metrics: Record<string, K6Metric> = {};
@@ -200,7 +221,7 @@ function pickTrend(values: Readonly<Record<string, number>>): Record<string, num
 }
 
 /** Metrics input from an engine result. */
-export function inputFromRaw(raw: RawResult, extra: { scrapeBefore?: Scrape; scrapeAfter?: Scrape; createsOrders: boolean }): MetricsInput {
+export function inputFromRaw(raw: RawResult, extra: { scrapeBefore?: PromExposition; scrapeAfter?: PromExposition; createsOrders: boolean }): MetricsInput {
   return {
     series: raw.series,
     iterations: raw.iterations,

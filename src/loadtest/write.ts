@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { isSurgeError, type SurgeError } from '../errors.js';
+import type { Reporter } from '../reporter.js';
 import { checkOutputPaths, writeOutputFiles, type OutputPath } from '../util/output-files.js';
 import { renderHtml, renderJUnit } from './reporters.js';
 import type { LoadTestResult } from './summary.js';
@@ -46,4 +48,19 @@ export async function writeReports(r: LoadTestResult, paths: ReportPaths): Promi
     return { ...o, text: o.kind === 'junit' ? renderJUnit(r) : renderHtml(r) };
   });
   return writeOutputFiles(files);
+}
+
+/**
+ * Writes the asked reports after a run and says `wrote <path>` for each; a write that fails is
+ * returned, not thrown, so the run's own result is still printed and its outcome still decides
+ * the exit (see withWriteFailure in src/errors.ts). Anything but a SurgeError is a bug and is thrown.
+ */
+export async function writeReportsOrError(r: LoadTestResult, paths: ReportPaths, reporter?: Reporter): Promise<SurgeError | undefined> {
+  try {
+    for (const w of await writeReports(r, paths)) reporter?.notify(`wrote ${w}`, 'info');
+    return undefined;
+  } catch (err) {
+    if (!isSurgeError(err)) throw err;
+    return err;
+  }
 }

@@ -1,4 +1,5 @@
 import { SurgeError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
 
 /**
  * One condition syntax for load-test thresholds, chaos steady-state tolerances and analysis gates.
@@ -239,7 +240,8 @@ export function parseJsonPath(path: string, where?: string): PathSegment[] {
 
 /**
  * Parses a k6 threshold entry: `'p(95)<200'` or `{ threshold, abortOnFail?, delayAbortEval? }`.
- * `delayAbortEval` takes a k6 duration (`10s`, `1m30s`, `500ms`) or milliseconds.
+ * `delayAbortEval` takes a k6 duration (`10s`, `1m30s`, `500ms`) or a number, which k6 reads as
+ * milliseconds (as a string too: `"500"` is 500 ms).
  */
 export function parseThreshold(spec: unknown, opts: ParseOptions = {}): ThresholdSpec {
   const where = opts.where;
@@ -254,30 +256,13 @@ export function parseThreshold(spec: unknown, opts: ParseOptions = {}): Threshol
   if (o.abortOnFail !== undefined && typeof o.abortOnFail !== 'boolean') throw syntaxError(where, `"abortOnFail" must be true or false, got ${describe(o.abortOnFail)}`);
   let delayAbortEvalMs = 0;
   if (o.delayAbortEval !== undefined) {
-    const d = typeof o.delayAbortEval === 'number' ? o.delayAbortEval : typeof o.delayAbortEval === 'string' ? parseDuration(o.delayAbortEval) : undefined;
+    const d = typeof o.delayAbortEval === 'number' ? o.delayAbortEval : typeof o.delayAbortEval === 'string' ? parseDuration(o.delayAbortEval, { bare: 'ms' }) : undefined;
     if (d === undefined || !Number.isFinite(d) || d < 0) {
       throw syntaxError(where, `"delayAbortEval" must be a duration such as "10s" or "1m30s", got ${describe(o.delayAbortEval)}`);
     }
     delayAbortEvalMs = d;
   }
   return { condition: parseThresholdExpression(o.threshold, where), abortOnFail: o.abortOnFail === true, delayAbortEvalMs };
-}
-
-/** Parses a k6/Go duration (`1h2m3s`, `1.5s`, `250ms`, `2m`) into milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (s === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000; // k6 reads a bare number as seconds
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = s;
-  while (rest.length > 0) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!m) return undefined;
-    total += Number(m[1]) * (unit[m[2] ?? 's'] ?? 0);
-    rest = rest.slice(m[0].length);
-  }
-  return total;
 }
 
 /** Parses a k6 metric key with optional tag filters: `name{tag:value,other:value}`. */

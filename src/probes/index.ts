@@ -13,7 +13,6 @@ export {
   parseCondition,
   parseThreshold,
   parseMetricSelector,
-  parseDuration,
   parseJsonPath,
   formatCondition,
   type Aggregation,

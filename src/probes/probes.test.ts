@@ -3,7 +3,6 @@ import { SurgeError } from '../errors.js';
 import {
   evaluateCondition,
   parseCondition,
-  parseDuration,
   parseMetricSelector,
   parseThreshold,
   type MetricObservation,
@@ -94,16 +93,21 @@ describe('parseMetricSelector', () => {
   });
 });
 
-describe('parseDuration', () => {
+describe('delayAbortEval', () => {
+  // k6 reads a duration without a unit as milliseconds, in a string as in a number (lib/types ParseExtendedDuration).
   it.each([
     ['10s', 10_000],
     ['1m30s', 90_000],
     ['250ms', 250],
     ['1.5s', 1500],
     ['1h', 3_600_000],
-    ['30', 30_000],
-  ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['', '10x', 's10', '1m-'])('%j is not a duration', (text) => expect(parseDuration(text)).toBeUndefined());
+    ['2500', 2500],
+    [2500, 2500],
+    [0, 0],
+  ])('%j = %d ms, as in k6', (delay, ms) => expect(parseThreshold({ threshold: 'avg<1', delayAbortEval: delay }).delayAbortEvalMs).toBe(ms));
+  it.each(['', '10x', 's10', '1m-', -1])('%j is not a delay', (delay) =>
+    expect(syntaxErrorOf(() => parseThreshold({ threshold: 'avg<1', delayAbortEval: delay })).message).toMatch(/"delayAbortEval" must be a duration/),
+  );
 });
 
 describe('evaluateCondition on k6 metrics', () => {

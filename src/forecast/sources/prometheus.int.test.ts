@@ -56,7 +56,7 @@ describe('Prometheus source (real Prometheus)', () => {
     }
   });
 
-  it('reports a PromQL error and an unreachable server as SRG_DATA_SOURCE', async () => {
+  it('reports a PromQL error as SRG_DATA_SOURCE and an unreachable server as SRG_PROMETHEUS_UNREACHABLE (exit 3)', async () => {
     const bad = await readPrometheus({ url: prom.url, query: 'sum(', start: START, end: END, stepMs: 300_000 }).catch((e: unknown) => e);
     expect((bad as SurgeError).code).toBe('SRG_DATA_SOURCE');
     expect((bad as SurgeError).message).toMatch(/bad_data/);

@@ -101,7 +101,9 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
         if (err instanceof SurgeError) throw err;
         // Ctrl-C while waiting for Prometheus is an interruption (exit 130), not an unreachable server.
         if (opts.signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', `interrupted while reading Prometheus at ${where}`, { cause: err });
-        throw new SurgeError('SRG_PROMETHEUS_UNREACHABLE', `cannot reach Prometheus at ${where}: ${(err as Error).message}`, {
+        // A certificate it does not trust is a refusal to fix with the TLS flags (exit 2); no answer at all is exit 3.
+        const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/i.test(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`);
+        throw new SurgeError(tls ? 'SRG_DATA_SOURCE' : 'SRG_PROMETHEUS_UNREACHABLE', `cannot reach Prometheus at ${where}: ${(err as Error).message}`, {
           hint: 'Check --prometheus, network access and TLS options (--ca-file, --insecure-skip-verify).',
           cause: err,
         });
