@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, console */
 // Runs before `npm test` (the "pretest" script): the integration tests talk to real servers, and
 // a newcomer's `npm install && npm test` must work on a fresh Debian machine by itself. Each
 // program the tests start is installed from Debian's packages when it is missing, if we can

@@ -25,7 +25,6 @@ const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, r
  * instead of exiting so tests can run the CLI in-process with captured output.
  */
 export async function main(argv: readonly string[], runtime: Runtime): Promise<number> {
-  let exitCode: number = ExitCode.Ok;
   let paint: Paint | undefined;
   let reporter: Reporter | undefined;
   /** Where commander saw a usage error (it no longer prints it: reportError does, in our format). */
@@ -85,9 +84,6 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10
       const { writeResult } = await import('./ui/output.js');
       await writeResult(runtime.stdout, globals().output, data, human);
     },
-    setExitCode(code) {
-      exitCode = code;
-    },
   };
 
   for (const register of COMMANDS) register(program, ctx);
@@ -101,7 +97,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10
       if (unknown) throw unknown;
     }
     await program.parseAsync(argv as string[], { from: 'user' });
-    return exitCode;
+    return ExitCode.Ok;
   } catch (err) {
     const usage = usageError(err, program, failed);
     // -v as commander parsed it, so combined short flags (-yv) count too; a usage error has no useful stack.

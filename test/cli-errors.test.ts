@@ -158,7 +158,7 @@ describe("commander's usage errors follow the documented format", () => {
     const value = await run(['stack', 'up', '--workers', 'many']);
     expect(value.code).toBe(2);
     expect(value.stderr).toContain('error [SRG_CLI_USAGE]');
-    expect(value.stderr).toContain("--workers must be a whole number, got 'many'");
+    expect(value.stderr).toContain("--workers must be a whole number >= 0, got 'many'");
     expect(value.stderr).toContain("hint: run 'surgectl stack up --help'");
   });
 

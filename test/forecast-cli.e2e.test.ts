@@ -34,7 +34,7 @@ describe('forecast: no partial outputs', () => {
     const w = fresh();
     const r = await runCli(['forecast', '--input', '../h.csv', '--horizon', '2d', '--rows', 'abc', '--out', 'rows.json'], { cwd: w });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --rows must be a number or "all", got "abc"/);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --rows must be a whole number >= 0 or 'all', got 'abc'/);
     expect(readdirSync(w)).toEqual([]);
   });
 
@@ -81,7 +81,7 @@ describe('forecast: flags are usage errors that name the flag', () => {
   it('--prometheus that is not a URL: exit 2 naming --prometheus, not the config key', async () => {
     const r = await runCli(['forecast', '--prometheus', 'not-a-url', '--query', 'up'], { cwd: dir });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --prometheus "not-a-url" is not an http\(s\) URL/);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --prometheus must be an http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:9090, got 'not-a-url'/);
     expect(r.stderr).not.toContain('forecast.prometheus');
   });
 
@@ -110,7 +110,7 @@ describe('forecast: flags are usage errors that name the flag', () => {
     const w = fresh();
     const r = await runCli(['forecast', 'sample', '--days', 'abc', '--out', 'x.csv'], { cwd: w });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/--days must be a number of days from 1 to 3660, got "abc"/);
+    expect(r.stderr).toMatch(/--days must be a number from 1 to 3660, got 'abc'/);
     expect(r.stderr).not.toMatch(/NaN/);
     expect(readdirSync(w)).toEqual([]);
   });

@@ -73,15 +73,32 @@ export function httpUrl(example = 'http://127.0.0.1:8080'): ArgParser<string> {
   return (v) => (isHttpUrl(v) ? v : fail(`an http(s) URL, e.g. ${example}`));
 }
 
-/** A value of `parse`, or the word `off` (e.g. `--rate-limit 50|off`). */
-export function orOff<T>(parse: ArgParser<T>): ArgParser<T | 'off'> {
+/** A value of `parse`, or the word `word` (e.g. `--rate-limit 50|off`, `--rows 24|all`). */
+export function orWord<T, W extends string>(word: W, parse: ArgParser<T>): ArgParser<T | W> {
   return (v) => {
-    if (v === 'off') return 'off';
+    if (v === word) return word;
     try {
       return parse(v);
     } catch (err) {
-      if (err instanceof InvalidArgumentError) return fail(`${err.message.replace(/^must be /, '')} or 'off'`);
+      if (err instanceof InvalidArgumentError) return fail(`${err.message.replace(/^must be /, '')} or '${word}'`);
       throw err;
     }
+  };
+}
+
+/** A value of `parse`, or the word `off`. */
+export function orOff<T>(parse: ArgParser<T>): ArgParser<T | 'off'> {
+  return orWord('off', parse);
+}
+
+/**
+ * A positive duration in the one grammar, kept as the text given: for flags layered over
+ * surgectl.yaml keys of the same text form (`forecast --horizon 7d`), checked here so a bad one
+ * is a usage error naming the flag before anything is read.
+ */
+export function durationText(): ArgParser<string> {
+  return (v) => {
+    const ms = parseDuration(v);
+    return ms === undefined || ms <= 0 ? fail(`a positive duration: ${DURATION_EXAMPLES}`) : v;
   };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SurgeError } from '../errors.js';
+import { durationMs, finiteNumber, wholeNumber } from './args.js';
 import type { CommandContext } from './context.js';
 
 interface PlanFlags {
@@ -9,11 +10,12 @@ interface PlanFlags {
   services: string;
   perReplicaRps?: string;
   loadTest?: string;
-  replicasUnderTest: string;
+  replicasUnderTest: number;
   headroom: string;
   sizeOn: 'point' | 'p80' | 'p95';
-  maxFactor: string;
-  lead: string;
+  maxFactor: number;
+  /** ms */
+  lead: number;
   name?: string;
   out?: string;
 }
@@ -39,11 +41,11 @@ Examples:
     .option('--services <list>', 'services to size: name[:requests-per-order],...', 'intake,worker')
     .option('--per-replica-rps <n|name=n,...>', 'requests per second one replica sustains')
     .option('--load-test <file>', 'k6 summary JSON: per-replica rps = http_reqs rate / --replicas-under-test')
-    .option('--replicas-under-test <n>', 'replicas that served the load test', '1')
+    .option('--replicas-under-test <n>', 'replicas that served the load test', wholeNumber({ min: 1 }), 1)
     .option('--headroom <share>', 'spare capacity over the sized demand: 30% or 0.3', '30%')
     .addOption(new Option('--size-on <bound>', 'size on the point forecast or an interval upper bound').choices(['point', 'p80', 'p95']).default('p95'))
-    .option('--max-factor <x>', 'ASG max = ceil(desired x this)', '1.5')
-    .option('--lead <duration>', 'capacity in place this long before the busy window', '30m')
+    .option('--max-factor <x>', 'ASG max = ceil(desired x this), >= 1', finiteNumber({ min: 1 }), 1.5)
+    .addOption(new Option('--lead <duration>', 'capacity in place this long before the busy window').argParser(durationMs()).default(30 * 60_000, '30m'))
     .option('--name <name>', 'plan name (default surge-<peak date>)')
     .option('--out <file>', 'write the ScalePlan YAML (replicas and ASG min/desired/max per service, for your deploy tooling)')
     .addHelpText(
@@ -57,13 +59,7 @@ Examples:
     )
     .action(async (flags: PlanFlags) => {
       const { runCapacityPlan } = await import('../forecast/run.js');
-      const { parseDuration } = await import('../forecast/duration.js');
       const cwd = ctx.runtime.cwd;
-      const maxFactor = Number(flags.maxFactor);
-      const replicasUnderTest = Number(flags.replicasUnderTest);
-      // Number('Infinity') is a number too: a plan with an infinite ASG max is no plan.
-      if (flags.maxFactor.trim() === '' || !Number.isFinite(maxFactor) || maxFactor < 1) throw new SurgeError('SRG_CLI_USAGE', `--max-factor must be a finite number >= 1, got "${flags.maxFactor}"`);
-      if (!Number.isInteger(replicasUnderTest) || replicasUnderTest < 1) throw new SurgeError('SRG_CLI_USAGE', `--replicas-under-test must be a whole number >= 1, got "${flags.replicasUnderTest}"`);
       if (flags.perReplicaRps !== undefined) checkFinite('--per-replica-rps', flags.perReplicaRps, (part) => (part.includes('=') ? part.slice(part.indexOf('=') + 1) : part));
       checkFinite('--services', flags.services, (part) => (part.includes(':') ? part.slice(part.indexOf(':') + 1) : undefined));
       const { plan, written } = await runCapacityPlan({
@@ -72,11 +68,11 @@ Examples:
         services: flags.services,
         ...(flags.perReplicaRps !== undefined ? { perReplicaRps: flags.perReplicaRps } : {}),
         ...(flags.loadTest !== undefined ? { loadTestFile: resolve(cwd, flags.loadTest) } : {}),
-        replicasUnderTest,
+        replicasUnderTest: flags.replicasUnderTest,
         headroom: flags.headroom,
         sizeOn: flags.sizeOn,
-        maxFactor,
-        leadMs: parseDuration(flags.lead, '--lead'),
+        maxFactor: flags.maxFactor,
+        leadMs: flags.lead,
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
         now: () => ctx.runtime.now(),

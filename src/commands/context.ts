@@ -52,8 +52,6 @@ export interface CommandContext {
   loadConfig(flags?: LoadConfigOptions['flags']): Promise<LoadedConfig>;
   /** Prints a result in the -o format; `human` renders the table form. */
   print(data: unknown, human: () => string): Promise<void>;
-  /** Sets the process exit code without an error message (e.g. a gate failed and the report says so). */
-  setExitCode(code: number): void;
 }
 
 /** Each file in src/commands/ exports one of these. It must import domain code lazily. */

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SurgeError } from '../errors.js';
-import { durationMs } from './args.js';
+import { durationMs, durationText, finiteNumber, httpUrl, orWord, wholeNumber } from './args.js';
 import { givenFlags, type CommandContext } from './context.js';
-import { isHttpUrl } from '../util/url.js';
 
 interface ForecastFlags {
   input?: string;
@@ -16,11 +15,11 @@ interface ForecastFlags {
   seasonality: string;
   campaigns?: string;
   counter: boolean;
-  origins: string;
+  origins: number;
   heavyModels: 'auto' | 'on' | 'off';
   plot?: string;
   out?: string;
-  rows: string;
+  rows: number | 'all';
   header: string[];
   bearerTokenFile?: string;
   caFile?: string;
@@ -42,20 +41,20 @@ Examples:
     .command('run', { isDefault: true })
     .description('forecast order demand from Prometheus or a file: peak, intervals, backtest-selected model')
     .option('-i, --input <file>', 'history as CSV/JSON: timestamp,value or series,timestamp,value')
-    .option('--prometheus <url>', 'read history from this Prometheus (with --query)')
+    .option('--prometheus <url>', 'read history from this Prometheus (with --query)', httpUrl('http://127.0.0.1:9090'))
     .option('--query <promql>', 'range query, e.g. sum(rate(orders_accepted_total[5m]))')
-    .option('--lookback <duration>', 'history to read from Prometheus', '28d')
-    .option('--step <duration>', 'grid step (default: 5m for Prometheus, the median gap for files)')
-    .option('--horizon <duration>', 'how far ahead to forecast', '7d')
+    .option('--lookback <duration>', 'history to read from Prometheus', durationText(), '28d')
+    .option('--step <duration>', 'grid step (default: 5m for Prometheus, the median gap for files)', durationText())
+    .option('--horizon <duration>', 'how far ahead to forecast', durationText(), '7d')
     .option('--model <name>', 'auto (backtest selection) or a model name to force', 'auto')
     .option('--seasonality <spec>', 'auto, none, daily, weekly, daily,weekly or periods in steps', 'auto')
     .option('--campaigns <file>', 'campaign calendar YAML (scenarios/campaigns/*.yaml)')
     .option('--counter', 'the values are a counter: convert to a per-second rate, handling resets', false)
-    .option('--origins <n>', 'rolling-origin backtest origins', '3')
+    .option('--origins <n>', 'rolling-origin backtest origins, 1 to 20', wholeNumber({ min: 1, max: 20 }), 3)
     .addOption(new Option('--heavy-models <mode>', 'augurs MSTL/ETS candidates (auto: when <= 10 series)').choices(['auto', 'on', 'off']).default('auto'))
     .option('--plot <file>', 'also write a chart: .svg or .html')
     .option('--out <file>', 'write the forecast JSON (input of `capacity plan`)')
-    .option('--rows <n|all>', 'rows of the per-step table', '24')
+    .option('--rows <n|all>', 'rows of the per-step table', orWord('all', wholeNumber()), 24)
     .option('--header <name: value>', 'extra HTTP header for Prometheus (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--bearer-token-file <file>', 'file holding a bearer token for Prometheus')
     .option('--ca-file <pem>', 'CA certificate for a Prometheus behind TLS')
@@ -76,9 +75,6 @@ Examples:
       const cwd = ctx.runtime.cwd;
       // defaults < surgectl.yaml `forecast:` < SURGECTL_FORECAST_* < flags
       const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query' });
-      // A bad flag is a usage error (exit 2), not a config error: check every flag before layering,
-      // and before anything is read or written.
-      for (const key of ['horizon', 'step', 'lookback'] as const) if (given[key] !== undefined) parseDuration(given[key], `--${key}`);
       if (flags.input !== undefined && given.prometheus !== undefined) {
         throw new SurgeError('SRG_CLI_USAGE', 'give one source, not both: --input <file> or --prometheus <url>', {
           hint: 'Drop --input to read Prometheus, or drop --prometheus (and --query) to read the file.',
@@ -87,18 +83,11 @@ Examples:
       if (flags.input !== undefined && given.query !== undefined) {
         throw new SurgeError('SRG_CLI_USAGE', '--query goes with --prometheus, not with --input', { hint: 'Drop --query to forecast the file.' });
       }
-      if (given.prometheus !== undefined && !isHttpUrl(given.prometheus)) {
-        throw new SurgeError('SRG_CLI_USAGE', `--prometheus "${given.prometheus}" is not an http(s) URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
-      }
-      const rows = flags.rows === 'all' ? Infinity : Number(flags.rows);
-      if (flags.rows.trim() === '' || !(rows >= 0)) throw new SurgeError('SRG_CLI_USAGE', `--rows must be a number or "all", got "${flags.rows}"`);
+      const rows = flags.rows === 'all' ? Infinity : flags.rows;
       const { config } = await ctx.loadConfig({ forecast: given });
       const fc = config.forecast;
       const prometheus = flags.input ? undefined : fc.prometheus;
       if (prometheus && !fc.query) throw new SurgeError('SRG_CLI_USAGE', '--prometheus needs --query (or forecast.query in the config)');
-      const origins = Number(flags.origins);
-      if (!Number.isInteger(origins) || origins < 1 || origins > 20) throw new SurgeError('SRG_CLI_USAGE', `--origins must be an integer 1..20, got "${flags.origins}"`);
-      const headers = await promHeaders(flags, cwd);
       const { result, written } = await runForecast({
         ...(flags.input ? { input: resolve(cwd, flags.input) } : {}),
         ...(prometheus
@@ -107,7 +96,8 @@ Examples:
                 url: prometheus,
                 query: fc.query as string,
                 lookbackMs: parseDuration(fc.lookback, '--lookback'),
-                headers,
+                headerLines: flags.header,
+                ...(flags.bearerTokenFile ? { bearerTokenFile: resolve(cwd, flags.bearerTokenFile) } : {}),
                 ...(flags.caFile ? { caFile: resolve(cwd, flags.caFile) } : {}),
                 insecureSkipVerify: flags.insecureSkipVerify,
               },
@@ -119,7 +109,7 @@ Examples:
         seasonality: flags.seasonality === 'auto' || flags.seasonality === 'none' ? flags.seasonality : flags.seasonality.split(','),
         ...(flags.campaigns ? { campaignsFile: resolve(cwd, flags.campaigns) } : {}),
         counter: flags.counter,
-        origins,
+        origins: flags.origins,
         heavyModels: flags.heavyModels,
         ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
         ...(flags.plot ? { plot: resolve(cwd, flags.plot) } : {}),
@@ -136,29 +126,23 @@ Examples:
   cmd
     .command('sample')
     .description('generate the bundled sample history: order rates with daily/weekly shape, trend, noise and campaigns (deterministic by seed)')
-    .option('--days <n>', 'days of history', '365')
+    .option('--days <n>', 'days of history, 1 to 3660', finiteNumber({ min: 1, max: 3660 }), 365)
     .addOption(new Option('--step <duration>', 'step').argParser(durationMs()).default(300_000, '5m'))
-    .option('--seed <n>', 'random seed', '42')
+    .option('--seed <n>', 'random seed', wholeNumber(), 42)
     .option('--end <time>', 'end of the history (ISO-8601), default 2026-11-20T00:00:00Z')
     .option('--out <file>', 'CSV to write', 'scenarios/history/orders.csv')
     .option('--campaigns-out <file>', 'also write the campaign windows in the sample as a calendar YAML')
     .addHelpText('after', '\nExamples:\n  $ surgectl forecast sample --days 365 --step 5m --seed 42 --out scenarios/history/orders.csv\n  $ surgectl forecast sample --days 56 --step 1h --campaigns-out scenarios/history/campaigns.yaml\n')
-    .action(async (flags: { days: string; step: number; seed: string; end?: string; out: string; campaignsOut?: string }) => {
+    .action(async (flags: { days: number; step: number; seed: number; end?: string; out: string; campaignsOut?: string }) => {
       const { runSample } = await import('../forecast/run.js');
       const { parseIsoTime } = await import('../forecast/sources/file.js');
       // Not Date.parse: a time without a zone is UTC, so the same flags give the same data on every machine.
       const end = flags.end === undefined ? undefined : (parseIsoTime(flags.end) ?? NaN);
       if (end !== undefined && !Number.isFinite(end)) throw new SurgeError('SRG_CLI_USAGE', `--end "${flags.end}" is not an ISO-8601 time`);
-      const seed = Number(flags.seed);
-      if (!Number.isInteger(seed)) throw new SurgeError('SRG_CLI_USAGE', `--seed must be an integer, got "${flags.seed}"`);
-      const days = Number(flags.days);
-      if (flags.days.trim() === '' || !(days >= 1 && days <= 3660)) {
-        throw new SurgeError('SRG_CLI_USAGE', `--days must be a number of days from 1 to 3660, got "${flags.days}"`);
-      }
       const res = await runSample({
-        days,
+        days: flags.days,
         stepMs: flags.step,
-        seed,
+        seed: flags.seed,
         out: resolve(ctx.runtime.cwd, flags.out),
         ...(flags.campaignsOut ? { campaignsOut: resolve(ctx.runtime.cwd, flags.campaignsOut) } : {}),
         ...(end !== undefined ? { end } : {}),
@@ -166,21 +150,3 @@ Examples:
       await ctx.print(res, () => `wrote ${res.points} points (${res.start} .. ${res.end}, ${res.campaigns} campaigns) to ${res.written.join(', ')}\n`);
     });
 }
-
-async function promHeaders(flags: ForecastFlags, cwd: string): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {};
-  for (const h of flags.header) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new SurgeError('SRG_CLI_USAGE', `--header "${h}" is not "Name: value"`);
-    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
-  }
-  if (flags.bearerTokenFile) {
-    const { readFile } = await import('node:fs/promises');
-    const token = await readFile(resolve(cwd, flags.bearerTokenFile), 'utf8').catch(() => {
-      throw new SurgeError('SRG_DATA_SOURCE', `cannot read --bearer-token-file ${flags.bearerTokenFile}`);
-    });
-    headers.Authorization = `Bearer ${token.trim()}`;
-  }
-  return headers;
-}
-

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STACK_DEFAULTS as D } from '../order-core/stack-options.js';
+import { parseDuration } from '../util/duration.js';
 
 /** `rateLimit`: requests per second per client (API key, else IP), or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
@@ -47,10 +48,10 @@ export const StackConfigSchema = z
 
 export type StackConfig = z.infer<typeof StackConfigSchema>;
 
-/** A Prometheus-style duration: 30s, 5m, 1h30m, 7d, 2w. */
+/** A duration in the one grammar (src/util/duration.ts): 30s, 5m, 1h30m, 7d, 2w; kept as text, as the user wrote it. */
 const duration = z
   .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/, 'expected a duration such as 5m, 7d or 1h30m')
+  .refine((v) => (parseDuration(v) ?? 0) > 0, 'expected a duration such as 5m, 7d or 1h30m')
   .describe('a duration such as 5m, 7d or 1h30m');
 
 /** `surgectl forecast` defaults (flags win). Durations are strings with units. */

@@ -17,7 +17,10 @@ export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'ca
     query: string;
     /** How far back to read, ms. */
     lookbackMs: number;
-    headers?: Record<string, string>;
+    /** Extra HTTP headers as `Name: value` lines (--header). */
+    headerLines?: readonly string[];
+    /** A file holding a bearer token, sent as `Authorization: Bearer <token>`. */
+    bearerTokenFile?: string;
     caFile?: string;
     insecureSkipVerify?: boolean;
   };
@@ -41,6 +44,8 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
       hint: 'e.g. surgectl forecast --input orders.csv --horizon 7d',
     });
   }
+  // Bad headers or an unreadable token file are refused before any output path is touched.
+  const headers = opts.prometheus ? await (await import('./sources/prometheus.js')).prometheusHeaders(opts.prometheus.headerLines ?? [], opts.prometheus.bearerTokenFile) : {};
   if (opts.plot && !/\.(svg|html?)$/i.test(opts.plot)) throw new SurgeError('SRG_CLI_USAGE', `--plot ${opts.plot}: expected a .svg or .html file`);
   const outputs: OutputPath[] = [
     ...(opts.out ? [{ flag: '--out', path: opts.out }] : []),
@@ -61,7 +66,7 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
       start: end - p.lookbackMs,
       end,
       stepMs,
-      ...(p.headers ? { headers: p.headers } : {}),
+      headers,
       ...(p.caFile ? { caFile: p.caFile } : {}),
       ...(p.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -1,7 +1,7 @@
 import { SurgeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Paint } from './color.js';
-import type { NotifyLevel, Reporter } from '../reporter.js';
+import type { Reporter } from '../reporter.js';
 
 export interface ConsoleReporterOptions {
   runtime: Runtime;

@@ -129,7 +129,7 @@ describe('bad input gets a clear error and the documented exit code', () => {
     ['unknown column', 'timestamp,value,colour\n2026-01-01T00:00:00Z,5,red\n', [], 10, /SRG_DATA_FORMAT.*unknown column "colour"/],
     ['horizon too long', 'timestamp,value\n' + Array.from({ length: 48 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString()},${i}`).join('\n'), ['--horizon', '7d'], 10, /SRG_DATA_TOO_SHORT.*too short for a 1w horizon/],
     ['unknown model', 'timestamp,value\n2026-01-01T00:00:00Z,5\n', ['--model', 'magic'], 2, /SRG_FORECAST_MODEL.*unknown model "magic"/],
-    ['bad horizon', 'timestamp,value\n2026-01-01T00:00:00Z,5\n', ['--horizon', '7x'], 2, /SRG_CLI_USAGE.*--horizon: "7x" is not a duration/],
+    ['bad horizon', 'timestamp,value\n2026-01-01T00:00:00Z,5\n', ['--horizon', '7x'], 2, /SRG_CLI_USAGE.*--horizon must be a positive duration: .*, got '7x'/],
   ];
   for (const [name, text, extra, code, message] of cases) {
     it(name, async () => {

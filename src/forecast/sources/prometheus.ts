@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { SurgeError } from '../../errors.js';
 import type { RawSeries } from '../types.js';
 import { withoutUrlCredentials } from '../../util/url.js';
@@ -155,4 +156,24 @@ function labelKey(metric: Record<string, string>): string {
   const entries = Object.entries(metric).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return 'series';
   return `{${entries.map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+}
+
+/**
+ * The extra request headers of a Prometheus read: `Name: value` lines (--header) and a bearer
+ * token read from a file (--bearer-token-file). The token is never shown in a message.
+ */
+export async function prometheusHeaders(lines: readonly string[], bearerTokenFile?: string): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  for (const h of lines) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new SurgeError('SRG_CLI_USAGE', `--header "${h}" is not "Name: value"`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  if (bearerTokenFile !== undefined) {
+    const token = await readFile(bearerTokenFile, 'utf8').catch((err: unknown) => {
+      throw new SurgeError('SRG_DATA_SOURCE', `cannot read --bearer-token-file ${bearerTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    });
+    headers.Authorization = `Bearer ${token.trim()}`;
+  }
+  return headers;
 }
