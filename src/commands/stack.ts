@@ -84,23 +84,10 @@ Examples:
         logFile: opts.logFile,
         signal: ctx.runtime.signal,
         reporter: ctx.reporter(),
-        onStarted: (info) =>
-          ctx.print(info, () => {
-            const p = ctx.paint();
-            const row = (k: string, v: string) => `  ${p.dim(k.padEnd(9))} ${v}\n`;
-            return (
-              `${p.green('✓')} surgectl order stack is up (${info.workers} workers)\n` +
-              row('intake', `${info.url}/v1/orders`) +
-              row('status', `${info.url}/v1/orders/<id>   inventory: ${info.url}/v1/inventory`) +
-              row('admin', `${info.url}/admin/status   (Authorization: Bearer <token>)`) +
-              row('metrics', `${info.url}/metrics`) +
-              row('payment', info.paymentUrl) +
-              row('token', info.adminToken) +
-              row('data dir', info.dataDir) +
-              row('logs', info.logFile ?? 'stderr') +
-              `Press Ctrl+C to stop: intake closes, in-flight orders finish, then it exits.\n`
-            );
-          }),
+        onStarted: async (info) => {
+          const { renderStackStarted } = await import('../ui/stack-status.js');
+          await ctx.print(info, () => renderStackStarted(info, ctx.paint()));
+        },
       });
       ctx.reporter().notify(
         result.drained ? 'order stack stopped cleanly' : `order stack stopped; ${result.inFlight} job(s) were still running and resume on the next start`,

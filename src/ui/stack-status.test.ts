@@ -4,7 +4,7 @@ import { createFakeStackAdmin } from '../adapters/stack-admin/fake.js';
 import type { StackStatus } from '../adapters/stack-admin/port.js';
 import type { StatusSample } from '../stack-status/watch.js';
 import { createPaint, stripAnsi } from './color.js';
-import { renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
+import { renderStackStarted, renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
 
 const plain = createPaint(false);
 const colour = createPaint(true);
@@ -108,5 +108,29 @@ describe('stack status --watch rendering', () => {
     expect(yaml.startsWith('---\n')).toBe(true);
     expect(parseAllDocuments(yaml).map((d) => d.toJS() as unknown)).toEqual([one, one]);
     expect(await renderWatchSample('table', one, plain)).toBe(renderWatchRow(one, plain));
+  });
+});
+
+describe('renderStackStarted (stack up)', () => {
+  it('lists every endpoint, the token and the files, and says stderr when there is no log file', () => {
+    const info = {
+      url: STACK_URL,
+      intakeUrl: `${STACK_URL}/v1/orders`,
+      adminUrl: `${STACK_URL}/admin`,
+      metricsUrl: `${STACK_URL}/metrics`,
+      paymentUrl: 'http://127.0.0.1:8089',
+      adminToken: 'tok-123',
+      workers: 8,
+      dataDir: '/tmp/d',
+      logFile: null,
+    };
+    const text = renderStackStarted(info, plain);
+    expect(text.split('\n')[0]).toBe('✓ surgectl order stack is up (8 workers)');
+    expect(text).toContain(`  intake    ${STACK_URL}/v1/orders\n`);
+    expect(text).toContain('  payment   http://127.0.0.1:8089\n');
+    expect(text).toContain('  token     tok-123\n');
+    expect(text).toContain('  logs      stderr\n');
+    expect(renderStackStarted({ ...info, logFile: '/tmp/d/stack.log' }, plain)).toContain('  logs      /tmp/d/stack.log\n');
+    expect(stripAnsi(renderStackStarted(info, colour))).toBe(text);
   });
 });

@@ -1,4 +1,5 @@
 import type { StackStatus } from '../adapters/stack-admin/port.js';
+import type { StackStartedInfo } from '../order-core/stack.js';
 import type { StatusSample } from '../stack-status/watch.js';
 import type { Paint } from './color.js';
 import type { OutputFormat } from './output.js';
@@ -70,4 +71,21 @@ export async function renderWatchSample(format: OutputFormat, sample: StatusSamp
     return '---\n' + stringify(sample);
   }
   return renderWatchRow(sample, p);
+}
+
+/** What `stack up` prints once the stack listens: where each API is, the token, the files. */
+export function renderStackStarted(info: StackStartedInfo, p: Paint): string {
+  const row = (k: string, v: string) => `  ${p.dim(k.padEnd(9))} ${v}\n`;
+  return (
+    `${p.green('✓')} surgectl order stack is up (${info.workers} workers)\n` +
+    row('intake', `${info.url}/v1/orders`) +
+    row('status', `${info.url}/v1/orders/<id>   inventory: ${info.url}/v1/inventory`) +
+    row('admin', `${info.url}/admin/status   (Authorization: Bearer <token>)`) +
+    row('metrics', `${info.url}/metrics`) +
+    row('payment', info.paymentUrl) +
+    row('token', info.adminToken) +
+    row('data dir', info.dataDir) +
+    row('logs', info.logFile ?? 'stderr') +
+    `Press Ctrl+C to stop: intake closes, in-flight orders finish, then it exits.\n`
+  );
 }
