@@ -54,6 +54,26 @@ export const ERROR_CODES = {
   SRG_K8S_API: { exitCode: ExitCode.Usage, summary: 'The Kubernetes API refused or failed a request.' },
   SRG_K8S_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The Kubernetes API server did not answer.' },
   SRG_K8S_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable kubeconfig/context.' },
+  // Scale (surgectl scale)
+  SRG_SCALE_PLAN: { exitCode: ExitCode.InvalidConfig, summary: 'The ScalePlan file failed validation; every problem is listed with its path.' },
+  SRG_SCALE_TARGET: { exitCode: ExitCode.Usage, summary: 'An object the plan names (deployment, HPA, namespace, ASG, stack) does not exist or cannot be scaled as asked.' },
+  SRG_SCALE_SNAPSHOT: { exitCode: ExitCode.InvalidConfig, summary: 'The scale snapshot file is missing, unreadable or not a surgectl snapshot.' },
+  SRG_SCALE_PARTIAL: { exitCode: ExitCode.Usage, summary: 'The apply stopped part way: some objects were changed, others not; restore from the snapshot.' },
+  SRG_SCALE_NOT_READY: { exitCode: ExitCode.GateFailed, summary: 'The targets did not become ready within --timeout.' },
+  SRG_SCALE_RESTORE: { exitCode: ExitCode.RollbackFailed, summary: 'A restore did not complete: some objects are not back as they were.' },
+  // AWS
+  SRG_AWS_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable AWS region or credentials.' },
+  SRG_AWS_API: { exitCode: ExitCode.Usage, summary: 'The AWS API refused the request (validation, access denied).' },
+  SRG_AWS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The AWS API did not answer.' },
+  // Feature flags (surgectl flags)
+  SRG_FLAGS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The flag server did not answer.' },
+  SRG_FLAGS_AUTH: { exitCode: ExitCode.Usage, summary: 'The flag server refused the token (401/403).' },
+  SRG_FLAGS_API: { exitCode: ExitCode.Usage, summary: 'The flag server refused the request.' },
+  SRG_FLAGS_UNKNOWN: { exitCode: ExitCode.Usage, summary: 'A flag, project or environment named does not exist; nothing was switched.' },
+  SRG_FLAGS_SET: { exitCode: ExitCode.InvalidConfig, summary: 'The flag set is not defined in surgectl.yaml (flags.sets).' },
+  SRG_FLAGS_SNAPSHOT: { exitCode: ExitCode.InvalidConfig, summary: 'The flags snapshot file is missing, unreadable or not a surgectl snapshot.' },
+  SRG_FLAGS_PARTIAL: { exitCode: ExitCode.Usage, summary: 'A switch stopped part way: some flags were switched, others not; restore from the snapshot.' },
+  SRG_FLAGS_NOT_PROPAGATED: { exitCode: ExitCode.GateFailed, summary: 'A running instance has not seen the flag change within --timeout.' },
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
   SRG_REHEARSE_REPORT: { exitCode: ExitCode.Usage, summary: 'The rehearsal report could not be written to the report directory.' },
