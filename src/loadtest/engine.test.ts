@@ -60,6 +60,12 @@ describe('builtin engine against loopback servers', () => {
     expect(Math.abs(outcome!.arrivals - rate * 2) / (rate * 2)).toBeLessThan(0.02);
     expect(outcome!.dropped).toBe(0);
     expect(srv.total()).toBe(outcome!.arrivals);
+    // Totals alone would pass a run that starved and then sent everything in one burst: the
+    // server must see the rate in each half second (200 ± 25%, slack for a busy machine).
+    const t0 = srv.arrivedAt[0]!;
+    const perWindow = [0, 1, 2, 3].map((w) => srv.arrivedAt.filter((t) => t - t0 >= w * 500 && t - t0 < (w + 1) * 500).length);
+    for (const n of perWindow) expect(n, `arrivals per 500 ms window: ${perWindow.join(', ')}`).toBeGreaterThanOrEqual(150);
+    for (const n of perWindow) expect(n, `arrivals per 500 ms window: ${perWindow.join(', ')}`).toBeLessThanOrEqual(250);
     expect(result.summary.metrics.http_reqs?.values.count).toBe(srv.total());
     expect(result.summary.metrics.http_req_duration?.values['p(95)']).toBeGreaterThan(0);
     expect(result.passed).toBe(true);

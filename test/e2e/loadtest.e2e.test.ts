@@ -202,8 +202,12 @@ describe('surgectl loadtest (no stack needed)', () => {
     const v = await runMain(['loadtest', 'validate', join(import.meta.dirname, '../../scenarios/load/flash-sale.yaml')]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/valid \(2 scenario\(s\), 7 threshold\(s\), 120s\)/);
-    const h = await runMain(['loadtest', 'run', '--help']);
+    // --help wins over everything else on the line: no run, so no --out file.
+    const scenario = writeScenarioAt(join(dir.path, 'help.yaml'), 'http://127.0.0.1:9');
+    const h = await runMain(['loadtest', 'run', scenario, '--out', join(dir.path, 'never.json'), '--help'], { cwd: dir.path });
+    expect(h.code).toBe(0);
     expect(h.stdout).toContain('Examples:');
+    expect(h.stderr).toBe('');
     expect(existsSync(join(dir.path, 'never.json'))).toBe(false);
   });
 });

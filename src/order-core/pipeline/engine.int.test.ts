@@ -137,11 +137,22 @@ describe('order engine (real SQLite + real gateway)', () => {
   });
 
   it('a killed worker does not ack: its job is redelivered after the lease and charged once', async () => {
-    const { engine, gateway } = await setup({ latencyMs: 150, workers: 1, leaseMs: 300 });
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const gateway = await startGateway(tmp.dir);
+    cleanups.push(() => gateway.close());
+    // The first charge is held in front of the gateway until the test lets it go, so the kill
+    // lands while the worker is inside the charge whatever the machine's speed.
+    const held = await holdFirstRequest(gateway.url);
+    cleanups.push(() => held.close());
+    const engine = await startEngine(stackConfig({ dataDir: tmp.dir, workers: 1, leaseMs: 300 }), held.url);
+    cleanups.push(() => engine.close());
     const [id] = await acceptAll(engine, 1, { sku: 'SKU-0006', qty: 1 });
-    await waitFor('worker busy with the order', () => engine.pool.busy() === 1);
+    await held.arrived;
+    expect(engine.pool.busy()).toBe(1);
     const killed = engine.pool.killWorker();
     expect(killed).toEqual({ killed: true, orderId: id });
+    held.release();
     await waitFor('redelivered and confirmed', () => engine.store.getOrder(id!)?.status === 'confirmed');
     expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_pipeline_redeliveries_total')).toContain('surgectl_pipeline_redeliveries_total 1');
     expect((await chargesFor(gateway.url, id!)).length).toBe(1);
@@ -286,12 +297,15 @@ describe('order engine (real SQLite + real gateway)', () => {
     engine.pool.pause();
     expect(engine.pool.isPaused()).toBe(true);
     const ids = await acceptAll(engine, 4, { sku: 'SKU-0014', qty: 1 });
-    // paused: a full poll cycle passes and nothing is leased
-    await waitFor('stats read twice', async () => {
-      await new Promise((r) => setImmediate(r));
-      return engine.store.stats().queueDepth === 4;
-    });
-    expect(engine.pool.busy()).toBe(0);
+    // Paused: the accepts woke the dispatcher, and over three of its poll cycles (100 ms each)
+    // nothing is leased. A negative claim needs the time to pass; a dispatcher that ignored the
+    // pause would lease within a few ms of the first wake-up, well inside this window.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      expect(engine.pool.busy()).toBe(0);
+      expect(engine.store.stats().queueDepth).toBe(4);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     engine.pool.resume();
     await waitFor('a job in flight', () => engine.pool.busy() > 0);
     const drained = await engine.pool.drain(5_000);
@@ -322,3 +336,53 @@ describe('order engine (real SQLite + real gateway)', () => {
     expect(etas[2]!).toBeGreaterThan(etas[0]!);
   });
 });
+
+/**
+ * A pass-through proxy to `target` that holds the first request until `release()`: `arrived`
+ * resolves when it is being held. Later requests pass at once.
+ */
+async function holdFirstRequest(target: string): Promise<{ url: string; arrived: Promise<void>; release(): void; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let arrive!: () => void;
+  const arrived = new Promise<void>((r) => (arrive = r));
+  let first = true;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const wait = first ? released : Promise.resolve();
+      if (first) {
+        first = false;
+        arrive();
+      }
+      void wait
+        .then(() =>
+          fetch(target + (req.url ?? '/'), {
+            method: req.method ?? 'GET',
+            headers: Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>,
+            ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+          }),
+        )
+        .then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        })
+        .catch(() => res.destroy());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    arrived,
+    release,
+    close: () =>
+      new Promise<void>((r) => {
+        release();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

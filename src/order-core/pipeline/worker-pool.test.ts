@@ -53,18 +53,26 @@ function harness() {
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
+/** Yields to the event loop until `cond` holds; fails with `what` after 5 s instead of at the test timeout. */
+async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await turn();
+  }
+}
 
 describe('worker pool', () => {
   it('a drain that begins while a lease commits waits for the jobs that lease hands out', async () => {
     const { pool, leases, started, release, job } = harness();
     pool.start(2);
-    while (leases.length === 0) await turn();
+    await until('a lease', () => leases.length > 0);
     expect(leases[0]!.tokens).toHaveLength(2);
 
     let result: { drained: boolean; inFlight: number } | undefined;
     const draining = pool.drain(10_000).then((r) => (result = r));
     leases[0]!.finish(leases[0]!.tokens.map((t, i) => job(t, i + 1)));
-    while (started.length < 2) await turn();
+    await until('two jobs started', () => started.length >= 2);
     for (let i = 0; i < 5; i++) await turn();
     // both leased jobs run, and the drain does not claim to be done while they do
     expect(pool.busy()).toBe(2);
@@ -82,7 +90,7 @@ describe('worker pool', () => {
   it('starts no workers once draining: a larger size is refused, a smaller one taken', async () => {
     const { pool, leases } = harness();
     pool.start(2);
-    while (leases.length === 0) await turn();
+    await until('a lease', () => leases.length > 0);
     leases[0]!.finish([]);
     await pool.drain(1_000);
     expect(() => pool.setSize(3)).toThrow(PoolDrainingError);
@@ -94,10 +102,10 @@ describe('worker pool', () => {
   it('a drain that begins while a lease commits lets the workers that got no job go home', async () => {
     const { pool, leases, started, release, job } = harness();
     pool.start(3);
-    while (leases.length === 0) await turn();
+    await until('a lease', () => leases.length > 0);
     const draining = pool.drain(10_000);
     leases[0]!.finish([job(leases[0]!.tokens[0]!, 1)]);
-    while (started.length < 1) await turn();
+    await until('a job started', () => started.length >= 1);
     release[0]!();
     expect(await draining).toEqual({ drained: true, inFlight: 0 });
     expect(started).toEqual(['ord_1']);

@@ -1,7 +1,7 @@
 import { existsSync, fdatasync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { acceptRequest, silentLogger, stackConfig, startEngine, tempDir } from '../../../../test/support/order-engine.js';
 import { defaultCatalog } from '../../catalog.js';
 import { GiveUp } from '../../domain/outcomes.js';
@@ -21,7 +21,7 @@ function openStore(dir: string) {
 }
 
 describe('sqlite order store', () => {
-  it('opens an existing store repeatedly without redoing migrations, in WAL mode with synchronous=FULL', async () => {
+  it('opens an existing store repeatedly without redoing migrations, in WAL mode', async () => {
     const tmp = tempDir();
     cleanups.push(() => tmp.remove());
     const a = openStore(tmp.dir);
@@ -38,6 +38,33 @@ describe('sqlite order store', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it('runs synchronous=NORMAL and answers an accept only after the WAL fdatasync that covers its commit has completed', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+    // The WAL's fdatasync completes only when the test says so (and really syncs then).
+    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)))) as typeof fdatasync;
+    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
+    cleanups.push(() => store.close());
+    store.seed(undefined, () => defaultCatalog(5));
+    const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
+    cleanups.push(() => raw.close());
+    // NORMAL, not FULL: durability comes from the explicit fdatasync below, off the event loop.
+    expect(store.durabilitySettings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL' });
+    let answered = false;
+    const accepted = store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] })).then((o) => {
+      answered = true;
+      return o;
+    });
+    await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0), { timeout: 5_000, interval: 5 });
+    // Committed to the WAL (another connection sees it) but not yet synced: no answer yet.
+    await vi.waitFor(() => expect(raw.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 1 }), { timeout: 5_000, interval: 5 });
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    pending.shift()!(null);
+    expect((await accepted).kind).toBe('created');
   });
 
   it('recommends in-stock best sellers, never what was bought, and ranks again after a second', async () => {

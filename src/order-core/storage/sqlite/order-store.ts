@@ -548,6 +548,16 @@ export class SqliteOrderStore implements OrderStore {
     return cancelled;
   }
 
+  /**
+   * How the connection keeps orders durable, as SQLite reports it: WAL journal with
+   * synchronous=NORMAL, made as safe as FULL by the fdatasync of the WAL before any answer.
+   */
+  durabilitySettings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' } {
+    const levels = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+    const sync = this.conn.pragma('synchronous', { simple: true }) as number;
+    return { journalMode: String(this.conn.pragma('journal_mode', { simple: true })), synchronous: levels[sync] ?? 'OFF' };
+  }
+
   isHealthy(): boolean {
     if (this.failure !== undefined || this.db === undefined || !this.db.open) return false;
     try {
