@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack admin API did not answer.' },
   SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },
   SRG_STACK_UNKNOWN_FLAG: { exitCode: ExitCode.Usage, summary: 'The feature flag is not one the stack knows.' },
+  SRG_STACK_FLAG_READONLY: { exitCode: ExitCode.Usage, summary: 'The stack reads its flags from Unleash; switch them there, not on the stack.' },
   // Input data (forecast sources, CSV, Prometheus)
   SRG_DATA_EMPTY: { exitCode: ExitCode.InvalidConfig, summary: 'The input series has no usable points.' },
   SRG_DATA_FORMAT: { exitCode: ExitCode.InvalidConfig, summary: 'The input file has an unknown column, a non-numeric value or an unreadable timestamp.' },
@@ -65,6 +66,7 @@ export const ERROR_CODES = {
   SRG_AWS_CONFIG: { exitCode: ExitCode.InvalidConfig, summary: 'No usable AWS region or credentials.' },
   SRG_AWS_API: { exitCode: ExitCode.Usage, summary: 'The AWS API refused the request (validation, access denied).' },
   SRG_AWS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The AWS API did not answer.' },
+  SRG_AWS_NOT_FOUND: { exitCode: ExitCode.Usage, summary: 'The Auto Scaling group (or scheduled action) the request names does not exist in that region.' },
   // Feature flags (surgectl flags)
   SRG_FLAGS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The flag server did not answer.' },
   SRG_FLAGS_AUTH: { exitCode: ExitCode.Usage, summary: 'The flag server refused the token (401/403).' },

@@ -15,6 +15,10 @@ export function processRuntime(): Runtime {
     signalled = true;
     controller.abort(new Error(`received ${name}`));
   };
+  // The AWS SDK warns on every run under Node 20 that its releases after January 2027 will need
+  // Node 22. surgectl pins its SDK version, so the warning says nothing to an operator; a user who
+  // wants it back sets the variable to anything else.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // `surgectl ... | head` closes the pipe early: that is the reader's choice, not an error.
