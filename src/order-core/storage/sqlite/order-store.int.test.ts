@@ -45,12 +45,16 @@ describe('sqlite order store', () => {
     cleanups.push(() => tmp.remove());
     const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
     // The WAL's fdatasync completes only when the test says so (and really syncs then).
-    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)))) as typeof fdatasync;
+    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)));
+    }) as typeof fdatasync;
     const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
     cleanups.push(() => store.close());
     store.seed(undefined, () => defaultCatalog(5));
     const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
-    cleanups.push(() => raw.close());
+    cleanups.push(() => {
+      raw.close();
+    });
     // NORMAL, not FULL: durability comes from the explicit fdatasync below, off the event loop.
     expect(store.durabilitySettings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL' });
     let answered = false;
