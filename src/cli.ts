@@ -16,9 +16,11 @@ import { registerCapacity } from './commands/capacity.js';
 import { registerChaos } from './commands/chaos.js';
 import { registerLoadtest } from './commands/loadtest.js';
 import { registerRehearse } from './commands/rehearse.js';
+import { registerFlags } from './commands/flags.js';
+import { registerScale } from './commands/scale.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, registerForecast, registerCapacity, registerLoadtest, registerChaos, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, registerForecast, registerCapacity, registerScale, registerFlags, registerLoadtest, registerChaos, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   SRG_DATA_EMPTY: { exitCode: ExitCode.InvalidConfig, summary: 'The input series has no usable points.' },
   SRG_DATA_FORMAT: { exitCode: ExitCode.InvalidConfig, summary: 'The input file has an unknown column, a non-numeric value or an unreadable timestamp.' },
   SRG_DATA_TOO_SHORT: { exitCode: ExitCode.InvalidConfig, summary: 'The history is too short for the asked horizon or seasonality.' },
+  SRG_DATA_GAP: { exitCode: ExitCode.InvalidConfig, summary: 'The series has a hole longer than --max-gap.' },
+  SRG_DATA_NEGATIVE: { exitCode: ExitCode.InvalidConfig, summary: 'The series has negative values and --allow-negative was not given.' },
   SRG_DATA_SOURCE: { exitCode: ExitCode.Usage, summary: 'A data source (file, Prometheus) could not be read or refused the query.' },
   SRG_PROMETHEUS_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'Prometheus did not answer (connection refused, unknown host, timeout).' },
   // Forecast and capacity

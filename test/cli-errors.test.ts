@@ -111,7 +111,7 @@ describe('a missing or unknown command is a usage error that still shows the hel
   });
 
   it.each([
-    [['scale', 'plan', '--help'], "unknown command 'scale'", "run 'surgectl --help'"],
+    [['scale', 'aply', '--help'], "unknown command 'aply' for 'surgectl scale' (Did you mean apply?)", "run 'surgectl scale --help'"],
     [['stack', 'stats', '-h'], "unknown command 'stats' for 'surgectl stack' (Did you mean status?)", "run 'surgectl stack --help'"],
     [['-o', 'json', 'chaos', 'rn', '--help'], "unknown command 'rn' for 'surgectl chaos' (Did you mean run?)", "run 'surgectl chaos --help'"],
   ])('an unknown command with --help is still a usage error: %j', async (argv, message, hint) => {

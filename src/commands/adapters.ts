@@ -23,6 +23,23 @@ export function createAdapters(runtime: Runtime, loadConfig: () => Promise<Loade
       const { createStackAdmin } = await import('../adapters/stack-admin/stack-admin.js');
       return createStackAdmin({ url, ...(token ? { token } : {}) });
     },
+    async flags(opts) {
+      const { config } = await loadConfig();
+      const kind = opts.provider ?? config.flags.provider;
+      const { createLocalFlagsProvider, createUnleashFlagsProvider } = await import('../flags/provider.js');
+      if (kind === 'local') return createLocalFlagsProvider(await this.stackAdmin({ url: opts.stackUrl, ...(opts.tokenEnv ? { tokenEnv: opts.tokenEnv } : {}), requireToken: true }));
+      const url = opts.unleashUrl ?? config.flags.unleashUrl;
+      if (!url) {
+        throw new SurgeError('SRG_CLI_USAGE', 'No Unleash URL: the unleash provider needs one', { hint: 'Pass --unleash-url http://<host>:4242, or set flags.unleashUrl in surgectl.yaml.' });
+      }
+      const token = await unleashToken(runtime, config.flags.credentialsFile);
+      const { createUnleash } = await import('../adapters/unleash/unleash.js');
+      return createUnleashFlagsProvider(createUnleash({ url, token }), { project: opts.project ?? config.flags.project, environment: opts.environment ?? config.flags.environment });
+    },
+    async autoScaling(opts) {
+      const { createAutoScaling } = await import('../adapters/aws-autoscaling/aws-autoscaling.js');
+      return createAutoScaling({ env: { ...runtime.env }, ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
+    },
     kubernetes(opts) {
       const paths = kubeconfigPaths(opts.kubeconfig, runtime.env);
       let k8s: Promise<KubernetesPort> | undefined;
@@ -40,4 +57,23 @@ function kubeconfigPaths(flag: string | undefined, env: Readonly<Record<string, 
   const fromEnv = (env.KUBECONFIG ?? '').split(':').filter(Boolean);
   if (fromEnv.length > 0) return fromEnv;
   return [`${env.HOME ?? ''}/.kube/config`];
+}
+
+/** The Unleash admin token: env UNLEASH_ADMIN_TOKEN, else the first line of the credentials file. Never echoed. */
+async function unleashToken(runtime: Runtime, credentialsFile: string | undefined): Promise<string> {
+  const fromEnv = runtime.env.UNLEASH_ADMIN_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const hint = 'export UNLEASH_ADMIN_TOKEN=<an admin API token>, or point flags.credentialsFile at a file holding it (mode 600).';
+  if (!credentialsFile) throw new SurgeError('SRG_FLAGS_AUTH', 'No Unleash admin token: UNLEASH_ADMIN_TOKEN is not set and flags.credentialsFile is not configured', { hint });
+  const { readFile } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  // `~/…` as a shell would expand it: config files are written by people.
+  const home = runtime.env.HOME;
+  const path = credentialsFile.startsWith('~/') && home ? resolve(home, credentialsFile.slice(2)) : resolve(runtime.cwd, credentialsFile);
+  const text = await readFile(path, 'utf8').catch((cause: NodeJS.ErrnoException) => {
+    throw new SurgeError('SRG_FLAGS_AUTH', `Cannot read the Unleash credentials file ${path}: ${cause.code ?? cause.message}`, { hint });
+  });
+  const token = text.split('\n')[0]?.trim();
+  if (!token) throw new SurgeError('SRG_FLAGS_AUTH', `The Unleash credentials file ${path} is empty`, { hint });
+  return token;
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import type { AutoScalingPort } from '../adapters/aws-autoscaling/port.js';
 import type { KubernetesPort } from '../adapters/kubernetes/port.js';
 import type { StackAdminPort } from '../adapters/stack-admin/port.js';
+import type { FlagsProvider, FlagsProviderKind } from '../flags/provider.js';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.js';
 import type { Runtime } from '../runtime.js';
 import type { Paint } from '../ui/color.js';
@@ -33,6 +35,19 @@ export interface Adapters {
    * built on the first call of the returned function.
    */
   kubernetes(opts: { kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined }): () => Promise<KubernetesPort>;
+  /**
+   * AWS EC2 Auto Scaling in `region` (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's),
+   * credentials from the standard chain (env, `profile` or AWS_PROFILE, SSO, instance role).
+   */
+  autoScaling(opts: { region?: string | undefined; profile?: string | undefined }): Promise<AutoScalingPort>;
+  /**
+   * The flag provider of `surgectl flags` (default `flags.provider`): `unleash` at `unleashUrl`
+   * (default `flags.unleashUrl`), project `project` (default `flags.project`), with the admin token
+   * from env UNLEASH_ADMIN_TOKEN, else the first line of `flags.credentialsFile` (never printed);
+   * `local`: the bundled stack's admin API at `stackUrl`, as `stackAdmin` builds it.
+   * @throws SurgeError SRG_FLAGS_AUTH when Unleash has no token; SRG_CLI_USAGE when it has no URL.
+   */
+  flags(opts: { provider?: FlagsProviderKind | undefined; unleashUrl?: string | undefined; project?: string | undefined; environment?: string | undefined; stackUrl?: string | undefined; tokenEnv?: string | undefined }): Promise<FlagsProvider>;
 }
 
 /** What src/cli.ts hands each command file: no command touches process.* itself. */

@@ -23,6 +23,10 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
   paymentTimeoutMs: 'stack.paymentTimeoutMs',
   logLevel: '--log-level',
   logFile: '--log-file',
+  unleashUrl: '--unleash-url',
+  unleashClientToken: 'UNLEASH_CLIENT_TOKEN',
+  unleashEnvironment: 'stack.unleashEnvironment',
+  unleashRefreshIntervalMs: '--unleash-refresh',
 });
 
 /**
@@ -47,6 +51,9 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
     drainTimeoutMs: config.drainTimeoutMs,
     paymentTimeoutMs: config.paymentTimeoutMs,
     logLevel: config.logLevel,
+    unleashUrl: config.unleashUrl,
+    unleashEnvironment: config.unleashEnvironment,
+    unleashRefreshIntervalMs: config.unleashRefreshIntervalMs,
     optionLabels: STACK_FLAG_LABELS,
   };
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { StackConfig } from '../config/schema.js';
 import { SurgeError } from '../errors.js';
-import { finiteNumber, httpUrl, orOff, positiveNumber, wholeNumber } from './args.js';
+import { durationMs, finiteNumber, httpUrl, orOff, positiveNumber, wholeNumber } from './args.js';
 import { givenFlags, type CommandContext } from './context.js';
 import { stackOptionsFromConfig } from './stack-options.js';
 
@@ -17,6 +17,8 @@ const UP_FLAGS: Record<string, keyof StackConfig> = {
   paymentFailureRate: 'paymentFailureRate',
   paymentLatencyMs: 'paymentLatencyMs',
   logLevel: 'logLevel',
+  unleashUrl: 'unleashUrl',
+  unleashRefresh: 'unleashRefreshIntervalMs',
 };
 
 // Flags check the shape of a value; the ranges (--workers 0..512, --port 0..65535, a failure rate
@@ -60,19 +62,24 @@ Examples:
     .option('--payment-latency-ms <ms>', 'latency added to each payment call (default 5)', wholeNumber())
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--log-file <path|->', "JSON log file, or '-' for stderr (default <data-dir>/stack.log)")
+    .option('--unleash-url <url>', 'read the feature flags from this Unleash (client token from UNLEASH_CLIENT_TOKEN); default: local flags', httpUrl('http://127.0.0.1:4242'))
+    .option('--unleash-refresh <duration>', 'how often the flags are fetched from Unleash again, e.g. 5s (default 15s)', durationMs({ minMs: 100 }))
     .addHelpText(
       'after',
       `
 Every flag can also be set in surgectl.yaml (section "stack") or as SURGECTL_STACK_<KEY>
 (e.g. SURGECTL_STACK_MAX_BACKLOG=5000); flags win over env, env over the file.
 The admin token comes from SURGECTL_STACK_ADMIN_TOKEN (or stack.adminToken); when unset a
-random one is generated and printed.
+random one is generated and printed. With --unleash-url the flags come from Unleash (token from
+UNLEASH_CLIENT_TOKEN, environment stack.unleashEnvironment, default development); until Unleash
+answers the stack runs on the flags' defaults.
 
 Examples:
   $ surgectl stack up                                   # 127.0.0.1:8080, payments on :8089
   $ surgectl stack up --workers 16 --seed-inventory 100 # 100 units of each default sku
   $ surgectl stack up --port 0 --payment-port 0 -o json # free ports; one JSON object with the URLs
   $ surgectl stack up --rate-limit 50 --max-backlog 5000 --payment-failure-rate 0.2
+  $ UNLEASH_CLIENT_TOKEN=<client token> surgectl stack up --unleash-url http://127.0.0.1:4242 --unleash-refresh 5s
 `,
     )
     .action(async (opts: { logFile?: string }, cmd: Command) => {
@@ -80,6 +87,8 @@ Examples:
       const { runStackForeground } = await import('../order-core/stack.js');
       const result = await runStackForeground({
         ...stackOptionsFromConfig(loaded.config.stack),
+        // A secret: from the environment only, never a flag (shell history, ps) or the config file.
+        unleashClientToken: ctx.runtime.env.UNLEASH_CLIENT_TOKEN,
         cwd: ctx.runtime.cwd,
         logFile: opts.logFile,
         signal: ctx.runtime.signal,

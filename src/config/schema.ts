@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { STACK_DEFAULTS as D } from '../order-core/stack-options.js';
 import { parseDuration } from '../util/duration.js';
+import { ScaleTargetsSchema } from '../scale/plan-file.js';
+import { isHttpUrl } from '../util/url.js';
 
 /** `rateLimit`: requests per second per client (API key, else IP), or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
@@ -43,6 +45,12 @@ export const StackConfigSchema = z
     paymentTimeoutMs: z.number().int().min(10).default(D.paymentTimeoutMs),
     /** pino log level. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(D.logLevel),
+    /** Unleash base URL to read the flags from (client token from env UNLEASH_CLIENT_TOKEN); absent = local flags. */
+    unleashUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL such as http://127.0.0.1:4242').optional(),
+    /** Unleash environment whose flag values the stack follows. */
+    unleashEnvironment: z.string().min(1).default(D.unleashEnvironment),
+    /** How often the stack fetches its flags from Unleash again, ms. */
+    unleashRefreshIntervalMs: z.number().int().min(100).default(D.unleashRefreshIntervalMs),
   })
   .strict();
 
@@ -69,10 +77,54 @@ export const ForecastConfigSchema = z
     prometheus: z.string().url().optional(),
     /** Range query used with it, e.g. sum(rate(surgectl_orders_accepted_total[5m])). */
     query: z.string().min(1).optional(),
+    /** What file values count: per-second, per-minute, per-hour, per-day or per-step. Unset: per-second, with a warning when they look like counts. */
+    unit: z.enum(['per-second', 'per-minute', 'per-hour', 'per-day', 'per-step']).optional(),
   })
   .strict();
 
 export type ForecastConfig = z.infer<typeof ForecastConfigSchema>;
+
+/** `surgectl flags`: where the flags live and the named sets `flags degrade` switches off. */
+export const FlagsConfigSchema = z
+  .object({
+    /** `local`: the bundled stack's own flags through its admin API; `unleash`: an Unleash server's Admin API. */
+    provider: z.enum(['local', 'unleash']).default('local'),
+    /** Unleash base URL (provider unleash), e.g. http://127.0.0.1:4242. */
+    unleashUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL such as http://127.0.0.1:4242').optional(),
+    /** Unleash project of the flags. */
+    project: z.string().min(1).default('default'),
+    /** Unleash environment switched when --env is not given. */
+    environment: z.string().min(1).default('development'),
+    /** A file holding the Unleash admin token (first line), used when env UNLEASH_ADMIN_TOKEN is not set. */
+    credentialsFile: z.string().min(1).optional(),
+    /** Named sets of non-critical flags, switched off together by `flags degrade --set <name>`. */
+    sets: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({ peak: ['recommendations', 'loyalty-points', 'order-notifications'] }),
+  })
+  .strict();
+
+export type FlagsConfig = z.infer<typeof FlagsConfigSchema>;
+
+/** `surgectl scale`: which live objects each service of a ScalePlan maps to, when the plan does not say. */
+export const ScaleConfigSchema = z
+  .object({
+    /**
+     * Service name -> its targets, e.g. `worker: [{kind: Deployment, name: worker, namespace: shop}]`.
+     * In the environment (SURGECTL_SCALE_TARGETS), the same as JSON.
+     */
+    targets: z.preprocess((v) => (typeof v === 'string' ? jsonOrText(v) : v), ScaleTargetsSchema).default({}),
+  })
+  .strict();
+
+export type ScaleConfig = z.infer<typeof ScaleConfigSchema>;
+
+/** A JSON document, or the text itself (validation then names the variable). */
+function jsonOrText(v: string): unknown {
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
 
 /**
  * surgectl.yaml. Every section is optional; unknown keys are errors (a typo must not be ignored).
@@ -82,6 +134,8 @@ export const ConfigSchema = z
   .object({
     stack: StackConfigSchema.default(StackConfigSchema.parse({})),
     forecast: ForecastConfigSchema.default(ForecastConfigSchema.parse({})),
+    scale: ScaleConfigSchema.default(ScaleConfigSchema.parse({})),
+    flags: FlagsConfigSchema.default(FlagsConfigSchema.parse({})),
   })
   .strict();
 

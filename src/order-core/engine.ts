@@ -24,13 +24,29 @@ export interface WorkerPoolControl {
   drain(timeoutMs: number): Promise<{ drained: boolean; inFlight: number }>;
 }
 
-/** Local feature flags: a default per flag, overridable at run time through the admin API. */
+/** Where the stack's flag values come from: its own store, or an Unleash server through unleash-client. */
+export type FlagSource = 'local' | 'unleash';
+
+/**
+ * The stack's feature flags: local ones (a default per flag, overridable at run time through the
+ * admin API) or Unleash's (read with unleash-client, switched in Unleash).
+ */
 export interface FlagProvider {
+  /** The value in use; an in-memory read, since it runs for every order. */
   isEnabled(name: string): boolean;
   list(): { name: string; enabled: boolean; overridden: boolean; description: string }[];
+  /** Local source only: overrides the flag. The Unleash source throws SRG_STACK_FLAG_READONLY. */
   set(name: string, enabled: boolean): void;
-  /** Removes the override; the flag returns to its default. */
+  /** Removes the override; the flag returns to its default. Local source only, like set(). */
   clear(name: string): void;
+  readonly source: FlagSource;
+  /**
+   * When the values in use were last fetched, epoch ms: local, the start or the last change;
+   * Unleash, the last successful fetch (undefined until the first one: defaults are in use).
+   */
+  refreshedAt(): number | undefined;
+  /** Stops background refreshing (Unleash); a no-op for local flags. */
+  close?(): void;
 }
 
 /** The payment side as the admin API sees it. */

@@ -1,6 +1,9 @@
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
-import { createLocalFlags, DEFAULT_FLAGS, type FlagOverrideStore } from './flags.js';
+import { createLocalFlags, DEFAULT_FLAGS, watchFlagValues, type FlagOverrideStore } from './flags.js';
+import { createStackMetrics } from './metrics.js';
 
 function memoryStore(initial: [string, boolean][] = []): FlagOverrideStore & { data: Map<string, boolean> } {
   const data = new Map(initial);
@@ -33,5 +36,50 @@ describe('local flags', () => {
     expect(flags.list().some((f) => f.name === 'retired-flag')).toBe(false);
     expect(() => flags.set('nope', true)).toThrow(SurgeError);
     expect(() => flags.clear('nope')).toThrow(/unknown flag "nope"/);
+  });
+});
+
+/** A pino logger whose JSON lines land in `lines`. */
+function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+describe('flag values: source, freshness, gauge and change logs', () => {
+  it('local flags say where they come from and were refreshed at the start and at each switch', () => {
+    let t = 1_000;
+    const seen: Record<string, boolean>[] = [];
+    const flags = createLocalFlags(memoryStore(), DEFAULT_FLAGS, { now: () => t, onValues: (v) => seen.push(Object.fromEntries(v)) });
+    expect(flags.source).toBe('local');
+    expect(flags.refreshedAt()).toBe(1_000);
+    t = 2_000;
+    flags.set('recommendations', false);
+    expect(flags.refreshedAt()).toBe(2_000);
+    t = 3_000;
+    flags.clear('recommendations');
+    expect(flags.refreshedAt()).toBe(3_000);
+    expect(seen.map((v) => v.recommendations)).toEqual([true, false, true]);
+    expect(seen[0]).toEqual({ 'order-notifications': true, recommendations: true, 'loyalty-points': true });
+  });
+
+  it('sets the gauge on every report and logs one line per real change, none for a refresh with the same values', async () => {
+    const metrics = createStackMetrics({ defaultMetrics: false });
+    const { logger, lines } = capturingLogger();
+    const report = watchFlagValues({ source: 'unleash', logger, gauge: metrics.flagEnabled });
+    report(new Map([['recommendations', true], ['loyalty-points', true]]));
+    report(new Map([['recommendations', true], ['loyalty-points', true]]));
+    report(new Map([['recommendations', false], ['loyalty-points', true]]));
+    report(new Map([['recommendations', false], ['loyalty-points', true]]));
+    expect(lines.map((l) => l.msg)).toEqual(['feature flags in use', 'feature flag changed']);
+    expect(lines[1]).toMatchObject({ flag: 'recommendations', from: true, to: false, source: 'unleash' });
+    const text = await metrics.registry.getSingleMetricAsString('surgectl_flag_enabled');
+    expect(text).toContain('surgectl_flag_enabled{flag="recommendations"} 0');
+    expect(text).toContain('surgectl_flag_enabled{flag="loyalty-points"} 1');
   });
 });

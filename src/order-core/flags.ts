@@ -1,5 +1,6 @@
+import type { Logger } from 'pino';
 import { SurgeError } from '../errors.js';
-import type { FlagProvider } from './engine.js';
+import type { FlagProvider, FlagSource } from './engine.js';
 
 /** A flag the stack knows, with its default. */
 export interface FlagDefinition {
@@ -25,16 +26,56 @@ export interface FlagOverrideStore {
   setFlagOverride(name: string, enabled: boolean | undefined): void;
 }
 
+/** Called with every flag's value in use whenever the values may have changed (and once at start). */
+export type FlagValuesListener = (values: ReadonlyMap<string, boolean>) => void;
+
+/** Options shared by the flag providers. */
+export interface FlagProviderOptions {
+  /** Clock for refreshedAt, epoch ms. Default Date.now. */
+  now?: () => number;
+  /** See FlagValuesListener; watchFlagValues() turns these calls into a gauge and change logs. */
+  onValues?: FlagValuesListener;
+}
+
+/**
+ * Turns the providers' value reports into what an operator watches: the gauge
+ * `surgectl_flag_enabled{flag}` (1/0) and one log line per flag whose value really changed
+ * (a refresh that brings the same values logs nothing). The first report logs the values in use.
+ */
+export function watchFlagValues(deps: { source: FlagSource; logger: Logger; gauge?: { set(labels: { flag: string }, value: number): void } }): FlagValuesListener {
+  let last: Map<string, boolean> | undefined;
+  return (values) => {
+    for (const [flag, enabled] of values) deps.gauge?.set({ flag }, enabled ? 1 : 0);
+    if (last === undefined) {
+      deps.logger.info({ source: deps.source, flags: Object.fromEntries(values) }, 'feature flags in use');
+    } else {
+      for (const [flag, enabled] of values) {
+        const before = last.get(flag);
+        if (before !== enabled) deps.logger.info({ flag, from: before, to: enabled, source: deps.source }, 'feature flag changed');
+      }
+    }
+    last = new Map(values);
+  };
+}
+
 /**
  * Local flags: defaults from `definitions`, run-time overrides kept in memory for fast reads
  * (isEnabled is on the hot path of every order) and written through to `store`.
  */
-export function createLocalFlags(store: FlagOverrideStore, definitions: readonly FlagDefinition[] = DEFAULT_FLAGS): FlagProvider & { reload(): void } {
+export function createLocalFlags(store: FlagOverrideStore, definitions: readonly FlagDefinition[] = DEFAULT_FLAGS, opts: FlagProviderOptions = {}): FlagProvider & { reload(): void } {
+  const now = opts.now ?? Date.now;
   const defs = new Map(definitions.map((d) => [d.name, d]));
   let overrides = new Map<string, boolean>();
+  // Local values are "fetched" when read from the store or changed: the start, then each switch.
+  let refreshedAt = now();
+  const report = () => {
+    refreshedAt = now();
+    opts.onValues?.(new Map([...defs.values()].map((d) => [d.name, overrides.get(d.name) ?? d.defaultEnabled])));
+  };
   const reload = () => {
     // Overrides for flags this version no longer knows are ignored, not fatal.
     overrides = new Map([...store.flagOverrides()].filter(([name]) => defs.has(name)));
+    report();
   };
   reload();
   const known = (name: string) => {
@@ -45,6 +86,8 @@ export function createLocalFlags(store: FlagOverrideStore, definitions: readonly
     return def;
   };
   return {
+    source: 'local',
+    refreshedAt: () => refreshedAt,
     reload,
     isEnabled(name) {
       return overrides.get(name) ?? defs.get(name)?.defaultEnabled ?? false;
@@ -56,11 +99,13 @@ export function createLocalFlags(store: FlagOverrideStore, definitions: readonly
       known(name);
       store.setFlagOverride(name, enabled);
       overrides.set(name, enabled);
+      report();
     },
     clear(name) {
       known(name);
       store.setFlagOverride(name, undefined);
       overrides.delete(name);
+      report();
     },
   };
 }

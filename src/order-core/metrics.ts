@@ -56,6 +56,7 @@ export function createStackMetrics(opts: { defaultMetrics?: boolean } = {}) {
     rateLimited: new Counter({ name: 'surgectl_rate_limited_total', help: 'Requests refused with 429 by the per-client rate limit.', registers }),
     shed: new Counter({ name: 'surgectl_load_shed_total', help: 'Orders refused with 503 because the backlog was over its limit.', registers }),
     redeliveries: new Counter({ name: 'surgectl_pipeline_redeliveries_total', help: 'Jobs taken up again after a lease expired.', registers }),
+    flagEnabled: new Gauge({ name: 'surgectl_flag_enabled', help: 'Feature flag value in use: 1 on, 0 off (local or Unleash, see GET /admin/flags).', labelNames: ['flag'] as const, registers }),
   };
   return m;
 }

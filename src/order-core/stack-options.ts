@@ -42,6 +42,17 @@ export interface StackOptions {
   /** Level of the logger the stack makes when the caller passes none. Default 'info'. */
   logLevel?: LogLevel;
   /**
+   * Base URL of an Unleash server (e.g. http://127.0.0.1:4242) to read the feature flags from with
+   * unleash-client; needs unleashClientToken. Default: none, the stack's local flags.
+   */
+  unleashUrl?: string | undefined;
+  /** Unleash client (backend) API token; a secret, so it is never logged or shown. Default: none. */
+  unleashClientToken?: string | undefined;
+  /** Unleash environment whose flag values the stack follows. Default 'development'. */
+  unleashEnvironment?: string;
+  /** How often the flags are fetched from Unleash again, ms. Default 15 000. */
+  unleashRefreshIntervalMs?: number;
+  /**
    * How the caller's user sets each option, for error hints such as "pick another with
    * --payment-port". Default: the option's own name ("pick another with paymentPort").
    */
@@ -54,7 +65,7 @@ export type StackOptionName = Exclude<keyof StackOptions, 'optionLabels'>;
 /** Labels by option name; `logFile` is the log destination of runStackForeground. */
 export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', string>>;
 
-type Optional = 'adminToken' | 'seedInventory';
+type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken';
 
 /** StackOptions with every default applied (labels left out; dataDir as given). */
 export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels'>> & Pick<StackOptions, Optional>;
@@ -75,6 +86,8 @@ export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'op
   drainTimeoutMs: 30_000,
   paymentTimeoutMs: 2_000,
   logLevel: 'info',
+  unleashEnvironment: 'development',
+  unleashRefreshIntervalMs: 15_000,
 });
 
 /** Every option name once; the type makes adding an option without listing it here an error. */
@@ -95,6 +108,10 @@ const OPTION_NAMES = Object.keys({
   drainTimeoutMs: true,
   paymentTimeoutMs: true,
   logLevel: true,
+  unleashUrl: true,
+  unleashClientToken: true,
+  unleashEnvironment: true,
+  unleashRefreshIntervalMs: true,
 } satisfies Record<StackOptionName, true>) as StackOptionName[];
 
 /**

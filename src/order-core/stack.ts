@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type pino from 'pino';
 import { SurgeError, isSurgeError } from '../errors.js';
@@ -66,11 +67,14 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     dataDir,
     ...(typeof seed === 'string' && !isAbsolute(seed) ? { seedInventory: resolve(opts.cwd ?? '.', seed) } : {}),
   });
+  checkUnleashToken(options, labels);
   // A bad seed is refused before anything is started or written.
   const seedEntries = opts.seedEntries ?? (options.seedInventory === undefined ? undefined : resolveSeed(options.seedInventory, opts.cwd));
   const logger = opts.logger ?? createStackLogger({ level: options.logLevel });
   const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
   const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  // Tells this process apart in GET /admin/flags and in Unleash's list of instances.
+  const instanceId = `${hostname()}:${process.pid}:${new Date().toISOString()}`;
   const cleanup: (() => Promise<void>)[] = [];
   const unwind = async () => {
     for (const fn of cleanup.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'cleanup after a failed start failed'));
@@ -108,6 +112,16 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       logger: logger.child({ component: 'engine' }),
       metrics,
       cwd: opts.cwd ?? '.',
+      unleash:
+        options.unleashUrl === undefined
+          ? undefined
+          : {
+              url: options.unleashUrl,
+              clientToken: options.unleashClientToken ?? '',
+              environment: options.unleashEnvironment,
+              refreshIntervalMs: options.unleashRefreshIntervalMs,
+              instanceId,
+            },
     });
     cleanup.push(() => engine.close());
 
@@ -122,6 +136,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       state,
       drainTimeoutMs: options.drainTimeoutMs,
       restartStore: () => engine.restartStore(),
+      instanceId,
       payment: {
         get: () => gateway.getConfig(),
         set: (c) => gateway.setConfig(c),
@@ -131,7 +146,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     cleanup.push(() => app.close());
     await listenOr('order API', options.host, options.port, { host: label('host'), port: label('port') }, () => app.listen({ host: options.host, port: options.port }));
     const url = baseUrl(app.server.address() as AddressInfo);
-    logger.info({ url, paymentUrl: gateway.url, workers: options.workers, dataDir }, 'order stack started');
+    // The Unleash URL but never its token: logs are shared more widely than secrets may be.
+    logger.info({ url, paymentUrl: gateway.url, workers: options.workers, dataDir, flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}` }, 'order stack started');
 
     let stopping: Promise<{ drained: boolean; inFlight: number }> | undefined;
     return {
@@ -240,6 +256,7 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   // the data directory, then the log file (whose stream would otherwise fail later, unhandled).
   const seed = given.seedInventory;
   const seedEntries = seed === undefined ? undefined : resolveSeed(seed, opts.cwd);
+  checkUnleashToken(given, labels);
   prepareDataDir(dataDir, optionLabel(labels, 'dataDir'));
   if (logFile !== null) checkLogFile(logFile, opts.logFile !== undefined, labels);
   const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
@@ -269,6 +286,15 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
     // Also on a failed print: never leave the listeners open behind an error.
     if (!stopped) await stack.stop();
   }
+}
+
+/** Flags from Unleash need a client token: without one Unleash would refuse every fetch, silently leaving the defaults in force. */
+function checkUnleashToken(options: Pick<StackOptions, 'unleashUrl' | 'unleashClientToken'>, labels: StackOptionLabels | undefined): void {
+  if (options.unleashUrl === undefined || (options.unleashClientToken ?? '') !== '') return;
+  const url = optionLabel(labels, 'unleashUrl');
+  throw new SurgeError('SRG_CONFIG_INVALID', `${url} is set but there is no Unleash client token`, {
+    hint: `Set ${optionLabel(labels, 'unleashClientToken')} to a client (backend) API token of that Unleash, or leave ${url} out to use the local flags.`,
+  });
 }
 
 /** Creates the data directory, or says in one line why it cannot be one. */

@@ -5,7 +5,7 @@
 export { runRehearsal, type RehearseOptions, type LoadProgress } from './run.js';
 export { evaluateGates, allPassed, gateEvidence, DEFAULT_LIMITS, type GateEvidence, type GateLimits, type GateResult, type GateStatus, type RehearsalObservations } from './gates.js';
 export { assembleReport, rehearsalOutcome } from './outcome.js';
-export { planStages, scaleToMachine, machineRate, localWorkers, planWorkerScale, phaseAt, scaleForecast, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
+export { planStages, scaleToMachine, machineRate, localWorkers, phaseAt, scaleForecast, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
 export { STAGES, type RehearsalReport, type StageRecord } from './report.js';
 export { renderReportTable } from './render.js';
 export { renderReportHtml } from './html.js';

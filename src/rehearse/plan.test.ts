@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
 import type { ForecastPoint, ForecastResult } from '../forecast/types.js';
-import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, phaseAt, planStages, planWorkerScale, scaleForecast, scaleToMachine } from './plan.js';
+import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, phaseAt, planStages, scaleForecast, scaleToMachine } from './plan.js';
 
 describe('stage timings', () => {
   it.each([18_000, 20_000, 30_000, 90_000, 600_000])('fit the outage, the breaker reset and both steady-state checks inside a %d ms load test', (loadMs) => {
@@ -60,11 +60,6 @@ describe('local workers', () => {
 
   it('honour --workers', () => {
     expect(localWorkers(7, 0.5, 3)).toEqual({ count: 3, basis: '--workers 3' });
-  });
-
-  it('plan a scale step that knows whether it changes anything', () => {
-    expect(planWorkerScale(8, 5)).toEqual({ from: 8, to: 5, changes: true });
-    expect(planWorkerScale(5, 5).changes).toBe(false);
   });
 });
 

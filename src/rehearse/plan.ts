@@ -115,18 +115,6 @@ export function localWorkers(plannedReplicas: number, factor: number, override?:
   return { count, basis: `ceil(${plannedReplicas} planned x factor ${round3(factor)}) = ${count}` };
 }
 
-/** A reconcile step for the worker pool (plan, then apply; the snapshot is what restore goes back to). */
-export interface WorkerScalePlan {
-  from: number;
-  to: number;
-  /** False when the pool already has the wanted size (applying is then a no-op). */
-  changes: boolean;
-}
-
-export function planWorkerScale(observed: number, desired: number): WorkerScalePlan {
-  return { from: observed, to: desired, changes: observed !== desired };
-}
-
 /** The load test's phase at `elapsedMs` by the plan's clock: `ramp`, `peak`, `outage`, `recovery` (no outage without chaos). */
 export function phaseAt(elapsedMs: number, t: StageTimings, chaos: boolean): string {
   if (elapsedMs < t.rampMs) return 'ramp';

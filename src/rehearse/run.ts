@@ -25,7 +25,6 @@ import {
   machineRate,
   phaseAt,
   planStages,
-  planWorkerScale,
   round2,
   scaleForecast,
   scaleToMachine,
@@ -353,15 +352,21 @@ function newLiveRun(r: Rehearsal): LiveRun {
 async function startAndScale(r: Rehearsal, live: LiveRun, target: MachineTarget): Promise<{ value: { stack: RunningStack; admin: StackAdminPort }; summary: string }> {
   const stack = (live.stack = await startRehearsalStack(r.opts, live.dataDir, live.stackLog));
   const admin = (live.admin = await r.opts.stackAdmin(stack.url, stack.adminToken));
-  const observed = await admin.status();
-  live.workersBefore = observed.workers.size;
-  const scalePlan = planWorkerScale(observed.workers.size, target.workers.count);
-  if (scalePlan.changes) await admin.setWorkers(scalePlan.to);
+  // The same engine as `surgectl scale apply` (observe -> plan -> apply), on a BundledStack target.
+  const { reconcileServices } = await import('../scale/run.js');
+  const noCloud = () => Promise.reject(new SurgeError('SRG_SCALE_TARGET', 'the rehearsal scales only its own bundled stack'));
+  // One quick write: not cut short by Ctrl-C, as the restore stage puts the pool back anyway.
+  const { observed } = await reconcileServices(
+    [{ name: 'worker', replicas: target.workers.count, targets: [{ kind: 'BundledStack', url: stack.url, role: 'workers' }] }],
+    { stack: async () => admin, kubernetes: noCloud, autoScaling: noCloud },
+    { onObserved: (o) => (live.workersBefore = o[0]?.fields.workers) },
+  );
+  const from = observed[0]?.fields.workers ?? 0;
   const applied = (await admin.status()).workers.size;
-  r.report.stack = { url: stack.url, paymentUrl: stack.paymentUrl, dataDir: live.dataDir, workers: { before: scalePlan.from, applied, basis: target.workers.basis } };
+  r.report.stack = { url: stack.url, paymentUrl: stack.paymentUrl, dataDir: live.dataDir, workers: { before: from, applied, basis: target.workers.basis } };
   return {
     value: { stack, admin },
-    summary: `stack at ${stack.url}; workers ${scalePlan.from} -> ${applied} (${target.workers.basis}); intake: 1 local listener (plan: ${target.intakeReplicas})`,
+    summary: `stack at ${stack.url}; workers ${from} -> ${applied} (${target.workers.basis}); intake: 1 local listener (plan: ${target.intakeReplicas})`,
   };
 }
 

@@ -32,14 +32,13 @@ export function createConsoleReporter(opts: ConsoleReporterOptions): Reporter {
           hint: 'Re-run with --yes to confirm non-interactively, or --dry-run to see the plan only.',
         });
       }
-      const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: stdin, output: runtime.stderr as NodeJS.WritableStream });
+      // @inquirer/prompts on a terminal: arrow keys, y/n, and Ctrl-C as a clear "no".
+      const { confirm } = await import('@inquirer/prompts');
       try {
-        const answer = (await rl.question(`${question} ${defaultAnswer ? '[Y/n]' : '[y/N]'} `)).trim().toLowerCase();
-        if (answer === '') return defaultAnswer;
-        return answer === 'y' || answer === 'yes';
-      } finally {
-        rl.close();
+        return await confirm({ message: question, default: defaultAnswer }, { input: stdin, output: runtime.stderr as NodeJS.WritableStream });
+      } catch (err) {
+        if ((err as Error).name === 'ExitPromptError') throw new SurgeError('SRG_CLI_ABORTED', `Not confirmed (prompt closed): ${question}`);
+        throw err;
       }
     },
   };

@@ -88,6 +88,8 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
     },
     payments: { breakerState: () => breaker },
     flags: {
+      source: 'local',
+      refreshedAt: () => 0,
       isEnabled: (n) => {
         const f = flags.get(n);
         return f ? (f.override ?? f.def) : false;

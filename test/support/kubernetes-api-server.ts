@@ -8,8 +8,16 @@ import { join } from 'node:path';
 
 /**
  * A contract test server (HTTPS on loopback, self-signed) speaking the real Kubernetes HTTP API shapes for the calls surgectl makes
- * (PodList, Status errors, APIGroupList / APIResourceList discovery, custom objects), so the REAL
- * adapter on @kubernetes/client-node can be exercised without a cluster. Loopback only.
+ * (PodList, Status errors, APIGroupList / APIResourceList discovery, custom objects, Deployments and
+ * StatefulSets with their scale subresource, autoscaling/v2 HPAs, ResourceQuotas, Namespaces), so the
+ * REAL adapter on @kubernetes/client-node can be exercised without a cluster. Loopback only.
+ *
+ * A controller loop (every `tickMs`) does what the cluster's controllers would: an HPA keeps its
+ * target's replicas within [minReplicas, maxReplicas] (so a replicas patch under an HPA is undone,
+ * as in a real cluster), and ready/updated replicas move one pod per tick toward spec.replicas
+ * (except for workloads in `stalled`, whose pods never become ready). Writes carrying a stale
+ * resourceVersion get 409 Conflict; `conflicts` makes the next N writes find the object changed by
+ * "someone else" first.
  */
 export interface KubeApiServer {
   url: string;
@@ -24,6 +32,18 @@ export interface KubeApiServer {
   requests: string[];
   /** Every custom object created, in order (kept after deletion). */
   created: Record<string, unknown>[];
+  /** `Deployment/ns/name` or `StatefulSet/ns/name` -> object (apps/v1 shape). */
+  workloads: Map<string, Record<string, unknown>>;
+  /** `ns/name` -> HorizontalPodAutoscaler (autoscaling/v2 shape). */
+  hpas: Map<string, Record<string, unknown>>;
+  /** `ns/name` -> ResourceQuota. */
+  quotas: Map<string, Record<string, unknown>>;
+  /** Namespaces that exist (`default`, `shop`, `kube-system` at start). */
+  namespaces: Set<string>;
+  /** Workload keys whose pods never become ready (a rollout stuck on Pending pods). */
+  stalled: Set<string>;
+  /** The next N writes (scale or HPA replace) find the object modified by another writer first: 409. */
+  conflicts: number;
   /** A kubeconfig for this server (context `contract`, namespace `shop`). */
   kubeconfig(): string;
   close(): Promise<void>;
@@ -42,8 +62,58 @@ export function pod(namespace: string, name: string, labels: Record<string, stri
 const CHAOS_RESOURCES = ['podchaos', 'networkchaos'];
 const KINDS: Record<string, string> = { podchaos: 'PodChaos', networkchaos: 'NetworkChaos' };
 
-export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: string } = {}): Promise<KubeApiServer> {
+/** A Deployment or StatefulSet in apps/v1 shape, all replicas ready unless `ready` says otherwise. */
+export function workload(
+  kind: 'Deployment' | 'StatefulSet',
+  namespace: string,
+  name: string,
+  replicas: number,
+  opts: { ready?: number; labels?: Record<string, string>; annotations?: Record<string, string>; requests?: Record<string, string> } = {},
+): Record<string, unknown> {
+  const ready = opts.ready ?? replicas;
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace, uid: `uid-${kind}-${name}`, resourceVersion: '1', generation: 1, labels: opts.labels ?? { app: name }, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      ...(kind === 'StatefulSet' ? { serviceName: name } : {}),
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `shop/${name}:1`, ...(opts.requests ? { resources: { requests: opts.requests } } : {}) }] } },
+    },
+    status: { replicas, readyReplicas: ready, updatedReplicas: ready, availableReplicas: ready, observedGeneration: 1 },
+  };
+}
+
+/** An autoscaling/v2 HorizontalPodAutoscaler scaling a Deployment on CPU. */
+export function hpa(namespace: string, name: string, target: string, minReplicas: number, maxReplicas: number, opts: { labels?: Record<string, string>; kind?: string } = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name, namespace, uid: `uid-hpa-${name}`, resourceVersion: '1', ...(opts.labels ? { labels: opts.labels } : {}) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: opts.kind ?? 'Deployment', name: target },
+      minReplicas,
+      maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    },
+    status: { currentReplicas: minReplicas, desiredReplicas: minReplicas },
+  };
+}
+
+/** A ResourceQuota with hard limits and usage (quantities as strings). */
+export function quota(namespace: string, name: string, hard: Record<string, string>, used: Record<string, string>): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name, namespace, uid: `uid-quota-${name}`, resourceVersion: '1' }, spec: { hard }, status: { hard, used } };
+}
+
+export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: string; tickMs?: number } = {}): Promise<KubeApiServer> {
   const state = {
+    workloads: new Map<string, Record<string, unknown>>(),
+    hpas: new Map<string, Record<string, unknown>>(),
+    quotas: new Map<string, Record<string, unknown>>(),
+    namespaces: new Set(['default', 'shop', 'kube-system']),
+    stalled: new Set<string>(),
+    conflicts: 0,
     pods: new Map<string, Record<string, unknown>>(),
     objects: new Map<string, Record<string, unknown>>(),
     chaosMesh: opts.chaosMesh ?? false,
@@ -88,8 +158,13 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         return send(200, p);
       }
     }
+    const handled = handleScaling(method, parts, body, send, status);
+    if (handled) return;
     if (method === 'GET' && url.pathname === '/apis') {
-      const groups = [{ name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }];
+      const groups = [
+        { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } },
+        { name: 'autoscaling', versions: [{ groupVersion: 'autoscaling/v2', version: 'v2' }], preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' } },
+      ];
       if (state.chaosMesh) {
         const v = { groupVersion: 'chaos-mesh.org/v1alpha1', version: 'v1alpha1' };
         groups.push({ name: 'chaos-mesh.org', versions: [v], preferredVersion: v });
@@ -134,6 +209,140 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     return status(404, 'NotFound', 'the server could not find the requested resource');
   };
 
+  type Send = (code: number, body: unknown) => void;
+  type Fail = (code: number, reason: string, message: string) => void;
+  const meta = (o: Record<string, unknown>) => o.metadata as { name: string; namespace: string; resourceVersion: string };
+  const spec = (o: Record<string, unknown>) => o.spec as Record<string, unknown> & { replicas?: number; minReplicas?: number; maxReplicas?: number };
+  const bump = (o: Record<string, unknown>) => (meta(o).resourceVersion = String(++rv));
+  /** A write's precondition: the resourceVersion it carries (if any) must be the stored one. */
+  const stale = (o: Record<string, unknown>, given: string | undefined): boolean => {
+    if (state.conflicts > 0) {
+      state.conflicts--;
+      bump(o); // another writer got there first
+    }
+    return given !== undefined && given !== '' && given !== meta(o).resourceVersion;
+  };
+  const conflict = (fail: Fail, resource: string, name: string) =>
+    fail(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+
+  /** Namespaces, quotas, apps/v1 workloads and their scale subresource, autoscaling/v2 HPAs. True when it answered. */
+  function handleScaling(method: string, parts: string[], body: string, send: Send, fail: Fail): boolean {
+    // /api/v1/namespaces/{ns}[/resourcequotas]
+    if (parts[0] === 'api' && parts[1] === 'v1' && parts[2] === 'namespaces' && parts[3] && method === 'GET') {
+      const ns = parts[3];
+      if (parts.length === 4) {
+        if (!state.namespaces.has(ns)) fail(404, 'NotFound', `namespaces "${ns}" not found`);
+        else send(200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, uid: `uid-ns-${ns}`, resourceVersion: '1' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+        return true;
+      }
+      if (parts[4] === 'resourcequotas' && parts.length === 5) {
+        const items = [...state.quotas.values()].filter((q) => meta(q).namespace === ns);
+        send(200, { apiVersion: 'v1', kind: 'ResourceQuotaList', metadata: { resourceVersion: String(rv) }, items });
+        return true;
+      }
+      return false;
+    }
+    // /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[/scale]
+    if (parts[0] === 'apis' && parts[1] === 'apps' && parts[2] === 'v1' && parts[3] === 'namespaces' && parts[4] && parts[6]) {
+      const [ns, plural, name, sub] = [parts[4], parts[5], parts[6], parts[7]];
+      const kind = plural === 'deployments' ? 'Deployment' : plural === 'statefulsets' ? 'StatefulSet' : undefined;
+      if (!kind || parts.length > 8 || (sub !== undefined && sub !== 'scale')) return false;
+      const w = state.workloads.get(`${kind}/${ns}/${name}`);
+      if (!w) {
+        fail(404, 'NotFound', `${plural}.apps "${name}" not found`);
+        return true;
+      }
+      const scale = () => ({
+        kind: 'Scale',
+        apiVersion: 'autoscaling/v1',
+        metadata: { name, namespace: ns, uid: (w.metadata as { uid: string }).uid, resourceVersion: meta(w).resourceVersion },
+        spec: { replicas: spec(w).replicas },
+        status: { replicas: (w.status as { replicas: number }).replicas, selector: `app=${name}` },
+      });
+      if (method === 'GET') {
+        send(200, sub === 'scale' ? scale() : w);
+        return true;
+      }
+      if (method === 'PUT' && sub === 'scale') {
+        const req = JSON.parse(body) as { kind?: string; metadata?: { resourceVersion?: string }; spec?: { replicas?: unknown } };
+        if (req.kind !== 'Scale') fail(400, 'BadRequest', `the body of the request was in an unknown format: expected kind Scale, got ${String(req.kind)}`);
+        else if (typeof req.spec?.replicas !== 'number' || !Number.isInteger(req.spec.replicas) || req.spec.replicas < 0)
+          fail(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(req.spec?.replicas)}: must be greater than or equal to 0`);
+        else if (stale(w, req.metadata?.resourceVersion)) conflict(fail, `${plural}.apps`, name);
+        else {
+          spec(w).replicas = req.spec.replicas;
+          (w.metadata as { generation: number }).generation++;
+          bump(w);
+          send(200, scale());
+        }
+        return true;
+      }
+      return false;
+    }
+    // /apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers[/{name}]
+    if (parts[0] === 'apis' && parts[1] === 'autoscaling' && parts[2] === 'v2' && parts[3] === 'namespaces' && parts[4] && parts[5] === 'horizontalpodautoscalers') {
+      const [ns, name] = [parts[4], parts[6]];
+      if (name === undefined && method === 'GET') {
+        const items = [...state.hpas.values()].filter((h) => meta(h).namespace === ns);
+        send(200, { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscalerList', metadata: { resourceVersion: String(rv) }, items });
+        return true;
+      }
+      if (name === undefined || parts.length > 7) return false;
+      const h = state.hpas.get(`${ns}/${name}`);
+      if (!h) {
+        fail(404, 'NotFound', `horizontalpodautoscalers.autoscaling "${name}" not found`);
+        return true;
+      }
+      if (method === 'GET') {
+        send(200, h);
+        return true;
+      }
+      if (method === 'PUT') {
+        const req = JSON.parse(body) as { metadata?: { resourceVersion?: string }; spec?: { minReplicas?: number; maxReplicas?: number } };
+        const min = req.spec?.minReplicas ?? 1;
+        const max = req.spec?.maxReplicas;
+        if (typeof max !== 'number' || min < 1 || max < min) {
+          fail(422, 'Invalid', `HorizontalPodAutoscaler.autoscaling "${name}" is invalid: spec.maxReplicas: Invalid value: ${String(max)}: must be greater than or equal to \`minReplicas\` (${min})`);
+        } else if (stale(h, req.metadata?.resourceVersion)) conflict(fail, 'horizontalpodautoscalers.autoscaling', name);
+        else {
+          h.spec = { ...spec(h), ...req.spec };
+          bump(h);
+          send(200, h);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The cluster's controllers, one step: HPAs clamp their targets, pods become ready one per tick. */
+  const tick = () => {
+    for (const h of state.hpas.values()) {
+      const ref = spec(h).scaleTargetRef as { kind: string; name: string };
+      const w = state.workloads.get(`${ref.kind}/${meta(h).namespace}/${ref.name}`);
+      if (!w) continue;
+      const s = spec(h);
+      const want = Math.min(Math.max(spec(w).replicas ?? 1, s.minReplicas ?? 1), s.maxReplicas ?? 1);
+      if (want !== spec(w).replicas) {
+        spec(w).replicas = want;
+        bump(w);
+      }
+      h.status = { currentReplicas: want, desiredReplicas: want };
+    }
+    for (const [key, w] of state.workloads) {
+      const st = w.status as { replicas: number; readyReplicas: number; updatedReplicas: number; availableReplicas: number };
+      const want = spec(w).replicas ?? 1;
+      const stalled = state.stalled.has(key);
+      const next = st.readyReplicas < want ? (stalled ? st.readyReplicas : st.readyReplicas + 1) : want;
+      if (next !== st.readyReplicas || st.replicas !== want) {
+        st.replicas = want;
+        st.readyReplicas = st.updatedReplicas = st.availableReplicas = next;
+      }
+    }
+  };
+  const controller = setInterval(tick, opts.tickMs ?? 20);
+  controller.unref();
+
   const tls = selfSignedCert();
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     handle(req, res).catch((err: Error) => {
@@ -165,6 +374,27 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     get created() {
       return state.created;
     },
+    get workloads() {
+      return state.workloads;
+    },
+    get hpas() {
+      return state.hpas;
+    },
+    get quotas() {
+      return state.quotas;
+    },
+    get namespaces() {
+      return state.namespaces;
+    },
+    get stalled() {
+      return state.stalled;
+    },
+    get conflicts() {
+      return state.conflicts;
+    },
+    set conflicts(n: number) {
+      state.conflicts = n;
+    },
     kubeconfig: () =>
       [
         'apiVersion: v1',
@@ -183,7 +413,10 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         'current-context: contract',
         '',
       ].join('\n'),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      clearInterval(controller);
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

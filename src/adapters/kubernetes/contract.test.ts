@@ -2,10 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { pod, startKubeApiServer, type KubeApiServer } from '../../../test/support/kubernetes-api-server.js';
-import { createFakeKubernetes, installFakeChaosMesh, objectKey, type FakeKubernetes } from './fake.js';
+import { hpa, pod, quota, startKubeApiServer, workload, type KubeApiServer } from '../../../test/support/kubernetes-api-server.js';
+import { createFakeKubernetes, fakeWorkload, installFakeChaosMesh, objectKey, workloadKey, type FakeKubernetes } from './fake.js';
 import { createKubernetes } from './kubernetes.js';
-import type { CustomObjectRef, KubernetesPort } from './port.js';
+import type { CustomObjectRef, HpaState, KubernetesPort, QuotaState, WorkloadState } from './port.js';
 
 /** What the suite needs from each implementation besides the port itself. */
 interface Harness {
@@ -14,6 +14,11 @@ interface Harness {
   installChaosMesh(): void;
   hasObject(ref: CustomObjectRef, name: string): boolean;
   podNames(namespace: string): string[];
+  addWorkload(w: WorkloadState): void;
+  addHpa(h: HpaState): void;
+  addQuota(namespace: string, q: QuotaState): void;
+  /** spec.replicas as the cluster has it. */
+  replicasOf(kind: WorkloadState['kind'], namespace: string, name: string): number | undefined;
 }
 
 const podChaosRef: CustomObjectRef = { group: 'chaos-mesh.org', version: 'v1alpha1', namespace: 'shop', plural: 'podchaos' };
@@ -76,6 +81,48 @@ function contract(name: string, setup: () => Promise<Harness>) {
       expect(await h.port.deleteCustomObject(podChaosRef, 'kill-one')).toBe(false);
     });
 
+    it('reads Deployments and StatefulSets with replica counts, labels and per-pod requests; a missing one is undefined', async () => {
+      h.addWorkload(fakeWorkload('Deployment', 'shop', 'api', 3, { readyReplicas: 2, updatedReplicas: 2, labels: { app: 'api', 'argocd.argoproj.io/instance': 'shop' }, podRequests: { cpu: '250m' } }));
+      h.addWorkload(fakeWorkload('StatefulSet', 'shop', 'db', 2));
+      expect(await h.port.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' })).toMatchObject({
+        replicas: 3,
+        readyReplicas: 2,
+        updatedReplicas: 2,
+        labels: { 'argocd.argoproj.io/instance': 'shop' },
+        podRequests: { cpu: '250m' },
+      });
+      expect(await h.port.getWorkload({ kind: 'StatefulSet', namespace: 'shop', name: 'db' })).toMatchObject({ kind: 'StatefulSet', replicas: 2, readyReplicas: 2 });
+      expect(await h.port.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'nope' })).toBeUndefined();
+      expect(await h.port.getWorkload({ kind: 'StatefulSet', namespace: 'shop', name: 'api' })).toBeUndefined();
+      expect(await h.port.namespaceExists('shop')).toBe(true);
+      expect(await h.port.namespaceExists('no-such-ns')).toBe(false);
+    });
+
+    it('scales a workload through the scale subresource; scaling a missing one is refused with 404', async () => {
+      h.addWorkload(fakeWorkload('Deployment', 'shop', 'api', 3));
+      h.addWorkload(fakeWorkload('StatefulSet', 'shop', 'db', 2));
+      await h.port.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' }, 7);
+      await h.port.scaleWorkload({ kind: 'StatefulSet', namespace: 'shop', name: 'db' }, 4);
+      expect(h.replicasOf('Deployment', 'shop', 'api')).toBe(7);
+      expect(h.replicasOf('StatefulSet', 'shop', 'db')).toBe(4);
+      await expect(h.port.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'nope' }, 1)).rejects.toMatchObject({ code: 'SRG_K8S_API', message: expect.stringContaining('404') });
+    });
+
+    it('lists HPAs of a namespace and sets their bounds; max below min is refused', async () => {
+      h.addHpa({ namespace: 'shop', name: 'api', minReplicas: 2, maxReplicas: 5, target: { kind: 'Deployment', name: 'api' }, labels: {}, annotations: {} });
+      expect(await h.port.listHpas('shop')).toEqual([expect.objectContaining({ name: 'api', minReplicas: 2, maxReplicas: 5, target: { kind: 'Deployment', name: 'api' } })]);
+      expect(await h.port.listHpas('default')).toEqual([]);
+      await h.port.setHpaBounds('shop', 'api', { minReplicas: 8, maxReplicas: 12 });
+      expect(await h.port.listHpas('shop')).toEqual([expect.objectContaining({ minReplicas: 8, maxReplicas: 12 })]);
+      await expect(h.port.setHpaBounds('shop', 'api', { minReplicas: 8, maxReplicas: 3 })).rejects.toMatchObject({ code: 'SRG_K8S_API', message: expect.stringContaining('422') });
+    });
+
+    it('lists ResourceQuotas with hard limits and usage', async () => {
+      h.addQuota('shop', { name: 'compute', hard: { pods: '10', 'requests.cpu': '4' }, used: { pods: '6', 'requests.cpu': '1500m' } });
+      expect(await h.port.listResourceQuotas('shop')).toEqual([{ name: 'compute', hard: { pods: '10', 'requests.cpu': '4' }, used: { pods: '6', 'requests.cpu': '1500m' } }]);
+      expect(await h.port.listResourceQuotas('default')).toEqual([]);
+    });
+
     it('refuses to create a custom object whose resource is not served', async () => {
       await expect(h.port.createCustomObject(podChaosRef, manifest('x'))).rejects.toMatchObject({ code: 'SRG_K8S_API', message: expect.stringContaining('404') });
     });
@@ -90,6 +137,10 @@ contract('fake', async () => {
     installChaosMesh: () => installFakeChaosMesh(k),
     hasObject: (ref, name) => k.objects.has(objectKey(ref, name)),
     podNames: (ns) => k.pods.filter((p) => p.namespace === ns).map((p) => p.name),
+    addWorkload: (w) => k.workloads.set(workloadKey(w), w),
+    addHpa: (x) => k.hpas.set(`${x.namespace}/${x.name}`, x),
+    addQuota: (ns, q) => k.quotas.set(ns, [...(k.quotas.get(ns) ?? []), q]),
+    replicasOf: (kind, ns, name) => k.workloads.get(workloadKey({ kind, namespace: ns, name }))?.replicas,
   };
 });
 
@@ -110,6 +161,14 @@ contract('real adapter (@kubernetes/client-node) against the contract API server
     installChaosMesh: () => (server.chaosMesh = true),
     hasObject: (ref, name) => server.objects.has(`${ref.group}/${ref.version}/${ref.namespace}/${ref.plural}/${name}`),
     podNames: (ns) => [...server.pods.keys()].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1)),
+    addWorkload: (w) => {
+      server.workloads.set(`${w.kind}/${w.namespace}/${w.name}`, workload(w.kind, w.namespace, w.name, w.replicas, { ready: w.readyReplicas, labels: w.labels, requests: w.podRequests }));
+      // Nothing moves on its own during the contract cases: the controller is tested below.
+      server.stalled.add(`${w.kind}/${w.namespace}/${w.name}`);
+    },
+    addHpa: (x) => server.hpas.set(`${x.namespace}/${x.name}`, hpa(x.namespace, x.name, x.target.name, x.minReplicas, x.maxReplicas)),
+    addQuota: (ns, q) => server.quotas.set(`${ns}/${q.name}`, quota(ns, q.name, q.hard, q.used)),
+    replicasOf: (kind, ns, name) => (server.workloads.get(`${kind}/${ns}/${name}`)?.spec as { replicas?: number } | undefined)?.replicas,
   };
 });
 
@@ -135,6 +194,45 @@ describe('real adapter configuration and errors', () => {
       message: expect.stringContaining('HTTP 401'),
       hint: expect.stringContaining('RBAC'),
     });
+  });
+
+  it('retries a write that hit a 409 Conflict after re-reading, and gives up after 5', async () => {
+    const server = await startKubeApiServer();
+    servers.push(server);
+    server.workloads.set('Deployment/shop/api', workload('Deployment', 'shop', 'api', 2));
+    server.hpas.set('shop/web', hpa('shop', 'web', 'web', 1, 3));
+    const k = createKubernetes({ kubeconfigYaml: server.kubeconfig() });
+    server.conflicts = 2;
+    await k.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' }, 6);
+    expect((server.workloads.get('Deployment/shop/api')?.spec as { replicas: number }).replicas).toBe(6);
+    expect(server.requests.filter((r) => r.startsWith('PUT /apis/apps/v1/namespaces/shop/deployments/api/scale')).length).toBe(3);
+    server.conflicts = 1;
+    await k.setHpaBounds('shop', 'web', { minReplicas: 4, maxReplicas: 6 });
+    expect(server.hpas.get('shop/web')?.spec).toMatchObject({ minReplicas: 4, maxReplicas: 6 });
+    server.conflicts = 100;
+    await expect(k.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' }, 9)).rejects.toMatchObject({
+      code: 'SRG_K8S_API',
+      message: expect.stringMatching(/409.*|after 5 conflicting writes/),
+    });
+    expect((server.workloads.get('Deployment/shop/api')?.spec as { replicas: number }).replicas).toBe(6);
+  });
+
+  it("runs the cluster's controllers: pods become ready over time, and an HPA undoes a replicas patch below its minimum", async () => {
+    const server = await startKubeApiServer({ tickMs: 5 });
+    servers.push(server);
+    server.workloads.set('Deployment/shop/api', workload('Deployment', 'shop', 'api', 2));
+    server.workloads.set('Deployment/shop/web', workload('Deployment', 'shop', 'web', 3));
+    server.hpas.set('shop/web', hpa('shop', 'web', 'web', 3, 5));
+    const k = createKubernetes({ kubeconfigYaml: server.kubeconfig() });
+    await k.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' }, 5);
+    await k.scaleWorkload({ kind: 'Deployment', namespace: 'shop', name: 'web' }, 1);
+    const deadline = Date.now() + 5_000;
+    let api = await k.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' });
+    while (api?.readyReplicas !== 5 && Date.now() < deadline) api = await k.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'api' });
+    expect(api).toMatchObject({ replicas: 5, readyReplicas: 5, updatedReplicas: 5 });
+    let web = await k.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'web' });
+    while (web?.replicas !== 3 && Date.now() < deadline) web = await k.getWorkload({ kind: 'Deployment', namespace: 'shop', name: 'web' });
+    expect(web?.replicas).toBe(3);
   });
 
   it('tells an API server that does not answer (exit 3) from one that refuses (exit 2)', async () => {

@@ -1,5 +1,5 @@
 import { SurgeError } from '../../errors.js';
-import type { ApiGroup, CustomObjectRef, KubernetesPort, PodSummary } from './port.js';
+import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, WorkloadRef, WorkloadState } from './port.js';
 
 export interface FakeKubernetes extends KubernetesPort {
   /** Pods by namespace; tests add and inspect them. */
@@ -10,6 +10,19 @@ export interface FakeKubernetes extends KubernetesPort {
   readonly groups: ApiGroup[];
   /** Resources per `group/version`. */
   readonly resources: Map<string, string[]>;
+  /** Namespaces that exist (`default` and the fake's namespace at start). */
+  readonly namespaces: Set<string>;
+  /** Workloads by `kind/namespace/name`. */
+  readonly workloads: Map<string, WorkloadState>;
+  /** HPAs by `namespace/name`. */
+  readonly hpas: Map<string, HpaState>;
+  /** Quotas by namespace. */
+  readonly quotas: Map<string, QuotaState[]>;
+  /**
+   * The cluster's controllers, one step: each HPA clamps its target's replicas into its bounds,
+   * and ready/updated replicas move one pod toward spec.replicas (as the contract server's loop).
+   */
+  tick(): void;
 }
 
 /** Installs Chaos Mesh's CRDs into a fake cluster. */
@@ -19,13 +32,55 @@ export function installFakeChaosMesh(k: FakeKubernetes): void {
 }
 
 /** An in-memory cluster with the semantics the contract suite checks (404s, selectors, 409 on duplicates). */
-export function createFakeKubernetes(init: { namespace?: string; pods?: PodSummary[] } = {}): FakeKubernetes {
+export function createFakeKubernetes(init: { namespace?: string; context?: string; pods?: PodSummary[] } = {}): FakeKubernetes {
   const k: FakeKubernetes = {
     namespace: init.namespace ?? 'default',
+    context: init.context ?? 'fake',
     pods: [...(init.pods ?? [])],
     objects: new Map(),
     groups: [{ name: 'apps', versions: ['v1'] }],
     resources: new Map([['apps/v1', ['deployments', 'statefulsets']]]),
+    namespaces: new Set(['default', init.namespace ?? 'default']),
+    workloads: new Map(),
+    hpas: new Map(),
+    quotas: new Map(),
+    async namespaceExists(name) {
+      return k.namespaces.has(name);
+    },
+    async getWorkload(ref) {
+      const w = k.workloads.get(workloadKey(ref));
+      return w && structuredClone(w);
+    },
+    async scaleWorkload(ref, replicas) {
+      const w = k.workloads.get(workloadKey(ref));
+      if (!w) throw new SurgeError('SRG_K8S_API', `Kubernetes API refused updating ${ref.kind} ${ref.namespace}/${ref.name} scale: HTTP 404 ${ref.kind.toLowerCase()}s.apps "${ref.name}" not found`);
+      w.replicas = replicas;
+    },
+    async listHpas(ns) {
+      return [...k.hpas.values()].filter((h) => h.namespace === ns).map((h) => structuredClone(h));
+    },
+    async setHpaBounds(ns, name, bounds) {
+      const h = k.hpas.get(`${ns}/${name}`);
+      if (!h) throw new SurgeError('SRG_K8S_API', `Kubernetes API refused updating HorizontalPodAutoscaler ${ns}/${name}: HTTP 404 horizontalpodautoscalers.autoscaling "${name}" not found`);
+      if (bounds.minReplicas < 1 || bounds.maxReplicas < bounds.minReplicas) {
+        throw new SurgeError('SRG_K8S_API', `Kubernetes API refused updating HorizontalPodAutoscaler ${ns}/${name}: HTTP 422 spec.maxReplicas must be greater than or equal to minReplicas`);
+      }
+      h.minReplicas = bounds.minReplicas;
+      h.maxReplicas = bounds.maxReplicas;
+    },
+    async listResourceQuotas(ns) {
+      return structuredClone(k.quotas.get(ns) ?? []);
+    },
+    tick() {
+      for (const h of k.hpas.values()) {
+        const w = k.workloads.get(workloadKey({ kind: h.target.kind as WorkloadRef['kind'], namespace: h.namespace, name: h.target.name }));
+        if (w) w.replicas = Math.min(Math.max(w.replicas, h.minReplicas), h.maxReplicas);
+      }
+      for (const w of k.workloads.values()) {
+        const next = w.readyReplicas < w.replicas ? w.readyReplicas + 1 : w.replicas;
+        w.readyReplicas = w.updatedReplicas = next;
+      }
+    },
     async listPods(ns, labelSelector) {
       const want = parseSelector(labelSelector);
       return k.pods.filter((p) => p.namespace === ns && want.every(([key, v]) => p.labels[key] === v)).map((p) => structuredClone(p));
@@ -58,6 +113,15 @@ export function createFakeKubernetes(init: { namespace?: string; pods?: PodSumma
     },
   };
   return k;
+}
+
+export function workloadKey(ref: WorkloadRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+/** A workload for the fake, all replicas ready unless `ready` says otherwise. */
+export function fakeWorkload(kind: WorkloadRef['kind'], namespace: string, name: string, replicas: number, extra: Partial<WorkloadState> = {}): WorkloadState {
+  return { kind, namespace, name, replicas, readyReplicas: replicas, updatedReplicas: replicas, labels: { app: name }, annotations: {}, podRequests: {}, ...extra };
 }
 
 export function objectKey(ref: CustomObjectRef, name: string): string {

@@ -1,6 +1,7 @@
-import { ApisApi, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApisApi, AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Container } from '@kubernetes/client-node';
 import { SurgeError } from '../../errors.js';
-import type { ApiGroup, CustomObjectRef, KubernetesPort, PodSummary } from './port.js';
+import { parseQuantity } from '../../util/quantity.js';
+import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, WorkloadState } from './port.js';
 
 export interface KubernetesOptions {
   /** kubeconfig files in KUBECONFIG order (the first that sets a key wins, as kubectl does). */
@@ -54,6 +55,8 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apis = kc.makeApiClient(ApisApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
   const server = kc.getCurrentCluster()?.server ?? '?';
 
   const fail = (what: string, err: unknown): SurgeError => {
@@ -67,6 +70,7 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
 
   return {
     namespace,
+    context: kc.getCurrentContext(),
     async listPods(ns, labelSelector) {
       try {
         const list = await core.listNamespacedPod({ namespace: ns, ...(labelSelector ? { labelSelector } : {}) });
@@ -125,7 +129,110 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
         throw fail(`refused deleting ${ref.plural}.${ref.group} ${ref.namespace}/${name}`, err);
       }
     },
+    async namespaceExists(name) {
+      try {
+        await core.readNamespace({ name });
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw fail(`refused reading namespace ${name}`, err);
+      }
+    },
+    async getWorkload(ref) {
+      try {
+        const { namespace, name } = ref;
+        const w = ref.kind === 'Deployment' ? await apps.readNamespacedDeployment({ namespace, name }) : await apps.readNamespacedStatefulSet({ namespace, name });
+        return {
+          ...ref,
+          replicas: w.spec?.replicas ?? 1,
+          readyReplicas: w.status?.readyReplicas ?? 0,
+          updatedReplicas: w.status?.updatedReplicas ?? 0,
+          labels: w.metadata?.labels ?? {},
+          annotations: w.metadata?.annotations ?? {},
+          podRequests: sumRequests(w.spec?.template.spec?.containers ?? []),
+        } satisfies WorkloadState;
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw fail(`refused reading ${ref.kind} ${ref.namespace}/${ref.name}`, err);
+      }
+    },
+    async scaleWorkload(ref, replicas) {
+      await withConflictRetry(`${ref.kind} ${ref.namespace}/${ref.name} scale`, fail, async () => {
+        const { namespace, name } = ref;
+        const scale = ref.kind === 'Deployment' ? await apps.readNamespacedDeploymentScale({ namespace, name }) : await apps.readNamespacedStatefulSetScale({ namespace, name });
+        // The resourceVersion read makes the write conditional: a concurrent change gets 409, not overwritten.
+        const body = { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace, resourceVersion: scale.metadata?.resourceVersion }, spec: { replicas } };
+        if (ref.kind === 'Deployment') await apps.replaceNamespacedDeploymentScale({ namespace, name, body });
+        else await apps.replaceNamespacedStatefulSetScale({ namespace, name, body });
+      });
+    },
+    async listHpas(ns) {
+      try {
+        const list = await autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns });
+        return list.items.map(
+          (h): HpaState => ({
+            namespace: h.metadata?.namespace ?? ns,
+            name: h.metadata?.name ?? '',
+            minReplicas: h.spec?.minReplicas ?? 1,
+            maxReplicas: h.spec?.maxReplicas ?? 1,
+            target: { kind: h.spec?.scaleTargetRef.kind ?? '', name: h.spec?.scaleTargetRef.name ?? '' },
+            labels: h.metadata?.labels ?? {},
+            annotations: h.metadata?.annotations ?? {},
+          }),
+        );
+      } catch (err) {
+        throw fail(`refused listing horizontalpodautoscalers in ${ns}`, err);
+      }
+    },
+    async setHpaBounds(namespace, name, bounds) {
+      await withConflictRetry(`HorizontalPodAutoscaler ${namespace}/${name}`, fail, async () => {
+        const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name });
+        if (!hpa.spec) throw new Error(`HorizontalPodAutoscaler ${namespace}/${name} has no spec`);
+        hpa.spec.minReplicas = bounds.minReplicas;
+        hpa.spec.maxReplicas = bounds.maxReplicas;
+        await autoscaling.replaceNamespacedHorizontalPodAutoscaler({ namespace, name, body: hpa });
+      });
+    },
+    async listResourceQuotas(ns) {
+      try {
+        const list = await core.listNamespacedResourceQuota({ namespace: ns });
+        return list.items.map((q): QuotaState => ({ name: q.metadata?.name ?? '', hard: q.status?.hard ?? q.spec?.hard ?? {}, used: q.status?.used ?? {} }));
+      } catch (err) {
+        throw fail(`refused listing resourcequotas in ${ns}`, err);
+      }
+    },
   };
+}
+
+/** Attempts of a read-modify-write before a run of 409 Conflicts is given up on. */
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * Runs a read-then-replace; on 409 Conflict (the object changed between our read and write) it
+ * reads again and retries, as kubectl does, a bounded number of times.
+ */
+async function withConflictRetry(what: string, fail: (what: string, err: unknown) => Error, attempt: () => Promise<void>): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if (statusOf(err) === 409 && i < CONFLICT_ATTEMPTS) continue;
+      throw fail(`refused updating ${what}${statusOf(err) === 409 ? ` after ${i} conflicting writes` : ''}`, err);
+    }
+  }
+}
+
+/** Per-pod resource requests: the containers' requests added up (cpu in millicores, other resources in bytes). */
+function sumRequests(containers: readonly V1Container[]): Record<string, string> {
+  const total = new Map<string, number>();
+  for (const c of containers) {
+    for (const [k, v] of Object.entries(c.resources?.requests ?? {})) {
+      const n = parseQuantity(String(v));
+      if (n !== undefined) total.set(k, (total.get(k) ?? 0) + n);
+    }
+  }
+  return Object.fromEntries([...total].map(([k, n]) => [k, k === 'cpu' ? `${Math.round(n * 1000)}m` : String(Math.round(n))]));
 }
 
 /** client-node 1.x throws ApiException {code, body}; network failures are plain errors. */

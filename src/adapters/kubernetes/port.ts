@@ -1,10 +1,12 @@
 /**
- * The Kubernetes API calls surgectl's chaos drills make, and nothing more. Every method rejects
+ * The Kubernetes API calls surgectl's chaos drills and `surgectl scale` make, and nothing more. Every method rejects
  * with SurgeError SRG_K8S_API when the API server refuses or fails the call.
  */
 export interface KubernetesPort {
   /** Namespace of the current context (or the one asked for); used when an activity names none. */
   readonly namespace: string;
+  /** The kubeconfig context in use (kubectl --context), so a snapshot can name the cluster it read. */
+  readonly context: string;
   listPods(namespace: string, labelSelector?: string): Promise<PodSummary[]>;
   /** Deletes one pod; a pod that is already gone counts as deleted (returns false). */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
@@ -15,6 +17,62 @@ export interface KubernetesPort {
   createCustomObject(ref: CustomObjectRef, body: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** Deletes a custom object; one that is already gone returns false. */
   deleteCustomObject(ref: CustomObjectRef, name: string): Promise<boolean>;
+  /** Whether the namespace exists (GET /api/v1/namespaces/{name}). */
+  namespaceExists(name: string): Promise<boolean>;
+  /** A Deployment or StatefulSet (apps/v1) with its replica counts; undefined when it does not exist. */
+  getWorkload(ref: WorkloadRef): Promise<WorkloadState | undefined>;
+  /**
+   * Sets `spec.replicas` through the scale subresource (read, then replace with its
+   * resourceVersion); a 409 Conflict (someone wrote in between) is re-read and retried, at most 5 times.
+   */
+  scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
+  /** The autoscaling/v2 HorizontalPodAutoscalers of a namespace. */
+  listHpas(namespace: string): Promise<HpaState[]>;
+  /** Sets an HPA's replica bounds (read, then replace with its resourceVersion; 409 re-read and retried, at most 5 times). */
+  setHpaBounds(namespace: string, name: string, bounds: { minReplicas: number; maxReplicas: number }): Promise<void>;
+  /** The ResourceQuotas of a namespace, with their hard limits and usage as Kubernetes quantities. */
+  listResourceQuotas(namespace: string): Promise<QuotaState[]>;
+}
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet';
+
+export interface WorkloadRef {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+export interface WorkloadState extends WorkloadRef {
+  /** spec.replicas. */
+  replicas: number;
+  /** status.readyReplicas (0 when absent). */
+  readyReplicas: number;
+  /** status.updatedReplicas (StatefulSet: status.updatedReplicas too; 0 when absent). */
+  updatedReplicas: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Sum of the pod template's container resource requests, per pod, as quantities (e.g. `{cpu: '250m', memory: '256Mi'}`). */
+  podRequests: Record<string, string>;
+}
+
+export interface HpaState {
+  namespace: string;
+  name: string;
+  /** spec.minReplicas (Kubernetes' default 1 when absent). */
+  minReplicas: number;
+  maxReplicas: number;
+  /** spec.scaleTargetRef. */
+  target: { kind: string; name: string };
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface QuotaState {
+  name: string;
+  /** status.hard (else spec.hard), e.g. `{pods: '20', 'requests.cpu': '4'}`. */
+  hard: Record<string, string>;
+  /** status.used. */
+  used: Record<string, string>;
 }
 
 export interface PodSummary {

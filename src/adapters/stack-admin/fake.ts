@@ -42,6 +42,8 @@ export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaul
     faults: { dropRatio: 0 },
   };
   const flags: FakeFlag[] = (init.flags ?? STACK_FLAGS).map((f) => ({ name: f.name, defaultEnabled: f.defaultEnabled, description: f.description ?? '' }));
+  // GET /admin/flags' refreshedAt for the local source: the start or the last change.
+  let flagsChangedAt = new Date().toISOString();
   const shown = (f: FakeFlag): StackFlag => ({ name: f.name, enabled: f.override ?? f.defaultEnabled, overridden: f.override !== undefined, description: f.description });
   const flag = (name: string): FakeFlag => {
     const f = flags.find((x) => x.name === name);
@@ -97,16 +99,19 @@ export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaul
         return structuredClone(state);
       }),
     flags: () => op('flags()', () => flags.map(shown)),
+    flagList: (o = {}) => op('flagList()', () => ({ flags: flags.map(shown), source: 'local' as const, refreshedAt: flagsChangedAt, instance: `fake:${fake.url}` }), o.signal),
     setFlag: (name, enabled) =>
       op(`setFlag(${name}, ${enabled})`, () => {
         const f = flag(name);
         f.override = enabled;
+        flagsChangedAt = new Date().toISOString();
         return shown(f);
       }),
     clearFlag: (name) =>
       op(`clearFlag(${name})`, () => {
         const f = flag(name);
         delete f.override;
+        flagsChangedAt = new Date().toISOString();
         return shown(f);
       }),
   };

@@ -1,8 +1,8 @@
-import type { PaymentFaults, StackFlag, StackStatus } from '../../order-core/api/admin-contract.js';
+import type { PaymentFaults, StackFlag, StackFlagList, StackStatus } from '../../order-core/api/admin-contract.js';
 
 // The documents are the server's contract (order-core/api/admin-contract.ts); re-exported so
 // users of the port name one module.
-export type { PaymentFaults, StackFlag, StackStatus };
+export type { PaymentFaults, StackFlag, StackFlagList, StackStatus };
 
 /** Options of a single call. */
 export interface CallOptions {
@@ -39,6 +39,8 @@ export interface StackAdminPort {
   clearFaults(): Promise<StackStatus>;
   /** Every flag the stack knows, with its current value (GET /admin/flags). */
   flags(): Promise<StackFlag[]>;
+  /** The whole GET /admin/flags answer: the values in use, their source, when they were fetched and which instance answered (`flags verify`). */
+  flagList(opts?: CallOptions): Promise<StackFlagList>;
   /** Overrides a flag until cleared; the override survives a restart (PUT /admin/flags/:name). */
   setFlag(name: string, enabled: boolean): Promise<StackFlag>;
   /** Drops the override: the flag is back at its default (DELETE /admin/flags/:name). */

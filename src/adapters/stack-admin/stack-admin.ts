@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
 import { isHttpUrl } from '../../util/url.js';
-import type { PaymentFaults, StackAdminPort, StackFlag, StackStatus } from './port.js';
+import type { PaymentFaults, StackAdminPort, StackFlag, StackFlagList, StackStatus } from './port.js';
 
 export interface StackAdminOptions {
   /** Base URL of the stack's intake + admin listener, e.g. `http://127.0.0.1:8080`. */
@@ -74,6 +74,7 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
     restartStore: () => call('POST', '/admin/faults/restart-store'),
     clearFaults: () => call<StackStatus>('DELETE', '/admin/faults'),
     flags: async () => (await call<{ flags: StackFlag[] }>('GET', '/admin/flags')).flags,
+    flagList: (o = {}) => call<StackFlagList>('GET', '/admin/flags', { signal: o.signal }),
     setFlag: (name, enabled) => call<StackFlag>('PUT', flagPath(name), { body: { enabled } }),
     clearFlag: (name) => call<StackFlag>('DELETE', flagPath(name)),
   };

@@ -31,17 +31,26 @@ export interface StackStatus {
   faults: { dropRatio: number };
 }
 
-/** One of the stack's local feature flags (GET /admin/flags, PUT and DELETE /admin/flags/:name). */
+/** One of the stack's feature flags (GET /admin/flags, PUT and DELETE /admin/flags/:name). */
 export interface StackFlag {
   name: string;
-  /** The value the stack uses now: the override when there is one, else the default. */
+  /** The value the stack uses now: local, the override when there is one, else the default; Unleash, its value. */
   enabled: boolean;
-  /** True while an override set through the admin API is in force. */
+  /** True while an override set through the admin API is in force (always false when the source is Unleash). */
   overridden: boolean;
   description: string;
 }
 
-/** GET /admin/flags. */
+/** GET /admin/flags: the values in use, where they come from and how fresh they are. */
 export interface StackFlagList {
   flags: StackFlag[];
+  /** 'local': the stack's own defaults and overrides; 'unleash': read from Unleash with unleash-client. */
+  source: 'local' | 'unleash';
+  /**
+   * ISO-8601 time the values in use were last fetched: local, the start or the last change;
+   * Unleash, the last successful fetch (null until one succeeded: the defaults are in use).
+   */
+  refreshedAt: string | null;
+  /** A stable id of this stack process (`<hostname>:<pid>:<start time>`), to tell instances apart. */
+  instance: string;
 }

@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import type { StackFlag, StackFlagList, StackStatus } from './admin-contract.js';
 import type { ApiRuntime, PaymentSettings } from './context.js';
@@ -86,16 +87,26 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     return reply.code(202).send({ draining: true });
   });
 
-  app.get('/admin/flags', async (): Promise<StackFlagList> => ({ flags: engine.flags.list() }));
+  const instance = rt.deps.instanceId ?? `${hostname()}:${process.pid}:${new Date(rt.now()).toISOString()}`;
+  app.get('/admin/flags', async (): Promise<StackFlagList> => {
+    const at = engine.flags.refreshedAt();
+    return { flags: engine.flags.list(), source: engine.flags.source, refreshedAt: at === undefined ? null : new Date(at).toISOString(), instance };
+  });
   const findFlag = (name: string): StackFlag | undefined => engine.flags.list().find((f) => f.name === name);
+  // Unleash owns the values: a local switch would be undone by the next fetch, or worse, make
+  // this instance disagree with the others. Say where to switch instead.
+  const fromUnleash = (req: Parameters<typeof sendError>[0], reply: Parameters<typeof sendError>[1], name: string) =>
+    sendError(req, reply, 409, 'ORDER_FLAGS_FROM_UNLEASH', `Flag '${name}' comes from Unleash and cannot be switched on the stack; switch it in Unleash (e.g. surgectl flags off ${name} with the unleash provider)`);
   app.put<{ Params: { name: string }; Body: { enabled: boolean } }>('/admin/flags/:name', { schema: { body: flagBodySchema } }, async (req, reply) => {
     if (!findFlag(req.params.name)) return flagNotFound(req, reply);
+    if (engine.flags.source === 'unleash') return fromUnleash(req, reply, req.params.name);
     engine.flags.set(req.params.name, req.body.enabled);
     req.log.info({ flag: req.params.name, enabled: req.body.enabled }, 'flag overridden');
     return findFlag(req.params.name);
   });
   app.delete<{ Params: { name: string } }>('/admin/flags/:name', async (req, reply) => {
     if (!findFlag(req.params.name)) return flagNotFound(req, reply);
+    if (engine.flags.source === 'unleash') return fromUnleash(req, reply, req.params.name);
     engine.flags.clear(req.params.name);
     return findFlag(req.params.name);
   });

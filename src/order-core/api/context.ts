@@ -53,6 +53,8 @@ export interface ApiDeps {
   random?: () => number;
   /** ms since epoch; default Date.now. */
   now?: () => number;
+  /** This stack process in GET /admin/flags (`instance`). Default `<hostname>:<pid>:<time the API was built>`. */
+  instanceId?: string;
 }
 
 /** What the plugins share at run time (decorated onto the fastify instance as `surge`). */

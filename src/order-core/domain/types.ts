@@ -52,6 +52,13 @@ export interface OrderView {
   queuePosition?: number | undefined;
   /** Expected wait until a worker takes it, ms; only while waiting, null while the pace is unknown. */
   estimatedWaitMs?: number | null | undefined;
+  /**
+   * Confirmed orders only: the order-confirmed notification, `queued` with the recommendations it
+   * carries (none while flag recommendations is off), or `skipped` (flag order-notifications off).
+   */
+  notification?: { status: 'queued'; recommendations?: string[] } | { status: 'skipped'; reason: string } | undefined;
+  /** Confirmed orders only: loyalty points credited for the order; absent when none were (flag loyalty-points off). */
+  loyaltyPoints?: number | undefined;
 }
 
 export interface InventoryItem {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { defaultCatalog, resolveSeed, type CatalogEntry } from '../catalog.js';
 import type { FlagProvider, OrderEngine } from '../engine.js';
-import { createLocalFlags } from '../flags.js';
+import { createLocalFlags, watchFlagValues } from '../flags.js';
+import type { UnleashFlagsOptions } from '../flags-unleash.js';
 import type { StackMetrics } from '../metrics.js';
 import { createPaymentClient } from '../payment-gateway/client.js';
 import type { BreakerOptions, BreakerState } from '../resilience/circuit-breaker.js';
@@ -51,6 +52,11 @@ export interface PipelineOptions {
   pid?: number;
   /** Resolves a relative seedInventory path. Default: the process's working directory. */
   cwd?: string;
+  /**
+   * Read the flags from Unleash with unleash-client instead of the local store. Default: local
+   * flags (overrides kept in the store).
+   */
+  unleash?: Omit<UnleashFlagsOptions, 'logger' | 'now' | 'onValues'> | undefined;
 }
 
 /** The engine plus what the stack, the chaos faults and tests need beyond OrderEngine. */
@@ -87,6 +93,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
 
   let pool: WorkerPool | undefined;
   let store: SqliteOrderStore | undefined;
+  let flagsToClose: FlagProvider | undefined;
   try {
     store = new SqliteOrderStore({
       dir: opts.dataDir,
@@ -108,7 +115,13 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     const seeded = store.seed(seedEntries, () => defaultCatalog());
     const reclaimed = store.reclaimLeases();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
-    const flags = createLocalFlags(store);
+    const onValues = watchFlagValues({ source: opts.unleash !== undefined ? 'unleash' : 'local', logger, gauge: opts.metrics.flagEnabled });
+    // The SDK is loaded only by a stack that reads Unleash.
+    const flags: FlagProvider =
+      opts.unleash !== undefined
+        ? (await import('../flags-unleash.js')).createUnleashFlags({ ...opts.unleash, logger: logger.child({ component: 'flags' }), now, onValues })
+        : createLocalFlags(store, undefined, { now, onValues });
+    flagsToClose = flags;
 
     const payments = createPaymentClient({
       baseUrl: opts.paymentUrl,
@@ -164,6 +177,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       clearInterval(sweep);
       const result = await p.stop(drainTimeoutMs);
       if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'stopped with jobs in flight; they will be redelivered at the next start');
+      flags.close?.();
       await payments.close();
       await s.close();
     };
@@ -192,6 +206,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     };
     return engine;
   } catch (err) {
+    flagsToClose?.close?.();
     await pool?.stop(0);
     await store?.close();
     lock.release();

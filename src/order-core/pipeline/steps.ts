@@ -6,7 +6,7 @@ import { cachedObserver, type StackMetrics } from '../metrics.js';
 import type { PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
-import type { LeasedJob, OrderRow, SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { NOTIFY_SKIPPED_BY_FLAG, type LeasedJob, type OrderRow, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
 
 /** What a finished job did to its order. */
 export type JobResult =
@@ -66,7 +66,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     observeStep('notify', enabled ? 'ok' : 'skipped', r.notifyMs / 1000);
     // One line for payment, confirmation and notification: they are one commit, and three lines
     // per order were a visible share of the pipeline's CPU.
-    log.info({ ...(chargeId !== undefined ? { chargeId } : {}), notification: r.notified ? 'queued' : enabled ? 'already_sent' : 'off' }, 'order confirmed');
+    log.info({ ...(chargeId !== undefined ? { chargeId } : {}), notification: r.notified ? 'queued' : enabled ? 'already_sent' : NOTIFY_SKIPPED_BY_FLAG }, 'order confirmed');
     return { kind: 'completed', status: 'confirmed' };
   };
 

@@ -100,6 +100,13 @@ interface PendingOp {
   reject: (e: unknown) => void;
 }
 
+/**
+ * The reason on the `confirmed` history entry of an order whose notification was not written
+ * because flag order-notifications was off: the notify step's record of the skip, kept in the
+ * commit that confirms the order (no extra write) and shown by GET /v1/orders/:id.
+ */
+export const NOTIFY_SKIPPED_BY_FLAG = 'notification skipped by flag order-notifications';
+
 /** How long a best-seller ranking serves recommendations, ms. */
 const BEST_SELLERS_TTL_MS = 1_000;
 
@@ -456,6 +463,19 @@ export class SqliteOrderStore implements OrderStore {
       updatedAt: new Date(row.updated_at).toISOString(),
     };
     if (row.reason !== null) view.reason = row.reason;
+    // What the flags decided at confirm time (two primary-key reads, for confirmed orders only).
+    if (row.status === 'confirmed') {
+      const payload = this.outboxPayload(row.id);
+      if (payload !== undefined) {
+        const recommendations = payload.recommendations;
+        view.notification = Array.isArray(recommendations) ? { status: 'queued', recommendations: recommendations as string[] } : { status: 'queued' };
+      } else {
+        const confirmed = view.history.findLast((h) => h.status === 'confirmed');
+        view.notification = { status: 'skipped', reason: confirmed?.reason ?? NOTIFY_SKIPPED_BY_FLAG };
+      }
+      const points = this.conn.prepare<[string], { points: number }>('SELECT points FROM loyalty_ledger WHERE order_id = ?').get(row.id)?.points;
+      if (points !== undefined) view.loyaltyPoints = points;
+    }
     const waiting = row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
     if (waiting) {
       const position = this.queuePositionOf(row, now);
@@ -998,6 +1018,7 @@ export class SqliteOrderStore implements OrderStore {
       if (status === 'paid') {
         this.sellHeld(orderId);
         move('confirmed');
+        if (!features.notifications) moves[moves.length - 1]!.reason = NOTIFY_SKIPPED_BY_FLAG;
       }
       const started = performance.now();
       const notified = this.writeNotification(row, features, now);
