@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal } from '../src/chaos/runner.js';
 import { runMain } from './support/cli.js';
-import { REPO_ROOT, tempDir } from './support/stack.js';
+import { REPO_ROOT, startTestStack, tempDir, type TestStack } from './support/stack.js';
 
 /**
  * `surgectl chaos run` outcomes that do not depend on a healthy target: an unreachable stack or a
@@ -207,5 +207,118 @@ describe('chaos run flags and the journal path', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+/**
+ * Chaos Toolkit experiments as users have them (our own corpus in test/fixtures/ctk): each
+ * validates and dry-runs, and the ones that can run here run for real against the bundled stack,
+ * with http, process and python providers (the python module is ours, on PYTHONPATH).
+ */
+describe('Chaos Toolkit experiments as written', () => {
+  const CTK = join(REPO_ROOT, 'test', 'fixtures', 'ctk');
+  const baseEnv = { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: join(CTK, 'python'), SHOP_URL: 'http://127.0.0.1:9', SHOP_ADMIN_TOKEN: 'fixture-admin-token-123' };
+  const runnable = ['intake-pause.json', 'readiness-list-tolerance.yaml', 'process-and-dry.yaml'];
+  let stack: TestStack | undefined;
+  afterAll(async () => stack?.dispose());
+
+  for (const file of runnable) {
+    it(`${file}: validates and dry-runs unchanged`, async () => {
+      const w = fresh();
+      const v = await runMain(['chaos', 'validate', join(CTK, file), '-o', 'json'], { cwd: w, env: baseEnv });
+      expect(v.code, v.stderr).toBe(0);
+      expect(JSON.parse(v.stdout)).toMatchObject({ valid: true });
+      const d = await runMain(['chaos', 'run', join(CTK, file), '--dry-run', '-o', 'json'], { cwd: w, env: baseEnv });
+      expect(d.code, d.stderr).toBe(0);
+      const plan = JSON.parse(d.stdout) as { steps: { does: string }[] };
+      expect(plan.steps.length).toBeGreaterThan(0);
+      expect(d.stdout).not.toContain(baseEnv.SHOP_ADMIN_TOKEN);
+    });
+  }
+
+  it('intake-pause.json runs for real against the bundled stack: http, process and python providers, secrets redacted', async () => {
+    stack = await startTestStack({ seedInventory: 100, workers: 2 });
+    const w = fresh();
+    const env = { ...baseEnv, SHOP_URL: stack.url, SHOP_ADMIN_TOKEN: stack.adminToken };
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'intake-pause.json'), '--journal-path', 'j.json'], { cwd: w, env });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).toMatch(/controls are recorded in the journal but not run by surgectl: tracing \(chaostracing\.control\)/);
+    const text = readFileSync(join(w, 'j.json'), 'utf8');
+    expect(text).not.toContain(stack.adminToken);
+    const j = JSON.parse(text) as Journal;
+    expect(j).toMatchObject({ status: 'completed', deviated: false, options: { rollback_strategy: 'always' } });
+    const byName = Object.fromEntries(j.run.map((x) => [x.activity.name, x]));
+    expect(byName['readiness-while-paused']).toMatchObject({ output: { status: 503 }, tolerance_met: true });
+    expect(byName['say-region']).toMatchObject({ output: { status: 0, stdout: 'region eu-west-1\n' } });
+    expect(byName['resume-intake']).toMatchObject({ status: 'succeeded', output: { status: 200, region: 'eu-west-1' } });
+    expect(j.steady_states.before?.probes.map((p) => [p.activity.name, p.tolerance_met])).toEqual([
+      ['healthz-answers', true],
+      ['ready-or-shedding', true],
+      ['intake-open', true],
+      ['ready-status-from-python', true],
+      ['nothing-oversold', true],
+    ]);
+    expect(j.steady_states.before?.probes[3]?.output).toBe(200);
+    expect(j.rollbacks.map((x) => x.status)).toEqual(['succeeded']);
+  });
+
+  it('readiness-list-tolerance.yaml: a 404 is not "one of [200, 503]", so the steady state is not met (exit 21)', async () => {
+    stack ??= await startTestStack({ seedInventory: 100, workers: 2 });
+    const w = fresh();
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'readiness-list-tolerance.yaml')], { cwd: w, env: { ...baseEnv, SHOP_URL: stack.url } });
+    expect(r.code, r.stderr).toBe(21);
+    expect(r.stderr).toContain('SRG_CHAOS_NOT_STEADY');
+    const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;
+    expect(j.steady_states.before?.probes[0]).toMatchObject({ output: { status: 404 }, tolerance_met: false, tolerance_result: { message: 'status 404 is not one of [200,503]' } });
+  });
+
+  it('process-and-dry.yaml: shell and mapping arguments, a dry activity, the runtime block picks the strategies', async () => {
+    const w = fresh();
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'process-and-dry.yaml')], { cwd: w, env: { ...baseEnv, MARKER_DIR: w } });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;
+    expect(j.options).toMatchObject({ rollback_strategy: 'deviated', hypothesis_strategy: 'before-method-only' });
+    expect(j.steady_states.before?.probes[0]).toMatchObject({ output: { stdout: 'hello world\n' }, tolerance_met: true });
+    expect(j.run.map((x) => [x.activity.name, x.status])).toEqual([
+      ['would-delete-everything', 'succeeded'],
+      ['status-of-false', 'succeeded'],
+      ['mapping-arguments', 'succeeded'],
+    ]);
+    expect(j.run[0]).toMatchObject({ output: null, activity: { dry: true } });
+    expect(j.run[1]).toMatchObject({ output: { status: 1 }, tolerance_met: true });
+    expect(readFileSync(join(w, 'ctk-marker'), 'utf8')).toBe('ran');
+    expect(j.rollbacks).toEqual([]);
+    expect(j.rollbacks_skipped).toMatch(/deviated/);
+  });
+
+  it('a module that is not installed: validation names it, its pip package and the native equivalent', async () => {
+    const r = await runMain(['chaos', 'validate', join(CTK, 'kubernetes-extension.json')], { cwd: fresh(), env: baseEnv });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toMatch(/method\[0\]\.provider\.module: Python module "chaosk8s\.pod\.actions" cannot be imported \(ModuleNotFoundError: No module named 'chaosk8s'\)/);
+    expect(r.stderr).toMatch(/pip package chaostoolkit-kubernetes/);
+    expect(r.stderr).toMatch(/native equivalent: provider \{type: kubernetes, func: delete-pods/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an interpreter that does not exist is named, with --python', async () => {
+    const r = await runMain(['chaos', 'validate', join(CTK, 'intake-pause.json'), '--python', '/nonexistent/python9'], { cwd: fresh(), env: baseEnv });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toMatch(/the Python interpreter "\/nonexistent\/python9" was not found; install Python 3 or pass --python PATH/);
+  });
+
+  it('an undefined ${name} is reported as undefined, not as a bad URL', async () => {
+    const r = await runMain(['chaos', 'validate', join(CTK, 'undefined-placeholder.yaml')], { cwd: fresh(), env: baseEnv });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toMatch(/method\[0\]\.provider\.url: \$\{service_url\} is not defined in the experiment's configuration or secrets/);
+    expect(r.stderr).not.toMatch(/must be an http/);
+  });
+
+  it('a missing env entry and a vault secret are named with what to do instead', async () => {
+    const missing = await runMain(['chaos', 'validate', join(CTK, 'intake-pause.json')], { cwd: fresh(), env: { PATH: process.env.PATH } });
+    expect(missing.code).toBe(10);
+    expect(missing.stderr).toMatch(/configuration\.base_url: environment variable SHOP_URL is not set and the entry has no default/);
+    const vault = await runMain(['chaos', 'validate', join(CTK, 'vault-secret.yaml')], { cwd: fresh(), env: baseEnv });
+    expect(vault.code).toBe(10);
+    expect(vault.stderr).toMatch(/secrets\.db\.password: value type "vault" is not supported .*use \{type: env, key: NAME\}/);
   });
 });

@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { isSurgeError } from '../errors.js';
+import { SurgeError, isSurgeError } from '../errors.js';
 import { evaluateCondition, type Condition } from '../probes/index.js';
 import type { Reporter } from '../reporter.js';
 import type { Activity } from './experiment.js';
 import { iso, type ActivityRun, type JournalActivity } from './journal.js';
 import { runHttp } from './providers/http.js';
 import { PROVIDERS } from './providers/index.js';
+import type { LocalRunner } from './providers/local.js';
 import type { ChaosTargets, ProviderContext } from './providers/types.js';
 
 /** What running one activity needs from the drill. */
@@ -18,12 +19,18 @@ export interface ActivityRunnerOptions {
   now: () => number;
   /** 0 <= x < 1, for pod selection. */
   random: () => number;
+  /** Resolved configuration, passed to python functions that take `configuration`. Default {}. */
+  configuration?: Record<string, unknown>;
+  /** Resolved secrets by scope; a provider gets the scopes it names. Default {}. */
+  secrets?: Record<string, Record<string, unknown>>;
 }
 
 /** Runs single activities and keeps track of provider calls an interrupt or a timeout abandoned. */
 export interface ActivityRunner {
   /** Runs one activity until it ends, `signal` fires or its timeout passes; never throws: the run records what happened. */
   run(a: Activity, signal: AbortSignal): Promise<ActivityRun>;
+  /** Runs a probe tolerance against `value`; true when it accepts it. */
+  probeTolerance(t: Activity, value: unknown, signal: AbortSignal): Promise<boolean>;
   /**
    * Waits (at most 15 s, or until `signal`) for abandoned provider calls: one may still land on the
    * target, and a late fault must not arrive after the restore.
@@ -52,6 +59,30 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
     objectName: dnsName(`surgectl-${o.title}-${a.name}`),
   });
 
+  const local = (): LocalRunner => {
+    if (!o.targets.local) throw new SurgeError('SRG_CHAOS_EXPERIMENT', 'python and process activities need a local runner (targets.local)', { hint: 'Build one with createLocalRunner({env, cwd}).' });
+    return o.targets.local;
+  };
+  const scopes = (names: readonly string[] | undefined): Record<string, unknown> | undefined =>
+    names ? Object.assign({}, ...names.map((n) => o.secrets?.[n] ?? {})) as Record<string, unknown> : undefined;
+  /** Calls the activity's provider with `args` (its own, or with a probe tolerance's `value`). */
+  const invoke = (a: Activity, args: Record<string, unknown>, ctx: ProviderContext): Promise<unknown> => {
+    const p = a.provider;
+    switch (p.type) {
+      case 'http':
+        // The arguments as written, unless a probe tolerance added its `value`.
+        return runHttp({ ...p, arguments: args === a.args ? p.arguments : args }, ctx);
+      case 'python':
+        return local().callPython({ module: p.module, func: p.func, arguments: args, configuration: o.configuration ?? {}, secrets: scopes(p.secrets) }, ctx.signal);
+      case 'process': {
+        const withValue = 'value' in args && p.arguments !== null && typeof p.arguments === 'object' && !Array.isArray(p.arguments) ? { ...p.arguments, value: args.value } : p.arguments;
+        return local().runProcess({ path: p.path, arguments: withValue, timeoutMs: p.timeout }, ctx.signal);
+      }
+      default:
+        return (PROVIDERS[p.type][p.func] as NonNullable<(typeof PROVIDERS)['stack'][string]>).run(args, ctx);
+    }
+  };
+
   return {
     async run(a, s) {
       const t0 = o.now();
@@ -62,11 +93,10 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
       let exception: ActivityRun['exception'] = null;
       let raw: unknown;
       try {
-        raw =
-          a.provider.type === 'http'
-            ? await withAbort(runHttp({ ...a.provider, arguments: a.provider.arguments }, ctxFor(a, sig)), sig)
-            : await withAbort((PROVIDERS[a.provider.type][a.provider.func] as NonNullable<(typeof PROVIDERS)['stack'][string]>).run(a.args, ctxFor(a, sig)), sig);
-        output = toJson(raw);
+        if (!a.dry) {
+          raw = await withAbort(invoke(a, a.args, ctxFor(a, sig)), sig);
+          output = toJson(raw);
+        }
       } catch (err) {
         exception = describeError(err, timeout.aborted && !s.aborted ? `timed out after ${timeoutMs / 1000}s` : undefined);
       }
@@ -79,7 +109,15 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
         end: iso(o.now()),
         duration: (o.now() - t0) / 1000,
       };
-      if (a.condition) {
+      if (a.dry) {
+        if (a.condition || a.toleranceProbe) run.tolerance_met = true;
+        run.tolerance_result = { phase: 'pass', value: null, message: 'dry: not run' };
+      } else if (a.toleranceProbe) {
+        run.tolerance_met = exception ? false : await this.probeTolerance(a.toleranceProbe, output, s);
+        run.tolerance_result = exception
+          ? { phase: 'error', value: null, message: `the probe failed: ${exception.message}` }
+          : { phase: run.tolerance_met ? 'pass' : 'fail', value: output, ...(run.tolerance_met ? {} : { message: `probe ${a.toleranceProbe.name} did not accept the value` }) };
+      } else if (a.condition) {
         const r = exception
           ? { phase: 'error' as const, value: undefined, message: `the probe failed: ${exception.message}` }
           : evaluateCondition(a.condition, observedFor(a, a.condition, raw));
@@ -87,6 +125,15 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
         run.tolerance_result = { phase: r.phase, value: toJson(r.value), ...(r.message ? { message: r.message } : {}) };
       }
       return run;
+    },
+    /** Chaos Toolkit's probe tolerance: the probe gets the value as its `value` argument; a truthy output (Python's truth) meets it; a failure does not. */
+    async probeTolerance(t: Activity, value: unknown, s: AbortSignal): Promise<boolean> {
+      const sig = AbortSignal.any([s, AbortSignal.timeout(activityTimeoutMs(t))]);
+      try {
+        return pythonTruthy(await withAbort(invoke(t, { ...t.args, value }, ctxFor(t, sig)), sig));
+      } catch {
+        return false;
+      }
     },
     async settleAbandoned(signal) {
       if (abandoned.size === 0) return;
@@ -98,19 +145,33 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
 /** Default timeout: 60 s plus what the function itself declares it needs (its `duration`, `window`). */
 export function activityTimeoutMs(a: Activity): number {
   if (a.timeout !== undefined) return a.timeout;
-  if (a.provider.type === 'http') return (a.provider.timeout ?? 30_000) + 5_000;
-  const spec = PROVIDERS[a.provider.type][a.provider.func];
+  const p = a.provider;
+  if (p.type === 'http') {
+    const t = Array.isArray(p.timeout) ? p.timeout[0] + p.timeout[1] : (p.timeout ?? 30_000);
+    return t * (1 + p.max_retries) + 5_000;
+  }
+  if (p.type === 'process') return p.timeout !== undefined ? p.timeout + 5_000 : 60_000;
+  if (p.type === 'python') return 60_000;
+  const spec = PROVIDERS[p.type][p.func];
   return 60_000 + (spec?.extraTimeMs?.(a.args) ?? 0);
 }
 
 /**
- * Chaos Toolkit compares a bare number or range tolerance of an http probe with the status code;
- * every other tolerance sees the whole output.
+ * Chaos Toolkit compares a number or list tolerance of an http probe with the status code; every
+ * other tolerance sees the whole output.
  */
 function observedFor(a: Activity, c: Condition, output: unknown): unknown {
   if (a.provider.type !== 'http' || ('target' in c && c.target !== undefined)) return output;
-  if ((c.kind === 'equals' && typeof c.expected === 'number') || c.kind === 'range') return (output as { status: number }).status;
+  // A number and a list tolerance look at the status in the evaluator, as Chaos Toolkit does; a {type: range} without a target does here.
+  if (c.kind === 'range') return (output as { status: number }).status;
   return output;
+}
+
+/** Python's truth value of a JSON value: false, 0, "", [], {} and null are false. */
+function pythonTruthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v !== null && typeof v === 'object') return Object.keys(v).length > 0;
+  return Boolean(v);
 }
 
 function journalActivity(a: Activity): JournalActivity {
@@ -120,6 +181,7 @@ function journalActivity(a: Activity): JournalActivity {
     provider: a.provider,
     ...(a.tolerance !== undefined ? { tolerance: a.tolerance } : {}),
     ...(a.background ? { background: true } : {}),
+    ...(a.dry ? { dry: true } : {}),
     ...(a.pauses ? { pauses: { ...(a.pauses.before !== undefined ? { before: a.pauses.before / 1000 } : {}), ...(a.pauses.after !== undefined ? { after: a.pauses.after / 1000 } : {}) } } : {}),
   };
 }

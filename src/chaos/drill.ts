@@ -1,12 +1,14 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { KubernetesPort } from '../adapters/kubernetes/port.js';
 import type { StackAdminPort } from '../adapters/stack-admin/port.js';
 import { SurgeError, withWriteFailure } from '../errors.js';
 import type { Reporter } from '../reporter.js';
-import { loadExperiment, type Experiment } from './experiment.js';
+import { redact } from './configuration.js';
+import { allActivities, checkLocalProviders, loadExperiment, type Experiment } from './experiment.js';
 import type { HypothesisStrategy, Journal, RollbackStrategy } from './journal.js';
 import { checkJournalPath, outcomeError, tryWriteJournal } from './outcome.js';
 import { planExperiment, type ExperimentPlan } from './plan.js';
+import { createLocalRunner, type LocalRunner } from './providers/local.js';
 import type { ChaosTargets } from './providers/types.js';
 import { runExperiment } from './runner.js';
 
@@ -38,14 +40,18 @@ export interface RunDrillOptions {
   cwd: string;
   /** Return the plan and change nothing. Default false. */
   dryRun?: boolean;
-  /** Default `default` (= always). */
-  rollbackStrategy?: RollbackStrategy;
-  /** Default `default` (before and after the method). */
-  hypothesisStrategy?: HypothesisStrategy;
-  /** Stop the method at the first deviation during it. Default false. */
-  failFast?: boolean;
-  /** Pause between steady-state checks during the method, ms. Default 1000. */
-  hypothesisFrequencyMs?: number;
+  /** Default: the experiment's `runtime`, else `default` (= always). */
+  rollbackStrategy?: RollbackStrategy | undefined;
+  /** Default: the experiment's `runtime`, else `default` (before and after the method). */
+  hypothesisStrategy?: HypothesisStrategy | undefined;
+  /** Stop the method at the first deviation during it. Default: the experiment's `runtime`, else false. */
+  failFast?: boolean | undefined;
+  /** Pause between steady-state checks during the method, ms. Default: the experiment's `runtime`, else 1000. */
+  hypothesisFrequencyMs?: number | undefined;
+  /** Environment for `{type: env}` configuration and secrets, and for python and process activities. Default {}. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Python interpreter for python activities. Default `python3`. */
+  python?: string | undefined;
   connect: DrillConnections;
   /** Progress, and the question before the drill (declined or refused: nothing runs). */
   reporter: Reporter;
@@ -97,18 +103,23 @@ export async function connectTargets(e: Experiment, connect: DrillConnections): 
  * journal could not be written; {@link drillError} turns it into the command's outcome.
  */
 export async function runDrill(opts: RunDrillOptions): Promise<DrillResult> {
-  const experiment = await loadExperiment(resolve(opts.cwd, opts.experiment));
+  const { experiment, local } = await readExperiment(opts.experiment, { cwd: opts.cwd, env: opts.env ?? {}, python: opts.python });
+  const rt = experiment.runtime;
   const strategies = {
-    rollbackStrategy: opts.rollbackStrategy ?? 'default',
-    hypothesisStrategy: opts.hypothesisStrategy ?? 'default',
-    failFast: opts.failFast ?? false,
+    rollbackStrategy: opts.rollbackStrategy ?? rt.rollbacks?.strategy ?? 'default',
+    hypothesisStrategy: opts.hypothesisStrategy ?? rt.hypothesis?.strategy ?? 'default',
+    failFast: opts.failFast ?? rt.hypothesis?.fail_fast ?? false,
   } as const;
-  if (opts.dryRun) return { kind: 'plan', plan: planExperiment(experiment, strategies) };
+  if (opts.dryRun) return { kind: 'plan', plan: redact(planExperiment(experiment, strategies), experiment.secretValues) };
 
   // A drill whose journal cannot be written does not start.
   const journalPath = resolve(opts.cwd, opts.journalPath);
   await checkJournalPath(journalPath);
   const { targets, where } = await connectTargets(experiment, opts.connect);
+  if (local) {
+    targets.local = local;
+    where.push('this machine (python and process activities)');
+  }
   const ok = await opts.reporter.confirm(`Run the drill "${experiment.title}" against ${where.join(' and ') || 'the http targets it names'}?`, false);
   if (!ok) throw new SurgeError('SRG_CLI_ABORTED', 'Drill not started: the operator declined', { hint: 'Use --dry-run to see the plan.' });
 
@@ -148,9 +159,32 @@ export interface ExperimentSummary {
   load: { rate: number } | null;
 }
 
+/** What reading an experiment needs: where relative paths start, the environment, the Python interpreter. */
+export interface ReadExperimentOptions {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Default `python3`. */
+  python?: string | undefined;
+}
+
+/**
+ * Loads and validates an experiment, then checks on this machine what Chaos Toolkit's validation
+ * checks (python modules import, programs exist). Returns the local runner when the experiment
+ * has python or process activities.
+ */
+async function readExperiment(file: string, o: ReadExperimentOptions): Promise<{ experiment: Experiment; local: LocalRunner | undefined }> {
+  const path = resolve(o.cwd, file);
+  const experiment = await loadExperiment(path, { env: o.env });
+  const needsLocal = allActivities(experiment).some((a) => a.provider.type === 'python' || a.provider.type === 'process');
+  if (!needsLocal) return { experiment, local: undefined };
+  const local = createLocalRunner({ python: o.python, env: o.env, cwd: dirname(path) });
+  await checkLocalProviders(experiment, local, path);
+  return { experiment, local };
+}
+
 /** Reads and validates an experiment file (relative to `cwd`); throws SRG_CHAOS_EXPERIMENT listing every problem. */
-export async function validateExperimentFile(file: string, cwd: string): Promise<ExperimentSummary> {
-  const e = await loadExperiment(resolve(cwd, file));
+export async function validateExperimentFile(file: string, o: ReadExperimentOptions): Promise<ExperimentSummary> {
+  const { experiment: e } = await readExperiment(file, o);
   return {
     valid: true,
     file,

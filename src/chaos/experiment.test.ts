@@ -74,12 +74,12 @@ describe('parseExperiment', () => {
     ] });
     expect(details2).toEqual([
       'steady-state-hypothesis.probes[0].type: the steady-state hypothesis holds probes only, got "action"',
-      'steady-state-hypothesis.probes[0].tolerance: a steady-state probe needs a tolerance (e.g. "p(99)<500", 0, [0, 0.01])',
+      'steady-state-hypothesis.probes[0].tolerance: a steady-state probe needs a tolerance (e.g. "p(99)<500", 0, [200, 503])',
       expect.stringMatching(/^steady-state-hypothesis\.probes\[1\]\.tolerance: .*percentile "101"/),
       expect.stringMatching(/^method\[0\]\.provider\.func: unknown stack function "explode"; expected one of .*payment-fault/),
       expect.stringMatching(/^method\[1\]\.provider\.arguments\.failureRate: /),
       expect.stringMatching(/^method\[2\]\.provider\.arguments: .*verbose/),
-      'method[3].ref: no activity named "nope" is defined before this point',
+      'method[3].ref: no activity named "nope" is defined in this experiment',
     ]);
   });
 

@@ -3,12 +3,17 @@ import { z } from 'zod';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { parseCondition, type Condition } from '../probes/index.js';
 import { durationMs } from './duration.js';
+import { maskSecretsBlock, resolveValues, substitute } from './configuration.js';
+import { HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES } from './journal.js';
 import { PROVIDERS, type ProviderType } from './providers/index.js';
+import type { LocalRunner } from './providers/local.js';
+import { moduleHint } from './providers/python-hints.js';
 import { parseYamlText } from '../util/yaml.js';
 
 /**
- * Chaos experiments in Chaos Toolkit's shape (title, steady-state-hypothesis, method, rollbacks),
- * with surgectl's providers (`stack`, `http`, `kubernetes`, `chaos-mesh`) and an optional `load`
+ * Chaos experiments in Chaos Toolkit's shape (title, configuration, secrets, steady-state-hypothesis,
+ * method, rollbacks, runtime, controls), with Chaos Toolkit's providers (`http`, `python`,
+ * `process`), surgectl's own (`stack`, `kubernetes`, `chaos-mesh`) and an optional `load`
  * section that drives modest traffic at the bundled stack so the probes have something to measure.
  * Durations are seconds (Chaos Toolkit) or strings such as `500ms`, `30s`, `2m`.
  */
@@ -22,42 +27,101 @@ const funcProvider = (type: 'stack' | 'kubernetes' | 'chaos-mesh') =>
     })
     .strict();
 
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** Chaos Toolkit's secret scopes a provider may read (`secrets: [scope, ...]`). */
+const secretScopes = z.array(z.string().min(1)).optional();
+
 const httpProvider = z
   .object({
     type: z.literal('http'),
     url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
-    headers: z.record(z.string(), z.string()).optional(),
-    /** Sent as the JSON body. */
+    /** Any case, as Chaos Toolkit upper-cases it. */
+    method: z
+      .string()
+      .transform((m) => m.toUpperCase())
+      .pipe(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` }))
+      .default('GET'),
+    headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+    /** GET/HEAD: query parameters; other methods: the JSON body (a form body with a form content-type). */
     arguments: z.unknown().optional(),
-    /** Per-request timeout; default 30 s. */
-    timeout: durationMs.optional(),
+    /** Seconds, or Chaos Toolkit's `[connect, read]` pair; default 30 s. */
+    timeout: z.union([durationMs, z.tuple([durationMs, durationMs])]).optional(),
+    /** Check the server's TLS certificate. Default true. */
+    verify_tls: z.boolean().default(true),
+    /** When set, any other status fails the activity. */
+    expected_status: z.number().int().min(100).max(599).optional(),
+    /** Retries after a connection failure (not after an HTTP status). Default 0. */
+    max_retries: z.number().int().min(0).max(10).default(0),
+    secrets: secretScopes,
   })
   .strict();
 
-const provider = z.discriminatedUnion('type', [funcProvider('stack'), funcProvider('kubernetes'), funcProvider('chaos-mesh'), httpProvider], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'type must be one of stack, http, kubernetes, chaos-mesh' : undefined),
-});
+const pythonProvider = z
+  .object({
+    type: z.literal('python'),
+    /** Dotted module path, importable by the interpreter (`python3` or --python). */
+    module: z.string().regex(/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/, 'must be a dotted Python module path, e.g. chaosk8s.pod.actions'),
+    func: z.string().regex(/^[A-Za-z_]\w*$/, 'must be a Python function name'),
+    /** Keyword arguments of the function. */
+    arguments: z.record(z.string(), z.unknown()).optional(),
+    secrets: secretScopes,
+  })
+  .strict();
+
+const processProvider = z
+  .object({
+    type: z.literal('process'),
+    /** Program: a name looked up on PATH or a path (`~` expanded). */
+    path: z.string().min(1, 'must name a program'),
+    /** A string is passed through the shell after the program; a list or mapping as separate arguments. */
+    arguments: z.union([z.string(), z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
+    /** Seconds; past it the activity fails ("took too long"). Default: the activity's timeout. */
+    timeout: durationMs.optional(),
+    secrets: secretScopes,
+  })
+  .strict();
+
+const PROVIDER_TYPES = 'stack, http, python, process, kubernetes, chaos-mesh';
+const provider = z.discriminatedUnion(
+  'type',
+  [funcProvider('stack'), funcProvider('kubernetes'), funcProvider('chaos-mesh'), httpProvider, pythonProvider, processProvider],
+  {
+    error: (iss) => (iss.code === 'invalid_union' ? `type must be one of ${PROVIDER_TYPES}` : undefined),
+  },
+);
 
 const pauses = z.object({ before: durationMs.optional(), after: durationMs.optional() }).strict();
+
+/** A Chaos Toolkit control: a Python module with hooks around the experiment and its activities. */
+const control = z
+  .object({
+    name: z.string().min(1),
+    provider: z.object({ type: z.literal('python'), module: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional() }).strict(),
+    scope: z.enum(['before', 'after']).optional(),
+    automatic: z.boolean().optional(),
+  })
+  .strict();
 
 const activity = z
   .object({
     type: z.enum(['action', 'probe']),
     name: z.string().min(1, 'must not be empty'),
     provider,
-    /** Probes only: the condition the output must meet (k6 threshold syntax or a Chaos Toolkit tolerance). */
+    /** Probes only: the condition the output must meet (k6 threshold syntax or a Chaos Toolkit tolerance, including a probe). */
     tolerance: z.unknown().optional(),
     pauses: pauses.optional(),
     /** Run without waiting for it; the method waits for background activities before the steady state after. */
     background: z.boolean().default(false),
     /** Longest the activity may run; default 60 s plus any `duration` argument. */
     timeout: durationMs.optional(),
+    /** Journal the activity without running it. Default false. */
+    dry: z.boolean().default(false),
+    controls: z.array(control).optional(),
   })
   .strict();
 
 const ref = z.object({ ref: z.string().min(1) }).strict();
-/** An activity, or `{ref: name}` reusing one defined earlier; told apart by the `ref` key so errors point inside the right shape. */
+/** An activity, or `{ref: name}` reusing one defined elsewhere in the experiment; told apart by the `ref` key so errors point inside the right shape. */
 const methodItem = z.unknown().transform((v, ctx) => {
   const schema = v !== null && typeof v === 'object' && 'ref' in v ? ref : activity;
   const r = schema.safeParse(v);
@@ -81,6 +145,22 @@ const load = z
   })
   .strict();
 
+/** Chaos Toolkit's `runtime`: strategies written in the experiment; command-line flags win over them. */
+const runtime = z
+  .object({
+    rollbacks: z.object({ strategy: z.enum(ROLLBACK_STRATEGIES) }).strict().optional(),
+    hypothesis: z
+      .object({
+        strategy: z.enum(HYPOTHESIS_STRATEGIES).optional(),
+        /** Seconds between checks during the method. */
+        frequency: durationMs.optional(),
+        fail_fast: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const ExperimentSchema = z
   .object({
     version: z.union([z.string(), z.number()]).optional(),
@@ -89,11 +169,17 @@ export const ExperimentSchema = z
     tags: z.array(z.string()).optional(),
     contributions: z.record(z.string(), z.string()).optional(),
     extensions: z.array(z.unknown()).optional(),
+    /** Resolved by configuration.ts before this schema; kept for the journal. */
+    configuration: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    controls: z.array(control).optional(),
+    runtime: runtime.optional(),
     load: load.optional(),
     'steady-state-hypothesis': z
       .object({
         title: z.string().min(1),
-        probes: z.array(activity).min(1, 'needs at least one probe'),
+        probes: z.array(methodItem).min(1, 'needs at least one probe'),
+        controls: z.array(control).optional(),
       })
       .strict()
       .optional(),
@@ -106,10 +192,14 @@ type RawActivity = z.infer<typeof activity>;
 
 /** One validated activity, with its arguments checked and its tolerance parsed. */
 export type Activity = RawActivity & {
-  /** Arguments after the provider function's own schema (defaults filled in). */
+  /** Arguments after the provider function's own schema (defaults filled in); for http, python and process the arguments as written, substituted. */
   args: Record<string, unknown>;
   /** The parsed tolerance, when the activity is a probe with one. */
   condition?: Condition;
+  /** A probe tolerance (Chaos Toolkit): this probe gets the output as its `value` argument; a truthy result meets the tolerance. */
+  toleranceProbe?: Activity;
+  /** Where it is defined, e.g. `method[2]`, for messages. */
+  where: string;
 };
 
 /** A validated experiment: refs resolved, every provider argument checked. */
@@ -121,47 +211,87 @@ export interface Experiment {
   hypothesis?: { title: string; probes: Activity[] } | undefined;
   method: Activity[];
   rollbacks: Activity[];
-  /** The document as written, kept for the journal. */
+  /** Resolved configuration (env entries read), passed to python functions that take `configuration`. */
+  configuration: Record<string, unknown>;
+  /** Resolved secrets by scope. */
+  secrets: Record<string, Record<string, unknown>>;
+  /** Secret values, redacted from the journal and from progress messages. */
+  secretValues: string[];
+  /** Strategies the experiment asks for (`runtime`); flags win over them. */
+  runtime: z.infer<typeof runtime>;
+  /** Names of the controls declared (root, hypothesis and activities); surgectl records them but does not run them. */
+  controls: string[];
+  /** The document as written (secret values masked), kept for the journal. */
   raw: unknown;
+}
+
+/** Options of {@link parseExperiment}. */
+export interface ParseExperimentOptions {
+  /** Environment for `{type: env}` configuration and secrets. Default: none (entries need a default). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
  * Validates an experiment document. Every problem is reported at once as
  * SurgeError SRG_CHAOS_EXPERIMENT with one detail line per bad field (`method[1].provider.func: ...`).
  */
-export function parseExperiment(doc: unknown, source = 'experiment'): Experiment {
-  const parsed = ExperimentSchema.safeParse(doc);
+export function parseExperiment(doc: unknown, source = 'experiment', opts: ParseExperimentOptions = {}): Experiment {
+  const problems: string[] = [];
+  // Chaos Toolkit substitutes ${name} before it validates an activity, so substitute first and report an undefined name as such.
+  const d: Record<string, unknown> = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? { ...(doc as Record<string, unknown>) } : {};
+  const values = resolveValues(d.configuration, d.secrets, opts.env ?? {});
+  problems.push(...values.problems);
+  const substitutionProblems: string[] = [];
+  for (const key of ['steady-state-hypothesis', 'method', 'rollbacks']) {
+    if (d[key] !== undefined) d[key] = substitute(d[key], values, key, substitutionProblems);
+  }
+  problems.push(...substitutionProblems);
+  const substituted = new Set(substitutionProblems.map((p) => p.slice(0, p.indexOf(': '))));
+  const parsed = ExperimentSchema.safeParse(Array.isArray(doc) || doc === null || typeof doc !== 'object' ? doc : d);
   if (!parsed.success) {
-    throw invalid(source, parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+    const schemaProblems = parsed.error.issues.map((i) => ({ at: formatPath(i.path), message: i.message })).filter((p) => !substituted.has(p.at));
+    throw invalid(source, [...problems, ...schemaProblems.map((p) => `${p.at}: ${p.message}`)]);
   }
   const e = parsed.data;
-  const problems: string[] = [];
   const byName = new Map<string, Activity>();
+  const controls = new Set<string>([...(e.controls ?? []), ...(e['steady-state-hypothesis']?.controls ?? [])].map((c) => `${c.name} (${c.provider.module})`));
 
   const check = (a: RawActivity, where: string, inHypothesis: boolean): Activity => {
-    const out: Activity = { ...a, args: {} };
+    const out: Activity = { ...a, args: {}, where };
+    for (const c of a.controls ?? []) controls.add(`${c.name} (${c.provider.module})`);
     if (inHypothesis && a.type !== 'probe') problems.push(`${where}.type: the steady-state hypothesis holds probes only, got "${a.type}"`);
-    if (inHypothesis && a.tolerance === undefined) problems.push(`${where}.tolerance: a steady-state probe needs a tolerance (e.g. "p(99)<500", 0, [0, 0.01])`);
+    if (inHypothesis && a.tolerance === undefined) problems.push(`${where}.tolerance: a steady-state probe needs a tolerance (e.g. "p(99)<500", 0, [200, 503])`);
     if (a.type === 'action' && a.tolerance !== undefined) problems.push(`${where}.tolerance: only probes have a tolerance`);
-    if (a.tolerance !== undefined) {
+    const t = a.tolerance;
+    if (t !== null && typeof t === 'object' && !Array.isArray(t) && (t as { type?: unknown }).type === 'probe') {
+      const r = activity.safeParse(t);
+      if (!r.success) for (const i of r.error.issues) problems.push(`${where}.tolerance${formatPath(i.path, true)}: ${i.message}`);
+      else if (!['python', 'http', 'process'].includes(r.data.provider.type)) {
+        problems.push(`${where}.tolerance.provider.type: a probe tolerance passes the value as its "value" argument, which needs a python, http or process provider, got ${r.data.provider.type}`);
+      } else out.toleranceProbe = check(r.data, `${where}.tolerance`, false);
+    } else if (t !== undefined) {
       try {
-        out.condition = parseCondition(a.tolerance, { context: 'tolerance', where: `${where}.tolerance` });
+        out.condition = parseCondition(t, { context: 'tolerance', where: `${where}.tolerance` });
       } catch (err) {
         if (!isSurgeError(err)) throw err;
         problems.push(err.message);
       }
     }
-    if (a.provider.type === 'http') {
-      out.args = (a.provider.arguments ?? {}) as Record<string, unknown>;
+    const p = a.provider;
+    if (p.type === 'http' || p.type === 'python' || p.type === 'process') {
+      out.args = p.type === 'process' || p.arguments === undefined || p.arguments === null || typeof p.arguments !== 'object' ? {} : (p.arguments as Record<string, unknown>);
+      for (const scope of ('secrets' in p ? p.secrets : undefined) ?? []) {
+        if (!(scope in values.secrets)) problems.push(`${where}.provider.secrets: no secret scope "${scope}" is declared under secrets`);
+      }
     } else {
-      const type: ProviderType = a.provider.type;
+      const type: ProviderType = p.type;
       const funcs = PROVIDERS[type];
-      const spec = funcs[a.provider.func];
+      const spec = funcs[p.func];
       if (!spec) {
-        problems.push(`${where}.provider.func: unknown ${type} function "${a.provider.func}"; expected one of ${Object.keys(funcs).join(', ')}`);
+        problems.push(`${where}.provider.func: unknown ${type} function "${p.func}"; expected one of ${Object.keys(funcs).join(', ')}`);
       } else {
-        if (!spec.kinds.includes(a.type)) problems.push(`${where}.provider.func: ${type} "${a.provider.func}" is ${spec.kinds.join('/')}, not ${a.type}`);
-        const args = spec.args.safeParse(a.provider.arguments ?? {});
+        if (!spec.kinds.includes(a.type)) problems.push(`${where}.provider.func: ${type} "${p.func}" is ${spec.kinds.join('/')}, not ${a.type}`);
+        const args = spec.args.safeParse(p.arguments ?? {});
         if (args.success) out.args = args.data as Record<string, unknown>;
         else for (const i of args.error.issues) problems.push(`${where}.provider.arguments${formatPath(i.path, true)}: ${i.message}`);
       }
@@ -170,19 +300,28 @@ export function parseExperiment(doc: unknown, source = 'experiment'): Experiment
     return out;
   };
 
-  const resolve = (item: z.infer<typeof ref> | RawActivity, where: string): Activity | undefined => {
-    if ('ref' in item) {
-      const target = byName.get(item.ref);
-      if (!target) problems.push(`${where}.ref: no activity named "${item.ref}" is defined before this point`);
-      return target;
-    }
-    return check(item, where, false);
-  };
-
+  // Chaos Toolkit looks a ref up among every activity of the experiment, so define them all before resolving any.
+  type Item = z.infer<typeof ref> | RawActivity;
   const hypothesis = e['steady-state-hypothesis'];
-  const probes = hypothesis?.probes.map((p, i) => check(p, `steady-state-hypothesis.probes[${i}]`, true)) ?? [];
-  const method = e.method.map((m, i) => resolve(m, `method[${i}]`));
-  const rollbacks = e.rollbacks.map((m, i) => resolve(m, `rollbacks[${i}]`));
+  const define = (items: Item[], base: string, inHypothesis: boolean) => items.map((m, i) => ('ref' in m ? m : check(m, `${base}[${i}]`, inHypothesis)));
+  const defined = {
+    probes: define((hypothesis?.probes ?? []) as Item[], 'steady-state-hypothesis.probes', true),
+    method: define(e.method as Item[], 'method', false),
+    rollbacks: define(e.rollbacks as Item[], 'rollbacks', false),
+  };
+  const resolveAll = (items: (Activity | z.infer<typeof ref>)[], base: string, inHypothesis: boolean): (Activity | undefined)[] =>
+    items.map((m, i) => {
+      if (!('ref' in m)) return m;
+      const target = byName.get(m.ref);
+      if (!target) problems.push(`${base}[${i}].ref: no activity named "${m.ref}" is defined in this experiment`);
+      else if (inHypothesis && (target.type !== 'probe' || (target.tolerance === undefined && !target.toleranceProbe))) {
+        problems.push(`${base}[${i}].ref: "${m.ref}" is ${target.type === 'probe' ? 'a probe without a tolerance' : 'an action'}; the steady-state hypothesis needs probes with a tolerance`);
+      }
+      return target;
+    });
+  const probes = resolveAll(defined.probes, 'steady-state-hypothesis.probes', true);
+  const method = resolveAll(defined.method, 'method', false);
+  const rollbacks = resolveAll(defined.rollbacks, 'rollbacks', false);
   rollbacks.forEach((r, i) => {
     if (r?.background) problems.push(`rollbacks[${i}].background: rollbacks run one after another; background is not allowed`);
   });
@@ -191,20 +330,70 @@ export function parseExperiment(doc: unknown, source = 'experiment'): Experiment
   }
   if (problems.length > 0) throw invalid(source, problems);
 
+  const present = (l: (Activity | undefined)[]) => l.filter((a): a is Activity => a !== undefined);
   return {
     title: e.title,
     description: e.description,
     tags: e.tags ?? [],
     load: e.load,
-    hypothesis: hypothesis ? { title: hypothesis.title, probes } : undefined,
-    method: method.filter((a): a is Activity => a !== undefined),
-    rollbacks: rollbacks.filter((a): a is Activity => a !== undefined),
-    raw: doc,
+    hypothesis: hypothesis ? { title: hypothesis.title, probes: present(probes) } : undefined,
+    method: present(method),
+    rollbacks: present(rollbacks),
+    configuration: values.configuration,
+    secrets: values.secrets,
+    secretValues: values.secretValues,
+    runtime: e.runtime ?? {},
+    controls: [...controls],
+    raw: maskSecretsBlock(doc),
   };
 }
 
+/** Every activity of an experiment, including probe tolerances, once each. */
+export function allActivities(e: Experiment): Activity[] {
+  const seen = new Set<Activity>();
+  const add = (a: Activity) => {
+    if (seen.has(a)) return;
+    seen.add(a);
+    if (a.toleranceProbe) add(a.toleranceProbe);
+  };
+  [...(e.hypothesis?.probes ?? []), ...e.method, ...e.rollbacks].forEach(add);
+  return [...seen];
+}
+
+/**
+ * Checks what only this machine can tell, as `chaos validate` does in Chaos Toolkit: every python
+ * module imports and its function takes the arguments given, every process program exists. Each
+ * failure names the module and the package that usually provides it, and surgectl's native
+ * equivalent where there is one. Throws SRG_CHAOS_EXPERIMENT listing every problem.
+ */
+export async function checkLocalProviders(e: Experiment, runner: LocalRunner, source: string, signal?: AbortSignal): Promise<void> {
+  const problems: string[] = [];
+  const python = allActivities(e).filter((a) => a.provider.type === 'python');
+  const calls = python.map((a) => {
+    const p = a.provider as Extract<Activity['provider'], { type: 'python' }>;
+    const args = { ...a.args };
+    if (a.where.endsWith('.tolerance')) args.value = null;
+    return { module: p.module, func: p.func, arguments: args, ...(p.secrets ? { secrets: {} } : {}) };
+  });
+  const answers = await runner.checkPython(calls, signal);
+  python.forEach((a, i) => {
+    const r = answers[i];
+    const p = a.provider as Extract<Activity['provider'], { type: 'python' }>;
+    if (!r || r.ok) return;
+    if (r.kind === 'import') problems.push(`${a.where}.provider.module: Python module "${p.module}" cannot be imported (${r.message}); ${moduleHint(p.module, p.func)}`);
+    else if (r.kind === 'func') problems.push(`${a.where}.provider.func: ${r.message}`);
+    else if (r.kind === 'arguments') problems.push(`${a.where}.provider.arguments: ${p.module}.${p.func} does not take these arguments: ${r.message}`);
+    else problems.push(`${a.where}.provider: ${r.message}`);
+  });
+  for (const a of allActivities(e)) {
+    if (a.provider.type !== 'process') continue;
+    if (!(await runner.which(a.provider.path))) problems.push(`${a.where}.provider.path: program "${a.provider.path}" cannot be found on PATH or is not executable`);
+  }
+  if (problems.length > 0) throw invalid(source, problems);
+}
+
 /** Reads and validates an experiment file (YAML or JSON). */
-export async function loadExperiment(path: string): Promise<Experiment> {
+export async function loadExperiment(path: string, opts: ParseExperimentOptions = {}): Promise<Experiment> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -214,7 +403,7 @@ export async function loadExperiment(path: string): Promise<Experiment> {
       cause,
     });
   }
-  return parseExperiment(await parseYamlText(text, path, 'SRG_CHAOS_EXPERIMENT'), path);
+  return parseExperiment(await parseYamlText(text, path, 'SRG_CHAOS_EXPERIMENT'), path, opts);
 }
 
 function usesStack(...lists: (Activity | undefined)[][]): boolean {

@@ -43,6 +43,8 @@ export interface JournalActivity {
   provider: Activity['provider'];
   tolerance?: unknown;
   background?: boolean;
+  /** The activity was journaled, not run. */
+  dry?: boolean;
   /** Seconds, as Chaos Toolkit writes them. */
   pauses?: { before?: number; after?: number };
 }

@@ -1,5 +1,6 @@
 import type { Activity, Experiment } from './experiment.js';
 import { PROVIDERS } from './providers/index.js';
+import { processArgs } from './providers/local.js';
 import { activityTimeoutMs } from './activity.js';
 import { loadOptionsFor } from './background-load.js';
 import { hypothesisChecks, rollbackDecision, type HypothesisStrategy, type RollbackStrategy } from './journal.js';
@@ -73,16 +74,26 @@ function describe(a: Activity, phase: PlanStep['phase']): Omit<PlanStep, 'step'>
   if (a.background) notes.push('background');
   if (a.condition) notes.push(`tolerance ${a.condition.source}`);
   notes.push(`timeout ${activityTimeoutMs(a) / 1000}s`);
-  if (a.provider.type === 'http') {
-    return { phase, type: a.type, name: a.name, target: a.provider.url, does: `${a.provider.method} ${a.provider.url}`, notes: notes.join('; ') };
+  if (a.dry) notes.push('dry: journaled, not run');
+  if (a.toleranceProbe) notes.push(`tolerance: probe ${a.toleranceProbe.name}`);
+  const p = a.provider;
+  if (p.type === 'http') {
+    return { phase, type: a.type, name: a.name, target: p.url, does: `${p.method} ${p.url}${p.expected_status !== undefined ? ` (expects ${p.expected_status})` : ''}`, notes: notes.join('; ') };
   }
-  const spec = PROVIDERS[a.provider.type][a.provider.func];
+  if (p.type === 'python') {
+    return { phase, type: a.type, name: a.name, target: 'python', does: `${p.module}.${p.func}(${Object.keys(a.args).join(', ')})`, notes: notes.join('; ') };
+  }
+  if (p.type === 'process') {
+    const args = typeof p.arguments === 'string' ? p.arguments : processArgs(p.arguments).join(' ');
+    return { phase, type: a.type, name: a.name, target: 'process', does: `${p.path}${args ? ` ${args}` : ''}`, notes: notes.join('; ') };
+  }
+  const spec = PROVIDERS[p.type][p.func];
   return {
     phase,
     type: a.type,
     name: a.name,
-    target: a.provider.type,
-    does: spec ? spec.describe(a.args) : a.provider.func,
+    target: p.type,
+    does: spec ? spec.describe(a.args) : p.func,
     notes: notes.join('; '),
   };
 }

@@ -3,6 +3,7 @@ import { SurgeError } from '../errors.js';
 import type { NotifyLevel, Reporter } from '../reporter.js';
 import { createActivityRunner, describeError, type ActivityRunner } from './activity.js';
 import { loadOptionsFor, startLoad as defaultStartLoad, type LoadOptions, type RunningLoad } from './background-load.js';
+import { redact } from './configuration.js';
 import type { Experiment } from './experiment.js';
 import {
   ABORTING_CODES,
@@ -45,14 +46,14 @@ export interface RunExperimentOptions {
   /** Interrupts the drill: the method and the background load stop, rollbacks still run (status `interrupted`). */
   signal?: AbortSignal;
   reporter?: Reporter;
-  /** Default `default` (= always). */
-  rollbackStrategy?: RollbackStrategy;
-  /** Default `default` (before and after the method). */
-  hypothesisStrategy?: HypothesisStrategy;
-  /** With `during-method-only` / `continuously`: stop the method at the first deviation. Default false. */
-  failFast?: boolean;
-  /** Pause between steady-state checks during the method, ms. Default 1000. */
-  hypothesisFrequencyMs?: number;
+  /** Default: the experiment's `runtime.rollbacks.strategy`, else `default` (= always). */
+  rollbackStrategy?: RollbackStrategy | undefined;
+  /** Default: the experiment's `runtime.hypothesis.strategy`, else `default` (before and after the method). */
+  hypothesisStrategy?: HypothesisStrategy | undefined;
+  /** With `during-method-only` / `continuously`: stop the method at the first deviation. Default: `runtime.hypothesis.fail_fast`, else false. */
+  failFast?: boolean | undefined;
+  /** Pause between steady-state checks during the method, ms. Default: `runtime.hypothesis.frequency`, else 1000. */
+  hypothesisFrequencyMs?: number | undefined;
   /** Longest all rollbacks together may take, ms; they run even after an interrupt. Default 120 000. */
   rollbackTimeoutMs?: number;
   /** Clock, ms since the epoch. Default Date.now. */
@@ -86,21 +87,35 @@ interface Drill {
 export async function runExperiment(experiment: Experiment, opts: RunExperimentOptions): Promise<Journal> {
   const now = opts.now ?? Date.now;
   const reporter = opts.reporter ?? { notify: () => undefined, confirm: async (_q: string, d: boolean) => d };
+  // Options given win over the experiment's own `runtime` block, which wins over the defaults.
+  const rt = experiment.runtime;
   const options: Journal['options'] = {
-    rollback_strategy: opts.rollbackStrategy ?? 'default',
-    hypothesis_strategy: opts.hypothesisStrategy ?? 'default',
-    fail_fast: opts.failFast ?? false,
+    rollback_strategy: opts.rollbackStrategy ?? rt.rollbacks?.strategy ?? 'default',
+    hypothesis_strategy: opts.hypothesisStrategy ?? rt.hypothesis?.strategy ?? 'default',
+    fail_fast: opts.failFast ?? rt.hypothesis?.fail_fast ?? false,
   };
+  const secret = (m: string) => redact(m, experiment.secretValues);
   const d: Drill = {
     experiment,
     targets: opts.targets,
     signal: opts.signal ?? new AbortController().signal,
     now,
-    activities: createActivityRunner({ targets: opts.targets, title: experiment.title, reporter, now, random: opts.random ?? Math.random }),
+    activities: createActivityRunner({
+      targets: opts.targets,
+      title: experiment.title,
+      reporter,
+      now,
+      random: opts.random ?? Math.random,
+      configuration: experiment.configuration,
+      secrets: experiment.secrets,
+    }),
     failFast: options.fail_fast,
-    frequencyMs: opts.hypothesisFrequencyMs ?? 1000,
-    notify: (m, level = 'progress') => opts.reporter?.notify(m, level),
+    frequencyMs: opts.hypothesisFrequencyMs ?? rt.hypothesis?.frequency ?? 1000,
+    notify: (m, level = 'progress') => opts.reporter?.notify(secret(m), level),
   };
+  if (experiment.controls.length > 0) {
+    d.notify(`controls are recorded in the journal but not run by surgectl: ${experiment.controls.join(', ')}`, 'warn');
+  }
   const checks = hypothesisChecks(options.hypothesis_strategy);
   const startedAt = now();
   const evidence: DrillEvidence = { before: null, method: null, after: null, interruptedIn: null, failure: null };
@@ -137,7 +152,7 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
   const decision = rollbackDecision(options.rollback_strategy, verdict.deviated);
   const rollbacks = decision.run ? await runRollbacks(d, evidence.method !== null, opts.rollbackTimeoutMs ?? 120_000) : [];
   const loadSummary = load ? await load.stop() : null;
-  return assembleJournal({
+  const journal = assembleJournal({
     experiment,
     options,
     evidence,
@@ -148,6 +163,7 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
     startedAt,
     endedAt: now(),
   });
+  return redact(journal, experiment.secretValues);
 }
 
 /** Starts the experiment's background load at the stack target, when it has a `load` section. */

@@ -136,7 +136,8 @@ steady-state-hypothesis:
   probes:
     - type: probe
       name: intake-answers
-      tolerance: [200, 299]
+      # A list on an http probe is "one of these statuses" (Chaos Toolkit); a 2xx range is written as a range.
+      tolerance: {type: range, range: [200, 299], target: status}
       provider:
         type: http
         method: POST

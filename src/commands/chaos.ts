@@ -9,11 +9,12 @@ const HYPOTHESIS = ['default', 'before-method-only', 'after-method-only', 'durin
 interface RunFlags {
   journalPath: string;
   dryRun: boolean;
-  rollbackStrategy: (typeof ROLLBACK)[number];
-  hypothesisStrategy: (typeof HYPOTHESIS)[number];
+  rollbackStrategy?: (typeof ROLLBACK)[number];
+  hypothesisStrategy?: (typeof HYPOTHESIS)[number];
   /** Seconds. */
-  hypothesisFrequency: number;
-  failFast: boolean;
+  hypothesisFrequency?: number;
+  failFast?: boolean;
+  python?: string;
   url?: string;
   tokenEnv: string;
   context?: string;
@@ -41,10 +42,11 @@ Examples:
     .argument('<experiment>', 'experiment file (YAML/JSON), e.g. scenarios/chaos/payment-outage.yaml')
     .option('--journal-path <file>', 'where the journal is written', 'journal.json')
     .option('--dry-run', 'print the plan and change nothing', false)
-    .addOption(new Option('--rollback-strategy <strategy>', 'when rollbacks run (default = always)').choices(ROLLBACK).default('default'))
-    .addOption(new Option('--hypothesis-strategy <strategy>', 'when the steady state is checked').choices(HYPOTHESIS).default('default'))
-    .option('--hypothesis-frequency <seconds>', 'pause between checks during the method', finiteNumber({ min: 0 }), 1)
-    .option('--fail-fast', 'with during-method-only/continuously: stop at the first deviation', false)
+    .addOption(new Option('--rollback-strategy <strategy>', "when rollbacks run (default: the experiment's runtime, else default = always)").choices(ROLLBACK))
+    .addOption(new Option('--hypothesis-strategy <strategy>', "when the steady state is checked (default: the experiment's runtime, else default)").choices(HYPOTHESIS))
+    .option('--hypothesis-frequency <seconds>', "pause between checks during the method (default: the experiment's runtime, else 1)", finiteNumber({ min: 0 }))
+    .option('--fail-fast', 'with during-method-only/continuously: stop at the first deviation')
+    .option('--python <path>', 'Python interpreter for python activities (default python3)')
     .option('--url <url>', 'the bundled stack URL (default http://127.0.0.1:<stack.port>)', httpUrl())
     .option('--token-env <name>', 'environment variable holding the stack admin token', 'SURGECTL_STACK_ADMIN_TOKEN')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
@@ -71,7 +73,9 @@ Examples:
         rollbackStrategy: flags.rollbackStrategy,
         hypothesisStrategy: flags.hypothesisStrategy,
         failFast: flags.failFast,
-        hypothesisFrequencyMs: flags.hypothesisFrequency * 1000,
+        hypothesisFrequencyMs: flags.hypothesisFrequency === undefined ? undefined : flags.hypothesisFrequency * 1000,
+        env: ctx.runtime.env,
+        python: flags.python,
         connect: {
           stack: () => ctx.adapters.stackAdmin({ url: flags.url, tokenEnv: flags.tokenEnv, requireToken: true }),
           kubernetes: ctx.adapters.kubernetes({ kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace }),
@@ -91,11 +95,12 @@ Examples:
     .command('validate')
     .description('check an experiment file without running it; every problem is listed at once (exit 10 when invalid)')
     .argument('<experiment>', 'experiment file (YAML/JSON)')
-    .addHelpText('after', '\nExamples:\n  $ surgectl chaos validate scenarios/chaos/payment-outage.yaml\n  $ surgectl chaos validate my-drill.yaml -o json\n')
-    .action(async (file: string) => {
+    .option('--python <path>', 'Python interpreter that must import the python activities\' modules (default python3)')
+    .addHelpText('after', '\nExamples:\n  $ surgectl chaos validate scenarios/chaos/payment-outage.yaml\n  $ surgectl chaos validate my-drill.json --python .venv/bin/python -o json\n')
+    .action(async (file: string, flags: { python?: string }) => {
       const { validateExperimentFile } = await import('../chaos/drill.js');
       const { renderValidation } = await import('../chaos/render.js');
-      const summary = await validateExperimentFile(file, ctx.runtime.cwd);
+      const summary = await validateExperimentFile(file, { cwd: ctx.runtime.cwd, env: ctx.runtime.env, python: flags.python });
       await ctx.print(summary, () => renderValidation(summary));
     });
 }

@@ -58,11 +58,11 @@ function loadScript(script: string, responses: (method: string, url: string) => 
   const body = script
     .replace("import http from 'k6/http';", 'const http = __k6.http;')
     .replace("import exec from 'k6/execution';", 'const exec = __k6.exec;')
-    .replace("import { Counter, Gauge } from 'k6/metrics';", 'const { Counter, Gauge } = __k6.metrics;')
+    .replace("import { Counter, Gauge, Rate, Trend } from 'k6/metrics';", 'const { Counter, Gauge, Rate, Trend } = __k6.metrics;')
     .replace(/^export (const|function) /gm, '$1 ');
   expect(body).not.toMatch(/^\s*(import|export)\s/m);
   const mod = new Function('__k6', '__ENV', `${body}\nreturn { options, setup, mix, teardown, handleSummary };`)(
-    { http, exec, metrics: { Counter: metric('counter'), Gauge: metric('gauge') } },
+    { http, exec, metrics: { Counter: metric('counter'), Gauge: metric('gauge'), Rate: metric('rate'), Trend: metric('trend') } },
     { TARGET: 'http://127.0.0.1:8080', RUN_ID: 'run1' },
   ) as {
     options: { scenarios: Record<string, Record<string, unknown>>; thresholds: Record<string, unknown>; summaryTrendStats: string[] };
@@ -75,6 +75,21 @@ function loadScript(script: string, responses: (method: string, url: string) => 
 }
 
 describe('k6 export', () => {
+  it('declares each custom metric with the type its thresholds need and never redeclares a built-in one', () => {
+    const loaded = parseScenario({
+      name: 'types',
+      target: 'http://127.0.0.1:8080',
+      scenarios: { s: { executor: 'constant-vus', vus: 1, duration: '1s' } },
+      requests: [{ kind: 'get-status' }],
+      thresholds: { checkout_ms: ['p(95)<300'], payment_errors: ['rate<0.1'], retries: ['count<5'], backlog: ['value<100'], group_duration: ['avg<500'] },
+    });
+    const script = exportK6Script(loaded);
+    const scraped = JSON.parse(/const SCRAPED = (\[[\s\S]*?\]);/.exec(script)?.[1] ?? '[]') as { metric: string; kind: string }[];
+    expect(Object.fromEntries(scraped.map((m) => [m.metric, m.kind]))).toEqual({ checkout_ms: 'trend', payment_errors: 'rate', retries: 'counter', backlog: 'gauge' });
+    const { metrics } = loadScript(script, () => ({ status: 200, body: '{}' }));
+    expect(Object.keys(metrics)).not.toContain('group_duration');
+  });
+
   it("writes options.scenarios with k6's executors and the thresholds as written", async () => {
     const loaded = await loadScenarioFile(FLASH);
     const { mod } = loadScript(exportK6Script(loaded), () => ({ status: 200, body: '{}' }));

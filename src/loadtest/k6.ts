@@ -30,7 +30,35 @@ const K6_BUILTINS = new Set([
   'vus',
   'vus_max',
   'checks',
+  'group_duration',
+  'ws_connecting',
+  'ws_msgs_received',
+  'ws_msgs_sent',
+  'ws_ping',
+  'ws_session_duration',
+  'ws_sessions',
+  'grpc_req_duration',
+  'grpc_streams',
+  'grpc_streams_msgs_received',
+  'grpc_streams_msgs_sent',
+  'browser_web_vital_lcp',
+  'browser_web_vital_fcp',
+  'browser_web_vital_cls',
 ]);
+
+/** The k6 metric type a threshold's aggregation needs: Trend for p(N)/avg/min/max/med, Rate for rate, Counter for count, Gauge for value. */
+function metricKindFor(c: ThresholdCondition): 'counter' | 'gauge' | 'trend' | 'rate' {
+  switch (c.aggregation) {
+    case 'count':
+      return 'counter';
+    case 'value':
+      return 'gauge';
+    case 'rate':
+      return 'rate';
+    default:
+      return 'trend';
+  }
+}
 
 /** Aliases the builtin engine derives from the target's /metrics; the script does the same. */
 const SCRAPE_ALIASES: Record<string, { name: string; labels: Record<string, string>; kind: 'counter' | 'gauge' }> = {
@@ -75,12 +103,12 @@ export function exportK6Script(loaded: LoadedScenario, opts: K6ExportOptions = {
   const thresholds: Record<string, unknown> = s.thresholds;
 
   // Custom metrics for thresholds k6 does not know: order counters from responses, the rest scraped in teardown.
-  const scraped: { metric: string; name: string; labels: Record<string, string>; kind: 'counter' | 'gauge' }[] = [];
+  const scraped: { metric: string; name: string; labels: Record<string, string>; kind: 'counter' | 'gauge' | 'trend' | 'rate' }[] = [];
   for (const t of loaded.thresholds) {
     const m = t.selector.metric;
     if (K6_BUILTINS.has(m) || m === 'orders_accepted' || m === 'orders_rejected' || scraped.some((x) => x.metric === m)) continue;
     const alias = SCRAPE_ALIASES[m];
-    const kind = alias?.kind ?? (t.condition.aggregation === 'value' ? 'gauge' : 'counter');
+    const kind = alias?.kind ?? metricKindFor(t.condition);
     scraped.push({ metric: m, name: alias?.name ?? m, labels: alias?.labels ?? {}, kind });
   }
   const createsOrders = s.requests.some((r) => r.kind === 'create-order' || r.kind === 'batch-create');
@@ -90,7 +118,7 @@ export function exportK6Script(loaded: LoadedScenario, opts: K6ExportOptions = {
 // Run: k6 run -e TARGET=${s.target} script.js   (exit 99 = a threshold failed)
 import http from 'k6/http';
 import exec from 'k6/execution';
-import { Counter, Gauge } from 'k6/metrics';
+import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 
 export const options = {
   scenarios: ${indent(j(scenarios), 2)},
@@ -110,7 +138,8 @@ const ordersAccepted = new Counter('orders_accepted');
 const ordersRejected = new Counter('orders_rejected');
 const SCRAPED = ${indent(j(scraped), 0)};
 const scrapedMetrics = {};
-for (const m of SCRAPED) scrapedMetrics[m.metric] = m.kind === 'gauge' ? new Gauge(m.metric) : new Counter(m.metric);
+const KINDS = { counter: Counter, gauge: Gauge, trend: Trend, rate: Rate };
+for (const m of SCRAPED) scrapedMetrics[m.metric] = new KINDS[m.kind](m.metric);
 
 // Order ids this VU created, for get-status.
 const recent = [];

@@ -35,6 +35,18 @@ export interface EqualsCondition {
   readonly target?: string;
 }
 
+/**
+ * A Chaos Toolkit list tolerance, evaluated as Chaos Toolkit does: against an HTTP output (an
+ * object with `status`) it means "the status is one of these" (`[200, 503]` = 200 or 503); against
+ * any other value a two-item list is an inclusive range `[lo, hi]`, and a list of another length
+ * means "one of these values".
+ */
+export interface ListCondition {
+  readonly kind: 'list';
+  readonly source: string;
+  readonly values: readonly (boolean | number | string | null)[];
+}
+
 /** Inclusive numeric range `[lo, hi]`. */
 export interface RangeCondition {
   readonly kind: 'range';
@@ -53,9 +65,11 @@ export interface RegexCondition {
 }
 
 /**
- * A JSONPath (subset: `$`, `.key`, `['key']`, `[n]`, `[*]`) into the observed value. Passes when
- * it matches something; with `expect` every match must equal it; with `count` the number of
- * matches must be exactly that.
+ * A JSONPath (subset: `$`, `.key`, `['key']`, `[n]`, `[*]`, filters `[?(@.key OP literal)]` and
+ * `[?(@.key)]`) into the observed value (a JSON string is parsed first), judged as Chaos Toolkit
+ * does: it passes when it matches something; with `count` the number of matches must be exactly
+ * that; with `expect` the matches must be exactly `[expect]` (or, when `expect` is a list, exactly
+ * that list), which overrides `count`.
  */
 export interface JsonPathCondition {
   readonly kind: 'jsonpath';
@@ -67,9 +81,16 @@ export interface JsonPathCondition {
   readonly target?: string;
 }
 
-export type PathSegment = { readonly key: string } | { readonly index: number } | { readonly wildcard: true };
+/** A JSONPath filter `[?(@.a.b OP literal)]`; without `op` the key must merely exist and be truthy. */
+export interface PathFilter {
+  readonly keys: readonly string[];
+  readonly op?: '==' | '!=' | '<' | '<=' | '>' | '>=';
+  readonly literal?: unknown;
+}
 
-export type Condition = ThresholdCondition | EqualsCondition | RangeCondition | RegexCondition | JsonPathCondition;
+export type PathSegment = { readonly key: string } | { readonly index: number } | { readonly wildcard: true } | { readonly filter: PathFilter };
+
+export type Condition = ThresholdCondition | EqualsCondition | ListCondition | RangeCondition | RegexCondition | JsonPathCondition;
 
 /** A threshold with k6's object options. */
 export interface ThresholdSpec {
@@ -154,9 +175,16 @@ export function parseCondition(spec: unknown, opts: ParseOptions = {}): Conditio
     if (typeof spec === 'number' && !Number.isFinite(spec)) throw syntaxError(where, `tolerance ${spec} is not a finite number`);
     return { kind: 'equals', source: String(spec), expected: spec };
   }
-  if (Array.isArray(spec)) return rangeOf(spec, undefined, where);
+  if (Array.isArray(spec)) return listOf(spec, where);
   if (spec !== null && typeof spec === 'object') return parseToleranceObject(spec as Record<string, unknown>, where);
-  throw syntaxError(where, `a tolerance must be a boolean, number, string, [lo, hi] or {type: range|regex|jsonpath}, got ${describe(spec)}`);
+  throw syntaxError(where, `a tolerance must be a boolean, number, string, a list or {type: range|regex|jsonpath|probe}, got ${describe(spec)}`);
+}
+
+function listOf(list: readonly unknown[], where?: string): ListCondition {
+  if (list.length === 0) throw syntaxError(where, 'a list tolerance needs at least one value', 'Example: [200, 503] (the status is 200 or 503) or [0, 10] (a number from 0 to 10)');
+  const bad = list.find((v) => v !== null && typeof v !== 'boolean' && typeof v !== 'number' && typeof v !== 'string');
+  if (bad !== undefined) throw syntaxError(where, `a list tolerance holds plain values (numbers, strings, booleans), got ${describe(bad)} in ${JSON.stringify(list)}`);
+  return { kind: 'list', source: JSON.stringify(list), values: list as (boolean | number | string | null)[] };
 }
 
 function rangeOf(list: readonly unknown[], target: string | undefined, where?: string): RangeCondition {
@@ -203,14 +231,16 @@ function parseToleranceObject(o: Record<string, unknown>, where?: string): Condi
         ...t,
       };
     }
+    case 'probe':
+      throw syntaxError(where, 'a probe tolerance runs an activity, which only a chaos experiment can do', 'In an experiment, write {type: probe, name, provider} as the tolerance; it receives the value as its `value` argument.');
     default:
-      throw syntaxError(where, `unknown tolerance type ${describe(o.type)}; expected range, regex or jsonpath`);
+      throw syntaxError(where, `unknown tolerance type ${describe(o.type)}; expected range, regex, jsonpath or probe`);
   }
 }
 
-/** Parses the JSONPath subset `$`, `.key`, `['key']`, `[n]`, `[*]`, `.*`. */
+/** Parses the JSONPath subset `$`, `.key`, `['key']`, `[n]`, `[*]`, `.*`, `[?(@.key OP value)]`. */
 export function parseJsonPath(path: string, where?: string): PathSegment[] {
-  const bad = (why: string) => syntaxError(where, `jsonpath "${path}": ${why}`, 'Supported: $.a.b, $.items[0], $.items[*].sku, $["key"]');
+  const bad = (why: string) => syntaxError(where, `jsonpath "${path}": ${why}`, 'Supported: $.a.b, $.items[0], $.items[*].sku, $["key"], $.items[?(@.state == "ready")]');
   if (!path.startsWith('$')) throw bad('must start with $');
   const out: PathSegment[] = [];
   let i = 1;
@@ -225,6 +255,13 @@ export function parseJsonPath(path: string, where?: string): PathSegment[] {
     } else if (c === '[') {
       const close = path.indexOf(']', i);
       if (close < 0) throw bad(`unclosed [ at position ${i}`);
+      if (path[i + 1] === '?') {
+        const end = path.indexOf(')]', i);
+        if (end < 0) throw bad(`unclosed filter [?( at position ${i}`);
+        out.push({ filter: parseFilter(path.slice(i + 2, end + 1).trim(), bad) });
+        i = end + 2;
+        continue;
+      }
       const inner = path.slice(i + 1, close).trim();
       if (inner === '*') out.push({ wildcard: true });
       else if (/^\d+$/.test(inner)) out.push({ index: Number(inner) });
@@ -236,6 +273,25 @@ export function parseJsonPath(path: string, where?: string): PathSegment[] {
     }
   }
   return out;
+}
+
+const FILTER_RE = /^\(\s*@((?:\.[A-Za-z_$][\w$-]*|\[\s*(['"])[^'"]*\2\s*\])+)\s*(?:(==|=|!=|<=|>=|<|>)\s*(.+?))?\s*\)$/;
+
+/** `(@.status == 'ok')`, `(@['type'] = "Ready")` (jsonpath2's `=`), `(@.replicas > 1)`, `(@.ready)`. */
+function parseFilter(text: string, bad: (why: string) => SurgeError): PathFilter {
+  const m = FILTER_RE.exec(text);
+  if (!m) throw bad(`filter "[?${text}]" is not supported; expected [?(@.key OP value)] or [?(@.key)]`);
+  const keys = [...(m[1] ?? '').matchAll(/\.([A-Za-z_$][\w$-]*)|\[\s*['"]([^'"]*)['"]\s*\]/g)].map((k) => k[1] ?? k[2] ?? '');
+  if (m[3] === undefined) return { keys };
+  const lit = (m[4] ?? '').trim();
+  let literal: unknown;
+  if (/^(['"]).*\1$/.test(lit)) literal = lit.slice(1, -1);
+  else if (lit === 'true' || lit === 'false') literal = lit === 'true';
+  else if (lit === 'null') literal = null;
+  else if (NUMBER_RE.test(lit)) literal = Number(lit);
+  else throw bad(`filter value ${lit} must be a quoted string, a number, true, false or null`);
+  const op = m[3] === '=' ? '==' : (m[3] as PathFilter['op']);
+  return { keys, ...(op ? { op } : {}), literal };
 }
 
 /**

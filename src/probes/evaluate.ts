@@ -1,4 +1,4 @@
-import type { Aggregation, Condition, Operator, PathSegment, ThresholdCondition } from './condition.js';
+import type { Aggregation, Condition, Operator, PathFilter, PathSegment, ThresholdCondition } from './condition.js';
 
 /** k6 metric types. */
 export type MetricType = 'trend' | 'rate' | 'counter' | 'gauge';
@@ -56,9 +56,28 @@ export function evaluateCondition(cond: Condition, observed: unknown): Condition
       case 'threshold':
         return evaluateThreshold(cond, observed);
       case 'equals': {
-        const v = pick(observed, cond.target);
+        // Chaos Toolkit compares a number tolerance with an HTTP output's status.
+        const httpStatus = typeof cond.expected === 'number' && cond.target === undefined && observed !== null && typeof observed === 'object' && 'status' in observed;
+        const v = httpStatus ? (observed as { status: unknown }).status : pick(observed, cond.target);
         const ok = v === cond.expected || (typeof cond.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number(v) === cond.expected);
         return result(ok, v, cond.source, ok ? undefined : `expected ${JSON.stringify(cond.expected)}, observed ${show(v)}`);
+      }
+      case 'list': {
+        // Chaos Toolkit: an HTTP output is judged by its status, membership; else two items are a range.
+        if (observed !== null && typeof observed === 'object' && 'status' in observed) {
+          const status = (observed as { status: unknown }).status;
+          const ok = cond.values.some((x) => x === status);
+          return result(ok, status, cond.source, ok ? undefined : `status ${show(status)} is not one of ${cond.source}`);
+        }
+        const [lo, hi] = cond.values;
+        if (cond.values.length === 2 && typeof lo === 'number' && typeof hi === 'number') {
+          const n = toNumber(observed);
+          if (n === undefined) return { phase: 'fail', value: observed, condition: cond.source, message: `expected a number in [${lo}, ${hi}], observed ${show(observed)}` };
+          const ok = n >= lo && n <= hi;
+          return result(ok, n, cond.source, ok ? undefined : `${n} is outside [${lo}, ${hi}]`);
+        }
+        const ok = cond.values.some((x) => x === observed);
+        return result(ok, observed, cond.source, ok ? undefined : `${show(observed)} is not one of ${cond.source}`);
       }
       case 'range': {
         const v = pick(observed, cond.target);
@@ -75,19 +94,18 @@ export function evaluateCondition(cond: Condition, observed: unknown): Condition
         return result(ok, v, cond.source, ok ? undefined : `${show(text)} does not match ${cond.source}`);
       }
       case 'jsonpath': {
-        const matches = walk(pick(observed, cond.target), cond.segments);
+        const matches = walk(parseJsonText(pick(observed, cond.target)), cond.segments);
         let ok = matches.length > 0;
         let why = `${cond.path} matched nothing`;
         if (cond.count !== undefined) {
           ok = matches.length === cond.count;
           why = `${cond.path} matched ${matches.length} value(s), expected ${cond.count}`;
         }
-        if (ok && 'expect' in cond) {
-          const bad = matches.find((m) => !deepEqual(m, cond.expect));
-          if (bad !== undefined || matches.length === 0) {
-            ok = false;
-            why = `${cond.path} = ${show(bad)}, expected ${show(cond.expect)}`;
-          }
+        // Chaos Toolkit: the matches must be exactly [expect], or exactly expect when it is a list; this overrides count.
+        if ('expect' in cond) {
+          const wanted = Array.isArray(cond.expect) ? cond.expect : [cond.expect];
+          ok = deepEqual(matches, wanted);
+          why = `${cond.path} = ${show(matches.length === 1 ? matches[0] : matches)}, expected ${show(cond.expect)}`;
         }
         const value = matches.length === 1 ? matches[0] : matches;
         return result(ok, value, cond.source, ok ? undefined : why);
@@ -161,6 +179,35 @@ function pick(observed: unknown, target: string | undefined): unknown {
   return undefined;
 }
 
+/** Chaos Toolkit parses a string as JSON before a jsonpath match (an HTTP body served as text). */
+function parseJsonText(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+function filterMatches(node: unknown, f: PathFilter): boolean {
+  let v: unknown = node;
+  for (const k of f.keys) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, k)) return false;
+    v = (v as Record<string, unknown>)[k];
+  }
+  if (f.op === undefined) return Boolean(v);
+  const l = f.literal;
+  switch (f.op) {
+    case '==':
+      return v === l;
+    case '!=':
+      return v !== l;
+    default:
+      if (typeof v !== typeof l || (typeof v !== 'number' && typeof v !== 'string')) return false;
+      return f.op === '<' ? (v as number) < (l as number) : f.op === '<=' ? (v as number) <= (l as number) : f.op === '>' ? (v as number) > (l as number) : (v as number) >= (l as number);
+  }
+}
+
 function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
@@ -174,6 +221,7 @@ function walk(root: unknown, segments: readonly PathSegment[]): unknown[] {
     for (const node of current) {
       if (node === null || typeof node !== 'object') continue;
       if ('wildcard' in seg) next.push(...(Array.isArray(node) ? node : Object.values(node)));
+      else if ('filter' in seg) next.push(...(Array.isArray(node) ? node : Object.values(node)).filter((c) => filterMatches(c, seg.filter)));
       else if ('index' in seg) {
         if (Array.isArray(node) && seg.index < node.length) next.push(node[seg.index]);
       } else if (!Array.isArray(node) && Object.prototype.hasOwnProperty.call(node, seg.key)) {

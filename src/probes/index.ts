@@ -19,6 +19,8 @@ export {
   type Condition,
   type EqualsCondition,
   type JsonPathCondition,
+  type ListCondition,
+  type PathFilter,
   type MetricSelector,
   type Operator,
   type ParseOptions,

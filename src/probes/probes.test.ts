@@ -180,14 +180,33 @@ describe('Chaos Toolkit tolerances', () => {
     syntaxErrorOf(() => tol('p(99) < fast'));
   });
 
-  it('a two-item list is an inclusive range', () => {
+  it('a two-item list against a plain value is an inclusive range (Chaos Toolkit)', () => {
     const r = tol([0, 0.01]);
     expect(evaluateCondition(r, 0).phase).toBe('pass');
     expect(evaluateCondition(r, 0.01).phase).toBe('pass');
     expect(evaluateCondition(r, 0.0100001)).toMatchObject({ phase: 'fail', message: '0.0100001 is outside [0, 0.01]' });
     expect(evaluateCondition(r, 'n/a').phase).toBe('fail');
-    expect(syntaxErrorOf(() => tol([5, 1])).message).toMatch(/lo must not exceed hi/);
-    expect(syntaxErrorOf(() => tol([1, 2, 3])).message).toMatch(/two numbers/);
+    expect(syntaxErrorOf(() => tol([])).message).toMatch(/at least one value/);
+    expect(syntaxErrorOf(() => tol([{ a: 1 }])).message).toMatch(/plain values/);
+  });
+
+  it('a list against an HTTP output means "the status is one of these", never a range', () => {
+    const r = tol([200, 503]);
+    expect(evaluateCondition(r, { status: 200, body: '' }).phase).toBe('pass');
+    expect(evaluateCondition(r, { status: 503, body: '' }).phase).toBe('pass');
+    // The old reading as a range let these through as steady.
+    expect(evaluateCondition(r, { status: 404 })).toMatchObject({ phase: 'fail', message: 'status 404 is not one of [200,503]' });
+    expect(evaluateCondition(r, { status: 500 }).phase).toBe('fail');
+    expect(evaluateCondition(tol([200]), { status: 200 }).phase).toBe('pass');
+    expect(evaluateCondition(tol(200), { status: 200 }).phase).toBe('pass');
+    expect(evaluateCondition(tol(200), { status: 201 }).phase).toBe('fail');
+  });
+
+  it('a list of another length against a plain value means membership', () => {
+    expect(evaluateCondition(tol(['Running', 'Succeeded', 'Pending']), 'Pending').phase).toBe('pass');
+    expect(evaluateCondition(tol(['Running', 'Succeeded', 'Pending']), 'Failed').phase).toBe('fail');
+    expect(evaluateCondition(tol([1, 2, 3]), 2).phase).toBe('pass');
+    expect(evaluateCondition(tol([1, 2, 3]), 2.5).phase).toBe('fail');
   });
 
   it('range objects with a target key', () => {
@@ -211,7 +230,10 @@ describe('Chaos Toolkit tolerances', () => {
       phase: 'fail',
       message: '$.breaker = "closed", expected "open"',
     });
-    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[*].state', expect: 'idle', count: 2 }), status).phase).toBe('pass');
+    // Chaos Toolkit: a scalar expect means the matches are exactly [expect]; a list expect is compared as the list of matches.
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[*].state', expect: 'idle', count: 2 }), status).phase).toBe('fail');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[*].state', expect: ['idle', 'idle'] }), status).phase).toBe('pass');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[*].state', count: 2 }), status).phase).toBe('pass');
     expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[*]', count: 3 }), status).phase).toBe('fail');
     expect(evaluateCondition(tol({ type: 'jsonpath', path: "$['queue'].depth" }), status).phase).toBe('pass');
     expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.workers[5]' }), status).phase).toBe('fail');
@@ -219,8 +241,19 @@ describe('Chaos Toolkit tolerances', () => {
     expect(syntaxErrorOf(() => tol({ type: 'jsonpath', path: 'queue' })).message).toMatch(/must start with \$/);
   });
 
+  it('jsonpath filters, and a JSON text body parsed first', () => {
+    const pods = { items: [{ name: 'a', phase: 'Running', restarts: 0 }, { name: 'b', phase: 'Pending', restarts: 3 }] };
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: "$.items[?(@.phase == 'Running')].name", expect: 'a' }), pods).phase).toBe('pass');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.items[?(@.phase = "Failed")]', count: 0 }), pods).phase).toBe('pass');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.items[?(@.restarts > 2)].name', expect: ['b'] }), pods).phase).toBe('pass');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.items[?(@.restarts)]', count: 1 }), pods).phase).toBe('pass');
+    expect(evaluateCondition(tol({ type: 'jsonpath', path: '$.status', expect: 'ok', target: 'body' }), { status: 200, body: '{"status":"ok"}' }).phase).toBe('pass');
+    expect(syntaxErrorOf(() => tol({ type: 'jsonpath', path: '$.items[?(@.phase ~ x)]' })).message).toMatch(/filter/);
+  });
+
   it('rejects unknown tolerance shapes', () => {
-    expect(syntaxErrorOf(() => tol({ type: 'probe' })).message).toMatch(/unknown tolerance type string "probe"/);
+    expect(syntaxErrorOf(() => tol({ type: 'probe' })).message).toMatch(/only a chaos experiment can do/);
+    expect(syntaxErrorOf(() => tol({ type: 'between' })).message).toMatch(/unknown tolerance type string "between"/);
     expect(syntaxErrorOf(() => tol(null)).message).toMatch(/a tolerance must be/);
   });
 });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { KubernetesPort } from '../../adapters/kubernetes/port.js';
 import type { StackAdminPort } from '../../adapters/stack-admin/port.js';
 import type { Reporter } from '../../reporter.js';
+import type { LocalRunner } from './local.js';
 
 /** The systems a drill may act on. Each is optional; an activity that needs a missing one fails clearly. */
 export interface ChaosTargets {
@@ -11,6 +12,8 @@ export interface ChaosTargets {
   kubernetes?: () => Promise<KubernetesPort>;
   /** Default namespace for Kubernetes and Chaos Mesh activities (else the context's namespace). */
   namespace?: string;
+  /** Runs python functions and processes on this machine (Chaos Toolkit's python and process providers). */
+  local?: LocalRunner;
 }
 
 /** What a provider function gets besides its arguments. */
