@@ -16,6 +16,7 @@ interface RehearseFlags {
   maxRate?: number;
   perWorkerRps?: number;
   chaos: boolean;
+  degrade?: string;
   p95?: number;
   p99?: number;
   maxErrorRate?: number;
@@ -37,6 +38,7 @@ export function registerRehearse(program: Command, ctx: CommandContext): void {
     .option('--max-rate <orders/s>', 'most orders/s this machine is asked to take (default 25 per core)', positiveNumber())
     .option('--per-worker-rps <n>', 'orders/s one worker replica completes, for the capacity plan (default 20)', positiveNumber())
     .option('--no-chaos', 'skip the payment outage (its gates are reported as skipped)')
+    .option('--degrade <set>', 'switch off this flag set (flags.sets in surgectl.yaml) on the stack while the load runs; restored at the end')
     .option('--p95 <ms>', 'gate: intake latency p95 below this (default 250)', positiveNumber())
     .option('--p99 <ms>', 'gate: intake latency p99 below this (default 1000)', positiveNumber())
     .option('--max-error-rate <0..1>', 'gate: share of failed requests below this (default 0.01)', share())
@@ -54,6 +56,7 @@ Examples:
   $ surgectl rehearse --history orders.csv --campaigns scenarios/campaigns/bf.yaml
   $ surgectl rehearse --peak-rate 120 --max-rate 60 --p99 500
   $ surgectl rehearse --duration 30s -o json > rehearsal.json
+  $ surgectl rehearse --degrade peak                   # non-critical flags off during the load, back after
 `,
     )
     .action(async (flags: RehearseFlags) => {
@@ -77,6 +80,7 @@ Examples:
         ...(flags.maxRate !== undefined ? { maxRate: flags.maxRate } : {}),
         ...(flags.perWorkerRps !== undefined ? { perWorkerRps: flags.perWorkerRps } : {}),
         chaos: flags.chaos,
+        ...(flags.degrade !== undefined ? { degrade: { set: flags.degrade, sets: loaded.config.flags.sets } } : {}),
         limits: {
           ...(flags.p95 !== undefined ? { p95Ms: flags.p95 } : {}),
           ...(flags.p99 !== undefined ? { p99Ms: flags.p99 } : {}),

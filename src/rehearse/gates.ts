@@ -1,6 +1,6 @@
 import type { StackStatus } from '../adapters/stack-admin/port.js';
 import { evaluateCondition, parseCondition } from '../probes/index.js';
-import { drillDeviations, loadFigures, orderDelta, unfinishedOrders, type DrillJournal, type LoadOutcome, type RehearsalReport } from './report.js';
+import { drillDeviations, everythingRestored, loadFigures, orderDelta, unfinishedOrders, type DrillJournal, type LoadOutcome, type RehearsalReport } from './report.js';
 
 /**
  * Readiness gates: each is one condition in the shared syntax (src/probes) checked against one
@@ -76,6 +76,8 @@ export interface GateEvidence {
     workersRestored: boolean;
     stackStopped: boolean;
     portsFreed: boolean;
+    /** The degraded flags back as they were; undefined when none were switched. */
+    flagsRestored?: boolean | undefined;
     /** Restore problems in words. */
     problems: readonly string[];
   };
@@ -268,7 +270,7 @@ export function evaluateGates(e: GateEvidence, limits: GateLimits = DEFAULT_LIMI
   }
 
   const r = e.restore;
-  const restored = r.faultsCleared && r.workersRestored && r.stackStopped && r.portsFreed;
+  const restored = everythingRestored(r);
   gates.push(
     judge({
       id: 'restored',
@@ -357,6 +359,7 @@ export function gateEvidence(o: RehearsalObservations): GateEvidence {
       workersRestored: o.restore?.workersRestored ?? false,
       stackStopped: o.restore?.stackStopped ?? false,
       portsFreed: o.restore?.portsFreed ?? false,
+      ...(o.restore?.flagsRestored !== undefined ? { flagsRestored: o.restore.flagsRestored } : {}),
       problems: o.restore?.problems ?? ['the stack never started'],
     },
   };

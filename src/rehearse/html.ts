@@ -82,6 +82,7 @@ ${r.restore ? `<h2>Restore</h2>${kv([
   ['stack stopped', String(r.restore.stackStopped)],
   ['ports free', String(r.restore.portsFreed)],
   ['temp data dir removed', String(r.restore.dataDirRemoved)],
+  ...(r.restore.flagsRestored !== undefined ? ([['flags restored', String(r.restore.flagsRestored)]] as [string, string][]) : []),
   ['problems', r.restore.problems.join('; ') || 'none'],
 ])}` : ''}
 ${r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}

@@ -74,7 +74,18 @@ export interface RehearsalReport {
   orders?: { created: number; byStatus: Record<string, number>; oversold?: number; drainMs?: number; unfinished: number };
   /** Stack status every ~500 ms during the load test and the drain. */
   samples: { t: number; breaker: string; pending: number; depth: number; confirmed: number }[];
-  restore?: { faultsCleared: boolean; workersRestored: boolean; stackStopped: boolean; portsFreed: boolean; dataDirRemoved: boolean; problems: string[] };
+  restore?: {
+    faultsCleared: boolean;
+    workersRestored: boolean;
+    stackStopped: boolean;
+    portsFreed: boolean;
+    dataDirRemoved: boolean;
+    /** The degraded flag set back as it was (`--degrade`); absent when no flags were switched. */
+    flagsRestored?: boolean;
+    problems: string[];
+  };
+  /** `--degrade <set>`: the flags switched off on the rehearsal's stack while the load ran. */
+  degraded?: { set: string; flags: string[]; snapshot: string };
   gates: GateResult[];
   /** Files written, when a report dir was given. */
   files?: { json: string; html: string; journal?: string; loadSummary?: string; scenario?: string; experiment?: string; stackLog?: string };
@@ -306,9 +317,14 @@ function breakerStory(samples: RehearsalReport['samples'], j: DrillJournal, load
   return opened ? `breaker open at ${opened.t}s, up to ${maxPending(samples)} orders payment_pending` : 'the breaker was never seen open';
 }
 
+/** Faults cleared, workers back, stack stopped, ports free, and the degraded flags back when there were any. */
+export function everythingRestored(r: Pick<NonNullable<RehearsalReport['restore']>, 'faultsCleared' | 'workersRestored' | 'stackStopped' | 'portsFreed' | 'flagsRestored'>): boolean {
+  return r.faultsCleared && r.workersRestored && r.stackStopped && r.portsFreed && r.flagsRestored !== false;
+}
+
 /** The restore stage's record (its duration aside): `done` when nothing went wrong or every check still holds. */
 export function restoreStage(r: NonNullable<RehearsalReport['restore']>, workersBefore: number | undefined, ports: readonly number[]): Omit<StageRecord, 'durationMs'> {
-  const allRestored = r.faultsCleared && r.workersRestored && r.stackStopped && r.portsFreed;
+  const allRestored = everythingRestored(r);
   return {
     name: 'restore',
     status: r.problems.length === 0 || allRestored ? 'done' : 'failed',

@@ -87,4 +87,49 @@ describe('runRehearsal', () => {
     // A data dir the caller named is kept.
     expect(existsSync(join(dir, 'data'))).toBe(true);
   }, 60_000);
+
+  it('--degrade switches the set off before the load and puts every flag back in the restore, also after Ctrl-C', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
+    const fake = createFakeStackAdmin();
+    const urls: string[] = [];
+    const controller = new AbortController();
+    const reporter = createRecordingReporter();
+    const notify = reporter.notify.bind(reporter);
+    let seenWhileDegraded: Record<string, boolean> | undefined;
+    reporter.notify = (message, level) => {
+      notify(message, level);
+      if (message.includes("set 'peak' degraded")) {
+        void fake.flags().then((fs) => (seenWhileDegraded = Object.fromEntries(fs.map((f) => [f.name, f.enabled]))));
+        controller.abort(new Error('SIGINT'));
+      }
+    };
+    const before = await fake.flags();
+    await fake.setFlag('recommendations', false); // already off by an override: restored as an override, not reset
+
+    const report = await runRehearsal(
+      options(fake, urls, { signal: controller.signal, reporter, reportDir: 'report', degrade: { set: 'peak', sets: { peak: ['recommendations', 'loyalty-points'] } } }),
+    );
+
+    expect(report.status).toBe('interrupted');
+    expect(seenWhileDegraded).toMatchObject({ recommendations: false, 'loyalty-points': false });
+    expect(report.degraded).toMatchObject({ set: 'peak', flags: ['loyalty-points'] });
+    expect(report.degraded?.snapshot.startsWith(join(dir, 'report', 'flags-'))).toBe(true);
+    expect(existsSync(report.degraded!.snapshot)).toBe(true);
+    expect(report.restore).toMatchObject({ flagsRestored: true, problems: [] });
+    const after = Object.fromEntries((await fake.flags()).map((f) => [f.name, [f.enabled, f.overridden]]));
+    expect(after['loyalty-points']).toEqual([true, false]);
+    expect(after.recommendations).toEqual([false, true]);
+    expect(after['order-notifications']).toEqual([before.find((f) => f.name === 'order-notifications')!.enabled, false]);
+    // the flags were put back before the workers and the stop
+    const restoreCalls = fake.calls.slice(fake.calls.indexOf('setFlag(loyalty-points, false)') + 1);
+    expect(restoreCalls.indexOf('clearFlag(loyalty-points)')).toBeLessThan(restoreCalls.indexOf('clearFaults()'));
+  }, 60_000);
+
+  it('--degrade with a set that does not exist is refused before anything starts', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
+    const fake = createFakeStackAdmin();
+    const err = await runRehearsal(options(fake, [], { degrade: { set: 'nope', sets: { peak: ['recommendations'] } } })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SRG_FLAGS_SET', message: '--degrade nope: no such flag set in surgectl.yaml (flags.sets)', hint: expect.stringContaining('Known sets: peak') });
+    expect(fake.calls).toEqual([]);
+  });
 });

@@ -72,6 +72,12 @@ export interface RehearseOptions {
   workers?: number;
   /** Inject the payment outage. Default true. */
   chaos?: boolean;
+  /**
+   * Switch off the flag set `set` (a name of `sets`, surgectl.yaml's flags.sets) on the rehearsal's
+   * stack just before the load starts, with a snapshot first (in the report dir, else the data
+   * dir), and put every flag back in the restore stage, however the run ends.
+   */
+  degrade?: { set: string; sets: Readonly<Record<string, readonly string[]>> };
   limits?: Partial<GateLimits>;
   /** Orders/s one worker replica completes. Default 20. */
   perWorkerRps?: number;
@@ -152,6 +158,8 @@ interface LiveRun {
   final?: StackStatus;
   /** How long the backlog took to drain, ms; undefined when it did not within the budget. */
   drainMs?: number;
+  /** The flags snapshot `--degrade` wrote before switching; what the restore puts back. */
+  flagsSnapshot?: string;
 }
 
 /**
@@ -181,6 +189,7 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
     const { stack, admin } = await stage(r, 'scale', () => startAndScale(r, live, target));
     live.baseline = await admin.status();
     stopSampler = startSampler(r, live, admin);
+    if (r.opts.degrade) await degrade(r, live, admin, r.opts.degrade);
     await stage(r, 'load', () => loadWithOutage(r, live, { url: stack.url, admin }, target.scaling));
     await stage(r, 'drain', () => drain(r, live, admin));
   } catch (err) {
@@ -222,6 +231,12 @@ async function prepare(opts: RehearseOptions): Promise<Rehearsal> {
   const seed = opts.seed ?? 42;
   const chaos = opts.chaos ?? true;
   const startedAt = now();
+  // A set that does not exist is refused before two minutes of work, not after the stack started.
+  if (opts.degrade && opts.degrade.sets[opts.degrade.set] === undefined) {
+    throw new SurgeError('SRG_FLAGS_SET', `--degrade ${opts.degrade.set}: no such flag set in surgectl.yaml (flags.sets)`, {
+      hint: `Known sets: ${Object.keys(opts.degrade.sets).join(', ') || '(none)'}; define one under flags.sets.`,
+    });
+  }
   const reportDir = opts.reportDir === undefined ? undefined : abs(opts.cwd, opts.reportDir);
   if (reportDir !== undefined) {
     try {
@@ -499,12 +514,55 @@ async function drain(r: Rehearsal, live: LiveRun, admin: StackAdminPort): Promis
   return { value: undefined, summary };
 }
 
-/** Stage 7, after success, failure or Ctrl-C alike: the stack put back and stopped, then this run's temp data dir removed. */
+/** The rehearsal's own stack answers its own questions: switching its flags needs no operator's yes. */
+function stageReporter(r: Rehearsal, prefix: string): Reporter {
+  return { notify: (m, level) => r.reporter?.notify(`      ${prefix}: ${m}`, level === 'warn' ? 'warn' : 'debug'), confirm: async () => true };
+}
+
+/** `--degrade`: the set switched off through the stack's own flags (snapshot first), just before the load. */
+async function degrade(r: Rehearsal, live: LiveRun, admin: StackAdminPort, d: NonNullable<RehearseOptions['degrade']>): Promise<void> {
+  const [{ degradeFlags }, { createLocalFlagsProvider }, { switchOutcome }] = await Promise.all([import('../flags/flags.js'), import('../flags/provider.js'), import('../flags/outcome.js')]);
+  const result = await degradeFlags({
+    provider: createLocalFlagsProvider(admin),
+    setName: d.set,
+    sets: d.sets,
+    dryRun: false,
+    reporter: stageReporter(r, 'flags'),
+    cwd: r.opts.cwd,
+    snapshotDir: r.reportDir ?? live.dataDir,
+    now: r.now,
+  });
+  if (result.snapshotPath !== undefined) {
+    live.flagsSnapshot = result.snapshotPath;
+    r.report.degraded = { set: d.set, flags: result.switched.map((s) => s.name), snapshot: result.snapshotPath };
+  }
+  // Stopped part way: the rehearsal fails here, and the restore puts back what was switched.
+  const failed = switchOutcome(result);
+  if (failed) throw failed;
+  r.reporter?.notify(`      flags: set '${d.set}' degraded (${result.switched.map((s) => s.name).join(', ') || 'already off'})`, 'progress');
+}
+
+/** Puts the degraded flags back from their snapshot; a failure is a restore problem, never thrown. */
+async function restoreDegradedFlags(r: Rehearsal, live: LiveRun): Promise<{ restored: boolean; problem?: string }> {
+  const admin = live.admin;
+  if (live.flagsSnapshot === undefined || admin === undefined) return { restored: false, problem: 'the degraded flags could not be restored: no admin connection' };
+  try {
+    const [{ restoreFlags }, { createLocalFlagsProvider }] = await Promise.all([import('../flags/flags.js'), import('../flags/provider.js')]);
+    await restoreFlags({ snapshotPath: live.flagsSnapshot, connect: async () => createLocalFlagsProvider(admin), dryRun: false, reporter: stageReporter(r, 'flags') });
+    return { restored: true };
+  } catch (err) {
+    return { restored: false, problem: `the degraded flags were not restored from ${live.flagsSnapshot}: ${(err as Error).message}` };
+  }
+}
+
+/** Stage 7, after success, failure or Ctrl-C alike: the degraded flags back, the stack put back and stopped, then this run's temp data dir removed. */
 async function restore(r: Rehearsal, live: LiveRun): Promise<void> {
   const stack = live.stack;
   if (stack) {
     r.reporter?.notify(`[${STAGES.indexOf('restore') + 1}/${STAGES.length}] restore`, 'progress');
     const t0 = r.now();
+    // Flags first: they are switched through the admin API of the stack about to stop.
+    const flags = live.flagsSnapshot === undefined ? undefined : await restoreDegradedFlags(r, live);
     const { restore: restored, workersNow } = await restoreStack({
       stack,
       payment: { failureRate: stack.options.paymentFailureRate, latencyMs: stack.options.paymentLatencyMs },
@@ -512,6 +570,10 @@ async function restore(r: Rehearsal, live: LiveRun): Promise<void> {
       workersBefore: live.workersBefore,
       dataDir: live.dataDir,
     });
+    if (flags) {
+      restored.flagsRestored = flags.restored;
+      if (flags.problem) restored.problems.push(flags.problem);
+    }
     r.report.restore = restored;
     if (r.report.stack && workersNow !== undefined) r.report.stack.workers.restoredTo = workersNow;
     const record = { ...restoreStage(restored, live.workersBefore, stackPorts(stack)), durationMs: r.now() - t0 };
