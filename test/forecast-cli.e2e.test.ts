@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,5 +135,108 @@ describe('forecast -> capacity plan on a declining history', () => {
     expect(demand.sizedValue).toBeGreaterThanOrEqual(demand.point);
     expect(services[0]?.replicas).toBeGreaterThanOrEqual(10);
     expect(services[0]?.asg.min).toBe(10);
+  });
+});
+
+/** Orders per hour as a BI tool exports them: whole counts in the thousands, 5 weeks, evening peak. */
+function hourlyCounts(opts: { hours?: number; blank?: number[]; missing?: number[]; negative?: number[] } = {}): string {
+  const t0 = Date.UTC(2026, 9, 5);
+  const lines = ['date,orders'];
+  for (let i = 0; i < (opts.hours ?? 24 * 35); i++) {
+    if (opts.missing?.includes(i)) continue;
+    const h = i % 24;
+    const v = Math.round(1800 + 1800 * Math.exp(-((h - 20) ** 2) / 8) + 60 * Math.sin(i * 1.7));
+    const cell = opts.blank?.includes(i) ? '' : String(opts.negative?.includes(i) ? -v : v);
+    lines.push(`${new Date(t0 + i * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')},${cell}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+describe('units: orders per hour reach the plan as orders per second', () => {
+  it('--unit per-hour: the forecast says its unit and the plan divides by 3,600 with the arithmetic shown', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts());
+    const f = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--horizon', '2d', '--out', 'f.json', '--rows', '2'], { cwd: w });
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stderr).not.toContain('look like counts');
+    expect(f.stdout).toContain('values in orders/h');
+    expect(f.stdout).toMatch(/FORECAST \/H/i);
+    const doc = JSON.parse(readFileSync(join(w, 'f.json'), 'utf8')) as { series: { unit: string; peak: { hi95: number } }[] };
+    expect(doc.series[0]?.unit).toBe('per-hour');
+    const r = await runCli(['capacity', 'plan', '--forecast', 'f.json', '--per-replica-rps', '0.25', '--headroom', '0', '--services', 'intake', '-o', 'json'], { cwd: w });
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { spec: { demand: { sizedValue: number; sizedInUnit: number; unit: string }; services: { replicas: number; arithmetic: string[] }[] } };
+    const peakPerHour = Math.max(...(JSON.parse(readFileSync(join(w, 'f.json'), 'utf8')) as { series: { points: { hi95: number }[] }[] }).series[0]!.points.map((p) => p.hi95));
+    expect(plan.spec.demand.unit).toBe('per-hour');
+    expect(plan.spec.demand.sizedInUnit).toBeCloseTo(peakPerHour, 6);
+    expect(plan.spec.demand.sizedValue).toBeCloseTo(peakPerHour / 3600, 6);
+    // ~3,600 orders an hour is ~1 order a second: 4-5 replicas at 0.25/s each, not 14,000.
+    expect(plan.spec.services[0]!.replicas).toBe(Math.ceil(peakPerHour / 3600 / 0.25 - 1e-9));
+    expect(plan.spec.services[0]!.replicas).toBeLessThan(10);
+    expect(plan.spec.services[0]!.arithmetic[0]).toMatch(/^rate {4}= p95 upper bound [\d.]+\/h \/ 3600 s = [\d.]+\/s$/);
+  });
+
+  it('without --unit, hourly counts get a warning naming per-hour, and the plan shows the rate both ways', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts());
+    const f = await runCli(['forecast', '--input', 'orders.csv', '--horizon', '1d', '--out', 'f.json', '--rows', '0'], { cwd: w });
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stderr).toMatch(/look like counts per hour.*--unit per-hour/);
+    const doc = JSON.parse(readFileSync(join(w, 'f.json'), 'utf8')) as { series: { unit: string; unitAssumed: boolean; likelyUnit: string }[] };
+    expect(doc.series[0]).toMatchObject({ unit: 'per-second', unitAssumed: true, likelyUnit: 'per-hour' });
+    const r = await runCli(['capacity', 'plan', '--forecast', 'f.json', '--per-replica-rps', '100', '--services', 'intake'], { cwd: w });
+    expect(r.code, r.stderr).toBe(0);
+    const m = /sized on p95 = ([\d.]+)\/s \(unit assumed.*look per-hour, which would be ([\d.]+)\/s\)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1]) / Number(m![2])).toBeCloseTo(3600, 0);
+  });
+
+  it('forecast.unit in surgectl.yaml is used when --unit is not given', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts());
+    writeFileSync(join(w, 'surgectl.yaml'), 'forecast:\n  unit: per-hour\n');
+    const f = await runCli(['forecast', '--input', 'orders.csv', '--horizon', '1d', '-o', 'json'], { cwd: w });
+    expect(f.code, f.stderr).toBe(0);
+    expect((JSON.parse(f.stdout) as { series: { unit: string }[] }).series[0]?.unit).toBe('per-hour');
+  });
+
+  it('--unit outside the list is a usage error naming the choices', async () => {
+    const r = await runCli(['forecast', '--input', '../h.csv', '--unit', 'per-fortnight'], { cwd: fresh() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/per-fortnight.*per-second.*per-hour/s);
+  });
+});
+
+describe('hygiene: empty cells and missing rows are gaps; long holes and negatives are refused', () => {
+  it('empty value cells and missing rows are filled and counted', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts({ blank: [100, 101], missing: [300, 301, 302] }));
+    const f = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--horizon', '1d', '-o', 'json'], { cwd: w });
+    expect(f.code, f.stderr).toBe(0);
+    const h = (JSON.parse(f.stdout) as { series: { history: { hygiene: Record<string, number> } }[] }).series[0]!.history.hygiene;
+    expect(h).toMatchObject({ emptyValues: 2, gapsFilled: 5, longestGapSteps: 3 });
+  });
+
+  it('--max-gap refuses a longer hole with exit 10 naming its range, and writes nothing', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts({ blank: [200], missing: [300, 301, 302, 303] }));
+    const r = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--max-gap', '3h', '--horizon', '1d', '--out', 'f.json'], { cwd: w });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('SRG_DATA_GAP');
+    expect(r.stderr).toContain('no data from 2026-10-17T12:00:00Z to 2026-10-17T15:00:00Z (4 steps, 4h), longer than --max-gap 3h');
+    expect(readdirSync(w)).toEqual(['orders.csv']);
+    const ok = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--max-gap', '4h', '--horizon', '1d', '-o', 'json'], { cwd: w });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('negative values are refused naming the lines, unless --allow-negative', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), hourlyCounts({ negative: [10, 11] }));
+    const r = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--horizon', '1d'], { cwd: w });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('SRG_DATA_NEGATIVE');
+    expect(r.stderr).toMatch(/2 negative values: \S*orders\.csv:12 \(-\d+\), \S*orders\.csv:13 \(-\d+\)/);
+    const ok = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-hour', '--horizon', '1d', '--allow-negative', '-o', 'json'], { cwd: w });
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });

@@ -15,6 +15,9 @@ interface ForecastFlags {
   seasonality: string;
   campaigns?: string;
   counter: boolean;
+  unit?: string;
+  maxGap?: number;
+  allowNegative: boolean;
   origins: number;
   heavyModels: 'auto' | 'on' | 'off';
   plot?: string;
@@ -50,6 +53,9 @@ Examples:
     .option('--seasonality <spec>', 'auto, none, daily, weekly, daily,weekly or periods in steps', 'auto')
     .option('--campaigns <file>', 'campaign calendar YAML (scenarios/campaigns/*.yaml)')
     .option('--counter', 'the values are a counter: convert to a per-second rate, handling resets', false)
+    .addOption(new Option('--unit <unit>', 'what a value counts (default per-second; BI exports are usually per-hour or per-day)').choices(['per-second', 'per-minute', 'per-hour', 'per-day', 'per-step']))
+    .option('--max-gap <duration>', 'refuse a series with a hole (missing rows, empty values) longer than this', durationMs())
+    .option('--allow-negative', 'accept negative values (refused by default, naming the rows)', false)
     .option('--origins <n>', 'rolling-origin backtest origins, 1 to 20', wholeNumber({ min: 1, max: 20 }), 3)
     .addOption(new Option('--heavy-models <mode>', 'augurs MSTL/ETS candidates (auto: when <= 10 series)').choices(['auto', 'on', 'off']).default('auto'))
     .option('--plot <file>', 'also write a chart: .svg or .html')
@@ -67,6 +73,7 @@ Examples:
   $ surgectl forecast --input scenarios/history/orders.csv --horizon 7d --campaigns scenarios/campaigns/black-friday.yaml --out forecast.json
   $ surgectl forecast --prometheus http://127.0.0.1:9090 --query 'sum(rate(orders_accepted_total[5m]))' --lookback 28d --step 5m
   $ surgectl forecast --input hourly.csv --horizon 48h --plot forecast.html -o json
+  $ surgectl forecast --input bi-orders-per-hour.csv --unit per-hour --max-gap 6h --horizon 14d --out forecast.json
 `,
     )
     .action(async (flags: ForecastFlags, command: Command) => {
@@ -74,7 +81,7 @@ Examples:
       const { parseDuration } = await import('../forecast/duration.js');
       const cwd = ctx.runtime.cwd;
       // defaults < surgectl.yaml `forecast:` < SURGECTL_FORECAST_* < flags
-      const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query' });
+      const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query', unit: 'unit' });
       if (flags.input !== undefined && given.prometheus !== undefined) {
         throw new SurgeError('SRG_CLI_USAGE', 'give one source, not both: --input <file> or --prometheus <url>', {
           hint: 'Drop --input to read Prometheus, or drop --prometheus (and --query) to read the file.',
@@ -109,6 +116,9 @@ Examples:
         seasonality: flags.seasonality === 'auto' || flags.seasonality === 'none' ? flags.seasonality : flags.seasonality.split(','),
         ...(flags.campaigns ? { campaignsFile: resolve(cwd, flags.campaigns) } : {}),
         counter: flags.counter,
+        ...(fc.unit ? { unit: fc.unit } : {}),
+        ...(flags.maxGap !== undefined ? { maxGapMs: flags.maxGap } : {}),
+        allowNegative: flags.allowNegative,
         origins: flags.origins,
         heavyModels: flags.heavyModels,
         ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),

@@ -129,6 +129,27 @@ export function adjustForCampaigns(values: Float64Array, start: number, stepMs: 
     return base > 0 ? act / base : undefined;
   };
 
+  // The shape of a past window (ramp, peak, decay): actual / baseline per step, over sums of about an
+  // hour either side so a quiet night step with a baseline near 0 does not make a spike of its own.
+  const shapeOf = (a: number, b: number): number[] | undefined => {
+    const i0 = idx(a);
+    const i1 = idx(b);
+    if (i1 - i0 < 3) return undefined;
+    const w = Math.max(1, Math.round(3_600_000 / stepMs));
+    const out: number[] = [];
+    for (let i = i0; i < i1; i++) {
+      let act = 0;
+      let base = 0;
+      for (let j = Math.max(i0, i - w); j <= Math.min(i1 - 1, i + w); j++) {
+        act += values[j] as number;
+        base += baseline[j] as number;
+      }
+      if (!(base > 0)) return undefined;
+      out.push(Math.round((act / base) * 1000) / 1000);
+    }
+    return out;
+  };
+
   const resolved: ResolvedCampaign[] = campaigns.map((c) => {
     const kind: ResolvedCampaign['kind'] = c.end <= start ? 'outside' : c.start < end ? 'past' : 'future';
     if (kind === 'past') {
@@ -149,7 +170,8 @@ export function adjustForCampaigns(values: Float64Array, start: number, stepMs: 
         hint: 'Fetch a longer history (--lookback) or give `uplift:` instead.',
       });
     }
-    return { name: c.name, start: c.start, end: c.end, uplift: u, kind, source: typeof like === 'string' ? `like ${like}` : 'like window' };
+    const shape = shapeOf(win.start, win.end);
+    return { name: c.name, start: c.start, end: c.end, uplift: u, kind, source: typeof like === 'string' ? `like ${like}` : 'like window', ...(shape ? { shape } : {}) };
   });
   return { baseline, campaigns: resolved };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SurgeError } from '../errors.js';
 import { isoTime } from './series.js';
 import type { ForecastPoint, ForecastResult, SeriesForecast } from './types.js';
+import { FORECAST_UNITS, unitLabel, unitSeconds } from './units.js';
 
 /** One service to size. */
 export interface ServiceDemand {
@@ -50,8 +51,8 @@ export const ServicePlanSchema = z.object({
 });
 
 /**
- * The scale plan file (`apiVersion: surgectl/v1`, `kind: ScalePlan`), for the deploy tooling that
- * applies it (surgectl has no apply command): before `spec.window.start` every service gets
+ * The scale plan file (`apiVersion: surgectl/v1`, `kind: ScalePlan`), applied by `surgectl scale
+ * apply` / `scale schedule` (src/scale/, which reads only the fields it needs) or by other tooling: before `spec.window.start` every service gets
  * `asg.min/desired/max` (or Kubernetes replicas = `replicas`), and after `spec.window.end` the
  * previous values are restored.
  */
@@ -69,8 +70,17 @@ export const ScalePlanSchema = z.object({
       lo95: z.number(),
       hi95: z.number(),
       sizedOn: z.enum(['point', 'p80', 'p95']),
-      /** Forecast units per second (orders/s) the plan is sized for. */
+      /** Orders per second the plan is sized for (point, lo95 and hi95 are per second too). */
       sizedValue: z.number(),
+      /** Unit of the forecast values (`per-hour`...); absent or `per-second` when they were rates. */
+      unit: z.enum(FORECAST_UNITS).optional(),
+      /** The sized value in the forecast's own unit (e.g. orders per hour), before conversion. */
+      sizedInUnit: z.number().optional(),
+      /** True when the forecast had no unit and per-second was assumed. */
+      unitAssumed: z.boolean().optional(),
+      /** When assumed and the values looked like counts: that unit, and the per-second rate if it were right. */
+      likelyUnit: z.enum(FORECAST_UNITS).optional(),
+      sizedIfLikelyUnit: z.number().optional(),
     }),
     headroom: z.number().min(0),
     services: z.array(ServicePlanSchema).min(1),
@@ -90,6 +100,7 @@ const ForecastFileSchema = z.object({
         name: z.string(),
         model: z.string(),
         stepSeconds: z.number().positive(),
+        unit: z.enum(FORECAST_UNITS).optional(),
         points: z.array(z.object({ t: z.string(), value: z.number(), lo80: z.number(), hi80: z.number(), lo95: z.number(), hi95: z.number() }).passthrough()).min(1),
       }).passthrough(),
     )
@@ -150,15 +161,32 @@ export function capacityPlan(opts: CapacityPlanOptions): ScalePlan {
   const sf = pickSeries(opts.forecast, opts.series);
   const sized = (p: ForecastPoint) => (sizeOn === 'point' ? p.value : sizeOn === 'p80' ? p.hi80 : p.hi95);
   const peak = sf.points.reduce((a, b) => (sized(b) > sized(a) ? b : a), sf.points[0] as ForecastPoint);
-  const sizedValue = sized(peak);
+  // Forecast values are counts per unit (orders per hour from a BI export); replicas are sized on
+  // requests per second, so convert here, where no caller can forget to.
+  const unit = sf.unit ?? 'per-second';
+  const perUnitSeconds = unitSeconds(unit, sf.stepSeconds);
+  const toRate = (v: number) => v / perUnitSeconds;
+  const sizedInUnit = sized(peak);
+  const sizedValue = toRate(sizedInUnit);
   // reduce, not Math.max(...): a 1-minute forecast for a month has more points than a call may take arguments.
-  const pointPeak = sf.points.reduce((m, p) => Math.max(m, p.value), -Infinity);
+  const pointPeak = toRate(sf.points.reduce((m, p) => Math.max(m, p.value), -Infinity));
   const stepMs = sf.stepSeconds * 1000;
-  const busy = sf.points.filter((p) => sized(p) >= busyShare * sizedValue).map((p) => Date.parse(p.t));
+  const busy = sf.points.filter((p) => sized(p) >= busyShare * sizedInUnit).map((p) => Date.parse(p.t));
   const windowStart = busy.reduce((m, t) => Math.min(m, t), Infinity) - leadMs;
   const windowEnd = busy.reduce((m, t) => Math.max(m, t), -Infinity) + stepMs;
   const fmt = (v: number) => String(Math.round(v * 100) / 100);
   const label = sizeOn === 'point' ? 'point forecast' : `${sizeOn} upper bound`;
+  const ul = unitLabel(unit, sf.stepSeconds);
+  // Each service's arithmetic starts from the per-second rate, saying how it was obtained.
+  const rateLines =
+    unit !== 'per-second'
+      ? [`rate    = ${label} ${fmt(sizedInUnit)}${ul} / ${fmt(perUnitSeconds)} s = ${fmt(sizedValue)}/s`]
+      : sf.unitAssumed
+        ? [
+            `rate    = ${label} ${fmt(sizedValue)}/s: the forecast has no unit, per-second assumed` +
+              (sf.likelyUnit ? `; if its values are ${sf.likelyUnit} it would be ${fmt(sizedInUnit / unitSeconds(sf.likelyUnit, sf.stepSeconds))}/s (forecast again with --unit ${sf.likelyUnit})` : ''),
+          ]
+        : [];
 
   const services: ServicePlan[] = opts.services.map((s) => {
     const rpo = s.requestsPerOrder ?? 1;
@@ -176,6 +204,7 @@ export function capacityPlan(opts: CapacityPlanOptions): ScalePlan {
       replicas: desired,
       asg: { min, desired, max },
       arithmetic: [
+        ...rateLines,
         `demand  = ${label} ${fmt(sizedValue)}/s x ${fmt(rpo)} req/order = ${fmt(demandRps)} req/s`,
         `desired = ceil(${fmt(demandRps)} / ${fmt(s.perReplicaRps)} x ${fmt(1 + headroom)}) = ceil(${fmt(rawDesired)}) = ${desired}`,
         `min     = ceil(point peak ${fmt(pointPeak * rpo)} / ${fmt(s.perReplicaRps)} x ${fmt(1 + headroom)}) = ceil(${fmt(rawMin)}) = ${min}`,
@@ -191,11 +220,26 @@ export function capacityPlan(opts: CapacityPlanOptions): ScalePlan {
     spec: {
       source: { series: sf.name, model: sf.model, forecastGeneratedAt: opts.forecast.generatedAt },
       window: { start: isoTime(windowStart), end: isoTime(windowEnd) },
-      demand: { peakAt: peak.t, point: peak.value, lo95: peak.lo95, hi95: peak.hi95, sizedOn: sizeOn, sizedValue },
+      demand: {
+        peakAt: peak.t,
+        point: round4(toRate(peak.value)),
+        lo95: round4(toRate(peak.lo95)),
+        hi95: round4(toRate(peak.hi95)),
+        sizedOn: sizeOn,
+        sizedValue,
+        ...(sf.unit !== undefined ? { unit: sf.unit } : {}),
+        sizedInUnit,
+        ...(sf.unitAssumed ? { unitAssumed: true } : {}),
+        ...(sf.unitAssumed && sf.likelyUnit ? { likelyUnit: sf.likelyUnit, sizedIfLikelyUnit: sizedInUnit / unitSeconds(sf.likelyUnit, sf.stepSeconds) } : {}),
+      },
       headroom,
       services,
     },
   };
+}
+
+function round4(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
 }
 
 function pickSeries(f: ForecastResult, name: string | undefined): SeriesForecast {

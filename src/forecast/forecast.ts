@@ -6,6 +6,7 @@ import { formatDuration } from '../util/duration.js';
 import { candidateModels, MODEL_NAMES } from './models/index.js';
 import { calendarPeriods, detectSeasonality, type Period } from './seasonality.js';
 import { aggregate, isoTime, regularise } from './series.js';
+import { likelyCountUnit, type ForecastUnit } from './units.js';
 import type { ForecastPoint, ForecastResult, Prediction, RawSeries, Series, SeriesForecast } from './types.js';
 
 /** Options of {@link forecast}. Durations are milliseconds. */
@@ -18,6 +19,15 @@ export interface ForecastOptions {
   stepMs?: number;
   /** The raw values are a counter to be turned into a per-second rate. Default false. */
   counter?: boolean;
+  /**
+   * What the values count (`per-hour`: orders per hour). Default: per-second, flagged as assumed, with
+   * a warning when the values look like counts per step (see {@link likelyCountUnit}). A counter is per-second.
+   */
+  unit?: ForecastUnit;
+  /** Refuse a series with a hole (missing rows or empty cells) longer than this, ms. Default: fill any hole. */
+  maxGapMs?: number;
+  /** Accept negative values in raw series. Default true for library callers; the CLI passes false (--allow-negative turns it on) so SRG_DATA_NEGATIVE names them. */
+  allowNegative?: boolean;
   /** `auto` (default) selects by backtest; any name from MODEL_NAMES forces that model. */
   model?: string;
   /**
@@ -61,12 +71,36 @@ export async function forecast(opts: ForecastOptions): Promise<ForecastResult> {
   if (model !== 'auto' && !(MODEL_NAMES as readonly string[]).includes(model)) {
     throw new SurgeError('SRG_FORECAST_MODEL', `unknown model "${model}"`, { hint: `Known models: auto, ${MODEL_NAMES.join(', ')}` });
   }
+  if (opts.counter && opts.unit !== undefined && opts.unit !== 'per-second') {
+    throw new SurgeError('SRG_CLI_USAGE', `--counter gives a per-second rate; it cannot be read as --unit ${opts.unit}`, { hint: 'Drop --unit, or drop --counter if the values are already counts per interval.' });
+  }
   const heavy = opts.heavyModels === 'on' || (opts.heavyModels !== 'off' && opts.series.length <= 10);
   const out: SeriesForecast[] = [];
   for (const s of opts.series) {
     if (opts.signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', 'forecast interrupted');
-    const clean = 'values' in s ? s : regularise(s, { ...(opts.stepMs ? { stepMs: opts.stepMs } : {}), counter: opts.counter ?? false });
-    out.push(await forecastOne(clean, { ...opts, model, heavy }));
+    const clean =
+      'values' in s
+        ? s
+        : regularise(s, {
+            ...(opts.stepMs ? { stepMs: opts.stepMs } : {}),
+            counter: opts.counter ?? false,
+            allowNegative: opts.allowNegative ?? true,
+            ...(opts.maxGapMs !== undefined ? { maxGapMs: opts.maxGapMs } : {}),
+          });
+    const unit: ForecastUnit = opts.counter ? 'per-second' : (opts.unit ?? 'per-second');
+    const assumed = !opts.counter && opts.unit === undefined;
+    // Judged on the values as read (interpolated gaps are not whole numbers even when every count is).
+    const likely = assumed ? likelyCountUnit('values' in s ? s.values : s.points.map((p) => p.v), clean.stepMs / 1000) : undefined;
+    if (likely) {
+      opts.reporter?.notify(
+        `series "${s.name}": ${formatDuration(clean.stepMs)} rows of ${describeValues(clean.values)} look like counts ${likely === 'per-step' ? 'per row' : likely.replace('per-', 'per ')}, not orders per second; they are read as per-second rates unless you pass --unit ${likely} (--unit per-second keeps rates and silences this)`,
+        'warn',
+      );
+    }
+    const f = await forecastOne(clean, { ...opts, model, heavy });
+    // unit next to stepSeconds in the JSON, where a reader looks for what the numbers mean
+    const { name, stepSeconds, ...rest } = f;
+    out.push({ name, stepSeconds, unit, ...(assumed ? { unitAssumed: true } : {}), ...(likely ? { likelyUnit: likely } : {}), ...rest });
     if (opts.series.length > 20 && out.length % 50 === 0) opts.reporter?.notify(`forecast ${out.length}/${opts.series.length} series`, 'progress');
   }
   return {
@@ -161,7 +195,8 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   for (let i = 0; i < hFine; i++) {
     const t = end + i * stepMs;
     const c = future.find((x) => t >= x.start && t < x.end);
-    const m = c?.uplift ?? 1;
+    // A shape learned from a past window is stretched over this one (a 2-day sale like a 1-day one).
+    const m = c?.shape ? (c.shape[Math.min(c.shape.length - 1, Math.floor(((t - c.start) / (c.end - c.start)) * c.shape.length))] as number) : (c?.uplift ?? 1);
     const clamp = (v: number) => (nonNegative ? Math.max(0, v * m) : v * m);
     points.push({
       t: isoTime(t),
@@ -289,6 +324,12 @@ function resolveSeasonality(spec: 'auto' | 'none' | readonly string[], stepMs: n
       hint: 'Use --seasonality auto, none, daily, weekly, daily,weekly or periods in steps (e.g. 24,168).',
     });
   });
+}
+
+/** `whole numbers around 1200` for the unit warning: the median, rounded. */
+function describeValues(v: Float64Array): string {
+  const sorted = Float64Array.from(v).sort();
+  return `values around ${Math.round(sorted[Math.floor(sorted.length / 2)] as number)}`;
 }
 
 function describe(n: number, stepMs: number): string {

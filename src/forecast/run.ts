@@ -54,7 +54,7 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
   await checkOutputPaths(outputs, { createParents: true });
   let series;
   if (opts.input) {
-    series = await readSeriesFile(opts.input);
+    series = await readSeriesFile(opts.input, { allowNegative: opts.allowNegative ?? false });
   } else {
     const p = opts.prometheus as NonNullable<ForecastRunOptions['prometheus']>;
     const stepMs = opts.stepMs ?? 300_000;
@@ -74,7 +74,9 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     opts.reporter?.notify(`read ${series.length} series from ${withoutCredentials(p.url)}`, 'progress');
   }
   const campaigns = opts.campaignsFile ? await readCampaigns(opts.campaignsFile) : [];
-  const result = await forecast({ ...opts, series, campaigns });
+  // rate() answers are per-second rates: no unit guessing for Prometheus unless --unit says otherwise.
+  const unit = opts.unit ?? (opts.prometheus && !opts.counter ? 'per-second' : undefined);
+  const result = await forecast({ ...opts, ...(unit ? { unit } : {}), series, campaigns });
   const files: (OutputPath & { text: string })[] = [];
   if (opts.out) files.push({ flag: '--out', path: opts.out, text: JSON.stringify(result, null, 2) + '\n' });
   if (opts.plot) {

@@ -6,13 +6,19 @@ export interface Period {
   name: string;
 }
 
-/** Daily and weekly periods for a grid step, where they are whole numbers of steps >= 2. */
+/**
+ * Daily and weekly periods for a grid step, where they are whole numbers of steps >= 2; for daily and
+ * weekly rows also `yearly` (365 days, 52 weeks: a year is not a whole number of either, and the
+ * drift of a day or so a year is small next to the shape of a peak season).
+ */
 export function calendarPeriods(stepMs: number): Period[] {
   const out: Period[] = [];
   for (const [name, ms] of [['daily', 86_400_000], ['weekly', 604_800_000]] as const) {
     const p = ms / stepMs;
     if (Number.isInteger(p) && p >= 2) out.push({ steps: p, name });
   }
+  if (stepMs === 86_400_000) out.push({ steps: 365, name: 'yearly' });
+  if (stepMs === 604_800_000) out.push({ steps: 52, name: 'yearly' });
   return out;
 }
 

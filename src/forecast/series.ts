@@ -1,4 +1,5 @@
 import { SurgeError } from '../errors.js';
+import { formatDuration } from '../util/duration.js';
 import type { HygieneReport, RawSeries, Series } from './types.js';
 
 /** How a raw series is put on a regular grid. */
@@ -10,6 +11,10 @@ export interface RegulariseOptions {
    * turned into a per-second rate, and drops (process restarts) are treated as resets. Default false.
    */
   counter?: boolean;
+  /** Refuse (SRG_DATA_GAP) a series with a run of missing grid slots longer than this, ms. Default: any hole is filled. */
+  maxGapMs?: number;
+  /** Accept negative values (refunds netted out, a signed metric). Default false: SRG_DATA_NEGATIVE names them. */
+  allowNegative?: boolean;
 }
 
 /**
@@ -17,7 +22,10 @@ export interface RegulariseOptions {
  * series name when nothing usable is left.
  */
 export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series {
+  // A row with a time and an empty value cell is a hole in the export, filled like a missing row.
   const input = raw.points.filter((p) => Number.isFinite(p.t) && Number.isFinite(p.v));
+  const emptyValues = raw.points.filter((p) => Number.isFinite(p.t) && Number.isNaN(p.v)).length;
+  if (opts.allowNegative === false) refuseNegative(raw.name, input);
   if (input.length === 0) {
     throw new SurgeError('SRG_DATA_EMPTY', `series "${raw.name}" has no usable points`, {
       hint: 'Check the file or query: at least two points with a timestamp and a numeric value are needed.',
@@ -74,11 +82,13 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
     }
   }
 
-  const stepMs = opts.stepMs ?? medianGap(ts);
+  // Rows with an empty value still tell the step and phase of the export (hourly rows with one blank are hourly).
+  const gridTs = emptyValues > 0 && !opts.counter ? [...new Set(raw.points.filter((p) => Number.isFinite(p.t)).map((p) => p.t))].sort((a, b) => a - b) : ts;
+  const stepMs = opts.stepMs ?? medianGap(gridTs);
   if (!(stepMs > 0)) throw new SurgeError('SRG_DATA_FORMAT', `series "${raw.name}": cannot infer a step from its timestamps`);
   // The grid keeps the timestamps' own phase: hourly rows at :30 (a +05:30 export) or weekly rows on
   // Mondays stay there, instead of every row being moved to a multiple of the step since 1970.
-  const phase = gridPhase(ts, stepMs);
+  const phase = gridPhase(gridTs, stepMs);
   const start = Math.round(((ts[0] as number) - phase) / stepMs) * stepMs + phase;
   const last = Math.round(((ts[ts.length - 1] as number) - phase) / stepMs) * stepMs + phase;
   const n = Math.round((last - start) / stepMs) + 1;
@@ -107,9 +117,49 @@ export function regularise(raw: RawSeries, opts: RegulariseOptions = {}): Series
       out[i] = (sum[i] as number) / (cnt[i] as number);
     }
   }
+  const hole = longestHole(cnt);
+  if (opts.maxGapMs !== undefined && hole.steps * stepMs > opts.maxGapMs) {
+    const from = start + hole.at * stepMs;
+    const to = from + (hole.steps - 1) * stepMs;
+    throw new SurgeError('SRG_DATA_GAP', `series "${raw.name}" has no data from ${isoTime(from)} to ${isoTime(to)} (${hole.steps} steps, ${formatDuration(hole.steps * stepMs)}), longer than --max-gap ${formatDuration(opts.maxGapMs)}`, {
+      hint: 'Fill the hole in the export, cut the history after it, or raise --max-gap to accept an interpolated line across it.',
+    });
+  }
   interpolateGaps(out);
-  const hygiene: HygieneReport = { inputPoints: raw.points.length, unsorted, duplicates, gapsFilled, resampled, counterResets };
+  const hygiene: HygieneReport = { inputPoints: raw.points.length, unsorted, duplicates, gapsFilled, resampled, counterResets, emptyValues, longestGapSteps: hole.steps };
   return { name: raw.name, start, stepMs, values: out, hygiene };
+}
+
+/** Longest run of empty grid slots: its first slot and length. */
+function longestHole(cnt: Uint32Array): { at: number; steps: number } {
+  let best = { at: 0, steps: 0 };
+  let runAt = -1;
+  for (let i = 0; i <= cnt.length; i++) {
+    const empty = i < cnt.length && cnt[i] === 0;
+    if (empty && runAt < 0) runAt = i;
+    if (!empty && runAt >= 0) {
+      if (i - runAt > best.steps) best = { at: runAt, steps: i - runAt };
+      runAt = -1;
+    }
+  }
+  return best;
+}
+
+/** Negative order counts are refunds netted out or a broken export; refuse them naming the first few. */
+export function refuseNegative(name: string, points: readonly { t: number; v: number }[], where?: (i: number) => string): void {
+  const bad: string[] = [];
+  let count = 0;
+  points.forEach((p, i) => {
+    if (p.v < 0) {
+      count++;
+      if (bad.length < 5) bad.push(`${where ? where(i) : isoTime(p.t)} (${p.v})`);
+    }
+  });
+  if (count > 0) {
+    throw new SurgeError('SRG_DATA_NEGATIVE', `series "${name}" has ${count} negative value${count === 1 ? '' : 's'}: ${bad.join(', ')}${count > bad.length ? ', ...' : ''}`, {
+      hint: 'Demand is a count of orders: export gross orders, or pass --allow-negative if the values are meant to go below zero.',
+    });
+  }
 }
 
 /**

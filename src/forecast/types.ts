@@ -1,3 +1,5 @@
+import type { ForecastUnit } from './units.js';
+
 /**
  * Shared shapes of the forecasting library. Times are epoch milliseconds inside the library and
  * ISO-8601 strings in serialised results.
@@ -30,6 +32,10 @@ export interface HygieneReport {
   resampled: number;
   /** Counter resets compensated (only when the input is a counter). */
   counterResets: number;
+  /** Rows with a timestamp but an empty value cell (treated as gaps, so included in gapsFilled when on the grid). */
+  emptyValues?: number;
+  /** Longest run of grid slots with no observation, in steps (0: no hole). */
+  longestGapSteps?: number;
 }
 
 /** A clean series on a regular grid: `values[i]` is the value at `start + i * stepMs`. */
@@ -79,6 +85,11 @@ export interface ResolvedCampaign {
   kind: 'past' | 'future' | 'outside';
   /** Where the uplift came from: the calendar value, or the past window it was observed in. */
   source: string;
+  /**
+   * `like:` campaigns: the multiplier step by step as observed in the past window (its ramp, peak and
+   * decay), stretched over this window; `uplift` is its overall ratio. Absent: a constant `uplift`.
+   */
+  shape?: number[];
 }
 
 /** One forecast step as serialised. */
@@ -99,6 +110,15 @@ export interface SeriesForecast {
   name: string;
   /** Step of the forecast, seconds. */
   stepSeconds: number;
+  /**
+   * What the values (history, forecast, intervals) count: `per-hour` = orders per hour. Absent in
+   * files written before units existed, which were per-second. `capacity plan` converts to per second.
+   */
+  unit?: ForecastUnit;
+  /** True when no unit was given (--unit / forecast.unit) and per-second was assumed. */
+  unitAssumed?: boolean;
+  /** When assumed: the unit the values look like they are in (whole numbers on an hourly step: per-hour). */
+  likelyUnit?: ForecastUnit;
   /** Model used for the final forecast (`combo(a+b)` for combinations). */
   model: string;
   /** Seasonal periods used, in steps of the series. */

@@ -1,5 +1,6 @@
 import type { ForecastResult, SeriesForecast } from '../forecast/types.js';
 import type { ScalePlan } from '../forecast/capacity-plan.js';
+import { unitLabel } from '../forecast/units.js';
 import { renderForecastChart } from './chart.js';
 import type { Paint } from './color.js';
 import { renderTable } from './table.js';
@@ -23,7 +24,7 @@ export function renderForecastTable(result: ForecastResult, opts: ForecastRender
         { header: 'series', value: (s) => s.name },
         { header: 'model', value: (s) => s.model },
         { header: 'mase', value: (s) => s.backtest.candidates[0]?.mase, align: 'right' },
-        { header: 'peak', value: (s) => s.peak.value, align: 'right' },
+        { header: 'peak', value: (s) => `${s.peak.value}${unitLabel(s.unit ?? 'per-second', s.stepSeconds)}`, align: 'right' },
         { header: 'peak 95%', value: (s) => `${s.peak.lo95}..${s.peak.hi95}` },
         { header: 'peak at', value: (s) => s.peak.t },
       ]) + paint.dim(`${result.series.length} series; -o json for every step\n`)
@@ -37,7 +38,9 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
   const bt = s.backtest;
   const chosen = bt.candidates.find((c) => c.model === s.model);
   const out: string[] = [];
-  out.push(`${paint.bold(s.name)}  step ${s.stepSeconds}s  history ${s.history.start} .. ${s.history.end} (${s.history.points} points)`);
+  const ul = unitLabel(s.unit ?? 'per-second', s.stepSeconds);
+  const unitText = `values in orders${ul}${s.unitAssumed ? ' (assumed; --unit to say)' : ''}`;
+  out.push(`${paint.bold(s.name)}  step ${s.stepSeconds}s  ${unitText}  history ${s.history.start} .. ${s.history.end} (${s.history.points} points)`);
   const h = s.history.hygiene;
   const fixes = [
     h.unsorted && `${h.unsorted} unsorted`,
@@ -45,6 +48,8 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
     h.gapsFilled && `${h.gapsFilled} gaps filled`,
     h.resampled && `${h.resampled} points resampled to the step`,
     h.counterResets && `${h.counterResets} counter resets`,
+    h.emptyValues && `${h.emptyValues} empty values`,
+    (h.longestGapSteps ?? 0) > 1 && `longest hole ${h.longestGapSteps} steps`,
   ].filter(Boolean);
   if (fixes.length) out.push(paint.dim(`data: ${fixes.join(', ')}`));
   const season = s.seasonality.length ? s.seasonality.map((p) => `${p} steps`).join(' + ') : 'none';
@@ -66,7 +71,8 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
   }
   out.push('');
   const p = s.peak;
-  out.push(`${paint.bold('peak')} ${p.value} at ${p.t}  80% ${p.lo80}..${p.hi80}  95% ${p.lo95}..${p.hi95}${p.campaign ? `  (campaign ${p.campaign})` : ''}`);
+  if (s.likelyUnit) out.push(paint.yellow(`warning: these values look like counts ${s.likelyUnit.replace('per-', 'per ')} but are read as per-second rates; forecast with --unit ${s.likelyUnit}`));
+  out.push(`${paint.bold('peak')} ${p.value}${ul} at ${p.t}  80% ${p.lo80}..${p.hi80}  95% ${p.lo95}..${p.hi95}${p.campaign ? `  (campaign ${p.campaign})` : ''}`);
   if (chosen) out.push(paint.dim(`interval coverage on the backtest: 80% -> ${pct(chosen.coverage80)}, 95% -> ${pct(chosen.coverage95)}`));
   out.push('');
   out.push(
@@ -82,7 +88,7 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
     out.push(
       renderTable(rows, [
         { header: 'time', value: (x) => (x === p ? paint.bold(x.t) : x.t) },
-        { header: 'forecast', value: (x) => x.value, align: 'right' },
+        { header: `forecast ${ul}`, value: (x) => x.value, align: 'right' },
         { header: '80% low', value: (x) => x.lo80, align: 'right' },
         { header: '80% high', value: (x) => x.hi80, align: 'right' },
         { header: '95% low', value: (x) => x.lo95, align: 'right' },
@@ -99,7 +105,7 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
 export function renderScalePlan(plan: ScalePlan, paint: Paint): string {
   const d = plan.spec.demand;
   const out = [
-    `${paint.bold(plan.metadata.name)}: sized on ${d.sizedOn} = ${d.sizedValue}/s at ${d.peakAt} (point ${d.point}, 95% ${d.lo95}..${d.hi95}), headroom ${pct(plan.spec.headroom)}`,
+    `${paint.bold(plan.metadata.name)}: sized on ${d.sizedOn} = ${Math.round(d.sizedValue * 1e4) / 1e4}/s${d.unit && d.unit !== 'per-second' && d.sizedInUnit !== undefined ? ` (${d.sizedInUnit} ${d.unit})` : d.unitAssumed ? ` (unit assumed: the forecast had no --unit${d.likelyUnit && d.sizedIfLikelyUnit !== undefined ? `; its values look ${d.likelyUnit}, which would be ${Math.round(d.sizedIfLikelyUnit * 1e4) / 1e4}/s` : ''})` : ''} at ${d.peakAt} (point ${d.point}, 95% ${d.lo95}..${d.hi95}), headroom ${pct(plan.spec.headroom)}`,
     `window ${plan.spec.window.start} .. ${plan.spec.window.end}  (source: ${plan.spec.source.series}, model ${plan.spec.source.model})`,
     '',
     renderTable(plan.spec.services, [

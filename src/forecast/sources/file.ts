@@ -11,7 +11,7 @@ const SERIES_COLUMNS = ['series', 'unique_id', 'id', 'name'];
  * Reads `timestamp,value` or long-format `series,timestamp,value` rows from a CSV or JSON file.
  * JSON is an array of row objects with the same keys. Timestamps are ISO-8601 or unix seconds/ms.
  */
-export async function readSeriesFile(path: string): Promise<RawSeries[]> {
+export async function readSeriesFile(path: string, opts: ParseSeriesOptions = {}): Promise<RawSeries[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -21,11 +21,20 @@ export async function readSeriesFile(path: string): Promise<RawSeries[]> {
   const name = basename(path, extname(path));
   // Excel and PowerShell write UTF-8 with a byte order mark; JSON.parse refuses it.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return extname(path).toLowerCase() === '.json' ? parseSeriesJson(text, path, name) : parseSeriesCsv(text, path, name);
+  return extname(path).toLowerCase() === '.json' ? parseSeriesJson(text, path, name, opts) : parseSeriesCsv(text, path, name, opts);
 }
 
-/** Parses CSV text; `where` names the file in errors. */
-export function parseSeriesCsv(text: string, where = 'input', defaultName = 'series'): RawSeries[] {
+/** Options of the file parsers. */
+export interface ParseSeriesOptions {
+  /** Accept negative values; default false: SRG_DATA_NEGATIVE names the first rows that have one. */
+  allowNegative?: boolean;
+}
+
+/**
+ * Parses CSV text; `where` names the file in errors. An empty value cell is a gap (value NaN, filled
+ * by regularise and counted in its hygiene); text that is not a number is an error.
+ */
+export function parseSeriesCsv(text: string, where = 'input', defaultName = 'series', opts: ParseSeriesOptions = {}): RawSeries[] {
   const lines = text.split(/\r?\n/);
   const headerAt = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'));
   if (headerAt < 0) throw new SurgeError('SRG_DATA_EMPTY', `${where} is empty`, { hint: 'Expected a header `timestamp,value` (or `series,timestamp,value`) and rows.' });
@@ -40,11 +49,11 @@ export function parseSeriesCsv(text: string, where = 'input', defaultName = 'ser
     rows.push({ t: cells[cols.time], v: cells[cols.value], s: cols.series === undefined ? undefined : cells[cols.series] });
     lineNo.push(i + 1);
   }
-  return toSeries(rows, (i) => `${where}:${lineNo[i]}`, where, defaultName);
+  return toSeries(rows, (i) => `${where}:${lineNo[i]}`, where, defaultName, opts);
 }
 
 /** Parses JSON: an array of `{timestamp, value, series?}` objects. */
-export function parseSeriesJson(text: string, where = 'input', defaultName = 'series'): RawSeries[] {
+export function parseSeriesJson(text: string, where = 'input', defaultName = 'series', opts: ParseSeriesOptions = {}): RawSeries[] {
   if (text.trim() === '') throw new SurgeError('SRG_DATA_EMPTY', `${where} is empty`, { hint: 'Expected a JSON array of {"timestamp", "value"} objects.' });
   let doc: unknown;
   try {
@@ -64,7 +73,7 @@ export function parseSeriesJson(text: string, where = 'input', defaultName = 'se
   const vk = keys[cols.value] as string;
   const sk = cols.series === undefined ? undefined : keys[cols.series];
   const rows = doc.map((r: Record<string, unknown> | null) => ({ t: r?.[tk], v: r?.[vk], s: sk === undefined ? undefined : r?.[sk] }));
-  return toSeries(rows, (i) => `${where} row ${i + 1}`, where, defaultName);
+  return toSeries(rows, (i) => `${where} row ${i + 1}`, where, defaultName, opts);
 }
 
 function resolveColumns(header: readonly string[], where: string): { time: number; value: number; series: number | undefined } {
@@ -91,19 +100,32 @@ function resolveColumns(header: readonly string[], where: string): { time: numbe
   return { time, value, series };
 }
 
-function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number) => string, where: string, defaultName: string): RawSeries[] {
+function toSeries(rows: { t: unknown; v: unknown; s: unknown }[], at: (i: number) => string, where: string, defaultName: string, opts: ParseSeriesOptions): RawSeries[] {
   if (rows.length === 0) throw new SurgeError('SRG_DATA_EMPTY', `${where} has a header but no rows`);
   const bySeries = new Map<string, RawSeries>();
+  const negative: string[] = [];
+  let negatives = 0;
   rows.forEach((r, i) => {
     const t = parseTime(r.t);
     if (t === undefined) throw new SurgeError('SRG_DATA_FORMAT', `${at(i)}: "${String(r.t)}" is not a timestamp`, { hint: 'Use ISO-8601 (2026-11-27T10:00:00Z) or unix seconds.' });
-    const v = typeof r.v === 'number' ? r.v : typeof r.v === 'string' && r.v.trim() !== '' ? Number(r.v) : NaN;
-    if (!Number.isFinite(v)) throw new SurgeError('SRG_DATA_FORMAT', `${at(i)}: value "${String(r.v)}" is not a number`);
+    // BI tools leave the cell empty (or write null) for an hour they have no figure for: a gap, not an error.
+    const empty = r.v === undefined || r.v === null || (typeof r.v === 'string' && r.v.trim() === '');
+    const v = empty ? NaN : typeof r.v === 'number' ? r.v : typeof r.v === 'string' ? Number(r.v) : NaN;
+    if (!empty && !Number.isFinite(v)) throw new SurgeError('SRG_DATA_FORMAT', `${at(i)}: value "${String(r.v)}" is not a number`);
+    if (v < 0 && !opts.allowNegative) {
+      negatives++;
+      if (negative.length < 5) negative.push(`${at(i)} (${v})`);
+    }
     const name = r.s === undefined ? defaultName : String(r.s);
     let s = bySeries.get(name);
     if (!s) bySeries.set(name, (s = { name, points: [] }));
     s.points.push({ t, v });
   });
+  if (negatives > 0) {
+    throw new SurgeError('SRG_DATA_NEGATIVE', `${where}: ${negatives} negative value${negatives === 1 ? '' : 's'}: ${negative.join(', ')}${negatives > negative.length ? ', ...' : ''}`, {
+      hint: 'Demand is a count of orders: export gross orders (refunds netted out go below zero), or pass --allow-negative if the values are meant to.',
+    });
+  }
   return [...bySeries.values()];
 }
 

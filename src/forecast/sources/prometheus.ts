@@ -32,7 +32,8 @@ interface MatrixResponse {
   status: 'success' | 'error';
   errorType?: string;
   error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+  /** A native-histogram series carries `histograms` (and no `values`) since Prometheus 2.40. */
+  data?: { resultType: string; result: { metric: Record<string, string>; values?: [number, string][]; histograms?: unknown[] }[] };
 }
 
 /**
@@ -115,6 +116,13 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
         });
       }
       for (const r of body.data.result) {
+        if (r.values === undefined) {
+          // A native histogram has buckets, not one number per step: the user has to say which number.
+          const what = r.histograms !== undefined ? 'native histograms' : `a "${body.data.resultType}" result without values`;
+          throw new SurgeError('SRG_DATA_FORMAT', `the Prometheus query returned ${what} for ${labelKey(r.metric)}, not one number per step: ${opts.query}`, {
+            hint: 'Ask for a number: e.g. sum(rate(orders_accepted_total[5m])) for a rate, histogram_count(rate(x[5m])) for a histogram\'s event rate, or histogram_quantile(0.95, sum(rate(x[5m]))) for a quantile.',
+          });
+        }
         const key = labelKey(r.metric);
         let s = series.get(key);
         if (!s) series.set(key, (s = { name: key, points: [] }));
