@@ -17,6 +17,7 @@ interface PlanFlags {
   /** ms */
   lead: number;
   name?: string;
+  targets?: string;
   out?: string;
 }
 
@@ -47,6 +48,7 @@ Examples:
     .option('--max-factor <x>', 'ASG max = ceil(desired x this), >= 1', finiteNumber({ min: 1 }), 1.5)
     .addOption(new Option('--lead <duration>', 'capacity in place this long before the busy window').argParser(durationMs()).default(30 * 60_000, '30m'))
     .option('--name <name>', 'plan name (default surge-<peak date>)')
+    .option('--targets <file>', 'YAML/JSON map of service -> live objects (as scale.targets), embedded in the plan for `surgectl scale`')
     .option('--out <file>', 'write the ScalePlan YAML (replicas and ASG min/desired/max per service, for your deploy tooling)')
     .addHelpText(
       'after',
@@ -55,6 +57,7 @@ Examples:
   $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --headroom 30% --services intake,worker --out plan.yaml
   $ surgectl capacity plan --forecast forecast.json --per-replica-rps intake=120,worker=40 --services intake,worker:2
   $ surgectl capacity plan --forecast forecast.json --load-test k6-summary.json --replicas-under-test 2 -o yaml
+  $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --targets targets.yaml --out plan.yaml   # ready for scale apply
 `,
     )
     .action(async (flags: PlanFlags) => {
@@ -74,6 +77,7 @@ Examples:
         maxFactor: flags.maxFactor,
         leadMs: flags.lead,
         ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.targets !== undefined ? { targetsFile: resolve(cwd, flags.targets) } : {}),
         ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
         now: () => ctx.runtime.now(),
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SurgeError } from '../errors.js';
+import { ScaleTargetSchema, ScaleTargetsSchema, type ScaleTarget } from '../scale/plan-file.js';
 import { isoTime } from './series.js';
 import type { ForecastPoint, ForecastResult, SeriesForecast } from './types.js';
 import { FORECAST_UNITS, unitLabel, unitSeconds } from './units.js';
@@ -48,6 +49,8 @@ export const ServicePlanSchema = z.object({
   replicas: z.number().int().positive(),
   asg: z.object({ min: z.number().int().positive(), desired: z.number().int().positive(), max: z.number().int().positive() }),
   arithmetic: z.array(z.string()),
+  /** The live objects `surgectl scale` changes for this service (`capacity plan --targets`). */
+  targets: z.array(ScaleTargetSchema).optional(),
 });
 
 /**
@@ -254,4 +257,26 @@ function pickSeries(f: ForecastResult, name: string | undefined): SeriesForecast
     });
   }
   return f.series[0] as SeriesForecast;
+}
+
+/**
+ * `capacity plan --targets <file>`: the file maps service names to their live objects (the shape
+ * of surgectl.yaml's `scale.targets`); each service of the plan gets its own. A service the plan
+ * does not size is an error naming it, so a typo cannot leave a service unscaled.
+ */
+export function embedTargets(plan: ScalePlan, doc: unknown, where: string): ScalePlan {
+  const parsed = ScaleTargetsSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new SurgeError('SRG_CAPACITY_INPUT', `${where} is not a map of service name -> targets`, {
+      details: parsed.error.issues.slice(0, 20).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      hint: 'e.g. worker: [{kind: Deployment, name: worker, namespace: shop}]; kinds: Deployment, StatefulSet, HorizontalPodAutoscaler, AutoScalingGroup, BundledStack.',
+    });
+  }
+  const names = plan.spec.services.map((s) => s.name);
+  const unknown = Object.keys(parsed.data).filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    throw new SurgeError('SRG_CAPACITY_INPUT', `${where} names service(s) the plan does not size: ${unknown.join(', ')}`, { hint: `The plan's services: ${names.join(', ')} (--services).` });
+  }
+  const targets: Record<string, ScaleTarget[]> = parsed.data;
+  return { ...plan, spec: { ...plan.spec, services: plan.spec.services.map((s) => (targets[s.name] ? { ...s, targets: targets[s.name] } : s)) } };
 }

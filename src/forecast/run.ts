@@ -178,6 +178,8 @@ export interface CapacityRunOptions {
   maxFactor: number;
   leadMs: number;
   name?: string;
+  /** A YAML/JSON map of service -> targets embedded in the plan (what `surgectl scale` changes). */
+  targetsFile?: string;
   /** Write the plan YAML here. */
   out?: string;
   now: () => number;
@@ -186,7 +188,7 @@ export interface CapacityRunOptions {
 /** Reads the forecast (and load-test result), builds the scale plan and writes it as YAML. */
 export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan: ScalePlan; written: string[] }> {
   if (opts.out) await checkOutputPaths([{ flag: '--out', path: opts.out }], { createParents: true });
-  const { capacityPlan, parseForecastDocument, perReplicaFromLoadTest } = await import('./capacity-plan.js');
+  const { capacityPlan, embedTargets, parseForecastDocument, perReplicaFromLoadTest } = await import('./capacity-plan.js');
   const headroom = parseHeadroom(opts.headroom);
   if (!opts.perReplicaRps === !opts.loadTestFile) {
     throw new SurgeError('SRG_CLI_USAGE', 'give exactly one of --per-replica-rps or --load-test', { hint: 'e.g. --per-replica-rps 120, or --load-test k6-summary.json --replicas-under-test 2' });
@@ -210,7 +212,8 @@ export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan:
     if (rps === undefined) throw new SurgeError('SRG_CLI_USAGE', `--per-replica-rps gives no value for service "${name}"`, { hint: 'Use one number for all, or name=value for each service.' });
     return { name, perReplicaRps: rps, requestsPerOrder };
   });
-  const plan = capacityPlan({
+  const targetsDoc = opts.targetsFile === undefined ? undefined : await readDocument(opts.targetsFile);
+  const sized = capacityPlan({
     forecast: forecastDoc,
     ...(opts.series !== undefined ? { series: opts.series } : {}),
     services,
@@ -221,10 +224,11 @@ export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan:
     ...(opts.name ? { name: opts.name } : {}),
     now: opts.now,
   });
+  const plan = targetsDoc === undefined ? sized : embedTargets(sized, targetsDoc, opts.targetsFile as string);
   const written: string[] = [];
   if (opts.out) {
     const { stringify } = await import('yaml');
-    const text = `# surgectl scale plan: replicas and ASG min/desired/max per service (apply with your deploy tooling)\n${stringify(plan)}`;
+    const text = `# surgectl scale plan: replicas and ASG min/desired/max per service (apply with: surgectl scale apply -f <file>, or your deploy tooling)\n${stringify(plan)}`;
     written.push(...(await writeOutputFiles([{ flag: '--out', path: opts.out, text }], { createParents: true })));
   }
   return { plan, written };

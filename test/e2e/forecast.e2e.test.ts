@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ScalePlanSchema } from '../../src/forecast/capacity-plan.js';
+import { parseScalePlan } from '../../src/scale/plan-file.js';
+import { existsSync } from 'node:fs';
 import type { ForecastResult } from '../../src/forecast/types.js';
 import { runCli } from '../support/forecast-cli.js';
 
@@ -54,6 +56,25 @@ describe('surgectl forecast -> capacity plan (the surge-prep path)', () => {
     const peak = s?.peak.hi95 ?? 0;
     expect(parsed.spec.demand.sizedValue).toBe(peak);
     expect(parsed.spec.services.map((x) => x.replicas)).toEqual([Math.ceil((peak / 20) * 1.25), Math.ceil(((2 * peak) / 20) * 1.25)]);
+  });
+
+  it('capacity plan --targets embeds each service\'s live objects, ready for `scale apply`; an unknown service is refused (exit 10)', async () => {
+    await writeFile(join(dir, 'targets.yaml'), 'worker:\n  - {kind: Deployment, name: worker, namespace: shop}\n  - {kind: BundledStack, url: "http://127.0.0.1:8080"}\n');
+    const plan = await runCli(['capacity', 'plan', '--forecast', 'f.json', '--per-replica-rps', '20', '--services', 'intake,worker', '--targets', 'targets.yaml', '--out', 'plan-t.yaml'], { cwd: dir });
+    expect(plan.code, plan.stderr).toBe(0);
+    const written = ScalePlanSchema.parse(parseYaml(await readFile(join(dir, 'plan-t.yaml'), 'utf8')));
+    expect(written.spec.services.map((x) => [x.name, x.targets])).toEqual([
+      ['intake', undefined],
+      ['worker', [{ kind: 'Deployment', name: 'worker', namespace: 'shop' }, { kind: 'BundledStack', url: 'http://127.0.0.1:8080', role: 'workers' }]],
+    ]);
+    // `scale` reads them from the plan; intake's come from surgectl.yaml's scale.targets here.
+    const scale = parseScalePlan(written, 'plan-t.yaml', { intake: [{ kind: 'Deployment', name: 'intake' }] });
+    expect(scale.services.find((x) => x.name === 'worker')?.targets).toHaveLength(2);
+    await writeFile(join(dir, 'typo.yaml'), 'wroker:\n  - {kind: Deployment, name: worker}\n');
+    const typo = await runCli(['capacity', 'plan', '--forecast', 'f.json', '--per-replica-rps', '20', '--services', 'intake,worker', '--targets', 'typo.yaml', '--out', 'never.yaml'], { cwd: dir });
+    expect(typo.code).toBe(10);
+    expect(typo.stderr).toMatch(/SRG_CAPACITY_INPUT.*names service\(s\) the plan does not size: wroker/);
+    expect(existsSync(join(dir, 'never.yaml'))).toBe(false);
   });
 
   it('prints -o json for pipelines', async () => {
