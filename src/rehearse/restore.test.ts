@@ -1,17 +1,10 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/ports.js';
 import { createFakeStackAdmin } from '../adapters/stack-admin/fake.js';
 import { restoreStack, stackPorts } from './restore.js';
 
 const CONFIGURED = { failureRate: 0, latencyMs: 5 };
-
-/** A port nothing listens on (taken, then released), for a stack that is "stopped". */
-async function freePort(): Promise<number> {
-  const srv = await listen(0);
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((done) => srv.close(() => done()));
-  return port;
-}
 
 function listen(port: number): Promise<Server> {
   return new Promise((done, fail) => {

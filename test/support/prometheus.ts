@@ -2,10 +2,10 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -58,16 +58,6 @@ export function toOpenMetrics(samples: readonly BackfillSample[], types: Record<
   return out.join('\n') + '\n';
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A user Prometheus asks for with HTTP basic auth (`basic_auth_users` of its web config). */
 export interface BasicAuthUser {

@@ -1,3 +1,4 @@
+/* global process, console */
 // Runs a real unleash-server for the tests (started by test/support/unleash-server.ts in its own
 // process, so its logs and its database pool never mix with the test process).
 // Settings come from env: UNLEASH_TEST_PORT, UNLEASH_TEST_DB; tokens from INIT_ADMIN_API_TOKENS /

@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'unleash-entry.mjs');
@@ -51,16 +51,6 @@ async function psql(sql: string, db = 'postgres'): Promise<void> {
   await run('psql', [...PG, '-d', db, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql], { timeout: 30_000 });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function tail(file: string, lines: number): string {
   try {
