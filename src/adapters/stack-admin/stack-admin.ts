@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
 import { isHttpUrl } from '../../util/url.js';
 import type { PaymentFaults, StackAdminPort, StackFlag, StackFlagList, StackStatus } from './port.js';
+import { transportFailureReason } from '../../util/transport-failure.js';
 
 export interface StackAdminOptions {
   /** Base URL of the stack's intake + admin listener, e.g. `http://127.0.0.1:8080`. */
@@ -126,29 +127,6 @@ function transportError(
 ): SurgeError {
   const what = `${at.method} ${at.path}`;
   if (at.interrupted) return new SurgeError('SRG_CLI_INTERRUPTED', `Interrupted while asking the stack at ${at.base} (${what})`, { cause: err });
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.code ?? e.cause?.code;
-  let host = at.base;
-  try {
-    host = new URL(at.base).host;
-  } catch {
-    // the base was checked when the client was made; keep it as it is
-  }
-  const hostname = host.replace(/:\d+$/, '');
-  const reasons: Record<string, string> = {
-    ECONNREFUSED: `connection refused: nothing listens on ${host}`,
-    ENOTFOUND: `host ${hostname} not found`,
-    EAI_AGAIN: `host ${hostname} could not be resolved`,
-    ECONNRESET: 'the connection was reset',
-    UND_ERR_SOCKET: 'the connection was closed before the answer was complete',
-    EHOSTUNREACH: 'host unreachable',
-    ENETUNREACH: 'network unreachable',
-  };
-  const timedOut = e.name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-  const reason = timedOut
-    ? `no answer in ${at.timeoutMs / 1000} s`
-    : code !== undefined && reasons[code] !== undefined
-      ? reasons[code]
-      : (e.cause?.message ?? e.message ?? String(err));
+  const reason = transportFailureReason(err, at.base, at.timeoutMs);
   return new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered ${what} at ${at.base} (${reason})`, { hint: START_HINT, cause: err });
 }

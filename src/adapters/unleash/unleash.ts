@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
 import { isHttpUrl } from '../../util/url.js';
 import type { UnleashFeature, UnleashPort, UnleashStrategy } from './port.js';
+import { transportFailureReason } from '../../util/transport-failure.js';
 
 export interface UnleashOptions {
   /** Base URL of the Unleash server, e.g. `http://127.0.0.1:4242` (a trailing `/api` is not needed). */
@@ -38,8 +39,7 @@ export function createUnleash(opts: UnleashOptions): UnleashPort {
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      const e = err as Error & { code?: string };
-      const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : (e.code ?? e.message);
+      const why = transportFailureReason(err, base, timeoutMs);
       throw new SurgeError('SRG_FLAGS_UNREACHABLE', `The Unleash server at ${base} did not answer ${method} ${path}: ${why}`, {
         hint: 'Check --unleash-url (or flags.unleashUrl) and that the server is running.',
         cause: err,
