@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -279,5 +279,81 @@ describe('loadtest flags are usage errors that name the flag', () => {
     expect(readdirSync(work).sort()).toEqual(['r.html', 'r.json', 'r.xml', 'scenario.yaml']);
     expect(JSON.parse(readFileSync(join(work, 'r.json'), 'utf8'))).toHaveProperty('metrics');
     expect(existsSync(join(work, 'r.xml'))).toBe(true);
+  });
+});
+
+describe('loadtest with a k6 script (test/fixtures/k6)', () => {
+  const K6 = join(REPO_ROOT, 'test', 'fixtures', 'k6');
+
+  it('runs the script unchanged on the builtin engine with --mix, gated by its own thresholds', async () => {
+    freshDir();
+    const before = target.hits;
+    const r = await runMain(
+      ['loadtest', 'run', join(K6, 'storefront.js'), '--mix', join(K6, 'storefront-mix.yaml'), '--target', target.url, '--no-progress', '--out', 'results.json'],
+      { cwd: work, env: { CHECKOUT_RATE: '10' } },
+    );
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain('k6 options accepted but not acted on by surgectl: discardResponseBodies, summaryTrendStats, userAgent');
+    expect(r.stdout).toMatch(/✓ iterations\{scenario:warmup\} count==6/);
+    expect(r.stdout).toMatch(/✓ http_req_duration\{flow:checkout\} p\(95\)<1000/);
+    const results = JSON.parse(readFileSync(join(work, 'results.json'), 'utf8')) as { surgectl: { scenarios: { name: string; executor: string; iterations: number }[] } };
+    const byName = Object.fromEntries(results.surgectl.scenarios.map((s) => [s.name, s]));
+    expect(byName.warmup).toMatchObject({ executor: 'per-vu-iterations', iterations: 6 });
+    // CHECKOUT_RATE=10 from the environment, over 1.5 s.
+    expect(byName.checkout).toMatchObject({ executor: 'constant-arrival-rate', iterations: 15 });
+    expect(target.hits - before).toBeGreaterThan(21);
+  });
+
+  it('without k6 on PATH and without --mix, says what is missing (exit 2) and sends nothing', async () => {
+    freshDir();
+    const before = target.hits;
+    const r = await runMain(['loadtest', 'run', join(K6, 'smoke-shortcut.js'), '--target', target.url, '--no-progress'], { cwd: work });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] Running the k6 script .*smoke-shortcut\.js with the builtin engine needs --mix/);
+    expect(target.hits).toBe(before);
+  });
+
+  it('validate reads a script, and refuses computed options and externally-controlled with exit 10', async () => {
+    freshDir();
+    const ok = await runMain(['loadtest', 'validate', join(K6, 'ramp-stages.js')], { cwd: work });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/ramp-stages\.js: valid \(1 scenario\(s\), 3 threshold\(s\), 120\.5s\)/);
+    expect(ok.stderr).toContain('k6 options accepted but not acted on by surgectl: noConnectionReuse, setupTimeout');
+    const computed = await runMain(['loadtest', 'validate', join(K6, 'computed-options.js')], { cwd: work });
+    expect(computed.code).toBe(10);
+    expect(computed.stderr).toMatch(/\[SRG_LOADTEST_SCENARIO\] .*computed-options\.js:9: cannot read options\.stages without running the script: `rampTo\(Math\.max\(5, 10\)\)`/);
+    const external = await runMain(['loadtest', 'validate', join(K6, 'externally-controlled.js')], { cwd: work });
+    expect(external.code).toBe(10);
+    expect(external.stderr).toMatch(/externally-controlled executor is not supported .*use constant-vus, or ramping-vus/);
+  });
+
+  it('runs the script with k6 itself when k6 is on PATH; its crossed thresholds exit 20', async () => {
+    freshDir();
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const exported = {
+      root_group: { name: '', path: '', id: 'x', groups: [], checks: [] },
+      metrics: {
+        http_reqs: { count: 40, rate: 20 },
+        http_req_duration: { avg: 120, min: 3, med: 90, max: 900, 'p(90)': 400, 'p(95)': 700, thresholds: { 'p(95)<500': true, 'avg<300': false } },
+        http_req_failed: { passes: 0, fails: 40, value: 0, thresholds: { 'rate<0.01': false } },
+      },
+    };
+    writeFileSync(join(work, 'export.json'), JSON.stringify(exported));
+    // A stand-in for k6 that checks it was given the user's own script and --summary-export.
+    writeFileSync(
+      join(bin, 'k6'),
+      `#!/bin/sh\n[ "$1" = run ] || exit 2\n[ "$3" = --summary-export ] || exit 3\nfor a; do last="$a"; done\ngrep -q "vus: 2" "$last" || exit 4\ncp "${join(work, 'export.json')}" "$4"\nexit 99\n`,
+    );
+    chmodSync(join(bin, 'k6'), 0o755);
+    const r = await runMain(['loadtest', 'run', join(K6, 'smoke-shortcut.js'), '--no-progress', '--junit', 'report.xml'], { cwd: work, env: { PATH: `${bin}:/usr/bin:/bin` } });
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code, r.stdout + r.stderr).toBe(20);
+    expect(r.stdout).toMatch(/✗ http_req_duration p\(95\)<500/);
+    expect(r.stdout).toMatch(/✓ http_req_duration avg<300/);
+    expect(r.stdout).toMatch(/✓ http_req_failed rate<0\.01/);
+    expect(r.stderr).toMatch(/\[SRG_LOADTEST_THRESHOLD\]/);
+    expect(readFileSync(join(work, 'report.xml'), 'utf8')).toContain('http_req_duration: p(95)&lt;500');
   });
 });

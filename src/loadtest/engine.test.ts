@@ -330,3 +330,65 @@ describe('http.timeout', () => {
     expect(raw.series[0]).toMatchObject({ count: 4, failed: 4 });
   });
 });
+
+describe('VU-based executors against a loopback server', () => {
+  it('ramping-vus starts no VU before its first step, holds its peak and stops after ramping down', async () => {
+    const srv = await startTrivialServer({ delayMs: 20 });
+    servers.push(srv);
+    const loaded = scenario({
+      target: srv.url,
+      scenarios: { ramp: { executor: 'ramping-vus', startVUs: 0, stages: [{ target: 4, duration: '400ms' }, { target: 4, duration: '600ms' }, { target: 0, duration: '400ms' }], gracefulStop: '1s' } },
+    });
+    const t0 = performance.now();
+    const raw = await runEngine(loaded.scenario, { skus: [], runId: 'ramp' });
+    const arrived = srv.arrivedAt.map((t) => t - t0);
+    const within = (from: number, to: number) => arrived.filter((t) => t >= from && t < to).length / ((to - from) / 1000);
+    // 0 VUs until 100 ms (one more each 100 ms up to 4), none started after the last stage ends.
+    expect(arrived.filter((t) => t < 90)).toEqual([]);
+    expect(arrived.filter((t) => t > 1450)).toEqual([]);
+    // About 1.5 VUs busy over 100-300 ms against 4 over the hold: the rate follows the VU count.
+    expect(within(500, 1000)).toBeGreaterThan(1.8 * within(100, 300));
+    expect(raw.scenarios[0]).toMatchObject({ executor: 'ramping-vus', vusAllocated: 4 });
+    expect(raw.vus.max).toBeLessThanOrEqual(4);
+    expect(raw.iterations).toBe(srv.total());
+  });
+
+  it('per-vu-iterations and shared-iterations run exactly their iterations, each from its own mix, tagged', async () => {
+    const srv = await startTrivialServer();
+    servers.push(srv);
+    const loaded = scenario({
+      target: srv.url,
+      requests: [{ kind: 'http', path: '/shared' }],
+      mixes: { warm: [{ kind: 'http', path: '/warm', name: 'warm' }] },
+      scenarios: {
+        warmup: { executor: 'per-vu-iterations', exec: 'warm', vus: 3, iterations: 4, maxDuration: '5s', tags: { flow: 'warm' } },
+        batch: { executor: 'shared-iterations', vus: 3, iterations: 10, maxDuration: '5s' },
+      },
+      thresholds: { 'http_reqs{flow:warm}': ['count==12'], 'iterations{scenario:batch}': ['count==10'], 'http_reqs{flow:none}': ['count==0'] },
+    });
+    const started = performance.now();
+    const result = await runLoadTest(loaded);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(Object.fromEntries(srv.hits)).toEqual({ '/warm': 12, '/shared': 10 });
+    expect(result.scenarios.map((s) => [s.name, s.scheduled, s.iterations, s.vusAllocated])).toEqual([
+      ['warmup', 12, 12, 3],
+      ['batch', 10, 10, 3],
+    ]);
+    expect(result.thresholds.map((t) => [t.metric, t.ok])).toEqual([
+      ['http_reqs{flow:warm}', true],
+      ['iterations{scenario:batch}', true],
+      ['http_reqs{flow:none}', true],
+    ]);
+  });
+
+  it('an iteration executor stops at maxDuration with iterations left', async () => {
+    const srv = await startTrivialServer({ delayMs: 100 });
+    servers.push(srv);
+    const loaded = scenario({ target: srv.url, scenarios: { slow: { executor: 'shared-iterations', vus: 1, iterations: 1000, maxDuration: '500ms', gracefulStop: '1s' } } });
+    const raw = await runEngine(loaded.scenario, { skus: [], runId: 'max' });
+    expect(raw.scenarios[0]!.iterations).toBeGreaterThanOrEqual(3);
+    expect(raw.scenarios[0]!.iterations).toBeLessThanOrEqual(6);
+    expect(raw.scenarios[0]!.scheduled).toBe(1000);
+    expect(raw.durationMs).toBeLessThan(1500);
+  });
+});

@@ -3,9 +3,9 @@ import type { Histogram } from 'hdr-histogram-js';
 import { Pool, type Dispatcher } from 'undici';
 import { assembleRawResult, intervalPoint, profileOutcome, progressOf, type LiveView, type Progress, type RawResult, type ScenarioOutcome, type TimelinePoint } from './evidence.js';
 import { newHistogram, newSeries, recordInto, type Series } from './metrics.js';
-import { buildMix, readOrderResponse, RequestFactory, type BuiltRequest, type MixEntry, type PayloadSource, type Random } from './requests.js';
-import { admitArrival, nextIntervalBoundary, planSchedule, stepProfile, type ProfilePlan, type ProfileStep, type SchedulePlan } from './schedule.js';
-import type { Scenario } from './scenario.js';
+import { buildMix, mixFallback, readOrderResponse, RequestFactory, type BuiltRequest, type MixEntry, type PayloadSource, type Random } from './requests.js';
+import { admitArrival, mayIterate, nextIntervalBoundary, planSchedule, stepProfile, type ProfilePlan, type ProfileStep, type SchedulePlan } from './schedule.js';
+import { mixFor, type RequestConfig, type Scenario } from './scenario.js';
 
 export type { LiveView, Progress, RawResult, ScenarioOutcome, TimelinePoint } from './evidence.js';
 
@@ -59,9 +59,18 @@ interface ProfileRun {
   readonly startAt: number;
   /** Series groups by mix entry. */
   readonly groups: Map<MixEntry, SeriesGroup>;
+  /** The request mix this profile draws from (its `exec`), and the create kind get-status falls back to. */
+  readonly mix: readonly MixEntry[];
+  readonly fallback: MixEntry | undefined;
+  /** The profile's `tags`, added to every series it records. */
+  readonly tags: Readonly<Record<string, string>>;
   readonly free: Vu[];
   allocated: number;
+  /** Iterations started (open model: arrivals, dropped ones included). */
   started: number;
+  /** Closed model: VUs looping now, and how many the schedule wants. */
+  active: number;
+  target: number;
   iterations: number;
   dropped: number;
   /** Ms since its start when it ended; undefined while it runs. */
@@ -157,14 +166,38 @@ function prepare(scenario: Scenario, plan: SchedulePlan, opts: EngineOptions): E
       connect: { timeout: timeoutMs },
       keepAliveTimeout: 30_000,
     });
+  // One built mix per request list, shared by the profiles that exec it.
+  const mixes = new Map<readonly RequestConfig[], MixEntry[]>();
+  for (const p of plan.profiles) {
+    const requests = mixFor(scenario, p.ex);
+    if (!mixes.has(requests)) mixes.set(requests, buildMix(requests));
+  }
   const t0 = clock();
   const st: EngineState = {
     clock,
     t0,
     plan,
     timeoutMs,
-    runs: plan.profiles.map((p) => ({ plan: p, startAt: t0 + p.startMs, groups: new Map(), free: [], allocated: 0, started: 0, iterations: 0, dropped: 0, endedAtMs: undefined })),
-    factory: new RequestFactory(buildMix(scenario.requests), payload, scenario.http.headers, opts.random),
+    runs: plan.profiles.map((p) => {
+      const mix = mixes.get(mixFor(scenario, p.ex)) as MixEntry[];
+      return {
+        plan: p,
+        startAt: t0 + p.startMs,
+        groups: new Map(),
+        mix,
+        fallback: mixFallback(mix),
+        tags: p.ex.tags ?? {},
+        free: [],
+        allocated: 0,
+        started: 0,
+        active: 0,
+        target: 0,
+        iterations: 0,
+        dropped: 0,
+        endedAtMs: undefined,
+      };
+    }),
+    factory: new RequestFactory(mixes.get(mixFor(scenario, plan.profiles[0]!.ex)) as MixEntry[], payload, scenario.http.headers, opts.random),
     dispatcher,
     ownsDispatcher: opts.dispatcher === undefined,
     basePath: new URL(scenario.target).pathname.replace(/\/$/, ''),
@@ -228,7 +261,7 @@ function dispatchArrivals(st: EngineState, opts: EngineOptions): Promise<void> {
   return new Promise<void>((resolve) => {
     const tick = () => {
       const now = st.clock();
-      for (const run of st.runs) if (run.endedAtMs === undefined) applyStep(st, run, stepProfile(run.plan, now - run.startAt, st.stopping));
+      for (const run of st.runs) if (run.endedAtMs === undefined) applyStep(st, run, stepProfile(run.plan, now - run.startAt, st.stopping, run.iterations));
       if (now >= st.nextSecond) {
         closeInterval(st, now, opts);
         st.nextSecond = nextIntervalBoundary(st.nextSecond, now);
@@ -245,11 +278,20 @@ function applyStep(st: EngineState, run: ProfileRun, step: ProfileStep): void {
     case 'wait':
       return;
     case 'fill':
-      // Closed model: start every VU once; each starts its next request when answered.
-      while (run.allocated < run.plan.maxVUs) {
-        run.allocated++;
-        st.vusAllocated++;
-        new Vu(run, st).start();
+      // Closed model: start VUs up to the schedule's count; each starts its next iteration when
+      // answered, and one above the count (ramping down) stops after its iteration.
+      run.target = step.vus;
+      while (run.active < run.target && mayIterate(run.plan.ex, run.started, 0)) {
+        let vu = run.free.pop();
+        if (!vu) {
+          // per-vu-iterations: a VU that ran its share is not in `free`, and no new one replaces it.
+          if (run.allocated >= run.plan.maxVUs) break;
+          run.allocated++;
+          st.vusAllocated++;
+          vu = new Vu(run, st);
+        }
+        run.active++;
+        vu.iterate();
       }
       return;
     case 'arrive':
@@ -351,6 +393,7 @@ function seriesFor(st: EngineState, run: ProfileRun, entry: MixEntry, method: st
   let s = g.byStatus.get(status);
   if (!s) {
     s = newSeries({
+      ...run.tags,
       scenario: run.plan.name,
       name: entry.name,
       method,
@@ -371,6 +414,8 @@ class Vu implements Dispatcher.DispatchHandler {
   status = 0;
   chunks: Buffer[] = [];
   busy = false;
+  /** Iterations this VU started (per-vu-iterations counts them per VU). */
+  started = 0;
   /** Cancels the request in flight; undici hands it over once the request is on a connection. */
   abortRequest: ((err: Error) => void) | undefined = undefined;
 
@@ -381,9 +426,16 @@ class Vu implements Dispatcher.DispatchHandler {
     st.vus.push(this);
   }
 
+  /** Closed model: starts the next iteration, counted against the profile's and this VU's budget. */
+  iterate(): void {
+    this.run.started++;
+    this.started++;
+    this.start();
+  }
+
   start(): void {
     const st = this.st;
-    const entry = st.factory.draw();
+    const entry = st.factory.draw(this.run.mix, this.run.fallback);
     this.entry = entry;
     this.req = st.factory.build(entry);
     this.status = 0;
@@ -458,13 +510,29 @@ class Vu implements Dispatcher.DispatchHandler {
         for (const id of o.ids) st.factory.ring.add(id);
       }
     }
-    if (run.plan.ex.executor === 'constant-vus' && run.endedAtMs === undefined && !st.stopping && st.clock() < run.startAt + run.plan.durMs) {
+    if (run.plan.closed) {
       // After an error (refused connection, refused request) yield first: a closed loop must not spin the CPU.
-      if (networkError) setImmediate(() => (st.ended || st.stopping ? run.free.push(this) : this.start()));
-      else this.start();
+      if (networkError) setImmediate(() => this.continueLoop());
+      else this.continueLoop();
       return;
     }
     run.free.push(this);
+    if (st.inFlight === 0) st.settleWaiter?.();
+  }
+
+  /** Closed model, after an iteration: the next one, or stop (profile over, ramped down, budget spent). */
+  continueLoop(): void {
+    const st = this.st;
+    const run = this.run;
+    const goOn =
+      !st.ended && !st.stopping && run.endedAtMs === undefined && st.clock() < run.startAt + run.plan.durMs && run.active <= run.target && mayIterate(run.plan.ex, run.started, this.started);
+    if (goOn) {
+      this.iterate();
+      return;
+    }
+    run.active--;
+    // A per-vu-iterations VU that ran its share stays retired; any other may be started again.
+    if (run.plan.ex.executor !== 'per-vu-iterations' || mayIterate(run.plan.ex, run.started, this.started)) run.free.push(this);
     if (st.inFlight === 0) st.settleWaiter?.();
   }
 }

@@ -42,9 +42,12 @@ export interface TimelinePoint {
 export interface ScenarioOutcome {
   readonly name: string;
   readonly executor: ExecutorConfig['executor'];
-  /** Arrivals the schedule called for up to where the scenario ended (open model only). */
+  /**
+   * Arrivals the schedule called for up to where the scenario ended (open model); the iterations
+   * planned in all (per-vu-iterations, shared-iterations); iterations run (constant-vus, ramping-vus).
+   */
   readonly scheduled: number;
-  /** Arrivals the engine handled: iterations started plus dropped ones (open model), or iterations run (constant-vus). */
+  /** Arrivals the engine handled: iterations started plus dropped ones (open model), or iterations run (closed model). */
   readonly arrivals: number;
   /** Requests answered or failed. */
   readonly iterations: number;
@@ -106,11 +109,11 @@ export interface ProfileCounts {
  */
 export function profileOutcome(plan: ProfilePlan, counts: ProfileCounts, sinceStartMs: number): ScenarioOutcome {
   const active = Math.max(0, counts.endedAtMs ?? sinceStartMs);
-  const closed = plan.ex.executor === 'constant-vus';
+  const closed = plan.closed;
   return {
     name: plan.name,
     executor: plan.ex.executor,
-    scheduled: closed ? counts.iterations : dueArrivals(plan.ex, Math.min(active, plan.durMs)),
+    scheduled: closed ? (plan.totalIterations ?? counts.iterations) : dueArrivals(plan.ex, Math.min(active, plan.durMs)),
     arrivals: closed ? counts.iterations : counts.started,
     iterations: counts.iterations,
     dropped: counts.dropped,

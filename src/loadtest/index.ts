@@ -19,7 +19,13 @@ export {
   type ScenarioOverrides,
   type ScenarioFileCheck,
   type ParsedThreshold,
+  isK6Script,
+  mixFor,
+  type LoadScenarioFileOptions,
+  type ParseScenarioOptions,
 } from './scenario.js';
+export { readK6Script, type K6ScriptOptions } from './k6-script.js';
+export { normaliseK6Options, K6_IGNORED_OPTIONS } from './k6-options.js';
 export type { Progress, TimelinePoint, ScenarioOutcome, RawResult, LiveView } from './evidence.js';
 export type { LoadTestResult, ThresholdResult, K6Summary, K6Metric } from './summary.js';
 export {
@@ -29,6 +35,8 @@ export {
   importK6Summary,
   readK6SummaryFile,
   runK6,
+  runK6Script,
+  fromSummaryExport,
   findK6,
   k6Duration,
   type K6OperatorOptions,

@@ -17,7 +17,7 @@ const scenario = parseScenario({
 
 describe('request mix', () => {
   it('draws kinds in proportion to their weights', () => {
-    const f = new RequestFactory(buildMix(scenario.requests), { skus: ['A'], customers: 10, declineRatio: 0, runId: 'r' }, {}, mulberry32(1));
+    const f = new RequestFactory(buildMix(scenario.requests!), { skus: ['A'], customers: 10, declineRatio: 0, runId: 'r' }, {}, mulberry32(1));
     f.ring.add('o-1');
     const counts = new Map<string, number>();
     for (let i = 0; i < 20_000; i++) {
@@ -30,13 +30,13 @@ describe('request mix', () => {
   });
 
   it('sends get-status as a create until an order id is known', () => {
-    const f = new RequestFactory(buildMix(scenario.requests), { skus: ['A'], customers: 10, declineRatio: 0, runId: 'r' }, {}, mulberry32(2));
+    const f = new RequestFactory(buildMix(scenario.requests!), { skus: ['A'], customers: 10, declineRatio: 0, runId: 'r' }, {}, mulberry32(2));
     for (let i = 0; i < 200; i++) expect(f.draw().config.kind).not.toBe('get-status');
   });
 
   it('builds orders with distinct skus, quantities in range, unique keys and valid JSON', () => {
     const skus = ['A', 'B', 'C', 'D', 'E', 'F'];
-    const f = new RequestFactory(buildMix(scenario.requests), { skus, customers: 100, declineRatio: 0.5, runId: 'run7' }, { 'x-api-key': 'k' }, mulberry32(3));
+    const f = new RequestFactory(buildMix(scenario.requests!), { skus, customers: 100, declineRatio: 0.5, runId: 'run7' }, { 'x-api-key': 'k' }, mulberry32(3));
     const keys = new Set<string>();
     let declined = 0;
     for (let i = 0; i < 500; i++) {
@@ -71,7 +71,7 @@ describe('request mix', () => {
   });
 
   it('reads create and batch answers into accepted/rejected and order ids', () => {
-    const f = new RequestFactory(buildMix(scenario.requests), { skus: ['A'], customers: 1, declineRatio: 0, runId: 'r' }, {});
+    const f = new RequestFactory(buildMix(scenario.requests!), { skus: ['A'], customers: 1, declineRatio: 0, runId: 'r' }, {});
     const create = f.build(f.mix[0]!);
     expect(readOrderResponse(create, 202, '{"orderId":"o-9","status":"accepted"}')).toEqual({ accepted: 1, rejected: 0, ids: ['o-9'] });
     expect(readOrderResponse(create, 503, '{"error":{}}')).toEqual({ accepted: 0, rejected: 1, ids: [] });

@@ -1,4 +1,4 @@
-import type { RequestConfig, Scenario } from './scenario.js';
+import { allRequests, type RequestConfig, type Scenario } from './scenario.js';
 
 /**
  * The request mix: a weighted choice among request kinds, and payload generators that build
@@ -78,6 +78,11 @@ export function pickFromMix(mix: readonly MixEntry[], random: Random): MixEntry 
   return mix[mix.length - 1]!;
 }
 
+/** The entry get-status is sent as until an order exists: the mix's first create kind. */
+export function mixFallback(mix: readonly MixEntry[]): MixEntry | undefined {
+  return mix.find((e) => e.config.kind === 'create-order' || e.config.kind === 'batch-create');
+}
+
 /** What payload generators draw from. */
 export interface PayloadSource {
   readonly skus: readonly string[];
@@ -103,13 +108,16 @@ export class RequestFactory {
     private readonly random: Random = Math.random,
   ) {
     this.extraHeaders = Object.entries(extraHeaders).flat();
-    this.fallback = mix.find((e) => e.config.kind === 'create-order' || e.config.kind === 'batch-create');
+    this.fallback = mixFallback(mix);
   }
 
-  /** Draws an entry of the mix; get-status becomes the first create kind until an order id is known. */
-  draw(): MixEntry {
-    const e = pickFromMix(this.mix, this.random);
-    if (e.config.kind === 'get-status' && this.ring.size === 0 && this.fallback) return this.fallback;
+  /**
+   * Draws an entry of a mix (default: the factory's own; a profile with `exec` passes its mix and
+   * that mix's fallback); get-status becomes the first create kind until an order id is known.
+   */
+  draw(mix: readonly MixEntry[] = this.mix, fallback: MixEntry | undefined = this.fallback): MixEntry {
+    const e = pickFromMix(mix, this.random);
+    if (e.config.kind === 'get-status' && this.ring.size === 0 && fallback) return fallback;
     return e;
   }
 
@@ -215,5 +223,5 @@ export function readOrderResponse(req: BuiltRequest, status: number, body: strin
 
 /** Whether the scenario's mix needs skus (any create kind). */
 export function needsSkus(s: Scenario): boolean {
-  return s.requests.some((r) => r.kind === 'create-order' || r.kind === 'batch-create');
+  return allRequests(s).some((r) => r.kind === 'create-order' || r.kind === 'batch-create');
 }

@@ -1,11 +1,10 @@
-import type { SurgeError } from '../errors.js';
-import { withWriteFailure } from '../errors.js';
+import { SurgeError, withWriteFailure } from '../errors.js';
 import type { Reporter } from '../reporter.js';
-import { readK6SummaryFile, runK6 } from './k6.js';
+import { findK6, readK6SummaryFile, runK6, runK6Script } from './k6.js';
 import { loadTestOutcome } from './outcome.js';
 import type { ProgressSink } from './progress.js';
 import { runLoadTest } from './run.js';
-import { applyOverrides, loadScenarioFile, type ScenarioOverrides } from './scenario.js';
+import { applyOverrides, isK6Script, loadScenarioFile, type ScenarioOverrides } from './scenario.js';
 import type { LoadTestResult } from './summary.js';
 import { checkReportPaths, writeReportsOrError, type ReportPaths } from './write.js';
 
@@ -30,8 +29,15 @@ export interface RunScenarioFileOptions {
   target?: string | undefined;
   /** Peak arrival rate per second and total length in ms, scaled into every profile. Default: as written. */
   overrides?: Pick<ScenarioOverrides, 'rate' | 'durationMs'>;
-  /** The load generator. */
-  engine: 'builtin' | 'k6';
+  /**
+   * The load generator. Default: builtin for a scenario file; for a k6 script, k6 itself when it
+   * is on PATH, else builtin (which then needs `mix`).
+   */
+  engine?: 'builtin' | 'k6' | undefined;
+  /** For a k6 script on the builtin engine: the surgectl request mix, a file or a name (see loadScenarioFile). */
+  mix?: string | undefined;
+  /** Directory `mix` is resolved against. */
+  cwd?: string | undefined;
   /** Report files, checked before the run starts and written after it. */
   reports: ReportPaths;
   /** Stops the run; the result so far is kept and the outcome is SRG_CLI_INTERRUPTED. */
@@ -51,13 +57,27 @@ export interface RunScenarioFileOptions {
  */
 export async function runScenarioFile(opts: RunScenarioFileOptions): Promise<FinishedLoadTest> {
   await checkReportPaths(opts.reports);
-  let loaded = await loadScenarioFile(opts.file, opts.target === undefined ? {} : { target: opts.target });
+  const script = isK6Script(opts.file);
+  const engine = opts.engine ?? (script && (await findK6(opts.env.PATH)) ? 'k6' : 'builtin');
+  if (script && engine === 'k6') {
+    // The user's own script, unchanged: k6 runs it with its own options and thresholds.
+    if (opts.overrides?.rate !== undefined || opts.overrides?.durationMs !== undefined || opts.mix !== undefined) {
+      opts.reporter.notify('k6 runs the script as written: --rate, --duration and --mix apply to the builtin engine only', 'warn');
+    }
+    return finish(await runK6Script(opts.file, { pathEnv: opts.env.PATH, env: opts.env, signal: opts.signal, reporter: opts.reporter, target: opts.target }), opts.reports, opts.reporter);
+  }
+  if (script && opts.mix === undefined) {
+    throw new SurgeError('SRG_CLI_USAGE', `Running the k6 script ${opts.file} with the builtin engine needs --mix: the requests to send (k6 is not on PATH to run the script's own code)`, {
+      hint: 'Pass --mix <file> (a YAML file with requests or mixes named after the script\'s exec functions) or --mix <name> for scenarios/load/<name>.yaml; or install k6.',
+    });
+  }
+  let loaded = await loadScenarioFile(opts.file, { target: opts.target, mix: opts.mix, cwd: opts.cwd, env: opts.env });
   if (opts.overrides && (opts.overrides.rate !== undefined || opts.overrides.durationMs !== undefined)) loaded = applyOverrides(loaded, opts.overrides);
   const progress = opts.progress;
   let result: LoadTestResult;
   try {
     result =
-      opts.engine === 'k6'
+      engine === 'k6'
         ? await runK6(loaded, { pathEnv: opts.env.PATH, env: opts.env, signal: opts.signal, reporter: opts.reporter })
         : await runLoadTest(loaded, { signal: opts.signal, reporter: opts.reporter, tty: opts.tty, ...(progress ? { onProgress: (p) => progress.update(p) } : {}) });
   } finally {

@@ -39,6 +39,7 @@ export async function runLoadTest(loaded: LoadedScenario, opts: RunLoadTestOptio
     warnings.push(m);
     opts.reporter?.notify(m, 'warn');
   };
+  for (const w of ls.warnings ?? []) warn(w);
 
   let skus: readonly string[] = [];
   if (needsSkus(scenario)) {

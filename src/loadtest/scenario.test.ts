@@ -39,7 +39,7 @@ describe('parseScenario', () => {
     const { scenario, thresholds } = parseScenario(minimal);
     expect(scenario.scenarios.s).toMatchObject({ timeUnit: 1000, preAllocatedVUs: 10, startTime: 0, gracefulStop: 30_000 });
     expect(scenario.http).toMatchObject({ timeout: 10_000, pipelining: 1 });
-    expect(scenario.requests[0]).toMatchObject({ kind: 'create-order', weight: 1, items: { min: 1, max: 3 } });
+    expect(scenario.requests?.[0]).toMatchObject({ kind: 'create-order', weight: 1, items: { min: 1, max: 3 } });
     expect(scenario.payload).toEqual({ skus: 'inventory', customers: 10_000, declineRatio: 0 });
     expect(thresholds).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitArrival, arrivalsBy, dueArrivals, nextIntervalBoundary, planSchedule, stepProfile, type ProfilePlan } from './schedule.js';
+import { admitArrival, arrivalsBy, dueArrivals, mayIterate, nextIntervalBoundary, planSchedule, stepProfile, vusAt, type ProfilePlan } from './schedule.js';
 import { parseScenario, type ScenarioInput } from './scenario.js';
 
 function planOf(scenarios: ScenarioInput['scenarios'], extra: Partial<ScenarioInput> = {}) {
@@ -71,7 +71,7 @@ describe('stepProfile', () => {
     expect(stepProfile(open, -1, false)).toEqual({ kind: 'wait' });
     expect(stepProfile(open, 0, false)).toEqual({ kind: 'arrive', due: 0 });
     expect(stepProfile(open, 550, false)).toEqual({ kind: 'arrive', due: 5 });
-    expect(stepProfile(closed, 10, false)).toEqual({ kind: 'fill' });
+    expect(stepProfile(closed, 10, false)).toEqual({ kind: "fill", vus: closed.maxVUs });
   });
 
   it('an open profile that ran its length catches up to its full schedule as it ends', () => {
@@ -101,5 +101,39 @@ describe('nextIntervalBoundary', () => {
     expect(nextIntervalBoundary(1000, 1999)).toBe(2000);
     expect(nextIntervalBoundary(1000, 2000)).toBe(3000);
     expect(nextIntervalBoundary(1000, 3500)).toBe(4000);
+  });
+});
+
+describe('VU-based executors (closed model)', () => {
+  const ex = (e: Record<string, unknown>) =>
+    parseScenario({ target: 'http://127.0.0.1:1', requests: [{ kind: 'http', path: '/' }], scenarios: { a: e } }).scenario;
+
+  it('ramping-vus changes its VU count one at a time, evenly over each stage, as k6 does', () => {
+    const s = ex({ executor: 'ramping-vus', startVUs: 2, stages: [{ target: 6, duration: '4s' }, { target: 6, duration: '2s' }, { target: 0, duration: '3s' }, { target: 3, duration: '0s' }] });
+    const r = s.scenarios.a!;
+    const at = (t: number) => vusAt(r, t);
+    // Up 2 -> 6 over 4 s: one more VU each second.
+    expect([0, 999, 1000, 2500, 3999].map(at)).toEqual([2, 2, 3, 4, 5]);
+    // Held at 6, then down 6 -> 0 over 3 s: one fewer every 500 ms; a zero-length stage jumps.
+    expect([4000, 5999, 6000, 6499, 6500, 7500, 8999, 9000, 20_000].map(at)).toEqual([6, 6, 6, 6, 5, 3, 1, 3, 3]);
+    const plan = planSchedule(s).profiles[0]!;
+    expect(plan).toMatchObject({ closed: true, maxVUs: 6, preAllocated: 0, durMs: 9000, totalIterations: undefined });
+    expect(stepProfile(plan, 2500, false)).toEqual({ kind: 'fill', vus: 4 });
+    expect(stepProfile(plan, 9000, false)).toEqual({ kind: 'end', endedAtMs: 9000 });
+  });
+
+  it('per-vu-iterations and shared-iterations budget iterations and end when done or at maxDuration', () => {
+    const perVu = planSchedule(ex({ executor: 'per-vu-iterations', vus: 3, iterations: 4, maxDuration: '5s' })).profiles[0]!;
+    const shared = planSchedule(ex({ executor: 'shared-iterations', vus: 3, iterations: 10 })).profiles[0]!;
+    expect(perVu).toMatchObject({ closed: true, maxVUs: 3, totalIterations: 12, durMs: 5000 });
+    expect(shared).toMatchObject({ closed: true, maxVUs: 3, totalIterations: 10, durMs: 600_000 });
+    expect(mayIterate(perVu.ex, 11, 3)).toBe(true);
+    expect(mayIterate(perVu.ex, 2, 4)).toBe(false);
+    expect(mayIterate(shared.ex, 9, 100)).toBe(true);
+    expect(mayIterate(shared.ex, 10, 0)).toBe(false);
+    expect(stepProfile(perVu, 100, false, 11)).toEqual({ kind: 'fill', vus: 3 });
+    expect(stepProfile(perVu, 100, false, 12)).toEqual({ kind: 'end', endedAtMs: 100 });
+    expect(stepProfile(perVu, 5000, false, 3)).toEqual({ kind: 'end', endedAtMs: 5000 });
+    expect(stepProfile(shared, -10, false, 0)).toEqual({ kind: 'wait' });
   });
 });

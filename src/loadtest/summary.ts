@@ -80,7 +80,8 @@ export function observe(input: MetricsInput, sel: MetricSelector): { type: Metri
     case 'http_reqs':
     case 'http_req_duration':
     case 'http_req_failed': {
-      if (tagKeys.some((k) => !HTTP_TAGS.has(k))) return undefined;
+      // A scenario's own `tags` are on its series too; a key no series carries was not recorded.
+      if (tagKeys.some((k) => !HTTP_TAGS.has(k) && !input.series.some((s) => k in s.tags))) return undefined;
       const picked = input.series.filter((s) => labelsMatch(s.tags, sel.tags));
       const count = picked.reduce((a, s) => a + s.count, 0);
       if (sel.metric === 'http_reqs') return { type: 'counter', contains: 'default', obs: counter(count) };
