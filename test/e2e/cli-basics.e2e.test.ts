@@ -18,6 +18,23 @@ function commandsIn(help: string): string[] {
 }
 
 describe('surgectl as a user runs it', () => {
+  it('--help and a command\'s --help load no Kubernetes, AWS or Unleash SDK (they load when a command reaches those systems)', async () => {
+    const { execFile } = await import('node:child_process');
+    const { CLI_JS, ensureBuilt } = await import('../support/stack.js');
+    ensureBuilt();
+    for (const args of [['--help'], ['scale', 'apply', '--help'], ['flags', 'degrade', '--help'], ['chaos', 'run', '--help']]) {
+      const record = join(dir.path, `imports-${args.join('-')}.txt`);
+      await new Promise<void>((done, fail) =>
+        execFile(process.execPath, ['--import', join(REPO_ROOT, 'test/support/record-imports.mjs'), CLI_JS, ...args], { env: { ...process.env, SURGECTL_RECORD_IMPORTS: record } }, (err) =>
+          err ? fail(err) : done(),
+        ),
+      );
+      const loaded = readFileSync(record, 'utf8');
+      expect(loaded, args.join(' ')).toContain('/commander/');
+      for (const sdk of ['@kubernetes/client-node', '@aws-sdk/', 'unleash-client', 'unleash-server', 'acorn', 'typescript']) expect(loaded.includes(sdk), `${args.join(' ')} loads ${sdk}`).toBe(false);
+    }
+  });
+
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     const r = await runCli(['--version']);
