@@ -240,3 +240,87 @@ describe('hygiene: empty cells and missing rows are gaps; long holes and negativ
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
+
+describe('forecast --holidays and --regressor', () => {
+  const DAY = 86_400_000;
+  const T0 = Date.UTC(2023, 5, 5); // a Monday
+  const END = Date.UTC(2026, 10, 9); // history to 2026-11-08; 28 days ahead holds Thanksgiving 2026-11-26
+  const days = (END - T0) / DAY;
+  const thanksgiving = ['2023-11-23', '2024-11-28', '2025-11-27', '2026-11-26'].map((d) => Date.parse(`${d}T00:00:00Z`));
+  // Emails sent the day before, stamped with the day they act on: a burst every 9th day, history and horizon.
+  const emails = (i: number) => (i % 9 === 0 ? 5000 : 100);
+  let seed = 3;
+  const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 40;
+  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+  const ordersCsv = () => {
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < days; i++) {
+      const t = T0 + i * DAY;
+      const base = 1000 + (i % 7 >= 5 ? 300 : 0) + 0.1 * emails(i) + noise();
+      rows.push(`${iso(t)},${Math.round(base * (thanksgiving.includes(t) ? 0.5 : 1))}`);
+    }
+    return rows.join('\n') + '\n';
+  };
+  const emailsCsv = (until: number) => ['timestamp,value', ...Array.from({ length: until }, (_, i) => `${iso(T0 + i * DAY)},${emails(i)}`)].join('\n') + '\n';
+
+  it('learns Thanksgiving and the email effect, applies both, and reports them in JSON and table', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), ordersCsv());
+    writeFileSync(join(w, 'emails.csv'), emailsCsv(days + 28));
+    const args = ['forecast', '--input', 'orders.csv', '--unit', 'per-day', '--horizon', '28d', '--holidays', 'us', '--regressor', 'emails=emails.csv', '--heavy-models', 'off'];
+    const j = await runCli([...args, '--out', 'f.json'], { cwd: w });
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stdout).toMatch(/^holiday us:thanksgiving: x0\.\d+ from 2023-11-23 x0\.\d+, 2024-11-28 x0\.\d+, 2025-11-27 x0\.\d+; in the horizon 2026-11-26; applied/m);
+    expect(j.stdout).toMatch(/^regressor emails: coefficient 0\.\d+ per-day per unit of emails; used: backtest MASE/m);
+    const s = (JSON.parse(readFileSync(join(w, 'f.json'), 'utf8')) as { series: Record<string, unknown>[] }).series[0] as {
+      holidays: { name: string; effect: number; applied: boolean; inHorizon: string[] }[];
+      regressors: { name: string; file: string; coefficient: number; used: boolean; backtest: Record<string, number> }[];
+      points: { t: string; value: number; holiday?: string }[];
+    };
+    const tg = s.holidays.find((h) => h.name === 'us:thanksgiving')!;
+    expect(tg.applied).toBe(true);
+    // One of the three Thanksgivings is measured against weeks with an email burst (x0.76): the median holds.
+    expect(Math.abs(tg.effect - 0.5)).toBeLessThan(0.05);
+    expect(s.regressors[0]).toMatchObject({ name: 'emails', file: 'emails.csv', used: true });
+    expect(Math.abs(s.regressors[0]!.coefficient - 0.1)).toBeLessThan(0.02);
+    expect(s.points.find((p) => p.t === '2026-11-26T00:00:00Z')?.holiday).toBe('us:thanksgiving');
+  }, 60_000);
+
+  it('refuses an unknown country code with exit 2 naming the known ones, writing nothing', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), ordersCsv());
+    const r = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-day', '--horizon', '28d', '--holidays', 'us,zz', '--out', 'f.json'], { cwd: w });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --holidays: no holiday calendar for "zz"/);
+    expect(r.stderr).toMatch(/de, fr, gb, us/);
+    expect(readdirSync(w)).toEqual(['orders.csv']);
+  });
+
+  it('takes the holidays from surgectl.yaml forecast.holidays', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), ordersCsv());
+    writeFileSync(join(w, 'surgectl.yaml'), 'forecast:\n  holidays: [us]\n');
+    const r = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-day', '--horizon', '28d', '--heavy-models', 'off', '-o', 'json'], { cwd: w });
+    expect(r.code, r.stderr).toBe(0);
+    const s = (JSON.parse(r.stdout) as { series: { holidays?: { name: string; applied: boolean }[] }[] }).series[0]!;
+    expect(s.holidays?.find((h) => h.name === 'us:thanksgiving')?.applied).toBe(true);
+  });
+
+  it('refuses a regressor that ends before the horizon does (exit 10, the missing range named), writing nothing', async () => {
+    const w = fresh();
+    writeFileSync(join(w, 'orders.csv'), ordersCsv());
+    writeFileSync(join(w, 'emails.csv'), emailsCsv(days + 7));
+    const r = await runCli(['forecast', '--input', 'orders.csv', '--unit', 'per-day', '--horizon', '28d', '--regressor', 'emails=emails.csv', '--out', 'f.json'], { cwd: w });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('[SRG_DATA_TOO_SHORT] regressor "emails" (emails.csv) does not cover series "orders": missing 2026-11-16T00:00:00Z .. 2026-12-06T00:00:00Z (horizon)');
+    expect(readdirSync(w).sort()).toEqual(['emails.csv', 'orders.csv']);
+  });
+
+  it('refuses --regressor without name=file as a usage error', async () => {
+    const w = fresh();
+    const r = await runCli(['forecast', '--input', '../h.csv', '--horizon', '1d', '--regressor', 'emails.csv', '--out', 'f.json'], { cwd: w });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[SRG_CLI_USAGE\] --regressor "emails\.csv" is not name=file/);
+    expect(readdirSync(w)).toEqual([]);
+  });
+});

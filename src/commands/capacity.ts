@@ -80,6 +80,7 @@ Examples:
         ...(flags.targets !== undefined ? { targetsFile: resolve(cwd, flags.targets) } : {}),
         ...(flags.out ? { out: resolve(cwd, flags.out) } : {}),
         now: () => ctx.runtime.now(),
+        reporter: ctx.reporter(),
       });
       for (const f of written) ctx.reporter().notify(`wrote ${f}`, 'success');
       const { renderScalePlan } = await import('../ui/chart-report.js');

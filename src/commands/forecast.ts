@@ -14,6 +14,8 @@ interface ForecastFlags {
   model: string;
   seasonality: string;
   campaigns?: string;
+  holidays?: string;
+  regressor: string[];
   counter: boolean;
   unit?: string;
   maxGap?: number;
@@ -52,6 +54,8 @@ Examples:
     .option('--model <name>', 'auto (backtest selection) or a model name to force', 'auto')
     .option('--seasonality <spec>', 'auto, none, daily, weekly, daily,weekly or periods in steps', 'auto')
     .option('--campaigns <file>', 'campaign calendar YAML (scenarios/campaigns/*.yaml)')
+    .option('--holidays <codes>', 'holiday calendars by country (us,gb,de,fr): effects learned from past years, applied when the backtest agrees')
+    .option('--regressor <name=file>', 'leading indicator CSV (timestamp,value) covering history and horizon; kept when the backtest agrees (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--counter', 'the values are a counter: convert to a per-second rate, handling resets', false)
     .addOption(new Option('--unit <unit>', 'what a value counts (default per-second; BI exports are usually per-hour or per-day)').choices(['per-second', 'per-minute', 'per-hour', 'per-day', 'per-step']))
     .option('--max-gap <duration>', 'refuse a series with a hole (missing rows, empty values) longer than this', durationMs())
@@ -74,6 +78,7 @@ Examples:
   $ surgectl forecast --prometheus http://127.0.0.1:9090 --query 'sum(rate(orders_accepted_total[5m]))' --lookback 28d --step 5m
   $ surgectl forecast --input hourly.csv --horizon 48h --plot forecast.html -o json
   $ surgectl forecast --input bi-orders-per-hour.csv --unit per-hour --max-gap 6h --horizon 14d --out forecast.json
+  $ surgectl forecast --input daily-orders.csv --unit per-day --horizon 28d --holidays us,gb --regressor emails=emails-sent.csv
 `,
     )
     .action(async (flags: ForecastFlags, command: Command) => {
@@ -81,7 +86,7 @@ Examples:
       const { parseDuration } = await import('../forecast/duration.js');
       const cwd = ctx.runtime.cwd;
       // defaults < surgectl.yaml `forecast:` < SURGECTL_FORECAST_* < flags
-      const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query', unit: 'unit' });
+      const given = givenFlags<Record<string, string>>(command, { horizon: 'horizon', step: 'step', lookback: 'lookback', model: 'model', prometheus: 'prometheus', query: 'query', unit: 'unit', holidays: 'holidays' });
       if (flags.input !== undefined && given.prometheus !== undefined) {
         throw new SurgeError('SRG_CLI_USAGE', 'give one source, not both: --input <file> or --prometheus <url>', {
           hint: 'Drop --input to read Prometheus, or drop --prometheus (and --query) to read the file.',
@@ -115,6 +120,9 @@ Examples:
         model: fc.model,
         seasonality: flags.seasonality === 'auto' || flags.seasonality === 'none' ? flags.seasonality : flags.seasonality.split(','),
         ...(flags.campaigns ? { campaignsFile: resolve(cwd, flags.campaigns) } : {}),
+        ...(fc.holidays !== undefined ? { holidays: fc.holidays } : {}),
+        regressors: flags.regressor,
+        cwd,
         counter: flags.counter,
         ...(fc.unit ? { unit: fc.unit } : {}),
         ...(flags.maxGap !== undefined ? { maxGapMs: flags.maxGap } : {}),

@@ -79,6 +79,8 @@ export const ForecastConfigSchema = z
     query: z.string().min(1).optional(),
     /** What file values count: per-second, per-minute, per-hour, per-day or per-step. Unset: per-second, with a warning when they look like counts. */
     unit: z.enum(['per-second', 'per-minute', 'per-hour', 'per-day', 'per-step']).optional(),
+    /** Holiday calendars by country code (`us,de` or a list): effects learned from history, applied when the backtest agrees. Unset: none. */
+    holidays: z.union([z.string(), z.array(z.string().min(1))]).optional(),
   })
   .strict();
 

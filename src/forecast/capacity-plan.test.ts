@@ -77,4 +77,13 @@ describe('perReplicaFromLoadTest', () => {
     expect(perReplicaFromLoadTest({ metrics: { iterations: { values: { rate: 50 } } } }).rps).toBe(50);
     expect(() => perReplicaFromLoadTest({ metrics: {} })).toThrow(SurgeError);
   });
+
+  it('warns when the load test never saturated the service', () => {
+    const idle = { metrics: { http_reqs: { values: { count: 500, rate: 50 } }, dropped_iterations: { values: { count: 0 } }, vus: { values: { value: 0, min: 0, max: 3 } }, vus_max: { values: { value: 40 } } } };
+    expect(perReplicaFromLoadTest(idle, 1, 'lt.json').warning).toMatch(/lt\.json: the service was never saturated \(no dropped iterations, at most 3 of 40 VUs busy\)/);
+    const sleepy = { metrics: { http_reqs: { count: 100, rate: 10 }, iterations: { count: 100, rate: 10 }, http_req_duration: { avg: 20 }, iteration_duration: { avg: 1020 } } };
+    expect(perReplicaFromLoadTest(sleepy).warning).toMatch(/98% of each iteration outside requests/);
+    const pushed = { metrics: { http_reqs: { values: { count: 500, rate: 50 } }, dropped_iterations: { values: { count: 12 } }, vus: { values: { max: 40 } }, vus_max: { values: { value: 40 } } } };
+    expect(perReplicaFromLoadTest(pushed).warning).toBeUndefined();
+  });
 });

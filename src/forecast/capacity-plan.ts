@@ -123,17 +123,48 @@ export function parseForecastDocument(doc: unknown, where = 'forecast'): Forecas
 }
 
 /**
+ * Why a load test's achieved rate is not a per-replica capacity, when its summary shows the service
+ * was never pushed: an arrival-rate test that met its rate with idle VUs and no dropped iterations
+ * (peak busy `vus` below `vus_max`), or closed-model VUs that spent most of each iteration outside
+ * requests (sleeps: `http_req_duration` avg × requests per iteration under half of `iteration_duration` avg).
+ */
+function unsaturatedWarning(metrics: Record<string, unknown>, where: string): string | undefined {
+  const value = (name: string, key: string): number | undefined => {
+    const m = metrics[name] as Record<string, unknown> | undefined;
+    const v = (m?.values as Record<string, unknown> | undefined)?.[key] ?? m?.[key];
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  const advice = 'its rate is what was offered, not what one replica can serve; re-run until latency rises or iterations drop (more rate, fewer VUs, no sleeps), or give --per-replica-rps';
+  const dropped = value('dropped_iterations', 'count') ?? 0;
+  const busyPeak = value('vus', 'max');
+  const allocated = value('vus_max', 'value') ?? value('vus_max', 'max');
+  if (dropped === 0 && busyPeak !== undefined && allocated !== undefined && busyPeak < allocated) {
+    return `${where}: the service was never saturated (no dropped iterations, at most ${busyPeak} of ${allocated} VUs busy); ${advice}`;
+  }
+  const reqAvg = value('http_req_duration', 'avg');
+  const iterAvg = value('iteration_duration', 'avg');
+  const reqs = value('http_reqs', 'count');
+  const iterations = value('iterations', 'count');
+  if (reqAvg !== undefined && iterAvg !== undefined && iterAvg > 0 && reqs !== undefined && iterations !== undefined && iterations > 0) {
+    const busyShare = (reqAvg * (reqs / iterations)) / iterAvg;
+    if (busyShare < 0.5) return `${where}: the service was never saturated (VUs spent ${Math.round((1 - busyShare) * 100)}% of each iteration outside requests, e.g. sleeping); ${advice}`;
+  }
+  return undefined;
+}
+
+/**
  * Per-replica throughput from a k6 summary: `metrics.http_reqs` (or `iterations`) `.rate`, either as
  * in `--summary-export` ({rate}) or handleSummary ({values: {rate}}), divided by the replicas that served it.
  */
-export function perReplicaFromLoadTest(doc: unknown, replicasUnderTest = 1, where = 'load-test result'): { rps: number; metric: string; total: number } {
+export function perReplicaFromLoadTest(doc: unknown, replicasUnderTest = 1, where = 'load-test result'): { rps: number; metric: string; total: number; warning?: string } {
   const metrics = (doc as { metrics?: Record<string, unknown> } | null)?.metrics;
   for (const metric of ['http_reqs', 'iterations']) {
     const m = metrics?.[metric] as { rate?: unknown; values?: { rate?: unknown } } | undefined;
     const rate = typeof m?.rate === 'number' ? m.rate : m?.values?.rate;
     if (typeof rate === 'number' && rate > 0) {
       if (!(replicasUnderTest >= 1)) throw new SurgeError('SRG_CAPACITY_INPUT', 'replicas under test must be at least 1');
-      return { rps: rate / replicasUnderTest, metric, total: rate };
+      const warning = unsaturatedWarning(metrics ?? {}, where);
+      return { rps: rate / replicasUnderTest, metric, total: rate, ...(warning ? { warning } : {}) };
     }
   }
   throw new SurgeError('SRG_CAPACITY_INPUT', `${where} has no positive metrics.http_reqs.rate or metrics.iterations.rate`, {

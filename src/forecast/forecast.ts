@@ -2,6 +2,8 @@ import { SurgeError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { applyIntervals, fitIntervals, maseScale, runBacktest, scoreCandidates } from './backtest.js';
 import { adjustForCampaigns, type Campaign } from './campaigns.js';
+import { planHolidays, type Holiday } from './holidays.js';
+import { alignRegressor, prophetWithRegressors, type Regressor, type RegressorEffect, type RegressorModel } from './regressors.js';
 import { formatDuration } from '../util/duration.js';
 import { candidateModels, MODEL_NAMES } from './models/index.js';
 import { calendarPeriods, detectSeasonality, type Period } from './seasonality.js';
@@ -37,6 +39,16 @@ export interface ForecastOptions {
   seasonality?: 'auto' | 'none' | readonly string[];
   /** Campaign calendar: past windows are replaced by a baseline for fitting; future windows multiply the forecast. */
   campaigns?: readonly Campaign[];
+  /**
+   * Holidays (see loadHolidays): each one's effect is estimated from its past occurrences and applied
+   * to its dates in the horizon when a backtest on those occurrences says it helps.
+   */
+  holidays?: readonly Holiday[];
+  /**
+   * Leading indicators known for the history and the horizon: a Prophet model fitted with them joins
+   * the backtest, which decides whether the forecast uses them.
+   */
+  regressors?: readonly Regressor[];
   /** Rolling-origin backtest origins. Default 3. */
   origins?: number;
   /**
@@ -125,12 +137,19 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   }
 
   // Past campaigns must not teach the baseline that every Friday is Black Friday.
-  const fine = calendarPeriods(stepMs).filter((p) => n >= 2 * p.steps);
-  const fillPeriod = fine[fine.length - 1]?.steps ?? 1;
+  // The fill is "the same phase one to four weeks away": weekly when the data has it (never yearly,
+  // which would put a moving holiday or sale on another weekday).
+  const fine = calendarPeriods(stepMs).filter((p) => n >= 2 * p.steps && p.name !== 'yearly');
+  const fillPeriod = (fine.find((p) => p.name === 'weekly') ?? fine[fine.length - 1])?.steps ?? 1;
+  const hol = opts.holidays?.length ? planHolidays(s.values, s.start, stepMs, hFine * stepMs, fillPeriod, opts.holidays, opts.campaigns ?? []) : undefined;
   const adj = adjustForCampaigns(s.values, s.start, stepMs, fillPeriod, opts.campaigns ?? []);
+  // Past holidays kept out of the baseline only when they are applied (a rejected one leaves the plain forecast).
+  const baseline = hol?.past.length ? adjustForCampaigns(adj.baseline, s.start, stepMs, fillPeriod, hol.past).baseline : adj.baseline;
 
-  const { values: y, offset } = aggregate(adj.baseline, k);
+  const { values: y, offset } = aggregate(baseline, k);
   const h = Math.ceil(hFine / k);
+  // Regressors on the fitting grid, history then horizon (refused here when they do not cover both).
+  const xs = (opts.regressors ?? []).map((r) => toFitGrid(alignRegressor(r, s.name, s.start, stepMs, n + hFine, s.start + n * stepMs), n, k, h));
   const fitStep = stepMs * k;
   let periods: Period[];
   if (asked === 'auto') {
@@ -160,8 +179,21 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
     { periods: periods.map((p) => p.steps), periodNames: periods.map((p) => p.name) },
     { positive, heavy: opts.heavy, ...(opts.model !== 'auto' ? { only: opts.model } : {}) },
   );
+  let regModel: RegressorModel | undefined;
+  if (xs.length && opts.model === 'auto') {
+    const pSteps = periods.map((p) => p.steps);
+    const pNames = periods.map((p) => p.name);
+    regModel = await prophetWithRegressors(pSteps, pNames, (opts.regressors ?? []).map((r) => r.name), xs);
+    // The same Prophet without the regressors, so the backtest measures what the regressors add.
+    models.push(regModel, await prophetWithRegressors(pSteps, pNames, [], []));
+  }
   const run = runBacktest(y, models, { horizon: h, origins: opts.origins ?? 3, minTrain, scalePeriod });
-  const scored = scoreCandidates(run);
+  const scoredAll = scoreCandidates(run);
+  // A regressor earns its place by beating the same Prophet fit without it by REGRESSOR_MARGIN.
+  const regVerdict = regModel ? judgeRegressors(scoredAll, regModel.name) : undefined;
+  // Without it the selection is exactly the one without --regressor (the plain Prophet was only the yardstick).
+  const plainRun = regModel ? { ...run, forecasts: new Map([...run.forecasts].filter(([name]) => name !== regModel.name && name !== 'prophet')) } : run;
+  const scored = !regModel || regVerdict?.earns ? scoredAll : scoreCandidates(plainRun);
   // The best candidate whose final fit on the whole history works (a model can fit every backtest
   // origin and still fail on the full data, e.g. a WASM fit that does not converge).
   const ranked = opts.model === 'auto' ? scored : scored.filter((c) => c.model === opts.model);
@@ -184,7 +216,7 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   }
   if (!chosen || !point) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
   let pred: Prediction = applyIntervals(point, fitIntervals(run, chosen.forecasts), maseScale(y, scalePeriod));
-  if (k > 1) pred = disaggregate(pred, adj.baseline, offset, k, hFine, 86_400_000 / stepMs);
+  if (k > 1) pred = disaggregate(pred, baseline, offset, k, hFine, 86_400_000 / stepMs);
 
   const end = s.start + n * stepMs;
   // A campaign still under way when the history ends (kind past: its start is measured) goes on
@@ -195,8 +227,10 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   for (let i = 0; i < hFine; i++) {
     const t = end + i * stepMs;
     const c = future.find((x) => t >= x.start && t < x.end);
+    const hd = hol?.future.find((x) => t >= x.start && t < x.end);
     // A shape learned from a past window is stretched over this one (a 2-day sale like a 1-day one).
-    const m = c?.shape ? (c.shape[Math.min(c.shape.length - 1, Math.floor(((t - c.start) / (c.end - c.start)) * c.shape.length))] as number) : (c?.uplift ?? 1);
+    const m =
+      (c?.shape ? (c.shape[Math.min(c.shape.length - 1, Math.floor(((t - c.start) / (c.end - c.start)) * c.shape.length))] as number) : (c?.uplift ?? 1)) * (hd?.uplift ?? 1);
     const clamp = (v: number) => (nonNegative ? Math.max(0, v * m) : v * m);
     points.push({
       t: isoTime(t),
@@ -206,6 +240,7 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
       lo95: round(clamp(pred.lo95[i] as number)),
       hi95: round(clamp(pred.hi95[i] as number)),
       ...(c ? { campaign: c.name } : {}),
+      ...(hd ? { holiday: hd.name } : {}),
     });
   }
   const peak = points.reduce((a, b) => (b.value > a.value ? b : a), points[0] as ForecastPoint);
@@ -228,16 +263,102 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
       origins: run.origins,
       horizon: h,
       aggregation: k,
-      candidates: scored.map(strip),
+      // every candidate scored, the yardsticks of a rejected regressor included
+      candidates: (regModel && !regVerdict?.earns ? [...scored, ...scoredAll.filter((c) => c.members.includes(regModel.name) || c.members.includes('prophet'))].sort((a, b) => a.mase - b.mase) : scored).map(strip),
       selected:
         (opts.model === 'auto' ? `lowest backtest MASE of ${scored.length} candidates` : `forced with --model ${opts.model}`) +
         (chosen !== ranked[0] ? ` (${ranked[0]?.model} could not be fitted on the full history)` : ''),
     },
     campaigns: adj.campaigns,
+    ...(hol ? { holidays: hol.report } : {}),
+    ...(xs.length ? { regressors: regressorReport(opts, regVerdict, chosen, regModel, unitOf(opts)) } : {}),
     peak,
     points,
     tail,
   };
+}
+
+/** The unit of the series values, for the regressor coefficient. */
+function unitOf(opts: ForecastOptions): string {
+  return opts.counter ? 'per-second' : (opts.unit ?? 'per-second');
+}
+
+/** Regressor values on the fine grid (history n, then horizon) -> on the fitting grid (means of k steps). */
+function toFitGrid(x: Float64Array, n: number, k: number, h: number): Float64Array {
+  if (k <= 1) return x;
+  const hist = aggregate(x.subarray(0, n), k).values;
+  const out = new Float64Array(hist.length + h);
+  out.set(hist);
+  for (let b = 0; b < h; b++) {
+    let sum = 0;
+    let c = 0;
+    for (let j = n + b * k; j < Math.min(x.length, n + (b + 1) * k); j++, c++) sum += x[j] as number;
+    out[hist.length + b] = c ? sum / c : (x[x.length - 1] as number);
+  }
+  return out;
+}
+
+/** Backtest MASE a forecast with the regressors must beat the same Prophet fit without them by (5% lower). */
+const REGRESSOR_MARGIN = 0.95;
+
+interface RegressorVerdict {
+  earns: boolean;
+  /** Prophet with the regressors, the best candidate using them (a combination may hold it), the plain Prophet, the best candidate without them. */
+  single?: { model: string; mase: number };
+  withIt?: { model: string; mase: number };
+  prophet?: { model: string; mase: number };
+  without?: { model: string; mase: number };
+}
+
+function judgeRegressors(scored: readonly { model: string; members: string[]; mase: number }[], regName: string): RegressorVerdict {
+  const single = scored.find((c) => c.model === regName);
+  const withIt = scored.find((c) => c.members.includes(regName));
+  const without = scored.find((c) => !c.members.includes(regName));
+  const prophet = scored.find((c) => c.model === 'prophet');
+  // Judged on Prophet with vs without (what the regressor adds), then on the whole field (whether it is worth using).
+  const earns = !!single && !!withIt && (!prophet || single.mase <= REGRESSOR_MARGIN * prophet.mase) && (!without || withIt.mase < without.mase);
+  return { earns, ...(single ? { single } : {}), ...(withIt ? { withIt } : {}), ...(prophet ? { prophet } : {}), ...(without ? { without } : {}) };
+}
+
+/** Whether the backtest took the regressors, with the MASE with and without them and the coefficients. */
+function regressorReport(
+  opts: ForecastOptions & { model: string },
+  v: RegressorVerdict | undefined,
+  chosen: { model: string; members: string[] },
+  regModel: RegressorModel | undefined,
+  unit: string,
+): RegressorEffect[] {
+  const regs = opts.regressors ?? [];
+  const names = regs.map((r) => r.name).join(', ');
+  const used = !!regModel && chosen.members.includes(regModel.name);
+  const coef = regModel?.coefficients() ?? [];
+  const withIt = v?.withIt;
+  const single = v?.single;
+  const pro = v?.prophet ? `${round(v.prophet.mase)} for Prophet without it` : undefined;
+  const best = v?.without ? `${round(v.without.mase)} for the best without it (${v.without.model})` : undefined;
+  const helps = !!single && !!v?.prophet && single.mase <= REGRESSOR_MARGIN * v.prophet.mase;
+  const reason = !regModel
+    ? `not used: --model ${opts.model} forces a model without regressors`
+    : !withIt || !single
+      ? 'not used: Prophet with the regressors could not be fitted at every backtest origin; plain forecast kept'
+      : used
+        ? `used: backtest MASE ${round(single.mase)} with ${names}${withIt !== single ? ` (${withIt.model}: ${round(withIt.mase)})` : ''} vs ${[pro, best].filter(Boolean).join(' and ') || 'no other candidate'}`
+        : !helps && v?.prophet
+          ? `not used: backtest MASE ${round(single.mase)} with ${names} vs ${pro}, not the 5% better a regressor must be; plain forecast kept (${chosen.model})`
+          : `not used: backtest MASE ${round(withIt.mase)} with ${names} (${withIt.model}) vs ${best}; plain forecast kept (${chosen.model})`;
+  return regs.map((r, i) => ({
+    name: r.name,
+    ...(r.file ? { file: r.file } : {}),
+    coefficient: Number.isFinite(coef[i]) ? Number((coef[i] as number).toPrecision(4)) : 0,
+    unit: `${unit} per unit of ${r.name}`,
+    used,
+    backtest: {
+      ...(single ? { withRegressor: round(single.mase) } : {}),
+      ...(v?.prophet ? { prophetWithout: round(v.prophet.mase) } : {}),
+      ...(v?.without ? { without: round(v.without.mase) } : {}),
+    },
+    reason,
+  }));
 }
 
 /**

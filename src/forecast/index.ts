@@ -8,6 +8,8 @@ export { regularise, type RegulariseOptions } from './series.js';
 export { readSeriesFile, parseSeriesCsv, parseSeriesJson } from './sources/file.js';
 export { readPrometheus, type PrometheusQueryOptions } from './sources/prometheus.js';
 export { readCampaigns, parseCampaigns, CampaignCalendarSchema, type Campaign } from './campaigns.js';
+export { loadHolidays, knownHolidayCountries, type Holiday, type HolidayEffect } from './holidays.js';
+export { type Regressor, type RegressorEffect } from './regressors.js';
 export { generateSample, sampleToCsv, sampleCampaignsYaml, type SampleOptions, type Sample, type SampleCampaign } from './sample.js';
 export {
   capacityPlan,

@@ -1,16 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { SurgeError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
+import { resolve } from 'node:path';
 import { readCampaigns } from './campaigns.js';
+import { loadHolidays } from './holidays.js';
+import { parseRegressorSpec, type Regressor } from './regressors.js';
 import { forecast, type ForecastOptions } from './forecast.js';
 import { generateSample, sampleCampaignsYaml, sampleToCsv } from './sample.js';
 import { readSeriesFile } from './sources/file.js';
-import type { ForecastResult, SeriesForecast } from './types.js';
+import type { ForecastResult, RawSeries, SeriesForecast } from './types.js';
 import type { ScalePlan } from './capacity-plan.js';
 import { checkOutputPaths, writeOutputFiles, type OutputPath } from '../util/output-files.js';
 
 /** Where `surgectl forecast` reads history from: a file, or Prometheus. */
-export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'campaigns'> {
+export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'campaigns' | 'holidays' | 'regressors'> {
   input?: string;
   prometheus?: {
     url: string;
@@ -26,6 +29,12 @@ export interface ForecastRunOptions extends Omit<ForecastOptions, 'series' | 'ca
   };
   /** Campaign calendar YAML. */
   campaignsFile?: string;
+  /** Holiday calendars by country code: `us,de` or ['us', 'de'] (--holidays, forecast.holidays). */
+  holidays?: string | readonly string[];
+  /** `name=file.csv` leading indicators (--regressor, repeatable); file paths relative to `cwd`. */
+  regressors?: readonly string[];
+  /** Folder regressor file paths are relative to. Default: as given. */
+  cwd?: string;
   /** Write the forecast JSON here. */
   out?: string;
   /** Write an SVG or HTML chart here (by extension). */
@@ -51,6 +60,10 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     ...(opts.out ? [{ flag: '--out', path: opts.out }] : []),
     ...(opts.plot ? [{ flag: '--plot', path: opts.plot }] : []),
   ];
+  const regressorSpecs = (opts.regressors ?? []).map(parseRegressorSpec);
+  const dup = regressorSpecs.find((r, i) => regressorSpecs.findIndex((o) => o.name === r.name) !== i);
+  if (dup) throw new SurgeError('SRG_CLI_USAGE', `--regressor ${dup.name} is given twice`);
+  const holidays = opts.holidays !== undefined && opts.holidays.length > 0 ? await loadHolidays(opts.holidays) : undefined;
   await checkOutputPaths(outputs, { createParents: true });
   let series;
   if (opts.input) {
@@ -74,9 +87,17 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     opts.reporter?.notify(`read ${series.length} series from ${withoutCredentials(p.url)}`, 'progress');
   }
   const campaigns = opts.campaignsFile ? await readCampaigns(opts.campaignsFile) : [];
+  const regressors: Regressor[] = [];
+  for (const r of regressorSpecs) {
+    const file = opts.cwd ? resolve(opts.cwd, r.file) : r.file;
+    const read = await readSeriesFile(file, { allowNegative: true });
+    if (read.length !== 1) throw new SurgeError('SRG_DATA_FORMAT', `regressor "${r.name}" (${r.file}) holds ${read.length} series; expected one: timestamp,value`);
+    regressors.push({ name: r.name, file: r.file, series: read[0] as RawSeries });
+  }
   // rate() answers are per-second rates: no unit guessing for Prometheus unless --unit says otherwise.
   const unit = opts.unit ?? (opts.prometheus && !opts.counter ? 'per-second' : undefined);
-  const result = await forecast({ ...opts, ...(unit ? { unit } : {}), series, campaigns });
+  const { holidays: _codes, regressors: _specs, ...rest } = opts;
+  const result = await forecast({ ...rest, ...(unit ? { unit } : {}), series, campaigns, ...(holidays ? { holidays } : {}), ...(regressors.length ? { regressors } : {}) });
   const files: (OutputPath & { text: string })[] = [];
   if (opts.out) files.push({ flag: '--out', path: opts.out, text: JSON.stringify(result, null, 2) + '\n' });
   if (opts.plot) {
@@ -93,7 +114,7 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
           charts.map(({ s, svg }) => ({
             ...(charts.length > 1 ? { heading: s.name } : {}),
             svg,
-            rows: s.points.map((p) => ({ time: p.t, value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95, campaign: p.campaign ?? '' })),
+            rows: s.points.map((p) => ({ time: p.t, value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95, campaign: p.campaign ?? (p.holiday ? `holiday ${p.holiday}` : '') })),
           })),
         )
       : stackSvgCharts(charts.map((c) => c.svg)) + '\n';
@@ -183,6 +204,8 @@ export interface CapacityRunOptions {
   /** Write the plan YAML here. */
   out?: string;
   now: () => number;
+  /** Warned when the load test never saturated the service (its rate is then not a per-replica capacity). */
+  reporter?: Reporter;
 }
 
 /** Reads the forecast (and load-test result), builds the scale plan and writes it as YAML. */
@@ -197,7 +220,11 @@ export async function runCapacityPlan(opts: CapacityRunOptions): Promise<{ plan:
   const rpsFor = opts.loadTestFile
     ? (() => {
         const path = opts.loadTestFile;
-        return async () => perReplicaFromLoadTest(await readDocument(path), opts.replicasUnderTest ?? 1, path).rps;
+        return async () => {
+          const lt = perReplicaFromLoadTest(await readDocument(path), opts.replicasUnderTest ?? 1, path);
+          if (lt.warning) opts.reporter?.notify(lt.warning, 'warn');
+          return lt.rps;
+        };
       })()
     : undefined;
   const perService = parsePerReplica(opts.perReplicaRps);

@@ -1,3 +1,5 @@
+import type { HolidayEffect } from './holidays.js';
+import type { RegressorEffect } from './regressors.js';
 import type { ForecastUnit } from './units.js';
 
 /**
@@ -103,6 +105,8 @@ export interface ForecastPoint {
   hi95: number;
   /** Campaign active at this step, if any. */
   campaign?: string;
+  /** Holiday whose effect multiplies this step (`us:thanksgiving`), if any. */
+  holiday?: string;
 }
 
 /** The forecast of one series. */
@@ -136,6 +140,10 @@ export interface SeriesForecast {
     selected: string;
   };
   campaigns: ResolvedCampaign[];
+  /** With --holidays: each holiday met in the history or the horizon, its estimated effect and whether it is applied. */
+  holidays?: HolidayEffect[];
+  /** With --regressor: each regressor's coefficient and whether the backtest kept it. */
+  regressors?: RegressorEffect[];
   peak: ForecastPoint;
   points: ForecastPoint[];
   /** The last history points (up to 3 days worth or 500 points), for charts. */

@@ -69,6 +69,17 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
   for (const c of s.campaigns) {
     out.push(paint.dim(`campaign ${c.name} (${c.kind}): x${Math.round(c.uplift * 100) / 100} from ${c.source}, ${new Date(c.start).toISOString()} .. ${new Date(c.end).toISOString()}`));
   }
+  // Holidays that matter here in full; the ones neither applied nor in the horizon in one line.
+  const quiet = (s.holidays ?? []).filter((hd) => !hd.applied && hd.inHorizon.length === 0);
+  if (quiet.length) out.push(paint.dim(`holidays not applied (no better than the plain forecast in the backtest, or too few past occurrences): ${quiet.map((hd) => hd.name).join(', ')}`));
+  for (const hd of (s.holidays ?? []).filter((x) => !quiet.includes(x))) {
+    const seen = hd.inHistory.length ? `x${Math.round(hd.effect * 100) / 100} from ${hd.inHistory.map((o) => `${o.date} x${Math.round(o.effect * 100) / 100}`).join(', ')}` : 'not in the history';
+    const line = `holiday ${hd.name}: ${seen}; ${hd.inHorizon.length ? `in the horizon ${hd.inHorizon.join(', ')}` : 'not in the horizon'}; ${hd.applied ? 'applied' : 'not applied'} (${hd.reason})`;
+    out.push(hd.applied ? line : paint.dim(line));
+  }
+  for (const r of s.regressors ?? []) {
+    out.push(`regressor ${r.name}: coefficient ${r.coefficient} ${r.unit}; ${r.reason}`);
+  }
   out.push('');
   const p = s.peak;
   if (s.likelyUnit) out.push(paint.yellow(`warning: these values look like counts ${s.likelyUnit.replace('per-', 'per ')} but are read as per-second rates; forecast with --unit ${s.likelyUnit}`));
@@ -93,7 +104,7 @@ function renderOne(s: SeriesForecast, opts: ForecastRenderOptions): string {
         { header: '80% high', value: (x) => x.hi80, align: 'right' },
         { header: '95% low', value: (x) => x.lo95, align: 'right' },
         { header: '95% high', value: (x) => x.hi95, align: 'right' },
-        { header: 'campaign', value: (x) => x.campaign ?? '' },
+        { header: 'campaign', value: (x) => x.campaign ?? (x.holiday ? `holiday ${x.holiday}` : '') },
       ]).trimEnd(),
     );
     if (every > 1) out.push(paint.dim(`(every ${every}th step and the peak; --rows all for all ${s.points.length})`));
