@@ -242,7 +242,6 @@ describe('Chaos Toolkit experiments as written', () => {
     const env = { ...baseEnv, SHOP_URL: stack.url, SHOP_ADMIN_TOKEN: stack.adminToken };
     const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'intake-pause.json'), '--journal-path', 'j.json'], { cwd: w, env });
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stderr).toMatch(/controls are recorded in the journal but not run by surgectl: tracing \(chaostracing\.control\)/);
     const text = readFileSync(join(w, 'j.json'), 'utf8');
     expect(text).not.toContain(stack.adminToken);
     const j = JSON.parse(text) as Journal;
@@ -320,5 +319,140 @@ describe('Chaos Toolkit experiments as written', () => {
     const vault = await runMain(['chaos', 'validate', join(CTK, 'vault-secret.yaml')], { cwd: fresh(), env: baseEnv });
     expect(vault.code).toBe(10);
     expect(vault.stderr).toMatch(/secrets\.db\.password: value type "vault" is not supported .*use \{type: env, key: NAME\}/);
+  });
+});
+
+/**
+ * Chaos Toolkit controls run for real: our own control module (test/fixtures/ctk/python/
+ * surgectl_control_fixture.py) appends one line per hook call to CONTROL_LOG, numbered by a
+ * counter in the module, so the numbers prove one interpreter served the whole drill.
+ */
+describe('Chaos Toolkit controls', () => {
+  const CTK = join(REPO_ROOT, 'test', 'fixtures', 'ctk');
+  const env = (w: string, extra: Record<string, string> = {}) => ({
+    PATH: process.env.PATH,
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONPATH: join(CTK, 'python'),
+    CONTROL_LOG: join(w, 'controls.log'),
+    ...extra,
+  });
+  const logOf = (w: string) => readFileSync(join(w, 'controls.log'), 'utf8').trimEnd().split('\n');
+
+  /** Every hook call of controls.yaml in Chaos Toolkit's order: `<hook> <tag> <activity> <status>`. */
+  const EXPECTED = [
+    'configure_control root - -',
+    'configure_control activity - -',
+    'before_experiment_control root - -',
+    'before_hypothesis_control root - -',
+    'before_activity_control root exit-zero -',
+    'after_activity_control root exit-zero succeeded',
+    'after_hypothesis_control root - met',
+    'before_method_control root - -',
+    'before_activity_control root say-hello -',
+    'before_activity_control activity say-hello -',
+    'after_activity_control root say-hello succeeded',
+    'after_activity_control activity say-hello succeeded',
+    'before_activity_control root after-hello -',
+    'after_activity_control root after-hello succeeded',
+    'after_method_control root - 2-runs',
+    'before_hypothesis_control root - -',
+    'before_activity_control root exit-zero -',
+    'after_activity_control root exit-zero succeeded',
+    'after_hypothesis_control root - met',
+    'before_rollback_control root - -',
+    'before_activity_control root undo -',
+    'after_activity_control root undo succeeded',
+    'after_rollback_control root - 1-runs',
+    'after_experiment_control root - completed',
+    'cleanup_control root - -',
+    'cleanup_control activity - -',
+  ];
+
+  it('a root control and an activity control run around every level, in order, in one interpreter, and are journaled', async () => {
+    const w = fresh();
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'controls.yaml')], { cwd: w, env: env(w) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/controls are recorded|not run by surgectl/);
+    expect(logOf(w)).toEqual(EXPECTED.map((line, i) => `${i + 1} ${line}`));
+    const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;
+    expect(j.status).toBe('completed');
+    expect(j.controls.map((c) => [c.name, c.hook, c.activity ?? '-', c.status, c.error])).toEqual(
+      EXPECTED.map((line) => {
+        const [hook, tag, activity] = line.split(' ');
+        return [tag === 'root' ? 'audit' : 'per-activity', hook, hook === 'before_activity_control' || hook === 'after_activity_control' ? activity : '-', 'succeeded', null];
+      }),
+    );
+    expect(j.controls[0]).toMatchObject({ module: 'surgectl_control_fixture', start: expect.any(String), duration: expect.any(Number) });
+  });
+
+  it('a hook that raises is journaled with its error and the drill completes; the other hooks still run', async () => {
+    const w = fresh();
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'controls.yaml')], { cwd: w, env: env(w, { FAIL_ON: 'before_method_control' }) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: control audit: before_method_control failed: RuntimeError: before_method_control refused by the fixture; the drill goes on/);
+    expect(r.stdout).toMatch(/controls: 26 hook call\(s\), 1 failed \(audit before_method_control\); the drill went on/);
+    const j = JSON.parse(readFileSync(join(w, 'journal.json'), 'utf8')) as Journal;
+    expect(j).toMatchObject({ status: 'completed', deviated: false });
+    expect(j.run.map((x) => [x.activity.name, x.status])).toEqual([
+      ['say-hello', 'succeeded'],
+      ['after-hello', 'succeeded'],
+    ]);
+    const failed = j.controls.filter((c) => c.status === 'failed');
+    expect(failed).toEqual([expect.objectContaining({ name: 'audit', hook: 'before_method_control', error: 'RuntimeError: before_method_control refused by the fixture' })]);
+    // The hook raised after writing its line: every call was still made, in order.
+    expect(logOf(w)).toEqual(EXPECTED.map((line, i) => `${i + 1} ${line}`));
+  });
+
+  it('--dry-run lists the controls and the hooks that would run, and runs none', async () => {
+    const w = fresh();
+    const r = await runMain(['chaos', 'run', join(CTK, 'controls.yaml'), '--dry-run', '-o', 'json'], { cwd: w, env: env(w) });
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { steps: { name: string; notes: string }[]; controls: unknown[] };
+    expect(plan.controls).toEqual([
+      {
+        name: 'audit',
+        module: 'surgectl_control_fixture',
+        appliesTo: 'every level',
+        scope: 'before and after',
+        hooks: [
+          'configure_control',
+          'cleanup_control',
+          'before_experiment_control',
+          'after_experiment_control',
+          'before_hypothesis_control',
+          'after_hypothesis_control',
+          'before_method_control',
+          'after_method_control',
+          'before_rollback_control',
+          'after_rollback_control',
+          'before_activity_control',
+          'after_activity_control',
+        ],
+      },
+      {
+        name: 'per-activity',
+        module: 'surgectl_control_fixture',
+        appliesTo: 'activity say-hello',
+        scope: 'before and after',
+        hooks: ['configure_control', 'cleanup_control', 'before_activity_control', 'after_activity_control'],
+      },
+    ]);
+    expect(plan.steps.find((s) => s.name === 'say-hello')?.notes).toMatch(/controls audit, per-activity/);
+    expect(readdirSync(w)).toEqual([]);
+    const table = await runMain(['chaos', 'run', join(CTK, 'controls.yaml'), '--dry-run'], { cwd: w, env: env(w) });
+    expect(table.stdout).toMatch(/per-activity \(surgectl_control_fixture\): activity say-hello, before and after — runs configure_control, cleanup_control, before_activity_control, after_activity_control/);
+  });
+
+  it('a control module that cannot be imported is refused before the drill (exit 10), naming the module and its pip package', async () => {
+    const w = fresh();
+    const v = await runMain(['chaos', 'validate', join(CTK, 'control-not-installed.yaml')], { cwd: w, env: env(w) });
+    expect(v.code, v.stderr).toBe(10);
+    expect(v.stderr).toMatch(
+      /controls\[0\]\.provider\.module: control "safeguards": Python module "chaosaddons\.controls\.safeguards" cannot be imported \(ModuleNotFoundError: No module named 'chaosaddons'\); it usually comes from the pip package chaostoolkit-addons/,
+    );
+    const r = await runMain(['--yes', 'chaos', 'run', join(CTK, 'control-not-installed.yaml')], { cwd: w, env: env(w) });
+    expect(r.code, r.stderr).toBe(10);
+    expect(r.stderr).toContain('[SRG_CHAOS_EXPERIMENT]');
+    expect(readdirSync(w)).toEqual([]);
   });
 });

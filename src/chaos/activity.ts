@@ -23,6 +23,14 @@ export interface ActivityRunnerOptions {
   configuration?: Record<string, unknown>;
   /** Resolved secrets by scope; a provider gets the scopes it names. Default {}. */
   secrets?: Record<string, Record<string, unknown>>;
+  /** Hooks run around each activity (Chaos Toolkit's activity-level controls). Default none. */
+  hooks?: ActivityHooks;
+}
+
+/** Called around each activity run (not around probe tolerances); never throws. */
+export interface ActivityHooks {
+  before(a: Activity): Promise<void>;
+  after(a: Activity, run: ActivityRun): Promise<void>;
 }
 
 /** Runs single activities and keeps track of provider calls an interrupt or a timeout abandoned. */
@@ -83,7 +91,7 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
     }
   };
 
-  return {
+  const core: ActivityRunner = {
     async run(a, s) {
       const t0 = o.now();
       const timeoutMs = activityTimeoutMs(a);
@@ -140,6 +148,18 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
       await Promise.race([Promise.allSettled([...abandoned]), delay(15_000, undefined, { signal }).catch(() => undefined)]);
     },
   };
+  const hooks = o.hooks;
+  if (!hooks) return core;
+  return {
+    ...core,
+    // The hooks stay outside the activity's own time and timeout, as Chaos Toolkit's controls wrap the run.
+    async run(a, s) {
+      await hooks.before(a);
+      const run = await core.run(a, s);
+      await hooks.after(a, run);
+      return run;
+    },
+  };
 }
 
 /** Default timeout: 60 s plus what the function itself declares it needs (its `duration`, `window`). */
@@ -174,7 +194,8 @@ function pythonTruthy(v: unknown): boolean {
   return Boolean(v);
 }
 
-function journalActivity(a: Activity): JournalActivity {
+/** An activity as the journal (and a control's context) shows it. */
+export function journalActivity(a: Activity): JournalActivity {
   return {
     type: a.type,
     name: a.name,

@@ -148,6 +148,7 @@ describe('drillError', () => {
     run: [],
     rollbacks: [],
     rollback_failed: false,
+    controls: [],
     rollbacks_skipped: null,
     load: null,
     options: { rollback_strategy: 'default', hypothesis_strategy: 'default', fail_fast: false },

@@ -4,7 +4,7 @@ import type { StackAdminPort } from '../adapters/stack-admin/port.js';
 import { SurgeError, withWriteFailure } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { redact } from './configuration.js';
-import { allActivities, checkLocalProviders, loadExperiment, type Experiment } from './experiment.js';
+import { allActivities, checkLocalProviders, declaredControls, loadExperiment, type Experiment } from './experiment.js';
 import type { HypothesisStrategy, Journal, RollbackStrategy } from './journal.js';
 import { checkJournalPath, outcomeError, tryWriteJournal } from './outcome.js';
 import { planExperiment, type ExperimentPlan } from './plan.js';
@@ -103,14 +103,14 @@ export async function connectTargets(e: Experiment, connect: DrillConnections): 
  * journal could not be written; {@link drillError} turns it into the command's outcome.
  */
 export async function runDrill(opts: RunDrillOptions): Promise<DrillResult> {
-  const { experiment, local } = await readExperiment(opts.experiment, { cwd: opts.cwd, env: opts.env ?? {}, python: opts.python });
+  const { experiment, local, controlHooks } = await readExperiment(opts.experiment, { cwd: opts.cwd, env: opts.env ?? {}, python: opts.python });
   const rt = experiment.runtime;
   const strategies = {
     rollbackStrategy: opts.rollbackStrategy ?? rt.rollbacks?.strategy ?? 'default',
     hypothesisStrategy: opts.hypothesisStrategy ?? rt.hypothesis?.strategy ?? 'default',
     failFast: opts.failFast ?? rt.hypothesis?.fail_fast ?? false,
   } as const;
-  if (opts.dryRun) return { kind: 'plan', plan: redact(planExperiment(experiment, strategies), experiment.secretValues) };
+  if (opts.dryRun) return { kind: 'plan', plan: redact(planExperiment(experiment, { ...strategies, controlHooks }), experiment.secretValues) };
 
   // A drill whose journal cannot be written does not start.
   const journalPath = resolve(opts.cwd, opts.journalPath);
@@ -118,7 +118,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<DrillResult> {
   const { targets, where } = await connectTargets(experiment, opts.connect);
   if (local) {
     targets.local = local;
-    where.push('this machine (python and process activities)');
+    where.push(`this machine (${declaredControls(experiment).length > 0 ? 'python and process activities, controls' : 'python and process activities'})`);
   }
   const ok = await opts.reporter.confirm(`Run the drill "${experiment.title}" against ${where.join(' and ') || 'the http targets it names'}?`, false);
   if (!ok) throw new SurgeError('SRG_CLI_ABORTED', 'Drill not started: the operator declined', { hint: 'Use --dry-run to see the plan.' });
@@ -169,17 +169,21 @@ export interface ReadExperimentOptions {
 
 /**
  * Loads and validates an experiment, then checks on this machine what Chaos Toolkit's validation
- * checks (python modules import, programs exist). Returns the local runner when the experiment
- * has python or process activities.
+ * checks (python modules import, control modules too, programs exist). Returns the local runner
+ * when the experiment has python or process activities or controls, and the hooks each control
+ * module defines.
  */
-async function readExperiment(file: string, o: ReadExperimentOptions): Promise<{ experiment: Experiment; local: LocalRunner | undefined }> {
+async function readExperiment(
+  file: string,
+  o: ReadExperimentOptions,
+): Promise<{ experiment: Experiment; local: LocalRunner | undefined; controlHooks: Record<string, string[]> }> {
   const path = resolve(o.cwd, file);
   const experiment = await loadExperiment(path, { env: o.env });
-  const needsLocal = allActivities(experiment).some((a) => a.provider.type === 'python' || a.provider.type === 'process');
-  if (!needsLocal) return { experiment, local: undefined };
+  const needsLocal = allActivities(experiment).some((a) => a.provider.type === 'python' || a.provider.type === 'process') || declaredControls(experiment).length > 0;
+  if (!needsLocal) return { experiment, local: undefined, controlHooks: {} };
   const local = createLocalRunner({ python: o.python, env: o.env, cwd: dirname(path) });
-  await checkLocalProviders(experiment, local, path);
-  return { experiment, local };
+  const { controlHooks } = await checkLocalProviders(experiment, local, path);
+  return { experiment, local, controlHooks };
 }
 
 /** Reads and validates an experiment file (relative to `cwd`); throws SRG_CHAOS_EXPERIMENT listing every problem. */

@@ -95,9 +95,12 @@ const pauses = z.object({ before: durationMs.optional(), after: durationMs.optio
 /** A Chaos Toolkit control: a Python module with hooks around the experiment and its activities. */
 const control = z
   .object({
+    /** Controls are configured and cleaned up once per name; an activity's or the hypothesis' control overrides a root one of the same name. */
     name: z.string().min(1),
     provider: z.object({ type: z.literal('python'), module: z.string().min(1), arguments: z.record(z.string(), z.unknown()).optional() }).strict(),
+    /** Only the `before_*` or only the `after_*` hooks. Default both. */
     scope: z.enum(['before', 'after']).optional(),
+    /** A root control with `automatic: false` applies to the experiment level only. Default true. */
     automatic: z.boolean().optional(),
   })
   .strict();
@@ -190,6 +193,9 @@ export const ExperimentSchema = z
 
 type RawActivity = z.infer<typeof activity>;
 
+/** A Chaos Toolkit control as declared: a Python module whose hooks run around the experiment, hypothesis, method, rollbacks and activities. */
+export type Control = z.infer<typeof control>;
+
 /** One validated activity, with its arguments checked and its tolerance parsed. */
 export type Activity = RawActivity & {
   /** Arguments after the provider function's own schema (defaults filled in); for http, python and process the arguments as written, substituted. */
@@ -219,8 +225,8 @@ export interface Experiment {
   secretValues: string[];
   /** Strategies the experiment asks for (`runtime`); flags win over them. */
   runtime: z.infer<typeof runtime>;
-  /** Names of the controls declared (root, hypothesis and activities); surgectl records them but does not run them. */
-  controls: string[];
+  /** Controls declared at the root (they apply at every level) and on the hypothesis; an activity's own are in `Activity.controls`. */
+  controls: { root: Control[]; hypothesis: Control[] };
   /** The document as written (secret values masked), kept for the journal. */
   raw: unknown;
 }
@@ -242,7 +248,7 @@ export function parseExperiment(doc: unknown, source = 'experiment', opts: Parse
   const values = resolveValues(d.configuration, d.secrets, opts.env ?? {});
   problems.push(...values.problems);
   const substitutionProblems: string[] = [];
-  for (const key of ['steady-state-hypothesis', 'method', 'rollbacks']) {
+  for (const key of ['controls', 'steady-state-hypothesis', 'method', 'rollbacks']) {
     if (d[key] !== undefined) d[key] = substitute(d[key], values, key, substitutionProblems);
   }
   problems.push(...substitutionProblems);
@@ -254,11 +260,9 @@ export function parseExperiment(doc: unknown, source = 'experiment', opts: Parse
   }
   const e = parsed.data;
   const byName = new Map<string, Activity>();
-  const controls = new Set<string>([...(e.controls ?? []), ...(e['steady-state-hypothesis']?.controls ?? [])].map((c) => `${c.name} (${c.provider.module})`));
 
   const check = (a: RawActivity, where: string, inHypothesis: boolean): Activity => {
     const out: Activity = { ...a, args: {}, where };
-    for (const c of a.controls ?? []) controls.add(`${c.name} (${c.provider.module})`);
     if (inHypothesis && a.type !== 'probe') problems.push(`${where}.type: the steady-state hypothesis holds probes only, got "${a.type}"`);
     if (inHypothesis && a.tolerance === undefined) problems.push(`${where}.tolerance: a steady-state probe needs a tolerance (e.g. "p(99)<500", 0, [200, 503])`);
     if (a.type === 'action' && a.tolerance !== undefined) problems.push(`${where}.tolerance: only probes have a tolerance`);
@@ -343,7 +347,7 @@ export function parseExperiment(doc: unknown, source = 'experiment', opts: Parse
     secrets: values.secrets,
     secretValues: values.secretValues,
     runtime: e.runtime ?? {},
-    controls: [...controls],
+    controls: { root: e.controls ?? [], hypothesis: e['steady-state-hypothesis']?.controls ?? [] },
     raw: maskSecretsBlock(doc),
   };
 }
@@ -360,13 +364,39 @@ export function allActivities(e: Experiment): Activity[] {
   return [...seen];
 }
 
+/** A control declared somewhere in the experiment, with where. */
+export interface DeclaredControl {
+  control: Control;
+  /** `controls[0]`, `method[1].controls[0]`, ... for messages. */
+  where: string;
+}
+
+/** Every control declared (root, hypothesis, then each activity), in Chaos Toolkit's order; the same name may appear more than once. */
+export function declaredControls(e: Experiment): DeclaredControl[] {
+  const out: DeclaredControl[] = [];
+  e.controls.root.forEach((c, i) => out.push({ control: c, where: `controls[${i}]` }));
+  e.controls.hypothesis.forEach((c, i) => out.push({ control: c, where: `steady-state-hypothesis.controls[${i}]` }));
+  // As chaoslib's get_controls: the activities of the hypothesis, method and rollbacks (a ref is the activity it names, once).
+  const activities = new Set([...(e.hypothesis?.probes ?? []), ...e.method, ...e.rollbacks]);
+  for (const a of activities) (a.controls ?? []).forEach((c, i) => out.push({ control: c, where: `${a.where}.controls[${i}]` }));
+  return out;
+}
+
+/** What {@link checkLocalProviders} learnt: the control hooks each control module defines. */
+export interface LocalCheck {
+  /** Module -> the hooks it defines (e.g. `before_activity_control`). */
+  controlHooks: Record<string, string[]>;
+}
+
 /**
  * Checks what only this machine can tell, as `chaos validate` does in Chaos Toolkit: every python
  * module imports and its function takes the arguments given, every process program exists. Each
  * failure names the module and the package that usually provides it, and surgectl's native
- * equivalent where there is one. Throws SRG_CHAOS_EXPERIMENT listing every problem.
+ * equivalent where there is one. Every control module must import too (Chaos Toolkit only warns and
+ * runs without it; a drill whose safeguards or notifications silently do not run is worse than one
+ * that does not start). Throws SRG_CHAOS_EXPERIMENT listing every problem.
  */
-export async function checkLocalProviders(e: Experiment, runner: LocalRunner, source: string, signal?: AbortSignal): Promise<void> {
+export async function checkLocalProviders(e: Experiment, runner: LocalRunner, source: string, signal?: AbortSignal): Promise<LocalCheck> {
   const problems: string[] = [];
   const python = allActivities(e).filter((a) => a.provider.type === 'python');
   const calls = python.map((a) => {
@@ -389,7 +419,24 @@ export async function checkLocalProviders(e: Experiment, runner: LocalRunner, so
     if (a.provider.type !== 'process') continue;
     if (!(await runner.which(a.provider.path))) problems.push(`${a.where}.provider.path: program "${a.provider.path}" cannot be found on PATH or is not executable`);
   }
+  const declared = declaredControls(e);
+  const modules = [...new Set(declared.map((d) => d.control.provider.module))];
+  const checks = await runner.checkControlModules(modules, signal);
+  const controlHooks: Record<string, string[]> = {};
+  modules.forEach((m, i) => {
+    const r = checks[i];
+    if (!r) return;
+    if (r.ok) {
+      controlHooks[m] = r.hooks;
+      return;
+    }
+    const d = declared.find((x) => x.control.provider.module === m);
+    const at = `${d?.where ?? 'controls'}.provider`;
+    if (r.kind === 'import') problems.push(`${at}.module: control "${d?.control.name ?? m}": Python module "${m}" cannot be imported (${r.message}); ${moduleHint(m, '')}`);
+    else problems.push(`${at}: ${r.message}`);
+  });
   if (problems.length > 0) throw invalid(source, problems);
+  return { controlHooks };
 }
 
 /** Reads and validates an experiment file (YAML or JSON). */

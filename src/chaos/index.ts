@@ -16,6 +16,7 @@ export {
   judge,
   rollbackDecision,
   type ActivityRun,
+  type ControlCall,
   type DrillEvidence,
   type HypothesisStrategy,
   type Journal,
@@ -26,7 +27,8 @@ export {
   type Verdict,
 } from './journal.js';
 export { runDrill, drillError, targetsNeeded, connectTargets, validateExperimentFile, type DrillConnections, type DrillResult, type ExperimentSummary, type RunDrillOptions } from './drill.js';
-export { planExperiment, type ExperimentPlan, type PlanStep } from './plan.js';
+export { planExperiment, type ExperimentPlan, type PlanControl, type PlanStep } from './plan.js';
+export { controlsAt, uniqueControls, type ControlLevel } from './controls.js';
 export { checkJournalPath, outcomeError, tryWriteJournal, writeJournal } from './outcome.js';
 export { startLoad, isLoopback, type LoadOptions, type LoadSummary, type RunningLoad } from './background-load.js';
 export { PROVIDERS, type ChaosTargets, type FuncSpec, type ProviderContext } from './providers/index.js';

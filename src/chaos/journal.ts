@@ -49,6 +49,23 @@ export interface JournalActivity {
   pauses?: { before?: number; after?: number };
 }
 
+/** One call of a control's hook (`journal.controls`), in the order made. Times are ISO-8601, durations seconds. */
+export interface ControlCall {
+  /** The control's name. */
+  name: string;
+  module: string;
+  /** e.g. `before_activity_control`; hooks a module does not define are not called and not listed. */
+  hook: string;
+  /** The activity, for activity hooks. */
+  activity?: string;
+  status: 'succeeded' | 'failed';
+  /** The Python exception's one-line description, or why the hook could not be called. */
+  error: string | null;
+  start: string;
+  end: string;
+  duration: number;
+}
+
 /** One check of the steady-state hypothesis. */
 export interface SteadyStateRun {
   steady_state_met: boolean;
@@ -87,6 +104,8 @@ export interface Journal {
   /** Why rollbacks did not run, when they did not. */
   rollbacks_skipped: string | null;
   load: LoadSummary | null;
+  /** Every control hook called (empty when the experiment declares no control); a hook that raised does not change the outcome. */
+  controls: ControlCall[];
   options: { rollback_strategy: RollbackStrategy; hypothesis_strategy: HypothesisStrategy; fail_fast: boolean };
   /** Why the run failed or was aborted, in one line. */
   reason: string | null;
@@ -246,6 +265,8 @@ export interface JournalParts {
   /** Why rollbacks did not run (rollbackDecision), else null. */
   rollbacksSkipped: string | null;
   load: LoadSummary | null;
+  /** Control hooks called so far. Default none. */
+  controls?: ControlCall[];
   /** ms since the epoch. */
   startedAt: number;
   endedAt: number;
@@ -267,6 +288,7 @@ export function assembleJournal(p: JournalParts): Journal {
     rollback_failed: rollbackFailed(ev.method !== null, p.rollbacks),
     rollbacks_skipped: p.rollbacksSkipped,
     load: p.load,
+    controls: p.controls ?? [],
     options: p.options,
     reason: v.reason,
     error: v.error,

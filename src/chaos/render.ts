@@ -28,7 +28,12 @@ export function renderPlan(plan: ExperimentPlan): string {
       { header: 'target', value: (s) => s.target },
       { header: 'does', value: (s) => s.does },
       { header: 'notes', value: (s) => s.notes },
-    ])
+    ]) +
+    (plan.controls.length === 0
+      ? ''
+      : `\ncontrols (hooks run around ${plan.controls.length === 1 ? 'its levels' : 'their levels'}; one that raises is journaled and the drill goes on):\n${plan.controls
+          .map((c) => `  ${c.name} (${c.module}): ${c.appliesTo}, ${c.scope}${c.hooks ? ` — ${c.hooks.length > 0 ? `runs ${c.hooks.join(', ')}` : 'no hook of the module applies'}` : ''}\n`)
+          .join('')}`)
   );
 }
 
@@ -75,6 +80,10 @@ export function renderJournal(j: Journal, paint: Paint, journalPath: string): st
   const lines = [`Drill "${j.title}": ${status}${j.deviated ? paint.red(' (steady state deviated)') : ''}${j.reason ? ` — ${j.reason}` : ''}`, `rollbacks: ${rollbacks}`];
   if (j.load) {
     lines.push(`load: ${j.load.sent} orders sent (${j.load.accepted} accepted, ${j.load.rejected} rejected, ${j.load.errors} 5xx, ${j.load.failed} no answer, ${j.load.dropped} dropped)`);
+  }
+  if (j.controls.length > 0) {
+    const failed = j.controls.filter((c) => c.status === 'failed');
+    lines.push(`controls: ${j.controls.length} hook call(s)${failed.length > 0 ? paint.yellow(`, ${failed.length} failed (${[...new Set(failed.map((c) => `${c.name} ${c.hook}`))].slice(0, 3).join(', ')}); the drill went on`) : ''}`);
   }
   lines.push(`duration: ${j.duration.toFixed(1)}s   journal: ${journalPath}`);
   return `${table}\n${lines.join('\n')}\n`;

@@ -1,10 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { SurgeError } from '../errors.js';
 import type { NotifyLevel, Reporter } from '../reporter.js';
-import { createActivityRunner, describeError, type ActivityRunner } from './activity.js';
+import { createActivityRunner, describeError, journalActivity, type ActivityRunner } from './activity.js';
 import { loadOptionsFor, startLoad as defaultStartLoad, type LoadOptions, type RunningLoad } from './background-load.js';
 import { redact } from './configuration.js';
-import type { Experiment } from './experiment.js';
+import { createDrillControls, type DrillControls } from './controls.js';
+import type { Activity, Experiment } from './experiment.js';
 import {
   ABORTING_CODES,
   assembleJournal,
@@ -62,6 +63,8 @@ export interface RunExperimentOptions {
   random?: () => number;
   /** Starts the background load of the experiment's `load` section (tests may replace it). */
   startLoad?: (opts: LoadOptions) => Promise<RunningLoad>;
+  /** Longest one control hook may take, ms; past it the control host is stopped and later hooks fail. Default 30 000. */
+  controlHookTimeoutMs?: number;
 }
 
 /** One drill in progress: what every phase needs. */
@@ -74,6 +77,8 @@ interface Drill {
   readonly activities: ActivityRunner;
   readonly failFast: boolean;
   readonly frequencyMs: number;
+  /** The experiment's controls; their hooks run around each level. */
+  readonly controls: DrillControls;
   notify(message: string, level?: NotifyLevel): void;
 }
 
@@ -95,6 +100,14 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
     fail_fast: opts.failFast ?? rt.hypothesis?.fail_fast ?? false,
   };
   const secret = (m: string) => redact(m, experiment.secretValues);
+  const notify = (m: string, level: NotifyLevel = 'progress') => opts.reporter?.notify(secret(m), level);
+  const local = opts.targets.local;
+  const controls = createDrillControls(experiment, {
+    startHost: local ? () => local.startControlHost() : undefined,
+    now,
+    warn: (m) => notify(m, 'warn'),
+    ...(opts.controlHookTimeoutMs !== undefined ? { hookTimeoutMs: opts.controlHookTimeoutMs } : {}),
+  });
   const d: Drill = {
     experiment,
     targets: opts.targets,
@@ -108,62 +121,91 @@ export async function runExperiment(experiment: Experiment, opts: RunExperimentO
       random: opts.random ?? Math.random,
       configuration: experiment.configuration,
       secrets: experiment.secrets,
+      ...(controls.active
+        ? {
+            hooks: {
+              before: (a) => controls.before('activity', activityContext(a), a),
+              after: (a, run) => controls.after('activity', activityContext(a), run, a),
+            },
+          }
+        : {}),
     }),
     failFast: options.fail_fast,
     frequencyMs: opts.hypothesisFrequencyMs ?? rt.hypothesis?.frequency ?? 1000,
-    notify: (m, level = 'progress') => opts.reporter?.notify(secret(m), level),
+    controls,
+    notify,
   };
-  if (experiment.controls.length > 0) {
-    d.notify(`controls are recorded in the journal but not run by surgectl: ${experiment.controls.join(', ')}`, 'warn');
-  }
   const checks = hypothesisChecks(options.hypothesis_strategy);
   const startedAt = now();
-  const evidence: DrillEvidence = { before: null, method: null, after: null, interruptedIn: null, failure: null };
-
-  let load: RunningLoad | undefined;
-  let phase: DrillPhase = 'load';
+  // Chaos Toolkit's order: configure every control, then the experiment-level hooks wrap everything, rollbacks included.
+  await controls.start();
+  await controls.before('experiment', experiment.raw);
   try {
-    load = await startDrillLoad(d, opts.startLoad ?? defaultStartLoad);
-    if (load) await warmUp(d);
-    phase = 'before';
-    if (checks.before) {
-      evidence.before = await runGateHypothesis(d);
-      throwIfAborted(d.signal);
-    }
-    if (!gateVerdict(evidence.before)) {
-      phase = 'method';
-      evidence.method = await runMethod(d, checks.during);
-      throwIfAborted(d.signal);
-      phase = 'after';
-      if (checks.after && !evidence.method.stoppedEarly) {
-        evidence.after = await runHypothesis(d, 'after', d.signal);
+    const evidence: DrillEvidence = { before: null, method: null, after: null, interruptedIn: null, failure: null };
+
+    let load: RunningLoad | undefined;
+    let phase: DrillPhase = 'load';
+    try {
+      load = await startDrillLoad(d, opts.startLoad ?? defaultStartLoad);
+      if (load) await warmUp(d);
+      phase = 'before';
+      if (checks.before) {
+        evidence.before = await runGateHypothesis(d);
         throwIfAborted(d.signal);
       }
+      if (!gateVerdict(evidence.before)) {
+        phase = 'method';
+        await controls.before('method', experiment.raw);
+        evidence.method = await runMethod(d, checks.during);
+        await controls.after('method', experiment.raw, evidence.method.runs);
+        throwIfAborted(d.signal);
+        phase = 'after';
+        if (checks.after && !evidence.method.stoppedEarly) {
+          evidence.after = await runHypothesis(d, 'after', d.signal);
+          throwIfAborted(d.signal);
+        }
+      }
+    } catch (err) {
+      if (d.signal.aborted) evidence.interruptedIn = phase;
+      else {
+        const e = describeError(err);
+        evidence.failure = { code: e.code ?? 'SRG_CLI_INTERNAL', message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+      }
     }
-  } catch (err) {
-    if (d.signal.aborted) evidence.interruptedIn = phase;
-    else {
-      const e = describeError(err);
-      evidence.failure = { code: e.code ?? 'SRG_CLI_INTERNAL', message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-    }
-  }
 
-  const verdict = judge(evidence);
-  const decision = rollbackDecision(options.rollback_strategy, verdict.deviated);
-  const rollbacks = decision.run ? await runRollbacks(d, evidence.method !== null, opts.rollbackTimeoutMs ?? 120_000) : [];
-  const loadSummary = load ? await load.stop() : null;
-  const journal = assembleJournal({
-    experiment,
-    options,
-    evidence,
-    verdict,
-    rollbacks,
-    rollbacksSkipped: decision.skipped,
-    load: loadSummary,
-    startedAt,
-    endedAt: now(),
-  });
-  return redact(journal, experiment.secretValues);
+    const verdict = judge(evidence);
+    const decision = rollbackDecision(options.rollback_strategy, verdict.deviated);
+    let rollbacks: ActivityRun[] = [];
+    if (decision.run) {
+      await controls.before('rollback', experiment.raw);
+      rollbacks = await runRollbacks(d, evidence.method !== null, opts.rollbackTimeoutMs ?? 120_000);
+      await controls.after('rollback', experiment.raw, rollbacks);
+    }
+    const loadSummary = load ? await load.stop() : null;
+    const journal = assembleJournal({
+      experiment,
+      options,
+      evidence,
+      verdict,
+      rollbacks,
+      rollbacksSkipped: decision.skipped,
+      load: loadSummary,
+      startedAt,
+      endedAt: now(),
+    });
+    await controls.after('experiment', experiment.raw, journal);
+    // The host stops here, after an interrupt too: the hooks above still ran under their own time limit.
+    const calls = await controls.finish();
+    return redact({ ...journal, controls: calls }, experiment.secretValues);
+  } finally {
+    // Stops the host even if something above threw (a bug): it must not outlive the drill.
+    await controls.finish();
+  }
+}
+
+/** An activity as a control's context: as journaled, with its own controls. */
+function activityContext(a: Activity): unknown {
+  return { ...journalActivity(a), ...(a.controls ? { controls: a.controls } : {}) };
 }
 
 /** Starts the experiment's background load at the stack target, when it has a `load` section. */
@@ -199,11 +241,15 @@ async function runGateHypothesis(d: Drill): Promise<SteadyStateRun | null> {
 async function runHypothesis(d: Drill, label: string, signal: AbortSignal): Promise<SteadyStateRun | null> {
   const h = d.experiment.hypothesis;
   if (!h) return null;
+  const context = { title: h.title, probes: h.probes.map((p) => journalActivity(p)), ...(d.experiment.controls.hypothesis.length > 0 ? { controls: d.experiment.controls.hypothesis } : {}) };
+  await d.controls.before('hypothesis', context);
   const t0 = d.now();
   const probes = await Promise.all(h.probes.map((p) => d.activities.run(p, signal)));
   const met = steadyStateMet(probes);
   d.notify(`steady state ${label}: ${met ? 'met' : `NOT met: ${failingProbes(probes).join('; ')}`}`, met ? 'progress' : 'warn');
-  return { steady_state_met: met, probes, start: iso(t0), end: iso(d.now()), duration: (d.now() - t0) / 1000 };
+  const run: SteadyStateRun = { steady_state_met: met, probes, start: iso(t0), end: iso(d.now()), duration: (d.now() - t0) / 1000 };
+  await d.controls.after('hypothesis', context, run);
+  return run;
 }
 
 /**

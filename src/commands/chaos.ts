@@ -46,7 +46,7 @@ Examples:
     .addOption(new Option('--hypothesis-strategy <strategy>', "when the steady state is checked (default: the experiment's runtime, else default)").choices(HYPOTHESIS))
     .option('--hypothesis-frequency <seconds>', "pause between checks during the method (default: the experiment's runtime, else 1)", finiteNumber({ min: 0 }))
     .option('--fail-fast', 'with during-method-only/continuously: stop at the first deviation')
-    .option('--python <path>', 'Python interpreter for python activities (default python3)')
+    .option('--python <path>', 'Python interpreter for python activities and controls (default python3)')
     .option('--url <url>', 'the bundled stack URL (default http://127.0.0.1:<stack.port>)', httpUrl())
     .option('--token-env <name>', 'environment variable holding the stack admin token', 'SURGECTL_STACK_ADMIN_TOKEN')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
@@ -95,7 +95,7 @@ Examples:
     .command('validate')
     .description('check an experiment file without running it; every problem is listed at once (exit 10 when invalid)')
     .argument('<experiment>', 'experiment file (YAML/JSON)')
-    .option('--python <path>', 'Python interpreter that must import the python activities\' modules (default python3)')
+    .option('--python <path>', 'Python interpreter that must import the python activities\' and controls\' modules (default python3)')
     .addHelpText('after', '\nExamples:\n  $ surgectl chaos validate scenarios/chaos/payment-outage.yaml\n  $ surgectl chaos validate my-drill.json --python .venv/bin/python -o json\n')
     .action(async (file: string, flags: { python?: string }) => {
       const { validateExperimentFile } = await import('../chaos/drill.js');

@@ -19,6 +19,35 @@ export interface LocalRunner {
   runProcess(p: ProcessCall, signal: AbortSignal): Promise<{ status: number; stdout: string; stderr: string }>;
   /** The absolute path of `path` as the process provider would run it, or undefined when it is not an executable. */
   which(path: string): Promise<string | undefined>;
+  /** Imports each control module, as `chaos validate` does; one answer per module, in order, naming the control hooks it defines. */
+  checkControlModules(modules: readonly string[], signal?: AbortSignal): Promise<ModuleCheck[]>;
+  /** Starts one long-lived interpreter that imports control modules once and calls their hooks, so they keep state for the whole drill. */
+  startControlHost(): ControlHost;
+}
+
+/** What a control hook call came to. */
+export type ControlAnswer = { ok: true; called: boolean } | { ok: false; error: string };
+
+/** The answer of {@link LocalRunner.checkControlModules} for one module. */
+export type ModuleCheck = { ok: true; hooks: string[] } | { ok: false; kind: 'interpreter' | 'import'; message: string };
+
+/**
+ * One Python process that runs control hooks for a drill. Calls are answered one at a time, in the
+ * order made. It ignores SIGINT (Ctrl-C reaches the whole process group; the drill decides when its
+ * controls end) and exits when its stdin closes, so it never outlives surgectl.
+ */
+export interface ControlHost {
+  /**
+   * Calls `module.func(**kwargs)` when the module defines it (`called` says whether it does). As
+   * chaoslib does, `special` arguments (configuration, secrets, state, experiment, ...) go only to a
+   * function that names them; `kwargs` (the control's arguments, the context) to one that names
+   * them or takes `**kwargs`. Never rejects.
+   */
+  call(module: string, func: string, args: { kwargs: Record<string, unknown>; special: Record<string, unknown> }, timeoutMs: number): Promise<ControlAnswer>;
+  /** Imports `module` and lists the control hooks it defines. */
+  hooks(module: string, timeoutMs: number): Promise<{ ok: true; hooks: string[] } | { ok: false; error: string }>;
+  /** Closes stdin and waits up to `graceMs` for the process to exit, then kills it. */
+  stop(graceMs: number): Promise<void>;
 }
 
 /** One call of a Python function. */
@@ -55,6 +84,11 @@ export interface LocalRunnerOptions {
 
 /** Upper bound on captured output, per stream: a chatty process must not exhaust memory. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
+
+/** The control hooks chaoslib calls, as a Python tuple for both scripts below. */
+const PY_HOOKS = `HOOKS = ('configure_control', 'cleanup_control', 'before_experiment_control', 'after_experiment_control',
+         'before_hypothesis_control', 'after_hypothesis_control', 'before_method_control', 'after_method_control',
+         'before_rollback_control', 'after_rollback_control', 'before_activity_control', 'after_activity_control')`;
 
 // Runs in the interpreter. Output of the function itself goes to stderr so stdout carries only the answer.
 const BRIDGE = `
@@ -94,8 +128,19 @@ def check(item):
     except ValueError:
         pass
     return {'ok': True}
+${PY_HOOKS}
+def check_module(name):
+    try:
+        mod = importlib.import_module(name)
+    except Exception as e:
+        return {'ok': False, 'kind': 'import', 'message': traceback.format_exception_only(type(e), e)[-1].strip()}
+    return {'ok': True, 'hooks': [h for h in HOOKS if callable(getattr(mod, h, None))]}
 if req['mode'] == 'check':
     json.dump([check(i) for i in req['items']], out)
+elif req['mode'] == 'modules':
+    with contextlib.redirect_stdout(sys.stderr):
+        res = [check_module(m) for m in req['modules']]
+    json.dump(res, out)
 else:
     with contextlib.redirect_stdout(sys.stderr):
         try:
@@ -104,6 +149,50 @@ else:
         except Exception as e:
             res = {'ok': False, 'message': traceback.format_exception_only(type(e), e)[-1].strip()}
     json.dump(res, out, default=repr)
+`;
+
+// The control host: JSON lines {id, module, func, kwargs, special} in, {id, ok, called | error} out;
+// {id, module} alone imports the module and answers {id, ok, hooks | error}. Output of the hooks goes to stderr.
+const CONTROL_HOST = `
+import sys, json, importlib, inspect, traceback, contextlib, signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+out = sys.stdout
+${PY_HOOKS}
+def declared(fn, kwargs, special):
+    # As chaoslib: configuration, secrets, state, experiment, ... only to functions that name them;
+    # the provider's arguments and the context to those that name them or take **kwargs.
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return dict(kwargs)
+    args = {k: v for k, v in special.items() if k in params}
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        args.update(kwargs)
+    else:
+        args.update({k: v for k, v in kwargs.items() if k in params})
+    return args
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    req = json.loads(line)
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            if req.get('func') is None:
+                mod = importlib.import_module(req['module'])
+                hooks = [h for h in HOOKS if callable(getattr(mod, h, None))]
+                out.write(json.dumps({'id': req['id'], 'ok': True, 'hooks': hooks}) + '\\n')
+                out.flush()
+                continue
+            fn = getattr(importlib.import_module(req['module']), req['func'], None)
+            called = callable(fn)
+            if called:
+                fn(**declared(fn, req.get('kwargs') or {}, req.get('special') or {}))
+            res = {'id': req['id'], 'ok': True, 'called': called}
+        except BaseException as e:
+            res = {'id': req['id'], 'ok': False, 'error': traceback.format_exception_only(type(e), e)[-1].strip()}
+    out.write(json.dumps(res) + '\\n')
+    out.flush()
 `;
 
 export function createLocalRunner(o: LocalRunnerOptions): LocalRunner {
@@ -188,6 +277,101 @@ export function createLocalRunner(o: LocalRunnerOptions): LocalRunner {
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     which,
+    async checkControlModules(modules, signal) {
+      if (modules.length === 0) return [];
+      try {
+        return (await bridge({ mode: 'modules', modules }, signal)) as ModuleCheck[];
+      } catch (err) {
+        if (!(err instanceof InterpreterMissing)) throw err;
+        return modules.map(() => ({ ok: false as const, kind: 'interpreter' as const, message: err.message }));
+      }
+    },
+    startControlHost: () => startControlHost(python, env, o.cwd),
+  };
+}
+
+function startControlHost(python: string, env: Record<string, string>, cwd: string): ControlHost {
+  const child = spawn(python, ['-c', CONTROL_HOST], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  let exited: string | undefined;
+  let nextId = 1;
+  type Answer = { id: number; ok: boolean; called?: boolean; hooks?: string[]; error?: string };
+  const waiting = new Map<number, (r: Answer | { ok: false; error: string }) => void>();
+  const fail = (why: string) => {
+    exited ??= why;
+    for (const [id, done] of waiting) {
+      waiting.delete(id);
+      done({ ok: false, error: why });
+    }
+  };
+  const gone = new Promise<void>((resolveGone) => {
+    child.on('error', (err) => {
+      fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? `the Python interpreter "${python}" was not found` : `the control host could not start: ${err.message}`);
+      resolveGone();
+    });
+    child.on('close', (code, sig) => {
+      const last = stderr.trim().split('\n').slice(-1)[0];
+      fail(`the control host exited (${sig ?? `exit ${code}`})${last ? `: ${last}` : ''}`);
+      resolveGone();
+    });
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4096)));
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    buffered += c;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const r = JSON.parse(line) as Answer;
+        const done = waiting.get(r.id);
+        waiting.delete(r.id);
+        done?.(r);
+      } catch {
+        // Not an answer: nothing waits for it.
+      }
+    }
+  });
+  child.stdin.on('error', () => undefined);
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  const request = (req: Record<string, unknown>, what: string, timeoutMs: number): Promise<Answer | { ok: false; error: string }> => {
+    if (exited) return Promise.resolve({ ok: false, error: exited });
+    const id = nextId++;
+    return new Promise((done) => {
+      // A hook that hangs blocks every later one (calls are answered in order), so the host is stopped.
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        fail(`the control host was stopped after ${what} took longer than ${timeoutMs / 1000}s`);
+        kill();
+        done({ ok: false, error: `timed out after ${timeoutMs / 1000}s` });
+      }, timeoutMs);
+      waiting.set(id, (r) => {
+        clearTimeout(timer);
+        done(r);
+      });
+      child.stdin.write(`${JSON.stringify({ id, ...req }, (_k, v: unknown) => (v === undefined ? null : v))}\n`);
+    });
+  };
+  return {
+    async call(module, func, args, timeoutMs) {
+      const r = await request({ module, func, ...args }, `${module}.${func}`, timeoutMs);
+      if (!r.ok) return { ok: false, error: r.error ?? 'the control hook raised an exception' };
+      return { ok: true, called: 'called' in r && r.called === true };
+    },
+    async hooks(module, timeoutMs) {
+      const r = await request({ module }, `importing ${module}`, timeoutMs);
+      if (!r.ok) return { ok: false, error: r.error ?? `${module} could not be imported` };
+      return { ok: true, hooks: 'hooks' in r ? (r.hooks ?? []) : [] };
+    },
+    async stop(graceMs) {
+      child.stdin.end();
+      const timer = setTimeout(kill, graceMs);
+      await gone;
+      clearTimeout(timer);
+    },
   };
 }
 
