@@ -7,6 +7,7 @@ import type { StackOptionLabels, StackOptions } from '../order-core/stack-option
  */
 export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.freeze({
   host: '--host',
+  paymentHost: '--payment-host',
   port: '--port',
   paymentPort: '--payment-port',
   adminToken: 'SURGECTL_STACK_ADMIN_TOKEN',
@@ -15,6 +16,11 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
   seedInventory: '--seed-inventory',
   rateLimit: '--rate-limit',
   maxBacklog: '--max-backlog',
+  headersTimeoutMs: '--headers-timeout',
+  requestTimeoutMs: '--request-timeout',
+  keepAliveTimeoutMs: '--keep-alive-timeout',
+  maxConnections: '--max-connections',
+  maxConnectionsPerIp: '--max-connections-per-ip',
   paymentFailureRate: '--payment-failure-rate',
   paymentLatencyMs: '--payment-latency-ms',
   reservationTtlMs: 'stack.reservationTtlMs',
@@ -27,6 +33,7 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
   unleashClientToken: 'UNLEASH_CLIENT_TOKEN',
   unleashEnvironment: 'stack.unleashEnvironment',
   unleashRefreshIntervalMs: '--unleash-refresh',
+  tracing: 'OTEL_TRACES_EXPORTER',
 });
 
 /**
@@ -36,6 +43,7 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
 export function stackOptionsFromConfig(config: StackConfig): StackOptions {
   return {
     host: config.host,
+    paymentHost: config.paymentHost,
     port: config.port,
     paymentPort: config.paymentPort,
     adminToken: config.adminToken,
@@ -44,6 +52,11 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
     seedInventory: config.seedInventory,
     rateLimit: config.rateLimit,
     maxBacklog: config.maxBacklog,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     paymentFailureRate: config.paymentFailureRate,
     paymentLatencyMs: config.paymentLatencyMs,
     reservationTtlMs: config.reservationTtlMs,

@@ -4,16 +4,23 @@ import { SurgeError } from '../errors.js';
 import { durationMs, finiteNumber, httpUrl, orOff, positiveNumber, wholeNumber } from './args.js';
 import { givenFlags, type CommandContext } from './context.js';
 import { stackOptionsFromConfig } from './stack-options.js';
+import { tracingFromEnv } from './stack-tracing.js';
 
 const UP_FLAGS: Record<string, keyof StackConfig> = {
   port: 'port',
   host: 'host',
+  paymentHost: 'paymentHost',
   paymentPort: 'paymentPort',
   workers: 'workers',
   dataDir: 'dataDir',
   seedInventory: 'seedInventory',
   rateLimit: 'rateLimit',
   maxBacklog: 'maxBacklog',
+  headersTimeout: 'headersTimeoutMs',
+  requestTimeout: 'requestTimeoutMs',
+  keepAliveTimeout: 'keepAliveTimeoutMs',
+  maxConnections: 'maxConnections',
+  maxConnectionsPerIp: 'maxConnectionsPerIp',
   paymentFailureRate: 'paymentFailureRate',
   paymentLatencyMs: 'paymentLatencyMs',
   logLevel: 'logLevel',
@@ -51,13 +58,19 @@ Examples:
     .command('up')
     .description('run the order stack in the foreground until Ctrl+C / SIGTERM (drains in-flight orders, then exits 0)')
     .option('--port <port>', 'intake + admin API port, 0 = any free (default 8080)', wholeNumber())
-    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--host <host>', 'interface the intake + admin API listen on; beyond loopback it is reachable from other machines (default 127.0.0.1)')
+    .option('--payment-host <host>', 'interface the payment gateway simulator listens on (default 127.0.0.1)')
     .option('--payment-port <port>', 'payment gateway simulator port, 0 = any free (default 8089)', wholeNumber())
     .option('--workers <n>', 'pipeline workers: orders processed at once (default 64)', wholeNumber())
     .option('--data-dir <dir>', 'where the order store, payment ledger and log live (default .surgectl/data)')
     .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', seedInventory)
-    .option('--rate-limit <n|off>', "requests per second per client (x-api-key, else IP), or 'off' (default off)", orOff(positiveNumber()))
+    .option('--rate-limit <n|off>', "requests per second per client address, or 'off' (default off)", orOff(positiveNumber()))
     .option('--max-backlog <n>', 'waiting orders above which new orders get 503 + Retry-After (default 20000)', wholeNumber())
+    .option('--headers-timeout <duration>', "longest wait for a request's headers, then 408 and close (default 10s)", durationMs({ minMs: 100 }))
+    .option('--request-timeout <duration>', 'longest wait for a whole request, headers and body (default 30s)', durationMs({ minMs: 100 }))
+    .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open (default 5s)', durationMs({ minMs: 100 }))
+    .option('--max-connections <n>', 'open API connections in total; more get 503 + Retry-After (default 10000)', wholeNumber())
+    .option('--max-connections-per-ip <n>', 'open API connections per client address; more get 503 + Retry-After (default 5000)', wholeNumber())
     .option('--payment-failure-rate <0..1>', 'share of payment calls the simulator fails (default 0)', finiteNumber())
     .option('--payment-latency-ms <ms>', 'latency added to each payment call (default 5)', wholeNumber())
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -69,10 +82,13 @@ Examples:
       `
 Every flag can also be set in surgectl.yaml (section "stack") or as SURGECTL_STACK_<KEY>
 (e.g. SURGECTL_STACK_MAX_BACKLOG=5000); flags win over env, env over the file.
-The admin token comes from SURGECTL_STACK_ADMIN_TOKEN (or stack.adminToken); when unset a
-random one is generated and printed. With --unleash-url the flags come from Unleash (token from
+The admin token comes from SURGECTL_STACK_ADMIN_TOKEN (or stack.adminToken) and is then not
+printed; when unset a random one is generated and printed. With --unleash-url the flags come from Unleash (token from
 UNLEASH_CLIENT_TOKEN, environment stack.unleashEnvironment, default development); until Unleash
 answers the stack runs on the flags' defaults.
+OpenTelemetry tracing (one trace per order) is off unless OTEL_TRACES_EXPORTER=otlp|console or
+OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP/HTTP, http/protobuf or http/json; OTEL_SDK_DISABLED=true
+turns it off); see docs/order-stack.md, Tracing.
 
 Examples:
   $ surgectl stack up                                   # 127.0.0.1:8080, payments on :8089
@@ -89,6 +105,8 @@ Examples:
         ...stackOptionsFromConfig(loaded.config.stack),
         // A secret: from the environment only, never a flag (shell history, ps) or the config file.
         unleashClientToken: ctx.runtime.env.UNLEASH_CLIENT_TOKEN,
+        // OpenTelemetry is configured the standard way, by OTEL_* variables (docs/order-stack.md, Tracing).
+        tracing: tracingFromEnv(ctx.runtime.env),
         cwd: ctx.runtime.cwd,
         logFile: opts.logFile,
         signal: ctx.runtime.signal,

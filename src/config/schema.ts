@@ -4,7 +4,7 @@ import { parseDuration } from '../util/duration.js';
 import { ScaleTargetsSchema } from '../scale/plan-file.js';
 import { isHttpUrl } from '../util/url.js';
 
-/** `rateLimit`: requests per second per client (API key, else IP), or 'off'. */
+/** `rateLimit`: requests per second per client address, or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
 
 /**
@@ -15,6 +15,8 @@ export const StackConfigSchema = z
   .object({
     /** Interface the intake and admin API listen on. */
     host: z.string().min(1).default(D.host),
+    /** Interface the payment gateway simulator listens on (loopback unless told otherwise). */
+    paymentHost: z.string().min(1).default(D.paymentHost),
     /** Intake + admin API port; 0 picks a free port. */
     port: z.number().int().min(0).max(65535).default(D.port),
     /** Payment gateway simulator port; 0 picks a free port. */
@@ -31,6 +33,16 @@ export const StackConfigSchema = z
     rateLimit: rateLimit.default(D.rateLimit),
     /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. */
     maxBacklog: z.number().int().min(1).default(D.maxBacklog),
+    /** Longest time to receive a request's headers, ms (slow clients get 408 and are closed). */
+    headersTimeoutMs: z.number().int().min(100).max(3_600_000).default(D.headersTimeoutMs),
+    /** Longest time to receive a whole request (headers and body), ms; at least headersTimeoutMs. */
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(D.requestTimeoutMs),
+    /** How long an idle keep-alive connection stays open between requests, ms. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(D.keepAliveTimeoutMs),
+    /** Open API connections in total; more get 503 + Retry-After and are closed. */
+    maxConnections: z.number().int().min(1).default(D.maxConnections),
+    /** Open API connections per client address; more get 503 + Retry-After and are closed. */
+    maxConnectionsPerIp: z.number().int().min(1).default(D.maxConnectionsPerIp),
     /** Share of payment calls the simulator fails with 503, 0..1. */
     paymentFailureRate: z.number().min(0).max(1).default(D.paymentFailureRate),
     /** Added latency of each simulated payment call, ms. */

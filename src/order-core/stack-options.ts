@@ -1,4 +1,5 @@
 import type { LogLevel } from './logger.js';
+import type { TracingOptions } from './tracing.js';
 
 /**
  * How the bundled order stack runs: the order core's own settings. surgectl maps the `stack`
@@ -6,8 +7,13 @@ import type { LogLevel } from './logger.js';
  * field is optional, with the default given beside it, so `{}` is a working stack.
  */
 export interface StackOptions {
-  /** Interface the intake/admin API and the payment simulator listen on. Default '127.0.0.1'. */
+  /** Interface the intake/admin API listens on. Default '127.0.0.1'. */
   host?: string;
+  /**
+   * Interface the payment gateway simulator listens on. Default '127.0.0.1': only the stack's own
+   * workers charge, so it stays on loopback whatever `host` is unless this says otherwise.
+   */
+  paymentHost?: string;
   /** Intake + admin API port; 0 picks a free one. Default 8080. */
   port?: number;
   /** Payment gateway simulator port; 0 picks a free one. Default 8089. */
@@ -23,10 +29,20 @@ export interface StackOptions {
    * default catalog. Default: the default catalog on a fresh store; an existing store keeps its stock.
    */
   seedInventory?: number | string | undefined;
-  /** Requests per second per client (x-api-key, else IP), or 'off'. Default 'off'. */
+  /** Requests per second per client address (x-api-key is not a client: nothing authenticates it), or 'off'. Default 'off'. */
   rateLimit?: number | 'off';
   /** Orders waiting in the queue above which new orders are shed with 503 + Retry-After. Default 20 000. */
   maxBacklog?: number;
+  /** Longest time to receive a request's headers (slowloris), ms; then 408 and close. Default 10 000. */
+  headersTimeoutMs?: number;
+  /** Longest time to receive a whole request, headers and body, ms; then 408 and close. At least headersTimeoutMs. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open between requests, ms. Default 5 000. */
+  keepAliveTimeoutMs?: number;
+  /** Open connections to the API in total; more get 503 + Retry-After and are closed. Default 10 000. */
+  maxConnections?: number;
+  /** Open connections to the API per client address; more get 503 + Retry-After and are closed. Default 5 000. */
+  maxConnectionsPerIp?: number;
   /** Share of payment calls the simulator fails with 503, 0..1. Default 0. */
   paymentFailureRate?: number;
   /** Latency added to each simulated payment call, ms. Default 5. */
@@ -53,6 +69,11 @@ export interface StackOptions {
   /** How often the flags are fetched from Unleash again, ms. Default 15 000. */
   unleashRefreshIntervalMs?: number;
   /**
+   * OpenTelemetry tracing: one trace per order across intake, the worker steps and the payment
+   * call, exported over OTLP/HTTP or to the console. Default: off (no SDK is loaded).
+   */
+  tracing?: TracingOptions | undefined;
+  /**
    * How the caller's user sets each option, for error hints such as "pick another with
    * --payment-port". Default: the option's own name ("pick another with paymentPort").
    */
@@ -65,7 +86,7 @@ export type StackOptionName = Exclude<keyof StackOptions, 'optionLabels'>;
 /** Labels by option name; `logFile` is the log destination of runStackForeground. */
 export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', string>>;
 
-type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken';
+type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing';
 
 /** StackOptions with every default applied (labels left out; dataDir as given). */
 export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels'>> & Pick<StackOptions, Optional>;
@@ -73,12 +94,18 @@ export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optio
 /** The defaults of StackOptions (surgectl.yaml's defaults are the same; a test keeps them so). */
 export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'optionLabels'>>> = Object.freeze({
   host: '127.0.0.1',
+  paymentHost: '127.0.0.1',
   port: 8080,
   paymentPort: 8089,
   workers: 64,
   dataDir: '.surgectl/data',
   rateLimit: 'off',
   maxBacklog: 20_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 5_000,
   paymentFailureRate: 0,
   paymentLatencyMs: 5,
   reservationTtlMs: 15 * 60_000,
@@ -93,6 +120,7 @@ export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'op
 /** Every option name once; the type makes adding an option without listing it here an error. */
 const OPTION_NAMES = Object.keys({
   host: true,
+  paymentHost: true,
   port: true,
   paymentPort: true,
   adminToken: true,
@@ -101,6 +129,11 @@ const OPTION_NAMES = Object.keys({
   seedInventory: true,
   rateLimit: true,
   maxBacklog: true,
+  headersTimeoutMs: true,
+  requestTimeoutMs: true,
+  keepAliveTimeoutMs: true,
+  maxConnections: true,
+  maxConnectionsPerIp: true,
   paymentFailureRate: true,
   paymentLatencyMs: true,
   reservationTtlMs: true,
@@ -112,6 +145,7 @@ const OPTION_NAMES = Object.keys({
   unleashClientToken: true,
   unleashEnvironment: true,
   unleashRefreshIntervalMs: true,
+  tracing: true,
 } satisfies Record<StackOptionName, true>) as StackOptionName[];
 
 /**

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { httpClient, tempDir } from '../../test/support/stack.js';
 import { SurgeError } from '../errors.js';
-import { startStack, type RunningStack, type StartStackOptions } from './stack.js';
+import { exposureWarning, runStackForeground, startStack, type RunningStack, type StackStartedInfo, type StartStackOptions } from './stack.js';
 import type { OrderStore } from './storage/ports.js';
 
 /** The REAL stack in this process (gateway thread, SQLite engine, HTTP API on real sockets). */
@@ -105,3 +105,82 @@ describe('startStack', () => {
     expect((labelled as SurgeError).hint).toContain('or use another --data-dir;');
   });
 });
+
+describe('listeners and secrets', () => {
+  it('keeps the payment simulator on loopback whatever host the API takes, and it still charges the workers\' orders', async () => {
+    const stack = await start({ host: 'localhost', workers: 1 });
+    expect(stack.paymentUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const http = httpClient(stack.url);
+    cleanups.push(() => http.close());
+    const placed = await http.postOrder({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }, 'sec-1');
+    expect(placed.status).toBe(202);
+    const orderId = (placed.body as { orderId: string }).orderId;
+    await waitUntil(async () => ((await http.call('GET', `/v1/orders/${orderId}`)).body as { status: string }).status === 'confirmed');
+    // a charge forged by anyone else who reaches the port is refused
+    const forged = await fetch(`${stack.paymentUrl}/v1/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'forged-1', authorization: `Bearer ${stack.adminToken}` },
+      body: JSON.stringify({ orderId: 'forged', amountCents: 1 }),
+    });
+    expect(forged.status).toBe(401);
+  });
+
+  it('stack up prints a generated admin token but never one it was given', async () => {
+    const dir = tempDir('surgectl-core-fg-');
+    cleanups.push(() => dir.remove());
+    const run = async (adminToken: string | undefined) => {
+      const abort = new AbortController();
+      const notes: string[] = [];
+      let info: StackStartedInfo | undefined;
+      await runStackForeground({
+        port: 0,
+        paymentPort: 0,
+        dataDir: dir.path,
+        logFile: join(dir.path, 'stack.log'),
+        logLevel: 'silent',
+        workers: 0,
+        adminToken,
+        optionLabels: { adminToken: 'SURGECTL_STACK_ADMIN_TOKEN' },
+        cwd: dir.path,
+        signal: abort.signal,
+        reporter: { notify: (m) => void notes.push(m) },
+        onStarted: (i) => {
+          info = i;
+          abort.abort();
+        },
+      });
+      return { info: info!, notes };
+    };
+    const given = await run('given-admin-token-0123456789');
+    expect(JSON.stringify(given.info)).not.toContain('given-admin-token-0123456789');
+    expect(given.info.adminToken).toBe('<from SURGECTL_STACK_ADMIN_TOKEN>');
+    // on loopback there is nothing to warn about
+    expect(given.notes.join('\n')).not.toMatch(/beyond loopback/);
+    const generated = await run(undefined);
+    expect(generated.info.adminToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('exposureWarning', () => {
+  const base = { host: '127.0.0.1', port: 8080, paymentHost: '127.0.0.1', paymentPort: 8089 };
+  it('says nothing on loopback (127.0.0.0/8, ::1, localhost)', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST']) expect(exposureWarning({ ...base, host, paymentHost: host })).toBeUndefined();
+  });
+  it('names what is exposed beyond loopback, with the option as the user set it', () => {
+    const w = exposureWarning({ ...base, host: '0.0.0.0' }, { host: '--host' });
+    expect(w).toContain('--host 0.0.0.0');
+    expect(w).toMatch(/intake API.*admin API.*\/metrics.*port 8080/);
+    expect(w).not.toContain('payment gateway');
+    const p = exposureWarning({ ...base, paymentHost: '10.0.0.5' }, { paymentHost: '--payment-host' });
+    expect(p).toMatch(/--payment-host 10\.0\.0\.5: the payment gateway simulator.*port 8089/);
+    expect(exposureWarning({ ...base, host: '::' })).toContain('host ::');
+  });
+});
+
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

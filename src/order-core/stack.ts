@@ -68,14 +68,20 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     ...(typeof seed === 'string' && !isAbsolute(seed) ? { seedInventory: resolve(opts.cwd ?? '.', seed) } : {}),
   });
   checkUnleashToken(options, labels);
+  checkTimeouts(options, labels);
   // A bad seed is refused before anything is started or written.
   const seedEntries = opts.seedEntries ?? (options.seedInventory === undefined ? undefined : resolveSeed(options.seedInventory, opts.cwd));
   const logger = opts.logger ?? createStackLogger({ level: options.logLevel });
   const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
+  // Only the workers create charges: a secret made per start, known to the gateway and the engine alone.
+  const chargeToken = randomBytes(32).toString('base64url');
   const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
   // Tells this process apart in GET /admin/flags and in Unleash's list of instances.
   const instanceId = `${hostname()}:${process.pid}:${new Date().toISOString()}`;
   const cleanup: (() => Promise<void>)[] = [];
+  // The SDK is loaded only by a stack that traces.
+  const tracing = options.tracing === undefined ? undefined : (await import('./tracing.js')).createStackTracing(options.tracing, logger.child({ component: 'tracing' }));
+  if (tracing !== undefined) cleanup.push(() => tracing.shutdown());
   const unwind = async () => {
     for (const fn of cleanup.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'cleanup after a failed start failed'));
   };
@@ -84,14 +90,15 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     // The simulator stands in for a remote provider: it runs on its own thread (own event loop),
     // so serving charges does not take the intake's.
     const { startPaymentGatewayThread } = await import('./payment-gateway/thread.js');
-    const gateway = await listenOr('payment gateway', options.host, options.paymentPort, { host: label('host'), port: label('paymentPort') }, () =>
+    const gateway = await listenOr('payment gateway', options.paymentHost, options.paymentPort, { host: label('paymentHost'), port: label('paymentPort') }, () =>
       startPaymentGatewayThread({
-        host: options.host,
+        host: options.paymentHost,
         port: options.paymentPort,
         dataDir,
         failureRate: options.paymentFailureRate,
         latencyMs: options.paymentLatencyMs,
         adminToken,
+        chargeToken,
         logger,
       }),
     );
@@ -109,6 +116,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       optionLabels: { dataDir: label('dataDir') },
       seedEntries,
       paymentUrl: gateway.url,
+      paymentAuthToken: chargeToken,
+      tracing: tracing?.pipeline,
       logger: logger.child({ component: 'engine' }),
       metrics,
       cwd: opts.cwd ?? '.',
@@ -133,10 +142,18 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       adminToken,
       rateLimit: options.rateLimit,
       maxBacklog: options.maxBacklog,
+      limits: {
+        headersTimeoutMs: options.headersTimeoutMs,
+        requestTimeoutMs: options.requestTimeoutMs,
+        keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+        maxConnections: options.maxConnections,
+        maxConnectionsPerIp: options.maxConnectionsPerIp,
+      },
       state,
       drainTimeoutMs: options.drainTimeoutMs,
       restartStore: () => engine.restartStore(),
       instanceId,
+      tracing: tracing?.intake,
       payment: {
         get: () => gateway.getConfig(),
         set: (c) => gateway.setConfig(c),
@@ -168,6 +185,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
           // drained above, within the caller's limit: close must not wait a second time
           await engine.close({ drainTimeoutMs: 0 });
           await gateway.close();
+          // Bounded: a collector that is down costs the stop at most tracing.flushTimeoutMs.
+          await tracing?.shutdown();
           logger.info({ drained: result.drained }, 'order stack stopped');
           logger.flush();
           return result;
@@ -222,6 +241,10 @@ export interface StackStartedInfo {
   adminUrl: string;
   metricsUrl: string;
   paymentUrl: string;
+  /**
+   * The admin token when the stack generated it; a token the user gave (environment, config) is
+   * never printed: then `<from SURGECTL_STACK_ADMIN_TOKEN>` (the adminToken option's label).
+   */
   adminToken: string;
   workers: number;
   dataDir: string;
@@ -257,19 +280,22 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   const seed = given.seedInventory;
   const seedEntries = seed === undefined ? undefined : resolveSeed(seed, opts.cwd);
   checkUnleashToken(given, labels);
+  checkTimeouts(given, labels);
   prepareDataDir(dataDir, optionLabel(labels, 'dataDir'));
   if (logFile !== null) checkLogFile(logFile, opts.logFile !== undefined, labels);
   const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
   const stack = await startStack({ ...given, dataDir, optionLabels: labels, logger, cwd: opts.cwd, seedEntries });
   let stopped = false;
   try {
+    const exposed = exposureWarning(given, labels);
+    if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
     await opts.onStarted({
       url: stack.url,
       intakeUrl: `${stack.url}/v1/orders`,
       adminUrl: `${stack.url}/admin`,
       metricsUrl: `${stack.url}/metrics`,
       paymentUrl: stack.paymentUrl,
-      adminToken: stack.adminToken,
+      adminToken: given.adminToken === undefined ? stack.adminToken : `<from ${optionLabel(labels, 'adminToken')}>`,
       workers: stack.options.workers,
       dataDir,
       logFile,
@@ -288,12 +314,44 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   }
 }
 
+/** Whether an interface to listen on is this machine's loopback only (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
+}
+
+/**
+ * The warning `stack up` prints when a listener is bound beyond loopback, naming what others can
+ * then reach; undefined when everything is on loopback.
+ */
+export function exposureWarning(options: Pick<ResolvedStackOptions, 'host' | 'port' | 'paymentHost' | 'paymentPort'>, labels?: StackOptionLabels): string | undefined {
+  const parts: string[] = [];
+  if (!isLoopbackHost(options.host)) {
+    parts.push(
+      `${optionLabel(labels, 'host')} ${options.host}: the intake API (orders, inventory), the admin API (guarded by the admin token only, over plain HTTP) and /metrics are reachable from other machines on port ${options.port}`,
+    );
+  }
+  if (!isLoopbackHost(options.paymentHost)) {
+    parts.push(`${optionLabel(labels, 'paymentHost')} ${options.paymentHost}: the payment gateway simulator (its charge list, and charges for anyone holding the stack's charge token) is reachable from other machines on port ${options.paymentPort}`);
+  }
+  if (parts.length === 0) return undefined;
+  return `listening beyond loopback — ${parts.join('; ')}. There is no TLS: put a TLS-terminating proxy and a firewall in front, or use 127.0.0.1.`;
+}
+
 /** Flags from Unleash need a client token: without one Unleash would refuse every fetch, silently leaving the defaults in force. */
 function checkUnleashToken(options: Pick<StackOptions, 'unleashUrl' | 'unleashClientToken'>, labels: StackOptionLabels | undefined): void {
   if (options.unleashUrl === undefined || (options.unleashClientToken ?? '') !== '') return;
   const url = optionLabel(labels, 'unleashUrl');
   throw new SurgeError('SRG_CONFIG_INVALID', `${url} is set but there is no Unleash client token`, {
     hint: `Set ${optionLabel(labels, 'unleashClientToken')} to a client (backend) API token of that Unleash, or leave ${url} out to use the local flags.`,
+  });
+}
+
+/** The whole request cannot be due before its headers are: such a headers timeout would never apply. */
+function checkTimeouts(options: Pick<ResolvedStackOptions, 'headersTimeoutMs' | 'requestTimeoutMs'>, labels: StackOptionLabels | undefined): void {
+  if (options.headersTimeoutMs <= options.requestTimeoutMs) return;
+  throw new SurgeError('SRG_CONFIG_INVALID', `${optionLabel(labels, 'headersTimeoutMs')} (${options.headersTimeoutMs} ms) is longer than ${optionLabel(labels, 'requestTimeoutMs')} (${options.requestTimeoutMs} ms)`, {
+    hint: `The whole request includes its headers: make ${optionLabel(labels, 'requestTimeoutMs')} at least as long.`,
   });
 }
 

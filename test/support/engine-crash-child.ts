@@ -6,6 +6,7 @@ import { StackConfigSchema } from '../../src/config/schema.js';
 import { requestHash } from '../../src/order-core/domain/idempotency.js';
 import { createStackMetrics } from '../../src/order-core/metrics.js';
 import { createEngine } from '../../src/order-core/pipeline/create-engine.js';
+import { CHARGE_TOKEN } from './order-engine.js';
 
 const [dataDir, paymentUrl] = process.argv.slice(2);
 if (dataDir === undefined || paymentUrl === undefined) throw new Error('usage: engine-crash-child <dataDir> <paymentUrl>');
@@ -15,6 +16,7 @@ const MAX_MS = 20_000;
 const engine = await createEngine({
   ...StackConfigSchema.parse({ dataDir, workers: 4, leaseMs: 2_000, seedInventory: 150, paymentTimeoutMs: 1_000 }),
   paymentUrl,
+  paymentAuthToken: CHARGE_TOKEN,
   logger: pino({ level: 'silent' }),
   metrics: createStackMetrics({ defaultMetrics: false }),
 });

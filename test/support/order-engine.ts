@@ -14,6 +14,8 @@ import { createEngine, type Engine, type PipelineOptions } from '../../src/order
 /** Test helpers shared by the engine's integration tests (not part of the product). */
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** The bearer token the test gateways require on POST /v1/charges (and the engines send). */
+export const CHARGE_TOKEN = 'test-charge-token-0123456789';
 
 export function tempDir(prefix = 'surgectl-engine-'): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -27,7 +29,7 @@ export function stackConfig(overrides: Partial<StackConfig> & { dataDir: string 
 }
 
 export async function startGateway(dataDir: string, opts: { failureRate?: number; latencyMs?: number } = {}): Promise<PaymentGatewayHandle> {
-  return startPaymentGateway({ host: '127.0.0.1', port: 0, dataDir, failureRate: opts.failureRate ?? 0, latencyMs: opts.latencyMs ?? 0, adminToken: ADMIN_TOKEN, logger: silentLogger() });
+  return startPaymentGateway({ host: '127.0.0.1', port: 0, dataDir, failureRate: opts.failureRate ?? 0, latencyMs: opts.latencyMs ?? 0, adminToken: ADMIN_TOKEN, chargeToken: CHARGE_TOKEN, logger: silentLogger() });
 }
 
 export async function startEngine(config: StackConfig, gatewayUrl: string, extra: Partial<PipelineOptions> = {}): Promise<Engine & { metrics: ReturnType<typeof createStackMetrics> }> {
@@ -35,6 +37,7 @@ export async function startEngine(config: StackConfig, gatewayUrl: string, extra
   const engine = await createEngine({
     ...config,
     paymentUrl: gatewayUrl,
+    paymentAuthToken: CHARGE_TOKEN,
     logger: silentLogger(),
     metrics,
     breaker: { resetTimeoutMs: 300, volumeThreshold: 3, rollingCountTimeoutMs: 2_000 },

@@ -1,17 +1,10 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
+import { bearerMatcher } from '../bearer.js';
 import type { StackFlag, StackFlagList, StackStatus } from './admin-contract.js';
 import type { ApiRuntime, PaymentSettings } from './context.js';
 import { sendError } from './http-errors.js';
 import { dropRequestsBodySchema, flagBodySchema, paymentFaultBodySchema, workersBodySchema } from './schemas.js';
-
-/** Compares hashes so neither the length nor the content of the token leaks through timing. */
-function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 /** The admin status document (GET /admin/status, DELETE /admin/faults). */
 export async function adminStatus(rt: ApiRuntime): Promise<StackStatus> {
@@ -46,11 +39,9 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     return parseJson(req, text, done);
   });
 
+  const authorized = bearerMatcher(rt.deps.adminToken);
   app.addHook('onRequest', async (req, reply) => {
-    const auth = req.headers.authorization;
-    // The scheme name is case-insensitive (RFC 9110, 11.1).
-    const token = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : '';
-    if (token === '' || !tokenMatches(token, rt.deps.adminToken)) {
+    if (!authorized(req.headers.authorization)) {
       reply.header('www-authenticate', 'Bearer realm="surgectl-stack-admin"');
       sendError(req, reply, 401, 'ORDER_UNAUTHORIZED', 'Admin API needs "Authorization: Bearer <token>" with the stack admin token');
       return reply;

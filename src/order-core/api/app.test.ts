@@ -48,9 +48,10 @@ async function harness(over: Partial<ApiDeps> = {}, fakeOpts: Parameters<typeof 
 }
 
 let keySeq = 0;
-function post(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) {
+function post(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}, remoteAddress?: string) {
   return app.inject({
     method: 'POST',
+    ...(remoteAddress !== undefined ? { remoteAddress } : {}),
     url: '/v1/orders',
     headers: { 'content-type': 'application/json', 'idempotency-key': `k-${++keySeq}`, ...headers },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
@@ -186,15 +187,15 @@ describe('overload', () => {
     expect((await post(app, good)).statusCode).toBe(202);
   });
 
-  it('rate-limits per API key with 429 + Retry-After, other clients unaffected', async () => {
+  it('rate-limits per client address with 429 + Retry-After (a rotated x-api-key or X-Forwarded-For is the same client), other clients unaffected', async () => {
     const { app, metrics } = await harness({ rateLimit: 2 });
     const codes = [];
-    for (let i = 0; i < 3; i++) codes.push((await post(app, good, { 'x-api-key': 'alice' })).statusCode);
+    for (let i = 0; i < 3; i++) codes.push((await post(app, good, { 'x-api-key': `alice-${i}`, 'x-forwarded-for': `10.0.0.${i}` }, '192.0.2.1')).statusCode);
     expect(codes).toEqual([202, 202, 429]);
-    const limited = await post(app, good, { 'x-api-key': 'alice' });
+    const limited = await post(app, good, { 'x-api-key': 'alice' }, '192.0.2.1');
     expectErrorShape(limited, 429, 'ORDER_RATE_LIMITED');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect((await post(app, good, { 'x-api-key': 'bob' })).statusCode).toBe(202);
+    expect((await post(app, good, { 'x-api-key': 'alice' }, '192.0.2.2')).statusCode).toBe(202);
     expect(await metrics.registry.getSingleMetricAsString('surgectl_rate_limited_total')).toContain('surgectl_rate_limited_total 2');
     // Admin routes are never rate-limited.
     for (let i = 0; i < 5; i++) {

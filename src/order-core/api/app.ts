@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type onRequestHookHandler,
   type onResponseHookHandler,
 } from 'fastify';
 import { createLoadShedder } from '../resilience/load-shed.js';
 import { createClientRateLimiter } from '../resilience/rate-limit.js';
-import type { ApiDeps, ApiRuntime, IntakeState } from './context.js';
+import type { ApiDeps, ApiRuntime, HttpLimits, IntakeState } from './context.js';
 import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
-import { classifyError, errorBody, sendError } from './http-errors.js';
+import { classifyError, errorBody, sendError, type ApiErrorCode } from './http-errors.js';
 import { checkRateLimit } from './intake-guard.js';
 import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
@@ -32,24 +36,115 @@ declare module 'fastify' {
   }
 }
 
+/** A raw HTTP/1.1 error answer with our body and a fresh request id, for sockets fastify never sees. */
+function rawErrorAnswer(status: number, text: string, message: string, extraHeaders = '', code: ApiErrorCode = 'ORDER_BAD_REQUEST'): string {
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: { code, message }, requestId });
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
+}
+
+/** The response a socket is still sending (Node's own bookkeeping of HTTP/1.1 sockets). */
+type HttpSocket = Duplex & { _httpMessage?: (NodeJS.EventEmitter & { shouldKeepAlive?: boolean; writableFinished?: boolean }) | null };
+
 /** The answer to a request Node's HTTP parser refused: our error body, a fresh request id, then close. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // Bytes after a request marked Connection: close: the parser stops reading there and they are
+  // never processed. The response to that request may still be on its way; Node closes the
+  // socket after it, so say nothing (a 400 now would replace that answer).
+  if (err.code === 'HPE_CLOSED_CONNECTION') {
+    if (!(socket as HttpSocket)._httpMessage) socket.destroy();
+    return;
+  }
   const [status, text, message] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'Request Header Fields Too Large', 'The request headers are larger than 16 KiB']
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'The request was not received in time']
         : [400, 'Bad Request', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'}): check the request line, Content-Length and headers`];
-  const requestId = randomUUID();
-  const body = JSON.stringify({ error: { code: 'ORDER_BAD_REQUEST', message }, requestId });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable) socket.write(rawErrorAnswer(status, text, message));
   socket.destroy();
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The 400 for a body that is not UTF-8, naming the fields that hold the bad bytes (found by
+ * decoding with replacement and looking for U+FFFD); only bodies that failed pay for this.
+ */
+function invalidUtf8Error(body: Buffer): Error {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return err as Error;
+  }
+  const message = 'must be valid UTF-8 text (it holds bytes that are not UTF-8)';
+  const validation: { instancePath: string; keyword: string; message: string }[] = [];
+  const walk = (v: unknown, pointer: string) => {
+    if (typeof v === 'string') {
+      if (v.includes('\uFFFD')) validation.push({ instancePath: pointer, keyword: 'utf8', message });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${pointer}/${i}`));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\uFFFD')) validation.push({ instancePath: `${pointer}/${k}`, keyword: 'utf8', message: `has a name that is not UTF-8 text` });
+        walk(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      }
+    }
+  };
+  walk(parsed, '');
+  if (validation.length === 0) validation.push({ instancePath: '', keyword: 'utf8', message });
+  return Object.assign(new Error('The body is not valid UTF-8'), { statusCode: 400, validation, validationContext: 'body' });
+}
+
+/**
+ * Caps open connections in total and per client address. A connection over a cap gets a 503 with
+ * Retry-After and is closed before anything it sends is read. Node's own maxConnections (which
+ * drops silently) is set a little higher as the backstop.
+ */
+function capConnections(server: HttpServer, limits: HttpLimits, logger: ApiDeps['logger']): void {
+  let open = 0;
+  const perIp = new Map<string, number>();
+  server.maxConnections = limits.maxConnections + 256;
+  let lastWarned = 0;
+  server.prependListener('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? '?';
+    const mine = perIp.get(ip) ?? 0;
+    if (open >= limits.maxConnections || mine >= limits.maxConnectionsPerIp) {
+      const total = open >= limits.maxConnections;
+      const now = Date.now();
+      if (now - lastWarned > 10_000) {
+        lastWarned = now;
+        logger.warn({ ip, open, perIp: mine, limit: total ? limits.maxConnections : limits.maxConnectionsPerIp }, total ? 'connection refused: too many open connections' : 'connection refused: too many open connections from one address');
+      }
+      // Nothing this socket sends is read: the answer goes out and the socket closes.
+      socket.pause();
+      socket.end(
+        rawErrorAnswer(
+          503,
+          'Service Unavailable',
+          total ? `Too many open connections (limit ${limits.maxConnections}); retry later` : `Too many open connections from this address (limit ${limits.maxConnectionsPerIp}); reuse one connection or retry later`,
+          'Retry-After: 1\r\n',
+          'ORDER_TOO_MANY_CONNECTIONS',
+        ),
+      );
+      socket.once('finish', () => socket.destroy());
+      (socket as Socket & { [REFUSED]?: true })[REFUSED] = true;
+      return;
+    }
+    open++;
+    perIp.set(ip, mine + 1);
+    socket.once('close', () => {
+      open--;
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
+  });
+}
+
+/** Marks a socket refused by capConnections: any request it still manages to send is dropped. */
+const REFUSED = Symbol('surgectl.refusedConnection');
 
 /** 64 KiB: an order is a few hundred bytes; anything near this is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -69,7 +164,22 @@ export function newIntakeState(): IntakeState {
  * listening yet: tests call `inject()`, stack.ts calls `listen()`.
  */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const limits = deps.limits;
   const app = Fastify({
+    ...(limits ? { requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs } : {}),
+    http: {
+      // Duplicated headers arrive joined with ", ", so two Host headers are seen (and refused)
+      // rather than silently reduced to the first; a missing Host gets our 400, not Node's bare one.
+      joinDuplicateHeaders: true,
+      requireHostHeader: false,
+      ...(limits
+        ? {
+            headersTimeout: limits.headersTimeoutMs,
+            // Node checks the request and headers timeouts only this often (its default is 30 s).
+            connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+          }
+        : {}),
+    },
     // Typed as the base logger so the instance type stays the plain FastifyInstance callers expect.
     loggerInstance: deps.logger as FastifyBaseLogger,
     // No per-request access log: at surge rates it would cost more than the intake itself;
@@ -112,12 +222,71 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorate('surge', rt);
   // Fastify parses text/plain by default; the contract is JSON only, so that must be a 415, not a 400.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies are checked to be UTF-8 before parsing: decoding replaces invalid bytes with
+  // U+FFFD, and an order stored with those would differ from what the client sent.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      return done(invalidUtf8Error(body as Buffer), undefined);
+    }
+    return parseJson(req, text, done);
+  });
+  if (limits) capConnections(app.server, limits, deps.logger);
+  // CONNECT would otherwise close the socket without a word (Node emits 'connect', nobody listens).
+  app.server.on('connect', (_req: unknown, socket: Duplex) => {
+    socket.end(rawErrorAnswer(405, 'Method Not Allowed', 'CONNECT is not served: this is the order API, not a proxy', 'Allow: GET, POST, PUT, DELETE\r\n'));
+    socket.once('finish', () => socket.destroy());
+  });
 
   // Per-route hooks wired once at registration: every request runs them, and reading
   // req.routeOptions (a fresh object per access) or hashing label objects showed up in profiles.
   const setRequestId: onRequestHookHandler = (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    const raw = req.raw;
+    const host = raw.headers.host;
+    // HTTP/1.0 may leave Host out (old health checkers do); HTTP/1.1 must send exactly one.
+    if (raw.httpVersionMajor !== 1 || (host === undefined ? raw.httpVersionMinor !== 0 : host.includes(','))) return refuseRequestLine(req, reply);
+    const socket = raw.socket as (Socket & { [REFUSED]?: true }) | null;
+    // Parsed from bytes that arrived after a response closed the connection (or on a refused
+    // connection): nobody would hear the answer, so the request is not run at all.
+    if (socket !== null && (socket.writable === false || socket[REFUSED] === true)) return void reply.hijack();
+    // A request pipelined behind a response still being sent: it runs only once that response is
+    // out, and not at all when that response closes the connection (Connection: close after an
+    // error, a body over the limit, a draining stack), so nothing is done that nobody hears of.
+    const ahead = (socket as HttpSocket | null)?._httpMessage;
+    if (ahead && ahead !== reply.raw && !ahead.writableFinished) return void waitForTurn(ahead, reply, done);
     done();
+  };
+  const refuseRequestLine = (req: FastifyRequest, reply: FastifyReply) => {
+    const raw = req.raw;
+    const message =
+      raw.httpVersionMajor !== 1
+        ? `HTTP/${raw.httpVersion} is not served: send HTTP/1.1 (with a Host header)`
+        : raw.headers.host === undefined
+          ? 'The Host header is missing (HTTP/1.1 requires it)'
+          : 'The request has more than one Host header';
+    reply.header('connection', 'close');
+    sendError(req, reply, 400, 'ORDER_BAD_REQUEST', message);
+  };
+  const waitForTurn = (ahead: NonNullable<HttpSocket['_httpMessage']>, reply: FastifyReply, done: (err?: Error) => void) => {
+    let settled = false;
+    const go = () => {
+      if (settled) return;
+      settled = true;
+      const socket = reply.raw.req.socket;
+      if (ahead.shouldKeepAlive === false || socket.destroyed || !socket.writable) {
+        // Never answered: the connection closes after the response ahead of it.
+        reply.hijack();
+        return;
+      }
+      done();
+    };
+    ahead.once('finish', go);
+    ahead.once('close', go);
   };
   const rateLimitHook: onRequestHookHandler = (req, reply, done) => {
     if (!rt.limiter.enabled) return done();

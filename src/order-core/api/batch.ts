@@ -18,6 +18,8 @@ interface BatchResult {
 /** POST /v1/orders/batch: 1..100 orders, one result each (207); a bad order fails alone. */
 export const batchPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
+  const tracing = rt.deps.tracing;
+  const guard = submissionHook(rt, 0);
 
   app.post<{ Body: { orders: Record<string, unknown>[] } }>(
     '/v1/orders/batch',
@@ -25,7 +27,9 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
       schema: { body: batchEnvelopeSchema },
       config: { intake: true },
       // The rate limit is taken in the handler, once the number of orders is known.
-      onRequest: submissionHook(rt, 0),
+      // Tracing on: the batch request's span is the root of the trace its orders share.
+      onRequest: tracing === undefined ? guard : [tracing.onRequest, guard],
+      ...(tracing === undefined ? {} : { onResponse: tracing.onResponse }),
     },
     async (req, reply) => {
       const { orders } = req.body;
@@ -53,6 +57,7 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
       if (!checkBacklog(rt, req, reply, orders.length)) return reply;
       const validate = req.compileValidationSchema(batchOrderSchema);
       const clientId = clientIdOf(req);
+      const trace = tracing === undefined ? undefined : tracing.of(req);
       const results = await Promise.all(
         orders.map(async (raw, index): Promise<BatchResult> => {
           if (!validate(raw)) {
@@ -66,7 +71,7 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
             const details = [{ path: `orders[${index}].idempotencyKey`, message: 'must be 1..200 visible ASCII characters' }];
             return { index, status: 400, error: { code: 'ORDER_VALIDATION', message: summarize(details), details } };
           }
-          const r = await submitOrder(rt, o, o.idempotencyKey, clientId, req.log);
+          const r = await submitOrder(rt, o, o.idempotencyKey, clientId, req.log, trace);
           if (r.ok) return { index, status: r.status, orderId: r.body.orderId, order: r.body };
           const details = r.details?.map((d) => ({ path: `orders[${index}].${d.path}`, message: d.message }));
           return { index, status: r.status, error: details ? { code: r.code, message: r.message, details } : { code: r.code, message: r.message } };

@@ -3,6 +3,7 @@ import type { OrderEngine } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
 import type { LoadShedder } from '../resilience/load-shed.js';
 import type { ClientRateLimiter } from '../resilience/rate-limit.js';
+import type { IntakeTracing } from '../tracing.js';
 
 /** Intake switches the admin API and a graceful stop flip at run time. */
 export interface IntakeState {
@@ -29,6 +30,20 @@ export interface PaymentFaultControl {
   reset(): PaymentSettings | Promise<PaymentSettings>;
 }
 
+/** Bounds on slow and greedy clients (see docs/order-stack.md, "Operating under failure"). */
+export interface HttpLimits {
+  /** Longest time to receive a request's headers, ms; then 408 and close. */
+  headersTimeoutMs: number;
+  /** Longest time to receive a whole request (headers and body), ms; then 408 and close. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests, ms. */
+  keepAliveTimeoutMs: number;
+  /** Open connections in total; the next ones get 503 + Retry-After and are closed. */
+  maxConnections: number;
+  /** Open connections per client address; the next ones get 503 + Retry-After and are closed. */
+  maxConnectionsPerIp: number;
+}
+
 /** Everything the API plugins need; built by stack.ts (or a test). */
 export interface ApiDeps {
   engine: OrderEngine;
@@ -53,8 +68,12 @@ export interface ApiDeps {
   random?: () => number;
   /** ms since epoch; default Date.now. */
   now?: () => number;
+  /** Timeouts and connection caps of the listener. Default: fastify's and Node's (no caps). */
+  limits?: HttpLimits;
   /** This stack process in GET /admin/flags (`instance`). Default `<hostname>:<pid>:<time the API was built>`. */
   instanceId?: string;
+  /** Tracing on: a root span per order submission, its traceparent stored with the order. Default: none. */
+  tracing?: IntakeTracing | undefined;
 }
 
 /** What the plugins share at run time (decorated onto the fastify instance as `surge`). */

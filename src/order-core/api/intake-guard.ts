@@ -2,11 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiRuntime } from './context.js';
 import { sendError } from './http-errors.js';
 
-/** API key header, else the peer address: the unit of the per-client rate limit. */
+/**
+ * The unit of the per-client rate limit: the peer address. Not `x-api-key`: nothing
+ * authenticates it, so a client rotating keys would get a fresh budget per key; and not
+ * X-Forwarded-For, which any client can write (the stack trusts no proxy).
+ */
 export function clientIdOf(req: FastifyRequest): string {
-  const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key !== '') return `key:${key}`;
-  return `ip:${req.ip}`;
+  return req.ip;
 }
 
 /**

@@ -8,13 +8,17 @@ import { submitOrder } from './submit.js';
 /** POST /v1/orders, GET /v1/orders/:id, POST /v1/orders/:id/cancel. */
 export const ordersPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
+  const tracing = rt.deps.tracing;
+  const guard = submissionHook(rt, 1);
 
   app.post<{ Body: NewOrder }>(
     '/v1/orders',
     {
       schema: { body: newOrderSchema },
       config: { intake: true },
-      onRequest: submissionHook(rt, 1),
+      // Tracing on: the request's span starts first, so it covers the guard's refusals too.
+      onRequest: tracing === undefined ? guard : [tracing.onRequest, guard],
+      ...(tracing === undefined ? {} : { onResponse: tracing.onResponse }),
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
@@ -26,7 +30,7 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
         });
       }
       if (!checkBacklog(rt, req, reply, 1)) return reply;
-      const r = await submitOrder(rt, req.body, key, clientIdOf(req), req.log);
+      const r = await submitOrder(rt, req.body, key, clientIdOf(req), req.log, tracing === undefined ? undefined : tracing.of(req));
       if (!r.ok) return sendError(req, reply, r.status, r.code, r.message, { details: r.details, retryAfterSec: r.retryAfterSec });
       if (r.status === 202) reply.header('location', r.body.statusUrl);
       return reply.code(r.status).send(r.body);

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { requestHash } from '../domain/idempotency.js';
 import type { NewOrder, OrderView } from '../domain/types.js';
+import type { IntakeTrace } from '../tracing.js';
 import type { ApiRuntime } from './context.js';
 import type { ApiErrorCode, FieldProblem } from './http-errors.js';
 
@@ -24,14 +25,16 @@ export async function submitOrder(
   order: NewOrder,
   idempotencyKey: string,
   clientId: string,
-  log: FastifyBaseLogger,
+  requestLog: FastifyBaseLogger,
+  trace?: IntakeTrace,
 ): Promise<SubmitResult> {
   const { metrics, engine } = rt.deps;
+  const log = trace === undefined ? requestLog : requestLog.child({ trace_id: trace.traceId });
   const clean: NewOrder = { customerId: order.customerId, items: order.items.map((i) => ({ sku: i.sku, qty: i.qty })) };
   if (order.paymentToken !== undefined) clean.paymentToken = order.paymentToken;
   let outcome;
   try {
-    outcome = await engine.store.accept({ order: clean, idempotencyKey, requestHash: requestHash(clean), clientId });
+    outcome = await engine.store.accept({ order: clean, idempotencyKey, requestHash: requestHash(clean), clientId, traceParent: trace === undefined ? undefined : trace.traceParent });
   } catch (err) {
     // A store that cannot commit is an outage, not bad input; the same key may safely be retried.
     log.error({ err, idempotencyKey }, 'order store failed to accept an order');
@@ -42,9 +45,11 @@ export async function submitOrder(
     case 'created':
       // surgectl_orders_accepted_total is counted by the store per group commit, not here.
       log.info({ orderId: outcome.order.orderId }, 'order accepted');
+      if (trace !== undefined) trace.accepted(outcome.order.orderId, false);
       return { ok: true, status: 202, body: acceptedBody(rt, outcome.order) };
     case 'existing':
       log.debug({ orderId: outcome.order.orderId }, 'idempotent replay');
+      if (trace !== undefined) trace.accepted(outcome.order.orderId, true);
       return { ok: true, status: 200, body: acceptedBody(rt, outcome.order) };
     case 'conflict':
       metrics.ordersRejected.inc({ reason: 'conflict' });

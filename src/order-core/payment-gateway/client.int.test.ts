@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGateway, tempDir } from '../../../test/support/order-engine.js';
+import { CHARGE_TOKEN, startGateway, tempDir } from '../../../test/support/order-engine.js';
 import { PaymentDeclined, TransientPaymentError } from '../domain/outcomes.js';
 import { createPaymentClient } from './client.js';
 import { DECLINE_TOKEN } from './server.js';
@@ -18,6 +18,7 @@ async function setup(gatewayOpts: { failureRate?: number; latencyMs?: number }, 
   const client = createPaymentClient({
     baseUrl: gw.url,
     timeoutMs,
+    authToken: CHARGE_TOKEN,
     maxAttempts: 1,
     breaker: { volumeThreshold: 100 },
     onAttempt: (o) => attempts.push(o),

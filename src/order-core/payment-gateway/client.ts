@@ -2,12 +2,15 @@ import { Agent, request } from 'undici';
 import { GiveUp, PaymentDeclined, TransientPaymentError } from '../domain/outcomes.js';
 import { BreakerOpenError, createCircuitBreaker, type BreakerOptions, type BreakerState } from '../resilience/circuit-breaker.js';
 import { retry, type BackoffPolicy } from '../resilience/retry.js';
+import type { CallTracer, TracedCall } from '../tracing.js';
 
 export interface PaymentClientOptions {
   /** Base URL of the gateway, e.g. http://127.0.0.1:8089. */
   baseUrl: string;
   /** Per-call timeout, ms. */
   timeoutMs: number;
+  /** Bearer token the gateway requires on POST /v1/charges. */
+  authToken: string;
   /** Calls per charge (first try + retries) for transient errors. Default 3. */
   maxAttempts?: number;
   /** Backoff between those calls. Default base 50 ms, cap 1000 ms. */
@@ -26,6 +29,8 @@ export interface ChargeRequest {
   token?: string | undefined;
   /** Sent as Idempotency-Key; the engine uses the order id, so an order is charged at most once. */
   idempotencyKey: string;
+  /** Tracing on: runs each HTTP call in a client span and sends its traceparent. Default: untraced. */
+  traceCall?: CallTracer | undefined;
 }
 
 export interface Charge {
@@ -55,9 +60,10 @@ export function createPaymentClient(opts: PaymentClientOptions) {
   const policy = opts.retryPolicy ?? { baseMs: 50, capMs: 1_000 };
 
   const chargesUrl = new URL('/v1/charges', opts.baseUrl);
+  const authorization = `Bearer ${opts.authToken}`;
   const timedOut = () => new TransientPaymentError(`payment gateway did not answer within ${opts.timeoutMs} ms`, 'timeout');
 
-  async function callOnce(req: ChargeRequest, signal: AbortSignal): Promise<Charge> {
+  async function callOnce(req: ChargeRequest, signal: AbortSignal, traced?: TracedCall): Promise<Charge> {
     // undici's own header and body timeouts, not AbortSignal.timeout + AbortSignal.any per call:
     // those two showed up in the pipeline's profile at every charge.
     let res;
@@ -68,7 +74,10 @@ export function createPaymentClient(opts: PaymentClientOptions) {
         signal,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
-        headers: { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey },
+        headers:
+          traced === undefined
+            ? { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey, authorization }
+            : { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey, authorization, traceparent: traced.traceparent },
         body: JSON.stringify({ orderId: req.orderId, amountCents: req.amountCents, ...(req.token !== undefined ? { token: req.token } : {}) }),
       });
     } catch (err) {
@@ -76,6 +85,7 @@ export function createPaymentClient(opts: PaymentClientOptions) {
       if (isTimeout(err)) throw timedOut();
       throw new TransientPaymentError(`payment gateway unreachable: ${(err as Error).message}`, 'error');
     }
+    if (traced !== undefined) traced.status(res.statusCode);
     let body: unknown;
     try {
       body = await res.body.json();
@@ -107,7 +117,7 @@ export function createPaymentClient(opts: PaymentClientOptions) {
           breaker
             .fire(async () => {
               if (!(await beforeSend())) throw new GiveUp('order cancelled or lease lost before the charge was sent');
-              return callOnce(req, signal);
+              return req.traceCall === undefined ? callOnce(req, signal) : req.traceCall(chargesUrl, (traced) => callOnce(req, signal, traced));
             })
             .then(
               (charge) => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startGateway, tempDir } from '../../../test/support/order-engine.js';
+import { ADMIN_TOKEN, CHARGE_TOKEN, startGateway, tempDir } from '../../../test/support/order-engine.js';
 import type { PaymentGatewayHandle } from './server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -27,8 +27,12 @@ async function gateway(opts: { failureRate?: number; latencyMs?: number } = {}, 
   return Object.assign(gw, { dir: d, close });
 }
 
-const charge = (url: string, key: string | undefined, body: unknown) =>
-  fetch(`${url}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key !== undefined ? { 'idempotency-key': key } : {}) }, body: JSON.stringify(body) });
+const charge = (url: string, key: string | undefined, body: unknown, authorization = `Bearer ${CHARGE_TOKEN}`) =>
+  fetch(`${url}/v1/charges`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization, ...(key !== undefined ? { 'idempotency-key': key } : {}) },
+    body: JSON.stringify(body),
+  });
 
 describe('payment gateway simulator', () => {
   it('charges once per idempotency key, also across a restart on the same ledger', async () => {
@@ -78,6 +82,27 @@ describe('payment gateway simulator', () => {
     expect(await put.json()).toEqual({ failureRate: 0, latencyMs: 3 });
     expect(gw.getConfig()).toEqual({ failureRate: 0, latencyMs: 3 });
     expect((await charge(gw.url, 'ord_f', { orderId: 'ord_f', amountCents: 1 })).status).toBe(201);
+  });
+
+  it('refuses a charge without the stack\'s charge token with 401 and records nothing', async () => {
+    const gw = await gateway();
+    const forged = await fetch(`${gw.url}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'ord_x' }, body: JSON.stringify({ orderId: 'ord_x', amountCents: 1 }) });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    // the admin token is not a charge token, nor is a prefix of the real one
+    expect((await charge(gw.url, 'ord_x', { orderId: 'ord_x', amountCents: 1 }, `Bearer ${ADMIN_TOKEN}`)).status).toBe(401);
+    expect((await charge(gw.url, 'ord_x', { orderId: 'ord_x', amountCents: 1 }, `Bearer ${CHARGE_TOKEN.slice(0, -1)}`)).status).toBe(401);
+    expect(((await (await fetch(`${gw.url}/v1/charges?orderId=ord_x`)).json()) as { charges: unknown[] }).charges).toHaveLength(0);
+    expect((await charge(gw.url, 'ord_x', { orderId: 'ord_x', amountCents: 1 }, `bearer ${CHARGE_TOKEN}`)).status).toBe(201);
+  });
+
+  it('takes the admin Bearer scheme in any case, like the stack does', async () => {
+    const gw = await gateway();
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      expect((await fetch(`${gw.url}/admin/config`, { headers: { authorization: `${scheme} ${ADMIN_TOKEN}` } })).status).toBe(200);
+    }
+    expect((await fetch(`${gw.url}/admin/config`, { headers: { authorization: `Basic ${ADMIN_TOKEN}` } })).status).toBe(401);
+    expect((await fetch(`${gw.url}/admin/config`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}x` } })).status).toBe(401);
   });
 
   it('concurrent calls with one key produce one charge', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { SurgeError } from '../../errors.js';
+import { bearerMatcher } from '../bearer.js';
 import { abortableDelay } from '../resilience/retry.js';
 
 export const LEDGER_DB_FILE = 'payment-ledger.db';
@@ -24,6 +25,11 @@ export interface PaymentGatewayOptions {
   latencyMs: number;
   /** Bearer token for /admin/config. */
   adminToken: string;
+  /**
+   * Bearer token the charge creator (the stack's workers) sends on POST /v1/charges: a charge
+   * without it gets 401, so nothing else that reaches the port can record charges.
+   */
+  chargeToken: string;
   logger: Logger;
   /** Source of randomness for failure injection (tests pass a fixed one). Default Math.random. */
   random?: () => number;
@@ -97,11 +103,8 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
   const closing = new AbortController();
   // Every charge in its simulated latency listens on it: hundreds at a surge, none leaked.
   setMaxListeners(0, closing.signal);
-  const expected = Buffer.from(`Bearer ${opts.adminToken}`);
-  const authorized = (header: string | undefined) => {
-    const got = Buffer.from(header ?? '');
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  const authorized = bearerMatcher(opts.adminToken);
+  const chargeAuthorized = bearerMatcher(opts.chargeToken);
 
   const app = Fastify({ loggerInstance: opts.logger.child({ component: 'payment-gateway' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 });
   const fail = (code: string, message: string) => ({ error: { code, message } });
@@ -109,6 +112,9 @@ export async function startPaymentGateway(opts: PaymentGatewayOptions): Promise<
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.post('/v1/charges', async (req, reply) => {
+    if (!chargeAuthorized(req.headers.authorization)) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="surgectl-payment-gateway"').send(fail('unauthorized', 'charges need the bearer token the stack gave its workers'));
+    }
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
       return reply.code(400).send(fail('idempotency_key_required', 'the Idempotency-Key header is required (1..255 characters)'));

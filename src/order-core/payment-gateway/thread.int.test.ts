@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SurgeError } from '../../errors.js';
-import { ADMIN_TOKEN, tempDir } from '../../../test/support/order-engine.js';
+import { ADMIN_TOKEN, CHARGE_TOKEN, tempDir } from '../../../test/support/order-engine.js';
 import { startPaymentGatewayThread, type PaymentGatewayThread } from './thread.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -33,6 +33,7 @@ async function start(opts: { port?: number; failureRate?: number; logger?: pino.
     failureRate: opts.failureRate ?? 0,
     latencyMs: 0,
     adminToken: ADMIN_TOKEN,
+    chargeToken: CHARGE_TOKEN,
     logger: opts.logger ?? pino({ level: 'silent' }),
   });
   cleanups.push(() => gw.close());
@@ -40,7 +41,7 @@ async function start(opts: { port?: number; failureRate?: number; logger?: pino.
 }
 
 const charge = (url: string, key: string, body: unknown) =>
-  fetch(`${url}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+  fetch(`${url}/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, authorization: `Bearer ${CHARGE_TOKEN}` }, body: JSON.stringify(body) });
 
 describe('payment gateway simulator on its own thread', () => {
   it('serves charges with idempotency, and its knobs change what the thread answers', async () => {

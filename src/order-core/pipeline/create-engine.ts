@@ -9,6 +9,7 @@ import type { BreakerOptions, BreakerState } from '../resilience/circuit-breaker
 import type { BackoffPolicy } from '../resilience/retry.js';
 import { acquireDirLock } from '../storage/sqlite/lock.js';
 import { SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import type { PipelineTracing } from '../tracing.js';
 import { createOrderWorker } from './steps.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   optionLabels?: { dataDir?: string | undefined } | undefined;
   /** Base URL of the payment gateway simulator (or a real gateway speaking its API). */
   paymentUrl: string;
+  /** Bearer token the gateway requires on POST /v1/charges (startStack makes one per start and gives it to both). */
+  paymentAuthToken: string;
   logger: Logger;
   metrics: StackMetrics;
   /** Clock, epoch ms. Default Date.now. */
@@ -48,6 +51,8 @@ export interface PipelineOptions {
   sweepIntervalMs?: number;
   /** Idle dispatcher poll interval, ms. Default 100. */
   pollMs?: number;
+  /** Runs inside every group commit of the store (tests throw SQLITE_FULL from it). Default: none. */
+  beforeGroupCommit?: () => void;
   /** Process id written to the data-dir lock. Default: this process. */
   pid?: number;
   /** Resolves a relative seedInventory path. Default: the process's working directory. */
@@ -57,6 +62,8 @@ export interface PipelineOptions {
    * flags (overrides kept in the store).
    */
   unleash?: Omit<UnleashFlagsOptions, 'logger' | 'now' | 'onValues'> | undefined;
+  /** Spans for the steps of traced orders (see tracing.ts). Default: none. */
+  tracing?: PipelineTracing | undefined;
 }
 
 /** The engine plus what the stack, the chaos faults and tests need beyond OrderEngine. */
@@ -101,6 +108,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       now,
       reservationTtlMs: opts.reservationTtlMs,
       throughputPerSec: () => pool?.expectedRatePerSec() ?? 0,
+      ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}),
       onAccepted: (n) => {
         opts.metrics.ordersAccepted.inc(n);
         pool?.notify();
@@ -125,6 +133,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
 
     const payments = createPaymentClient({
       baseUrl: opts.paymentUrl,
+      authToken: opts.paymentAuthToken,
       timeoutMs: opts.paymentTimeoutMs,
       now,
       ...(opts.paymentRetry?.maxAttempts !== undefined ? { maxAttempts: opts.paymentRetry.maxAttempts } : {}),
@@ -147,7 +156,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       now,
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
       leaseOptions: () => ({ reserve: true, startPayment: payments.breakerState() === 'closed' }),
-      worker: createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 } }),
+      worker: createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 }, tracing: opts.tracing }),
       onResult: (_job, result) => {
         if (result.kind === 'completed') opts.metrics.ordersCompleted.inc({ status: result.status });
       },

@@ -7,6 +7,7 @@ import type { PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
 import { NOTIFY_SKIPPED_BY_FLAG, type LeasedJob, type OrderRow, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import type { JobTrace, PipelineTracing, StepSpan } from '../tracing.js';
 
 /** What a finished job did to its order. */
 export type JobResult =
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   now: () => number;
   /** Wait between payment attempts while the gateway is unavailable. */
   deferPolicy: BackoffPolicy;
+  /** Spans for each step of a traced order (tracing on). Default: none. */
+  tracing?: PipelineTracing | undefined;
 }
 
 /**
@@ -39,31 +42,41 @@ export interface PipelineDeps {
  * the order.
  */
 export function createOrderWorker(deps: PipelineDeps): Worker {
-  const { store, payments, flags, metrics, now } = deps;
+  const { store, payments, flags, metrics, now, tracing } = deps;
 
   const observe = cachedObserver(metrics.stepDuration, ['step', 'outcome']);
   const observeStep = (step: string, outcome: string, seconds: number) => observe([step, outcome], seconds);
 
-  const timed = async <T>(step: string, fn: () => T | Promise<T>, outcomeOf: (v: T) => string = () => 'ok'): Promise<T> => {
+  const timed = async <T>(
+    step: 'reserve' | 'pay' | 'confirm',
+    fn: (span: StepSpan | undefined) => T | Promise<T>,
+    outcomeOf: (v: T) => string = () => 'ok',
+    trace?: JobTrace,
+  ): Promise<T> => {
     const started = performance.now();
+    const span = trace === undefined ? undefined : trace.step(step);
     try {
-      const v = await fn();
-      observeStep(step, outcomeOf(v), (performance.now() - started) / 1000);
+      const v = await fn(span);
+      const outcome = outcomeOf(v);
+      observeStep(step, outcome, (performance.now() - started) / 1000);
+      if (span !== undefined) span.end(outcome);
       return v;
     } catch (err) {
       const outcome = err instanceof PaymentDeclined ? 'declined' : err instanceof BreakerOpenError ? 'breaker_open' : err instanceof TransientPaymentError ? 'unavailable' : 'error';
       observeStep(step, outcome, (performance.now() - started) / 1000);
+      if (span !== undefined) span.fail(err, outcome);
       throw err;
     }
   };
 
   /** paid -> confirmed -> notify in one commit; metrics per step from inside it. */
-  const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger, row: OrderRow): Promise<JobResult> => {
+  const settle = async (job: LeasedJob, chargeId: string | undefined, log: Logger, row: OrderRow, trace: JobTrace | undefined): Promise<JobResult> => {
     const enabled = flags.isEnabled('order-notifications');
     const features = { notifications: enabled, recommendations: flags.isEnabled('recommendations'), loyaltyPoints: flags.isEnabled('loyalty-points') };
-    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, features, row));
+    const r = await timed('confirm', () => store.settle(job.orderId, job.token, chargeId, features, row), undefined, trace);
     // notify shares the confirm commit (outbox pattern); its own share is the outbox write
     observeStep('notify', enabled ? 'ok' : 'skipped', r.notifyMs / 1000);
+    if (trace !== undefined) trace.record('notify', r.notifyMs, enabled ? 'ok' : 'skipped');
     // One line for payment, confirmation and notification: they are one commit, and three lines
     // per order were a visible share of the pipeline's CPU.
     log.info({ ...(chargeId !== undefined ? { chargeId } : {}), notification: r.notified ? 'queued' : enabled ? 'already_sent' : NOTIFY_SKIPPED_BY_FLAG }, 'order confirmed');
@@ -71,7 +84,9 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
   };
 
   return async (job, signal) => {
-    const log = deps.logger.child({ orderId: job.orderId });
+    // Orders accepted with tracing on carry their intake span's traceparent: the steps join that trace.
+    const trace = tracing === undefined ? undefined : tracing.job(job.orderId, job.traceParent);
+    const log = deps.logger.child(trace === undefined ? { orderId: job.orderId } : { orderId: job.orderId, trace_id: trace.traceId });
     const check = () => {
       if (signal.aborted) throw new GiveUp(`worker stopped: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}`);
     };
@@ -81,6 +96,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     if (job.reserved !== undefined) {
       // the dispatcher ran the reserve step in the lease commit
       observeStep('reserve', job.reserved.status, job.reserved.ms / 1000);
+      if (trace !== undefined) trace.record('reserve', job.reserved.ms, job.reserved.status);
       if (job.reserved.status === 'sold_out') {
         log.info({ reason: job.reserved.reason }, 'order sold out');
         return { kind: 'completed', status: 'sold_out' };
@@ -98,7 +114,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
         case 'accepted': {
           // Breaker closed: the charge follows at once, so mark it in the reserve commit. Otherwise
           // leave the order unmarked so its reservation can still expire while the gateway is down.
-          const r = await timed('reserve', () => store.reserve(job.orderId, job.token, payments.breakerState() === 'closed'), (v) => v.status);
+          const r = await timed('reserve', () => store.reserve(job.orderId, job.token, payments.breakerState() === 'closed'), (v) => v.status, trace);
           payMarked = r.payStarted === true;
           if (r.status === 'sold_out') {
             log.info({ reason: r.reason }, 'order sold out');
@@ -115,19 +131,23 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
             return { kind: 'completed', status: 'cancelled' };
           }
           try {
-            const charge = await timed('pay', () =>
-              payments.charge(
-                { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id },
-                signal,
-                async () => {
-                  if (payMarked || row.pay_attempts > 0) return true;
-                  payMarked = await store.markPayAttempt(job.orderId, job.token);
-                  return payMarked;
-                },
-              ),
+            const charge = await timed(
+              'pay',
+              (span) =>
+                payments.charge(
+                  { orderId: row.id, amountCents: row.amount_cents, token: row.payment_token ?? undefined, idempotencyKey: row.id, traceCall: span === undefined ? undefined : span.traceCall },
+                  signal,
+                  async () => {
+                    if (payMarked || row.pay_attempts > 0) return true;
+                    payMarked = await store.markPayAttempt(job.orderId, job.token);
+                    return payMarked;
+                  },
+                ),
+              undefined,
+              trace,
             );
             check();
-            return await settle(job, charge.chargeId, log, row);
+            return await settle(job, charge.chargeId, log, row, trace);
           } catch (err) {
             check();
             if (err instanceof PaymentDeclined) {
@@ -150,10 +170,10 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
           }
         }
         case 'paid':
-          return await settle(job, undefined, log, row);
+          return await settle(job, undefined, log, row, trace);
         case 'confirmed': {
           // confirmed but not notified only happens for orders confirmed by an older version
-          if (row.notified === 0) return await settle(job, undefined, log, row);
+          if (row.notified === 0) return await settle(job, undefined, log, row, trace);
           await store.ack(job.orderId, job.token, null);
           return { kind: 'noop' };
         }

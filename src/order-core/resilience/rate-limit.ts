@@ -2,7 +2,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
-/** A per-client limit: API key, else IP address. */
+/** A per-client limit, keyed by whatever the caller names the client (the API: its address). */
 export interface ClientRateLimiter {
   /**
    * Takes `cost` tokens (default 1) for the client; refuses with the wait until enough are back.

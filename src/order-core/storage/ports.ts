@@ -9,6 +9,8 @@ export interface AcceptRequest {
   requestHash: string;
   /** API key or IP the order came from (for logs and fairness), optional. */
   clientId?: string | undefined;
+  /** W3C traceparent of the intake span (tracing on), stored so the worker steps continue its trace. */
+  traceParent?: string | undefined;
 }
 
 export type AcceptOutcome =

@@ -34,7 +34,7 @@ describe('sqlite order store', () => {
     const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.pragma('user_version', { simple: true })).toBe(4);
+      expect(raw.pragma('user_version', { simple: true })).toBe(5);
     } finally {
       raw.close();
     }

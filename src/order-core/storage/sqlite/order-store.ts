@@ -43,6 +43,8 @@ export interface OrderRow {
   idem_key: string;
   request_hash: string;
   client_id: string | null;
+  /** W3C traceparent of the intake span; null when the order was accepted untraced. */
+  trace_parent: string | null;
 }
 
 /** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
@@ -61,6 +63,8 @@ export interface LeasedJob {
   token: string;
   /** True when a previous lease on this job expired without an ack. */
   redelivered: boolean;
+  /** W3C traceparent stored with the order (its intake span); absent when untraced. */
+  traceParent?: string;
   /**
    * Set when the lease transaction also ran the reserve step (leaseBatch with `reserve`): its
    * outcome and duration, ms. A sold_out job is already acked.
@@ -90,6 +94,17 @@ export interface SqliteOrderStoreOptions {
   onCancelled?: (orderId: string, reason: string) => void;
   /** The WAL's fdatasync; tests pass a failing one to check the fail-stop. Default node:fs. */
   datasync?: typeof fdatasync;
+  /**
+   * Runs inside every group transaction before its writes; tests throw a SqliteError such as
+   * SQLITE_FULL or SQLITE_IOERR from it to stand in for a full or failing disk. Default: none.
+   */
+  beforeGroupCommit?: () => void;
+}
+
+/** SQLite could not write to its files (disk full, I/O error): not the request's fault, nor a bug. */
+function isDiskError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
 }
 
 interface PendingOp {
@@ -152,6 +167,14 @@ export class SqliteOrderStore implements OrderStore {
    * SQLite's recovery stops at the last intact commit.
    */
   private failure: Error | undefined;
+  /**
+   * Set while group commits fail because SQLite cannot write (SQLITE_FULL, SQLITE_IOERR): such a
+   * transaction is rolled back whole, so nothing was acknowledged and the file stays consistent;
+   * the store is unhealthy (/readyz 503) until a later group commit succeeds. isHealthy() queues
+   * a small probe write now and then so that recovery is noticed even when no orders arrive.
+   */
+  private diskFault: Error | undefined;
+  private lastProbeAt = 0;
   private readonly file: string;
 
   constructor(private readonly opts: SqliteOrderStoreOptions) {
@@ -196,6 +219,7 @@ export class SqliteOrderStore implements OrderStore {
     this.db = db;
     this.closed = false;
     this.failure = undefined;
+    this.diskFault = undefined;
     this.loadPrices();
     if (this.ops.length > 0) this.scheduleFlush();
   }
@@ -298,21 +322,31 @@ export class SqliteOrderStore implements OrderStore {
     this.groupCreated = 0;
     let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
+      const before = this.opts.beforeGroupCommit;
       results = db
-        .transaction(() =>
-          batch.map((op) => {
+        .transaction(() => {
+          if (before !== undefined) before();
+          return batch.map((op) => {
             try {
               return { ok: true as const, value: savepoint(op.run) };
             } catch (error) {
               return { ok: false as const, error };
             }
-          }),
-        )
+          });
+        })
         .immediate();
     } catch (err) {
       this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
+      if (isDiskError(err)) this.noteDiskFault(err);
       for (const op of batch) op.reject(err);
       return;
+    }
+    if (this.diskFault !== undefined) {
+      const diskFailure = results.find((r) => !r.ok && isDiskError(r.error));
+      if (diskFailure === undefined) {
+        this.opts.logger.warn({ after: this.diskFault.message }, 'the order store writes again; /readyz answers ready');
+        this.diskFault = undefined;
+      }
     }
     const settle = (op: PendingOp, i: number) => {
       const r = results[i];
@@ -379,8 +413,8 @@ export class SqliteOrderStore implements OrderStore {
     const inserted = db
       .prepare(
         `INSERT INTO orders (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents,
-           status, history, created_at, updated_at, next_attempt_at)
-         VALUES (@id, @key, @hash, @customerId, @items, @token, @clientId, @amount, 'accepted', @history, @now, @now, @now)
+           status, history, created_at, updated_at, next_attempt_at, trace_parent)
+         VALUES (@id, @key, @hash, @customerId, @items, @token, @clientId, @amount, 'accepted', @history, @now, @now, @now, @traceParent)
          ON CONFLICT (idem_key) DO NOTHING`,
       )
       .run({
@@ -392,6 +426,7 @@ export class SqliteOrderStore implements OrderStore {
         token: req.order.paymentToken ?? null,
         clientId: req.clientId ?? null,
         amount,
+        traceParent: req.traceParent ?? null,
         history: JSON.stringify(history),
         now,
       }).changes;
@@ -580,6 +615,10 @@ export class SqliteOrderStore implements OrderStore {
 
   isHealthy(): boolean {
     if (this.failure !== undefined || this.db === undefined || !this.db.open) return false;
+    if (this.diskFault !== undefined) {
+      this.probeWrite();
+      return false;
+    }
     try {
       this.db.prepare('SELECT 1').get();
       return true;
@@ -599,6 +638,21 @@ export class SqliteOrderStore implements OrderStore {
     this.wal?.close();
     this.wal = undefined;
     for (const op of this.takeOps()) op.reject(new Error('order store is closed'));
+  }
+
+  private noteDiskFault(err: unknown): void {
+    if (this.diskFault === undefined) this.opts.logger.error({ err }, 'the order store cannot write (disk full or I/O error); /readyz answers 503 until a write succeeds');
+    this.diskFault = err as Error;
+  }
+
+  /** A tiny write, at most once a second while writes fail, to notice when the disk takes them again. */
+  private probeWrite(): void {
+    const now = Date.now();
+    if (now - this.lastProbeAt < 1_000) return;
+    this.lastProbeAt = now;
+    this.write(() => this.conn.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(now)), false).catch(
+      () => undefined, // still failing: noted by the group commit
+    );
   }
 
   /** Fail-stop: refuse every write from now on, and those already queued, until a reopen. */
@@ -657,8 +711,8 @@ export class SqliteOrderStore implements OrderStore {
     const now = this.opts.now();
     const until = now + leaseMs;
     const db = this.conn;
-    const due = db.prepare<[number, number], { seq: number; id: string; lease_owner: string | null }>(
-      'SELECT seq, id, lease_owner FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?',
+    const due = db.prepare<[number, number], { seq: number; id: string; lease_owner: string | null; trace_parent: string | null }>(
+      'SELECT seq, id, lease_owner, trace_parent FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?',
     );
     const take = db.prepare('UPDATE orders SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE seq = ?');
     return db
@@ -669,7 +723,10 @@ export class SqliteOrderStore implements OrderStore {
         return rows.map((r, i) => {
           const token = tokens[i] as string;
           take.run(token, until, until, r.seq);
-          return { orderId: r.id, token, redelivered: r.lease_owner !== null };
+          const job: LeasedJob = { orderId: r.id, token, redelivered: r.lease_owner !== null };
+          // only orders accepted with tracing on have one
+          if (r.trace_parent !== null) job.traceParent = r.trace_parent;
+          return job;
         });
       })
       .immediate();

@@ -128,6 +128,11 @@ const MIGRATIONS: readonly string[] = [
     UPDATE sold_audit SET qty = qty - OLD.qty WHERE sku = OLD.sku;
   END;
   `,
+  // The W3C traceparent of the intake request that accepted the order (tracing on), so the worker
+  // steps continue that trace however much later, or after a restart, they run. NULL: untraced.
+  `
+  ALTER TABLE orders ADD COLUMN trace_parent TEXT;
+  `,
 ];
 
 /** Applies the migrations not applied yet, up to `target` (default: all); returns the version reached. */
