@@ -54,6 +54,15 @@ function contract(name: string, setup: () => Promise<StackAdminPort>) {
       await expect(admin.setWorkers(-1)).rejects.toMatchObject({ code: 'SRG_STACK_ADMIN' });
     });
 
+    it('reads the stock per sku', async () => {
+      const items = await (await setup()).inventory();
+      expect(items.length).toBeGreaterThan(0);
+      for (const i of items) {
+        expect(i).toEqual({ sku: expect.stringMatching(/^SKU-\d{4}$/), available: expect.any(Number), reserved: expect.any(Number), sold: expect.any(Number) });
+        expect(i.available + i.reserved + i.sold).toBe(10);
+      }
+    });
+
     it('lists, overrides and clears flags', async () => {
       const admin = await setup();
       const flags = await admin.flags();

@@ -1,5 +1,5 @@
 import { SurgeError } from '../../errors.js';
-import type { CallOptions, PaymentFaults, StackAdminPort, StackFlag, StackStatus } from './port.js';
+import type { CallOptions, InventoryItem, PaymentFaults, StackAdminPort, StackFlag, StackStatus } from './port.js';
 
 /** Knobs a test turns on the fake to shape what the probes see. */
 export interface FakeStackAdmin extends StackAdminPort {
@@ -7,6 +7,8 @@ export interface FakeStackAdmin extends StackAdminPort {
   readonly state: StackStatus & { payment: PaymentFaults };
   /** Exposition text GET /metrics returns. */
   metrics: string;
+  /** Stock GET /v1/inventory returns; tests may change it. Default: two skus of 10 units. */
+  stock: InventoryItem[];
   /** Every call made, in order, e.g. `setDropRatio(0.5)`. */
   readonly calls: string[];
   /** When set, every call rejects with SRG_STACK_UNREACHABLE (the stack is "down"). */
@@ -59,10 +61,15 @@ export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaul
     url: init.url ?? 'http://127.0.0.1:8080',
     state,
     metrics: '',
+    stock: [
+      { sku: 'SKU-0001', available: 10, reserved: 0, sold: 0 },
+      { sku: 'SKU-0002', available: 10, reserved: 0, sold: 0 },
+    ],
     calls: [],
     down: false,
     status: (o?: CallOptions) => op('status()', () => structuredClone(state), o?.signal),
     metricsText: () => op('metricsText()', () => fake.metrics),
+    inventory: (o?: CallOptions) => op('inventory()', () => structuredClone(fake.stock), o?.signal),
     setWorkers: (count) =>
       op(`setWorkers(${count})`, () => {
         if (!Number.isInteger(count) || count < 0 || count > 512) throw admin('count must be an integer 0..512');

@@ -1,8 +1,9 @@
 import type { PaymentFaults, StackFlag, StackFlagList, StackStatus } from '../../order-core/api/admin-contract.js';
+import type { InventoryItem } from '../../order-core/domain/types.js';
 
 // The documents are the server's contract (order-core/api/admin-contract.ts); re-exported so
 // users of the port name one module.
-export type { PaymentFaults, StackFlag, StackFlagList, StackStatus };
+export type { InventoryItem, PaymentFaults, StackFlag, StackFlagList, StackStatus };
 
 /** Options of a single call. */
 export interface CallOptions {
@@ -26,6 +27,8 @@ export interface StackAdminPort {
   status(opts?: CallOptions): Promise<StackStatus>;
   /** The stack's Prometheus exposition text from GET /metrics. */
   metricsText(): Promise<string>;
+  /** Stock per sku (GET /v1/inventory, no token needed). */
+  inventory(opts?: CallOptions): Promise<InventoryItem[]>;
   setWorkers(count: number): Promise<{ size: number }>;
   killWorker(): Promise<{ killed: boolean; orderId?: string }>;
   pauseConsumer(): Promise<{ paused: boolean }>;

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
 import { isHttpUrl } from '../../util/url.js';
-import type { PaymentFaults, StackAdminPort, StackFlag, StackFlagList, StackStatus } from './port.js';
+import type { InventoryItem, PaymentFaults, StackAdminPort, StackFlag, StackFlagList, StackStatus } from './port.js';
 import { transportFailureReason } from '../../util/transport-failure.js';
 
 export interface StackAdminOptions {
@@ -65,6 +65,7 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
     url: base,
     status: (o = {}) => call<StackStatus>('GET', '/admin/status', { signal: o.signal }),
     metricsText: () => call<string>('GET', '/metrics', { auth: false, text: true }),
+    inventory: async (o = {}) => (await call<{ items: InventoryItem[] }>('GET', '/v1/inventory', { auth: false, signal: o.signal })).items,
     setWorkers: (count) => call('PUT', '/admin/workers', { body: { count } }),
     killWorker: () => call('POST', '/admin/faults/kill-worker'),
     pauseConsumer: () => call('POST', '/admin/faults/consumer/pause'),
