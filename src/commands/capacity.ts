@@ -57,7 +57,8 @@ Examples:
   $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --headroom 30% --services intake,worker --out plan.yaml
   $ surgectl capacity plan --forecast forecast.json --per-replica-rps intake=120,worker=40 --services intake,worker:2
   $ surgectl capacity plan --forecast forecast.json --load-test k6-summary.json --replicas-under-test 2 -o yaml
-  $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --targets targets.yaml --out plan.yaml   # ready for scale apply
+  $ surgectl capacity plan --forecast forecast.json --per-replica-rps 120 --targets targets.yaml --out plan.yaml
+  $ surgectl scale apply -f plan.yaml       # apply it: snapshot, confirm, scale, wait
 `,
     )
     .action(async (flags: PlanFlags) => {
