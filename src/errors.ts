@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
   SRG_REHEARSE_REPORT: { exitCode: ExitCode.Usage, summary: 'The rehearsal report could not be written to the report directory.' },
+  // Preflight (surgectl preflight)
+  SRG_PREFLIGHT_FAILED: { exitCode: ExitCode.GateFailed, summary: 'One or more preflight checks failed.' },
   // Internal
   SRG_CLI_INTERNAL: { exitCode: ExitCode.Internal, summary: 'An unexpected failure: a bug in surgectl.' },
 } as const satisfies Record<string, { exitCode: ExitCode; summary: string }>;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envVarName } from '../src/config/load.js';
-import { ConfigSchema, FlagsConfigSchema, ForecastConfigSchema, ScaleConfigSchema, StackConfigSchema } from '../src/config/schema.js';
+import { ConfigSchema, FlagsConfigSchema, ForecastConfigSchema, PreflightConfigSchema, ScaleConfigSchema, StackConfigSchema, WatchConfigSchema } from '../src/config/schema.js';
 import { REPO_ROOT } from './support/stack.js';
 
 /** README.md's "## Configuration" section, up to the next second-level heading. */
@@ -15,7 +15,7 @@ function configurationSection(): string {
   return end === -1 ? rest : rest.slice(0, end);
 }
 
-const sections = { stack: StackConfigSchema.shape, forecast: ForecastConfigSchema.shape, flags: FlagsConfigSchema.shape, scale: ScaleConfigSchema.shape };
+const sections = { stack: StackConfigSchema.shape, forecast: ForecastConfigSchema.shape, flags: FlagsConfigSchema.shape, scale: ScaleConfigSchema.shape, preflight: PreflightConfigSchema.shape, watch: WatchConfigSchema.shape };
 
 describe('README "Configuration" lists every key of the schema', () => {
   it('covers every section of ConfigSchema', () => {

@@ -3,6 +3,9 @@ import { STACK_DEFAULTS as D } from '../order-core/stack-options.js';
 import { parseDuration } from '../util/duration.js';
 import { ScaleTargetsSchema } from '../scale/plan-file.js';
 import { isHttpUrl } from '../util/url.js';
+import { WATCH_HISTORY_DEFAULT_MS, WATCH_INTERVAL_DEFAULT_MS, WATCH_THRESHOLD_DEFAULTS } from '../watch/types.js';
+
+const W = { ...WATCH_THRESHOLD_DEFAULTS, intervalMs: WATCH_INTERVAL_DEFAULT_MS, historyMs: WATCH_HISTORY_DEFAULT_MS };
 
 /** `rateLimit`: requests per second per client address, or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
@@ -118,6 +121,36 @@ export const FlagsConfigSchema = z
 
 export type FlagsConfig = z.infer<typeof FlagsConfigSchema>;
 
+/** `surgectl watch`: refresh, sparkline history and the SLOs the screen colours against (red past, yellow past 80%). */
+export const WatchConfigSchema = z
+  .object({
+    /** Time between readings, ms (`--interval`, a duration). */
+    intervalMs: z.number().int().min(100).max(3_600_000).default(W.intervalMs),
+    /** History the sparklines show, ms. */
+    historyMs: z.number().int().min(1_000).default(W.historyMs),
+    /** Intake p50 latency objective, ms. */
+    intakeP50Ms: z.number().positive().default(W.intakeP50Ms),
+    /** Intake p99 latency objective, ms. */
+    intakeP99Ms: z.number().positive().default(W.intakeP99Ms),
+    /** Share of intake answers that may be server errors (5xx but 503), 0..1. */
+    errorRatio: z.number().min(0).max(1).default(W.errorRatio),
+    /** Share of intake answers that may be 429, 0..1. */
+    rateLimitedRatio: z.number().min(0).max(1).default(W.rateLimitedRatio),
+    /** Share of intake answers that may be 503, 0..1. */
+    unavailableRatio: z.number().min(0).max(1).default(W.unavailableRatio),
+    /** Waiting orders objective. */
+    queueDepth: z.number().int().min(1).default(W.queueDepth),
+    /** Wait of the oldest waiting order objective, ms. */
+    oldestWaitMs: z.number().positive().default(W.oldestWaitMs),
+    /** Share of workers busy objective, 0..1. */
+    workersBusyRatio: z.number().min(0).max(1).default(W.workersBusyRatio),
+    /** Units left of a sku at or below which it shows red. */
+    stockLow: z.number().int().min(0).default(W.stockLow),
+  })
+  .strict();
+
+export type WatchConfig = z.infer<typeof WatchConfigSchema>;
+
 /** `surgectl scale`: which live objects each service of a ScalePlan maps to, when the plan does not say. */
 export const ScaleConfigSchema = z
   .object({
@@ -140,6 +173,32 @@ function jsonOrText(v: string): unknown {
   }
 }
 
+/** A comma-separated list in the environment; a YAML list in the file. */
+const urlList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+  z.array(z.string().refine(isHttpUrl, 'expected an http(s) URL')),
+);
+
+/** `surgectl preflight`: what to check. A check whose system is not configured here is skipped, never passed. */
+export const PreflightConfigSchema = z
+  .object({
+    /** Directory of load-test results (`surgectl loadtest --out`); its newest *.json is checked. */
+    loadTestResults: z.string().min(1).optional(),
+    /** How old the newest load-test result may be. */
+    maxResultAge: duration.default('7d'),
+    /** Name of the `flags.sets` entry that `flags degrade` will switch off; its flags must exist. */
+    degradeSet: z.string().min(1).optional(),
+    /** Static asset URLs that must answer with a cacheable Cache-Control (max-age/s-maxage > 0). */
+    cacheableUrls: urlList.default([]),
+    /** API URLs that must NOT be cacheable (no-store, private, no-cache or no max-age). */
+    uncacheableUrls: urlList.default([]),
+    /** Prometheus base URL whose loaded rules must include deploy/prometheus's groups and alerts. */
+    prometheusUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL such as http://127.0.0.1:9090').optional(),
+  })
+  .strict();
+
+export type PreflightConfig = z.infer<typeof PreflightConfigSchema>;
+
 /**
  * surgectl.yaml. Every section is optional; unknown keys are errors (a typo must not be ignored).
  * Sections are added here as features land; each documents its units.
@@ -150,6 +209,8 @@ export const ConfigSchema = z
     forecast: ForecastConfigSchema.default(ForecastConfigSchema.parse({})),
     scale: ScaleConfigSchema.default(ScaleConfigSchema.parse({})),
     flags: FlagsConfigSchema.default(FlagsConfigSchema.parse({})),
+    watch: WatchConfigSchema.default(WatchConfigSchema.parse({})),
+    preflight: PreflightConfigSchema.default(PreflightConfigSchema.parse({})),
   })
   .strict();
 

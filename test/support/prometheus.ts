@@ -71,7 +71,7 @@ export interface BasicAuthUser {
  * Backfills `openMetrics` into a temporary TSDB with promtool, starts Prometheus on a free loopback
  * port and polls /-/ready (deadline 30 s).
  */
-export async function startPrometheus(openMetrics: string, opts: { tls?: boolean; basicAuth?: BasicAuthUser } = {}): Promise<TestPrometheus> {
+export async function startPrometheus(openMetrics: string, opts: { tls?: boolean; basicAuth?: BasicAuthUser; ruleFiles?: readonly string[] } = {}): Promise<TestPrometheus> {
   const prometheus = requireBinary('prometheus');
   const promtool = requireBinary('promtool');
   const dir = await mkdtemp(join(tmpdir(), 'surgectl-prom-'));
@@ -95,7 +95,9 @@ export async function startPrometheus(openMetrics: string, opts: { tls?: boolean
   const data = join(dir, 'data');
   await writeFile(join(dir, 'history.om'), openMetrics);
   await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'history.om'), data], { timeout: 60_000 });
-  await writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
+  // `ruleFiles`: absolute paths of rule files to load (rule_files of prometheus.yml).
+  const rules = opts.ruleFiles?.length ? `rule_files:\n${opts.ruleFiles.map((f) => `  - ${JSON.stringify(f)}\n`).join('')}` : '';
+  await writeFile(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1h\nscrape_configs: []\n${rules}`);
   let child: ChildProcess | undefined;
   let port = 0;
   let log = '';
