@@ -1,4 +1,5 @@
 import type { StackAdminPort, StackStatus } from '../adapters/stack-admin/port.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** One `stack status --watch` sample: the status plus the rates since the sample before it. */
 export interface StatusSample {
@@ -41,7 +42,8 @@ export async function* watchStatus(port: StackAdminPort, opts: WatchStatusOption
     const rates = statusRates(prev?.status, status, prev === undefined ? 0 : (at - prev.at) / 1000);
     prev = { status, at };
     yield { at: new Date(at).toISOString(), ...rates, status };
-    await abortableWait(opts.intervalMs, signal);
+    // An abort ends the wait early; the loop then sees the signal and stops.
+    await delay(opts.intervalMs, undefined, { signal }).catch(() => undefined);
   }
 }
 
@@ -55,18 +57,4 @@ export function statusRates(prev: StackStatus | undefined, cur: StackStatus, sec
   const total = (s: StackStatus) => Object.values(s.orders.byStatus).reduce((a, n) => a + n, 0);
   const rate = (a: number, b: number) => (b >= a ? Math.round(((b - a) / seconds) * 10) / 10 : null);
   return { acceptedPerSec: rate(total(prev), total(cur)), confirmedPerSec: rate(prev.orders.byStatus.confirmed ?? 0, cur.orders.byStatus.confirmed ?? 0) };
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((done) => {
-    if (signal.aborted) return done();
-    const t = setTimeout(finish, ms);
-    signal.addEventListener('abort', finish, { once: true });
-    function finish() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', finish);
-      done();
-    }
-  });
 }

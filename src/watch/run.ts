@@ -1,6 +1,7 @@
 import { isSurgeError, SurgeError } from '../errors.js';
 import type { WatchSample, WatchSource, WatchThresholds } from './types.js';
 import { buildView, inWindow, onceSnapshot, type WatchView } from './view.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface WatchLoopOptions {
   /** Time between the end of one reading and the next, ms. */
@@ -32,7 +33,8 @@ export async function* watchViews(source: WatchSource, opts: WatchLoopOptions): 
       error = isSurgeError(err) ? err.message : (err as Error).message;
     }
     yield buildView(samples, opts.thresholds, { source: source.describe, historyMs: opts.historyMs, error });
-    await abortableWait(opts.intervalMs, signal);
+    // An abort ends the wait early; the loop then sees the signal and stops.
+    await delay(opts.intervalMs, undefined, { signal }).catch(() => undefined);
   }
 }
 
@@ -53,7 +55,8 @@ export async function watchOnce(source: WatchSource, opts: WatchLoopOptions) {
   };
   const samples = [await read()];
   if (source.needsTwoReadings) {
-    await abortableWait(opts.intervalMs, opts.signal);
+    // An abort ends the wait early; the loop then sees the signal and stops.
+    await delay(opts.intervalMs, undefined, { signal: opts.signal }).catch(() => undefined);
     if (opts.signal.aborted) throw interrupted();
     samples.push(await read());
   }
@@ -66,17 +69,3 @@ export async function watchOnce(source: WatchSource, opts: WatchLoopOptions) {
 
 /** What `watch --once` returns: the view (for the table form) and the JSON document. */
 export type WatchOnceResult = Awaited<ReturnType<typeof watchOnce>>;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((done) => {
-    if (signal.aborted) return done();
-    const t = setTimeout(finish, ms);
-    signal.addEventListener('abort', finish, { once: true });
-    function finish() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', finish);
-      done();
-    }
-  });
-}
