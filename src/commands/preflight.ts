@@ -1,38 +1,24 @@
 import type { Command } from 'commander';
-import { durationMs, httpUrl } from './args.js';
+import { durationMs } from './args.js';
 import type { CommandContext } from './context.js';
+import { targetFlags, targetPorts, type TargetFlags } from './targets.js';
 
-interface PreflightFlags {
+interface PreflightFlags extends TargetFlags {
   plan?: string;
   results?: string;
   maxAge?: number;
   forecast?: string;
   junit?: string;
-  context?: string;
-  namespace?: string;
-  kubeconfig?: string;
-  region?: string;
-  profile?: string;
-  url?: string;
-  tokenEnv: string;
 }
 
 export function registerPreflight(program: Command, ctx: CommandContext): void {
-  program
-    .command('preflight')
+  targetFlags(program.command('preflight'))
     .description('is everything ready for the surge? capacity, autoscaling ceilings, degrade flags, load-test recency, CDN caching, alerts (exit 20 when a check fails)')
     .option('--plan <file>', 'ScalePlan YAML/JSON: live scale and HPA/ASG ceilings must cover it')
     .option('--results <dir>', 'load-test results directory; its newest *.json is checked (default: preflight.loadTestResults)')
     .option('--max-age <duration>', 'how old the newest load-test result may be (default: preflight.maxResultAge, 7d)', durationMs())
     .option('--forecast <file>', 'forecast JSON (`surgectl forecast --out`): the load test must have reached its peak (default: the plan\'s demand)')
     .option('--junit <file>', 'also write a JUnit XML report: one testcase per check, skipped checks as <skipped/>')
-    .option('--context <name>', 'kubeconfig context for targets that name none')
-    .option('-n, --namespace <namespace>', 'namespace for Kubernetes targets that name none')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config)')
-    .option('--region <region>', 'AWS region for Auto Scaling groups that name none (default: AWS_REGION)')
-    .option('--profile <name>', 'AWS shared-config profile')
-    .option('--url <url>', 'the bundled stack URL for BundledStack targets and local flags (default http://127.0.0.1:<stack.port>)', httpUrl())
-    .option('--token-env <name>', 'environment variable holding the stack admin token', 'SURGECTL_STACK_ADMIN_TOKEN')
     .addHelpText(
       'after',
       `
@@ -57,11 +43,7 @@ Examples:
         signal: ctx.runtime.signal,
         ...(f.plan ? { plan: f.plan } : {}),
         configTargets: config.scale.targets,
-        connect: {
-          kubernetes: (context) => ctx.adapters.kubernetes({ kubeconfig: f.kubeconfig, context: context ?? f.context, namespace: f.namespace })(),
-          autoScaling: (region) => ctx.adapters.autoScaling({ region: region ?? f.region, profile: f.profile }),
-          stack: (url) => ctx.adapters.stackAdmin({ url: url ?? f.url, tokenEnv: f.tokenEnv, requireToken: true }),
-        },
+        connect: targetPorts(ctx, f),
         ...(set ? { degradeSet: { name: set, flags: config.flags.sets[set] ?? [] } } : {}),
         flags: () => ctx.adapters.flags({ stackUrl: f.url, tokenEnv: f.tokenEnv }),
         ...(results ? { results } : {}),

@@ -1,39 +1,16 @@
 import type { Command } from 'commander';
-import { durationMs, httpUrl } from './args.js';
+import { durationMs } from './args.js';
 import type { CommandContext } from './context.js';
-import type { ScaleConnect } from '../scale/types.js';
+import { targetFlags, targetPorts, type TargetFlags as SharedTargetFlags } from './targets.js';
 
-/** Where the targets live, for the objects the plan does not pin down (kubectl's and the AWS CLI's flags). */
-interface TargetFlags {
+/** The plan file plus where its targets live. */
+interface TargetFlags extends SharedTargetFlags {
   file: string;
-  context?: string;
-  namespace?: string;
-  kubeconfig?: string;
-  region?: string;
-  profile?: string;
-  url?: string;
-  tokenEnv: string;
-}
-
-/** The ports of a scale run: Kubernetes per context, Auto Scaling per region, the stack per URL (composition root). */
-function connect(ctx: CommandContext, f: Omit<TargetFlags, 'file'>): ScaleConnect {
-  return {
-    kubernetes: (context) => ctx.adapters.kubernetes({ kubeconfig: f.kubeconfig, context: context ?? f.context, namespace: f.namespace })(),
-    autoScaling: (region) => ctx.adapters.autoScaling({ region: region ?? f.region, profile: f.profile }),
-    stack: (url) => ctx.adapters.stackAdmin({ url: url ?? f.url, tokenEnv: f.tokenEnv, requireToken: true }),
-  };
 }
 
 function targetOptions(cmd: Command, withFile = true): Command {
   if (withFile) cmd.requiredOption('-f, --file <plan>', 'ScalePlan YAML/JSON (from `surgectl capacity plan --out`, or hand-written)');
-  return cmd
-    .option('--context <name>', 'kubeconfig context for targets that name none (default: the current context)')
-    .option('-n, --namespace <namespace>', 'namespace for Kubernetes targets that name none')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config)')
-    .option('--region <region>', 'AWS region for Auto Scaling groups that name none (default: AWS_REGION)')
-    .option('--profile <name>', 'AWS shared-config profile (default: AWS_PROFILE, else the default chain)')
-    .option('--url <url>', 'the bundled stack URL for BundledStack targets that name none (default http://127.0.0.1:<stack.port>)', httpUrl())
-    .option('--token-env <name>', 'environment variable holding the stack admin token', 'SURGECTL_STACK_ADMIN_TOKEN');
+  return targetFlags(cmd);
 }
 
 export function registerScale(program: Command, ctx: CommandContext): void {
@@ -54,7 +31,7 @@ Examples:
 
   const options = async (f: TargetFlags) => {
     const { config } = await ctx.loadConfig();
-    return { file: f.file, cwd: ctx.runtime.cwd, configTargets: config.scale.targets, connect: connect(ctx, f), reporter: ctx.reporter(), signal: ctx.runtime.signal, now: () => ctx.runtime.now() };
+    return { file: f.file, cwd: ctx.runtime.cwd, configTargets: config.scale.targets, connect: targetPorts(ctx, f), reporter: ctx.reporter(), signal: ctx.runtime.signal, now: () => ctx.runtime.now() };
   };
 
   targetOptions(scale.command('plan').description('read the plan and the live objects; print current -> target per object (exit 2 when a target is missing or blocked)'))
@@ -135,7 +112,7 @@ Examples:
       const { restoreOutcome } = await import('../scale/outcome.js');
       const { renderRestoreReport } = await import('../ui/scale.js');
       const { resolve } = await import('node:path');
-      const report = await restoreScale({ snapshot: resolve(ctx.runtime.cwd, snapshot), connect: connect(ctx, f), reporter: ctx.reporter(), dryRun: f.dryRun, signal: ctx.runtime.signal });
+      const report = await restoreScale({ snapshot: resolve(ctx.runtime.cwd, snapshot), connect: targetPorts(ctx, f), reporter: ctx.reporter(), dryRun: f.dryRun, signal: ctx.runtime.signal });
       await ctx.print(report, () => renderRestoreReport(report, ctx.paint()));
       const outcome = restoreOutcome(report);
       if (outcome) throw outcome;
