@@ -12,7 +12,10 @@ import { delimiter, join } from 'node:path';
 /** Programs the test suite runs itself, and the Debian package that ships each. */
 const NEEDED = [
   { program: 'prometheus', pkg: 'prometheus', usedBy: 'src/forecast/sources/prometheus.int.test.ts' },
-  { program: 'promtool', pkg: 'prometheus', usedBy: 'src/forecast/sources/prometheus.int.test.ts (backfill)' },
+  { program: 'promtool', pkg: 'prometheus', usedBy: 'src/forecast/sources/prometheus.int.test.ts (backfill), test/deploy-prometheus.test.ts' },
+  { program: 'tmux', pkg: 'tmux', usedBy: 'test/watch-cli.test.ts (the full-screen view as a person sees it)' },
+  { program: 'python3', pkg: 'python3', usedBy: 'the Chaos Toolkit python provider and controls tests' },
+  { program: 'psql', pkg: 'postgresql-client', usedBy: 'test/support/unleash-server.ts (a database per Unleash server)' },
 ];
 
 function onPath(program) {
