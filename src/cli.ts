@@ -50,7 +50,7 @@ Examples:
   $ surgectl stack up --workers 8          # run the bundled order stack in the foreground
   $ surgectl config view -o yaml           # the configuration surgectl would use
 
-Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 10 invalid config, 20 gate/threshold failed,
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 a system could not be reached, 4 disk full, 10 invalid config, 20 gate/threshold failed,
 21 steady state deviated, 30 rollback failed, 130 interrupted.`,
     );
   // Any command's help, on stdout (asked for) or on stderr (shown because the command line was incomplete).

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   SRG_STACK_PORT_IN_USE: { exitCode: ExitCode.Usage, summary: 'A port the stack needs is already taken.' },
   SRG_STACK_DATA_DIR: { exitCode: ExitCode.InvalidConfig, summary: 'The data directory cannot be created, opened or locked.' },
   SRG_STACK_LOCKED: { exitCode: ExitCode.Usage, summary: 'Another stack process holds the data directory.' },
+  SRG_STACK_DISK_FULL: { exitCode: ExitCode.DiskFull, summary: 'The disk of the data directory or the log file is full: the stack cannot start.' },
   SRG_STACK_SEED: { exitCode: ExitCode.InvalidConfig, summary: 'The seed inventory file or count is invalid.' },
   SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack admin API did not answer.' },
   SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },

@@ -11,6 +11,8 @@ export const ExitCode = {
   Usage: 2,
   /** A system surgectl needs (stack, cluster, Prometheus, flag server, cloud API, load target) could not be reached. */
   Unreachable: 3,
+  /** The machine has no room: the disk (data directory or log file) is full. */
+  DiskFull: 4,
   /** A configuration, scenario, experiment or data file is invalid. */
   InvalidConfig: 10,
   /** A load-test threshold or a readiness gate failed. */

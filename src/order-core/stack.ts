@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -188,7 +188,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
           // Bounded: a collector that is down costs the stop at most tracing.flushTimeoutMs.
           await tracing?.shutdown();
           logger.info({ drained: result.drained }, 'order stack stopped');
-          logger.flush();
+          // Bounded: a log on a full disk drops its lines (counted) instead of holding the stop.
+          await flushLog(logger, 2_000);
           return result;
         })();
         return stopping;
@@ -196,8 +197,61 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     };
   } catch (err) {
     await unwind();
-    throw err;
+    throw diskFullError(err, dataDir, label('dataDir')) ?? err;
   }
+}
+
+/** Errors (or their causes) that mean the disk has no room. */
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+function isNoRoom(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NO_ROOM.has(code)) return true;
+  }
+  return false;
+}
+
+/** SRG_STACK_DISK_FULL for an error that means the disk has no room; undefined for any other. */
+function diskFullError(err: unknown, where: string, dataDirLabel: string): SurgeError | undefined {
+  if (!isNoRoom(err) || (isSurgeError(err) && err.code === 'SRG_STACK_DISK_FULL')) return undefined;
+  return new SurgeError('SRG_STACK_DISK_FULL', `the disk of ${where} is full: ${(err as Error).message ?? String(err)}`, {
+    hint: `Free space on that disk (old logs, other files) and start again, or pick another ${dataDirLabel}.`,
+    cause: err,
+  });
+}
+
+/** Bytes the data directory must have room for at start: a probe write, so a full disk fails fast with its own error. */
+const START_HEADROOM_BYTES = 64 * 1024;
+
+/** Writes, fsyncs and removes a probe file: a disk without room fails here, before SQLite and the log. */
+function checkDiskRoom(dir: string, dataDirLabel: string): void {
+  const probe = resolve(dir, `.surgectl-space-probe-${process.pid}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(probe, 'w');
+    writeSync(fd, Buffer.alloc(START_HEADROOM_BYTES));
+    fsyncSync(fd);
+  } catch (err) {
+    const full = diskFullError(err, dir, dataDirLabel);
+    if (full) throw new SurgeError('SRG_STACK_DISK_FULL', `the disk of the data directory ${dir} is full: not even ${START_HEADROOM_BYTES / 1024} KiB can be written`, { hint: full.hint, cause: err });
+    throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(probe, { force: true });
+  }
+}
+
+/** logger.flush() that waits for the write, `timeoutMs` at most. */
+async function flushLog(logger: pino.Logger, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    new Promise<void>((done) => logger.flush(() => done())),
+    new Promise<void>((done) => {
+      timer = setTimeout(done, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**
@@ -282,6 +336,7 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   checkUnleashToken(given, labels);
   checkTimeouts(given, labels);
   prepareDataDir(dataDir, optionLabel(labels, 'dataDir'));
+  checkDiskRoom(dataDir, optionLabel(labels, 'dataDir'));
   if (logFile !== null) checkLogFile(logFile, opts.logFile !== undefined, labels);
   const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
   const stack = await startStack({ ...given, dataDir, optionLabels: labels, logger, cwd: opts.cwd, seedEntries });
@@ -376,6 +431,8 @@ function checkLogFile(path: string, given: boolean, labels: StackOptionLabels | 
     mkdirSync(dirname(path), { recursive: true });
     closeSync(openSync(path, 'a'));
   } catch (err) {
+    const full = diskFullError(err, path, optionLabel(labels, 'dataDir'));
+    if (full) throw full;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EISDIR' ? 'it is a directory (expected a file path)' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of its directory' : ((err as Error).message ?? String(code));
     const logFile = optionLabel(labels, 'logFile');

@@ -15,6 +15,7 @@ import Fastify, {
 import { createLoadShedder } from '../resilience/load-shed.js';
 import { createClientRateLimiter } from '../resilience/rate-limit.js';
 import type { ApiDeps, ApiRuntime, HttpLimits, IntakeState } from './context.js';
+import { createRefusalLog } from './refusal-log.js';
 import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
@@ -217,6 +218,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       maxBacklog: deps.maxBacklog,
       probe: { queueDepth: () => deps.engine.store.queueDepth(), throughputPerSec: () => deps.engine.pool.throughputPerSec() },
     }),
+    refusals: createRefusalLog(now, deps.refusalLogIntervalMs),
     now,
   };
   app.decorate('surge', rt);

@@ -4,6 +4,7 @@ import type { StackMetrics } from '../metrics.js';
 import type { LoadShedder } from '../resilience/load-shed.js';
 import type { ClientRateLimiter } from '../resilience/rate-limit.js';
 import type { IntakeTracing } from '../tracing.js';
+import type { RefusalLog } from './refusal-log.js';
 
 /** Intake switches the admin API and a graceful stop flip at run time. */
 export interface IntakeState {
@@ -64,6 +65,8 @@ export interface ApiDeps {
   drain?: () => Promise<unknown>;
   /** Used by the default drain; ms. Default 30 000. */
   drainTimeoutMs?: number;
+  /** At most one log line per this many ms about orders the store refused; default 10 000. */
+  refusalLogIntervalMs?: number;
   /** For the drop-requests fault; default Math.random. */
   random?: () => number;
   /** ms since epoch; default Date.now. */
@@ -82,5 +85,7 @@ export interface ApiRuntime {
   state: IntakeState;
   limiter: ClientRateLimiter;
   shedder: LoadShedder;
+  /** Orders the store refused, logged once per interval with a count. */
+  refusals: RefusalLog;
   now(): number;
 }

@@ -37,12 +37,14 @@ export async function submitOrder(
     outcome = await engine.store.accept({ order: clean, idempotencyKey, requestHash: requestHash(clean), clientId, traceParent: trace === undefined ? undefined : trace.traceParent });
   } catch (err) {
     // A store that cannot commit is an outage, not bad input; the same key may safely be retried.
-    log.error({ err, idempotencyKey }, 'order store failed to accept an order');
+    // Once per interval with a count, not a stack per order: a full disk refuses every order.
+    rt.refusals.note(err, log);
     metrics.ordersRejected.inc({ reason: 'store_unavailable' });
     return { ok: false, status: 503, code: 'ORDER_STORE_UNAVAILABLE', message: 'The order store is unavailable; retry with the same Idempotency-Key', retryAfterSec: 1 };
   }
   switch (outcome.kind) {
     case 'created':
+      rt.refusals.recovered(log);
       // surgectl_orders_accepted_total is counted by the store per group commit, not here.
       log.info({ orderId: outcome.order.orderId }, 'order accepted');
       if (trace !== undefined) trace.accepted(outcome.order.orderId, false);

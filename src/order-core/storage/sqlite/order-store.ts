@@ -336,8 +336,9 @@ export class SqliteOrderStore implements OrderStore {
         })
         .immediate();
     } catch (err) {
-      this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
+      // A full or failing disk is logged once per outage (and when it ends), not once per commit.
       if (isDiskError(err)) this.noteDiskFault(err);
+      else this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
       for (const op of batch) op.reject(err);
       return;
     }
