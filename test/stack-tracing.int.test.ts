@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startStack, type RunningStack, type StartStackOptions } from '../src/order-core/stack.js';
 import { httpClient, tempDir } from './support/stack.js';
+import { capturingLogger } from './support/order-engine.js';
 
 /**
  * Tracing end to end: the REAL stack in this process exports OTLP/HTTP (http/json) to a plain
@@ -50,17 +50,6 @@ async function startReceiver() {
   const spans = () => bodies.flatMap((b) => b.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
   const resources = () => bodies.flatMap((b) => b.resourceSpans.map((rs) => rs.resource?.attributes ?? []));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, spans, resources };
-}
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 async function start(dataDir: string, opts: StartStackOptions): Promise<RunningStack> {

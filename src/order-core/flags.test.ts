@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
 import { createLocalFlags, DEFAULT_FLAGS, watchFlagValues, type FlagOverrideStore } from './flags.js';
 import { createStackMetrics } from './metrics.js';
+import { capturingLogger } from '../../test/support/order-engine.js';
 
 function memoryStore(initial: [string, boolean][] = []): FlagOverrideStore & { data: Map<string, boolean> } {
   const data = new Map(initial);
@@ -38,18 +37,6 @@ describe('local flags', () => {
     expect(() => flags.clear('nope')).toThrow(/unknown flag "nope"/);
   });
 });
-
-/** A pino logger whose JSON lines land in `lines`. */
-function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 describe('flag values: source, freshness, gauge and change logs', () => {
   it('local flags say where they come from and were refreshed at the start and at each switch', () => {

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { httpClient, tempDir } from '../../test/support/stack.js';
 import { SurgeError } from '../errors.js';
 import { exposureWarning, runStackForeground, startStack, type RunningStack, type StackStartedInfo, type StartStackOptions } from './stack.js';
 import type { OrderStore } from './storage/ports.js';
+import { capturingLogger } from '../../test/support/order-engine.js';
 
 /** The REAL stack in this process (gateway thread, SQLite engine, HTTP API on real sockets). */
 
@@ -14,17 +14,6 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 async function start(opts: StartStackOptions = {}): Promise<RunningStack & { dir: string }> {
   const dir = tempDir('surgectl-core-stack-');

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { StackConfigSchema, type StackConfig } from '../../src/config/schema.js';
 import { requestHash } from '../../src/order-core/domain/idempotency.js';
@@ -23,6 +24,18 @@ export function tempDir(prefix = 'surgectl-engine-'): { dir: string; remove(): v
 }
 
 export const silentLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** A pino logger at `level` whose JSON lines are kept in `lines`, to assert what was logged. */
+export function capturingLogger(level = 'info'): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
+}
 
 export function stackConfig(overrides: Partial<StackConfig> & { dataDir: string }): StackConfig {
   return StackConfigSchema.parse({ workers: 4, leaseMs: 400, reservationTtlMs: 60_000, paymentTimeoutMs: 1_000, drainTimeoutMs: 2_000, logLevel: 'silent', ...overrides });

@@ -1,27 +1,14 @@
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SurgeError } from '../../errors.js';
-import { ADMIN_TOKEN, CHARGE_TOKEN, tempDir } from '../../../test/support/order-engine.js';
+import { ADMIN_TOKEN, CHARGE_TOKEN, tempDir, capturingLogger } from '../../../test/support/order-engine.js';
 import { startPaymentGatewayThread, type PaymentGatewayThread } from './thread.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A logger whose JSON lines are kept, to see what the thread relays. */
-function capturingLogger(level = 'info') {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level }, stream), lines };
-}
 
 async function start(opts: { port?: number; failureRate?: number; logger?: pino.Logger } = {}): Promise<PaymentGatewayThread> {
   const tmp = tempDir('surgectl-gwthread-');
