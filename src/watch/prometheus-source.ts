@@ -1,5 +1,5 @@
-import { SurgeError } from '../errors.js';
-import { withoutCredentials } from '../forecast/sources/prometheus.js';
+import type { PromSample, PrometheusPort } from '../adapters/prometheus/port.js';
+import { createPrometheus } from '../adapters/prometheus/prometheus.js';
 import type { WatchSample, WatchSource } from './types.js';
 
 /** Where and how to ask Prometheus. */
@@ -44,14 +44,7 @@ export function watchQueries(w: string): Record<string, string> {
   };
 }
 
-interface VectorResponse {
-  status: 'success' | 'error';
-  errorType?: string;
-  error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value?: [number, string] }[] };
-}
-
-type Vector = { metric: Record<string, string>; value: number }[];
+type Vector = readonly PromSample[];
 
 const BREAKER = ['closed', 'half_open', 'open'] as const;
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -91,65 +84,25 @@ export function prometheusSample(at: number, r: Record<string, Vector>): WatchSa
 
 /**
  * Prometheus as a watch source: one instant query (GET /api/v1/query) per number, the rates
- * over `rateWindow`. No answer is SRG_PROMETHEUS_UNREACHABLE (exit 3); a refusal or a bad
- * answer SRG_DATA_SOURCE (exit 2).
+ * over `rateWindow`, through the Prometheus adapter. No answer is SRG_PROMETHEUS_UNREACHABLE
+ * (exit 3); a refusal or a bad answer SRG_DATA_SOURCE (exit 2).
+ * @throws SurgeError SRG_CLI_USAGE when `url` is not an http(s) URL.
  */
 export function createPrometheusWatchSource(opts: PrometheusWatchOptions): WatchSource {
-  let base: URL;
-  try {
-    base = new URL(opts.url);
-  } catch {
-    throw new SurgeError('SRG_CLI_USAGE', `--prometheus must be an http(s) URL, e.g. http://127.0.0.1:9090`);
-  }
-  const where = withoutCredentials(opts.url);
-  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if ((base.username || base.password) && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-    const userinfo = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
-    headers.authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
-  }
+  const prometheus = createPrometheus({ url: opts.url, ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) });
+  return prometheusWatchSource(prometheus, opts);
+}
+
+/** The watch source over any {@link PrometheusPort} (the real adapter, or the fake in tests). */
+export function prometheusWatchSource(prometheus: PrometheusPort, opts: { rateWindow?: string; now: () => number }): WatchSource {
   const queries = watchQueries(opts.rateWindow ?? '1m');
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-
-  async function query(promql: string, at: number, signal: AbortSignal | undefined): Promise<Vector> {
-    const { request } = await import('undici');
-    const url = new URL(where + '/api/v1/query');
-    url.searchParams.set('query', promql);
-    url.searchParams.set('time', String(at / 1000));
-    let status: number;
-    let text: string;
-    try {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const res = await request(url, { method: 'GET', headers, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (err) {
-      if (signal?.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', `interrupted while reading Prometheus at ${where}`, { cause: err });
-      throw new SurgeError('SRG_PROMETHEUS_UNREACHABLE', `cannot reach Prometheus at ${where}: ${(err as Error).message}`, {
-        hint: 'Check --prometheus and network access.',
-        cause: err,
-      });
-    }
-    if (status === 401 || status === 403) {
-      throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${where} refused the query (HTTP ${status})`, { hint: 'Pass credentials with --bearer-token-file or --header.' });
-    }
-    let body: VectorResponse;
-    try {
-      body = JSON.parse(text) as VectorResponse;
-    } catch {
-      throw new SurgeError('SRG_DATA_SOURCE', `Prometheus at ${where} answered HTTP ${status} with a non-JSON body: ${text.slice(0, 200)}`);
-    }
-    if (body.status !== 'success' || body.data?.resultType !== 'vector') {
-      throw new SurgeError('SRG_DATA_SOURCE', `Prometheus query failed (HTTP ${status}): ${body.errorType ?? ''} ${body.error ?? 'not a vector'}`.trim(), { hint: promql });
-    }
-    return body.data.result.filter((s) => s.value !== undefined).map((s) => ({ metric: s.metric, value: Number(s.value?.[1]) }));
-  }
-
   return {
-    describe: where,
+    describe: prometheus.url,
     needsTwoReadings: false,
     async read(o = {}) {
       const at = opts.now();
-      const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await query(q, at, o.signal)] as const));
+      const q = o.signal ? { signal: o.signal } : {};
+      const entries = await Promise.all(Object.entries(queries).map(async ([k, promql]) => [k, await prometheus.query(promql, q)] as const));
       return prometheusSample(at, Object.fromEntries(entries));
     },
   };

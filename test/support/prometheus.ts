@@ -160,3 +160,90 @@ function httpsReady(url: string, ca: string): Promise<boolean> {
     req.on('timeout', () => req.destroy());
   });
 }
+
+/**
+ * Starts a real Prometheus (no backfill) on a free loopback port, with temporary storage, scraping
+ * `targets` (`host:port` of /metrics endpoints) every `scrapeInterval` (default 1s) under job
+ * `job` (default `surgectl`), and waits until `up` is 1 for every target (deadline 30 s), so the
+ * first query already sees their series. Without targets it returns once Prometheus is ready.
+ */
+export async function startScrapingPrometheus(opts: { targets?: string[]; scrapeInterval?: string; job?: string; jobs?: Record<string, string[]> }): Promise<TestPrometheus> {
+  const prometheus = requireBinary('prometheus');
+  const interval = opts.scrapeInterval ?? '1s';
+  // One job per entry (blue and green of a cutover are told apart by their job), or `targets` as one job.
+  const jobs = opts.jobs ?? { [opts.job ?? 'surgectl']: opts.targets ?? [] };
+  const scrapeConfigs = Object.entries(jobs)
+    .map(([job, targets]) => `  - job_name: ${JSON.stringify(job)}\n    static_configs:\n      - targets: ${JSON.stringify(targets)}\n`)
+    .join('');
+  const dir = await mkdtemp(join(tmpdir(), 'surgectl-prom-scrape-'));
+  // scrape_timeout defaults to 10s, which Prometheus refuses above a shorter scrape_interval.
+  await writeFile(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: ${interval}\n  scrape_timeout: ${interval}\n  evaluation_interval: ${interval}\n` +
+      `scrape_configs:\n${scrapeConfigs}`,
+  );
+  let child: ChildProcess | undefined;
+  let url = '';
+  let log = '';
+  for (let attempt = 0; attempt < 3 && !child; attempt++) {
+    // Another process may take the free port before Prometheus binds it: then try another.
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const c = spawn(
+      prometheus,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    c.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
+    let exited = false;
+    c.once('exit', () => (exited = true));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !exited) {
+      if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) {
+        child = c;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!child) c.kill('SIGKILL');
+  }
+  const proc = child;
+  const stop = async () => {
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  if (!proc) {
+    await stop();
+    throw new Error(`Prometheus did not become ready on ${url}: ${log}`);
+  }
+  // Every target scraped successfully at least once: `up` is 1 for each instance of the job.
+  const deadline = Date.now() + 30_000;
+  let up = new Map<string, string>();
+  const all = Object.entries(jobs).flatMap(([job, targets]) => targets.map((t) => `${job}/${t}`));
+  while (all.length > 0) {
+    const q = new URL(`${url}/api/v1/query`);
+    q.searchParams.set('query', 'up');
+    const body = (await fetch(q).then((r) => r.json(), () => undefined)) as { data?: { result?: { metric: { job?: string; instance?: string }; value: [number, string] }[] } } | undefined;
+    up = new Map((body?.data?.result ?? []).map((s) => [`${s.metric.job ?? ''}/${s.metric.instance ?? ''}`, s.value[1]]));
+    if (all.every((t) => up.get(t) === '1')) break;
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      const targets = (await fetch(`${url}/api/v1/targets`).then((r) => r.json(), () => undefined)) as { data?: { activeTargets?: { scrapeUrl: string; health: string; lastError: string }[] } } | undefined;
+      const why = (targets?.data?.activeTargets ?? []).map((t) => `${t.scrapeUrl}: ${t.health} ${t.lastError}`).join('; ');
+      await stop();
+      throw new Error(`Prometheus at ${url} did not scrape every target within 30 s (up: ${JSON.stringify(Object.fromEntries(up))}; ${why || 'no targets'}) ${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop };
+}
