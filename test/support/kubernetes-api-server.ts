@@ -9,15 +9,21 @@ import { join } from 'node:path';
 /**
  * A contract test server (HTTPS on loopback, self-signed) speaking the real Kubernetes HTTP API shapes for the calls surgectl makes
  * (PodList, Status errors, APIGroupList / APIResourceList discovery, custom objects, Deployments and
- * StatefulSets with their scale subresource, autoscaling/v2 HPAs, ResourceQuotas, Namespaces), so the
- * REAL adapter on @kubernetes/client-node can be exercised without a cluster. Loopback only.
+ * StatefulSets with their scale subresource, autoscaling/v2 HPAs, ResourceQuotas, Namespaces, core/v1
+ * Services and Endpoints), so the REAL adapter on @kubernetes/client-node can be exercised without a
+ * cluster. Loopback only.
  *
  * A controller loop (every `tickMs`) does what the cluster's controllers would: an HPA keeps its
  * target's replicas within [minReplicas, maxReplicas] (so a replicas patch under an HPA is undone,
- * as in a real cluster), and ready/updated replicas move one pod per tick toward spec.replicas
- * (except for workloads in `stalled`, whose pods never become ready). Writes carrying a stale
- * resourceVersion get 409 Conflict; `conflicts` makes the next N writes find the object changed by
- * "someone else" first.
+ * as in a real cluster); ready/updated replicas move one pod per tick toward spec.replicas
+ * (except for workloads in `stalled`, whose pods never become ready) and status.observedGeneration
+ * catches up with the spec; each workload's pods exist in `pods` (labelled with its pod template's
+ * labels, as many Ready as status.readyReplicas; deleting one drops readyReplicas and a not-ready
+ * replacement appears, as a ReplicaSet does); and the endpoints controller keeps each Service's
+ * Endpoints to the pods its selector matches (ready ones under `addresses`, others under
+ * `notReadyAddresses`), so endpoints follow a selector change one tick later, not at once. Writes
+ * carrying a stale resourceVersion get 409 Conflict; `conflicts` makes the next N writes find the
+ * object changed by "someone else" first, and `beforeWrite` lets a test be that someone.
  */
 export interface KubeApiServer {
   url: string;
@@ -42,20 +48,79 @@ export interface KubeApiServer {
   namespaces: Set<string>;
   /** Workload keys whose pods never become ready (a rollout stuck on Pending pods). */
   stalled: Set<string>;
-  /** The next N writes (scale or HPA replace) find the object modified by another writer first: 409. */
+  /** The next N writes (scale, HPA or Service replace) find the object modified by another writer first: 409. */
   conflicts: number;
+  /** `ns/name` -> Service (core/v1 shape); seed with `service()`. */
+  services: Map<string, Record<string, unknown>>;
+  /**
+   * `ns/name` -> Endpoints. The controller owns those of Services with a selector (recomputed every tick);
+   * a test may set them for a Service without one, which the controller leaves alone as Kubernetes does.
+   */
+  endpoints: Map<string, Record<string, unknown>>;
+  /**
+   * Called with the stored object's key (`Service/ns/name`, `Deployment/ns/name`, `HorizontalPodAutoscaler/ns/name`)
+   * and the object itself just before each replace is checked, to play another writer changing it between a client's
+   * read and its write (change it and call `touch(obj)`). Unset it to stop.
+   */
+  beforeWrite: ((key: string, stored: Record<string, unknown>) => void) | undefined;
+  /** Gives a stored object a new resourceVersion, as any write by someone else would. */
+  touch(obj: Record<string, unknown>): void;
   /** A kubeconfig for this server (context `contract`, namespace `shop`). */
   kubeconfig(): string;
   close(): Promise<void>;
 }
 
+let podIps = 0;
+let clusterIps = 0;
+/** Addresses unique within the process, so no two pods (or Services) of any test server share one. */
+const nextIp = (prefix: string, n: number) => `${prefix}.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+
+/**
+ * A pod with a `status.podIP` (the endpoints controller skips pods without one), Running and Ready or Pending and not
+ * ready.
+ */
 export function pod(namespace: string, name: string, labels: Record<string, string>, ready = true): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace, labels, uid: `uid-${name}`, resourceVersion: '1' },
-    spec: { containers: [{ name: 'app', image: 'shop/orders:1' }] },
-    status: { phase: ready ? 'Running' : 'Pending', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    spec: { containers: [{ name: 'app', image: 'shop/orders:1' }], nodeName: 'node-1' },
+    status: { phase: ready ? 'Running' : 'Pending', podIP: nextIp('10.244', podIps++), conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  };
+}
+
+/**
+ * A ClusterIP Service (core/v1 shape) on port 80 -> 8080. An empty `selector` makes a Service without one, whose
+ * Endpoints the controller does not manage.
+ */
+export function service(
+  namespace: string,
+  name: string,
+  selector: Record<string, string>,
+  opts: { labels?: Record<string, string>; annotations?: Record<string, string>; publishNotReadyAddresses?: boolean } = {},
+): Record<string, unknown> {
+  const clusterIP = nextIp('10.96', clusterIps++);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-svc-${name}`,
+      resourceVersion: '1',
+      labels: opts.labels ?? { app: name },
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP,
+      clusterIPs: [clusterIP],
+      ...(Object.keys(selector).length > 0 ? { selector } : {}),
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+      sessionAffinity: 'None',
+      ...(opts.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
+    },
+    status: { loadBalancer: {} },
   };
 }
 
@@ -68,18 +133,26 @@ export function workload(
   namespace: string,
   name: string,
   replicas: number,
-  opts: { ready?: number; labels?: Record<string, string>; annotations?: Record<string, string>; requests?: Record<string, string> } = {},
+  opts: {
+    ready?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    requests?: Record<string, string>;
+    /** The pod template's labels, which are also its selector (default `{app: name}`); e.g. `{app: 'shop', color: 'green'}`. */
+    podLabels?: Record<string, string>;
+  } = {},
 ): Record<string, unknown> {
   const ready = opts.ready ?? replicas;
+  const podLabels = opts.podLabels ?? { app: name };
   return {
     apiVersion: 'apps/v1',
     kind,
     metadata: { name, namespace, uid: `uid-${kind}-${name}`, resourceVersion: '1', generation: 1, labels: opts.labels ?? { app: name }, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
     spec: {
       replicas,
-      selector: { matchLabels: { app: name } },
+      selector: { matchLabels: { ...podLabels } },
       ...(kind === 'StatefulSet' ? { serviceName: name } : {}),
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `shop/${name}:1`, ...(opts.requests ? { resources: { requests: opts.requests } } : {}) }] } },
+      template: { metadata: { labels: { ...podLabels } }, spec: { containers: [{ name: 'app', image: `shop/${name}:1`, ...(opts.requests ? { resources: { requests: opts.requests } } : {}) }] } },
     },
     status: { replicas, readyReplicas: ready, updatedReplicas: ready, availableReplicas: ready, observedGeneration: 1 },
   };
@@ -114,6 +187,9 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     namespaces: new Set(['default', 'shop', 'kube-system']),
     stalled: new Set<string>(),
     conflicts: 0,
+    services: new Map<string, Record<string, unknown>>(),
+    endpoints: new Map<string, Record<string, unknown>>(),
+    beforeWrite: undefined as ((key: string, stored: Record<string, unknown>) => void) | undefined,
     pods: new Map<string, Record<string, unknown>>(),
     objects: new Map<string, Record<string, unknown>>(),
     chaosMesh: opts.chaosMesh ?? false,
@@ -158,6 +234,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         return send(200, p);
       }
     }
+    if (handleServices(method, parts, body, send, status)) return;
     const handled = handleScaling(method, parts, body, send, status);
     if (handled) return;
     if (method === 'GET' && url.pathname === '/apis') {
@@ -215,7 +292,8 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
   const spec = (o: Record<string, unknown>) => o.spec as Record<string, unknown> & { replicas?: number; minReplicas?: number; maxReplicas?: number };
   const bump = (o: Record<string, unknown>) => (meta(o).resourceVersion = String(++rv));
   /** A write's precondition: the resourceVersion it carries (if any) must be the stored one. */
-  const stale = (o: Record<string, unknown>, given: string | undefined): boolean => {
+  const stale = (key: string, o: Record<string, unknown>, given: string | undefined): boolean => {
+    state.beforeWrite?.(key, o);
     if (state.conflicts > 0) {
       state.conflicts--;
       bump(o); // another writer got there first
@@ -224,6 +302,51 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
   };
   const conflict = (fail: Fail, resource: string, name: string) =>
     fail(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+
+  /** core/v1 Services (read, replace) and Endpoints (read). True when it answered. */
+  function handleServices(method: string, parts: string[], body: string, send: Send, fail: Fail): boolean {
+    // /api/v1/namespaces/{ns}/{services|endpoints}/{name}
+    if (parts[0] !== 'api' || parts[1] !== 'v1' || parts[2] !== 'namespaces' || parts.length !== 6) return false;
+    const [ns, plural, name] = [parts[3] ?? '', parts[4], parts[5] ?? ''];
+    if (plural === 'endpoints' && method === 'GET') {
+      const ep = state.endpoints.get(`${ns}/${name}`);
+      if (ep) send(200, ep);
+      else fail(404, 'NotFound', `endpoints "${name}" not found`);
+      return true;
+    }
+    if (plural !== 'services' || (method !== 'GET' && method !== 'PUT')) return false;
+    const svc = state.services.get(`${ns}/${name}`);
+    if (!svc) {
+      fail(404, 'NotFound', `services "${name}" not found`);
+      return true;
+    }
+    if (method === 'GET') {
+      send(200, svc);
+      return true;
+    }
+    const req = JSON.parse(body) as { kind?: string; metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+    const stored = spec(svc) as { clusterIP?: string };
+    const clusterIP = req.spec?.clusterIP;
+    const invalid = req.kind === 'Service' && req.spec ? invalidSelector(req.spec.selector) : undefined;
+    if (req.kind !== 'Service' || !req.spec) fail(400, 'BadRequest', `the body of the request was in an unknown format: expected kind Service with a spec, got ${String(req.kind)}`);
+    else if (req.metadata?.name !== name) fail(400, 'BadRequest', `the name of the object (${String(req.metadata?.name)}) does not match the name on the URL (${name})`);
+    else if (invalid) fail(422, 'Invalid', `Service "${name}" is invalid: spec.selector: Invalid value: ${JSON.stringify(invalid)}: ${LABEL_RULE}`);
+    else if (typeof clusterIP === 'string' && clusterIP !== '' && clusterIP !== stored.clusterIP)
+      fail(422, 'Invalid', `Service "${name}" is invalid: spec.clusterIPs[0]: Invalid value: []string{"${clusterIP}"}: may not change once set`);
+    else if (stale(`Service/${ns}/${name}`, svc, req.metadata?.resourceVersion)) conflict(fail, 'services', name);
+    else {
+      // A replace takes the whole spec as sent (an absent selector removes it); status and identity stay the server's.
+      const { labels, annotations } = req.metadata;
+      const next: Record<string, unknown> = { ...meta(svc), labels: labels ?? {} };
+      if (annotations) next.annotations = annotations;
+      else delete next.annotations;
+      svc.metadata = next;
+      svc.spec = { ...req.spec, clusterIP: stored.clusterIP, clusterIPs: [stored.clusterIP] };
+      bump(svc);
+      send(200, svc);
+    }
+    return true;
+  }
 
   /** Namespaces, quotas, apps/v1 workloads and their scale subresource, autoscaling/v2 HPAs. True when it answered. */
   function handleScaling(method: string, parts: string[], body: string, send: Send, fail: Fail): boolean {
@@ -257,7 +380,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         apiVersion: 'autoscaling/v1',
         metadata: { name, namespace: ns, uid: (w.metadata as { uid: string }).uid, resourceVersion: meta(w).resourceVersion },
         spec: { replicas: spec(w).replicas },
-        status: { replicas: (w.status as { replicas: number }).replicas, selector: `app=${name}` },
+        status: { replicas: (w.status as { replicas: number }).replicas, selector: Object.entries(matchLabels(w)).map(([k, v]) => `${k}=${v}`).join(',') },
       });
       if (method === 'GET') {
         send(200, sub === 'scale' ? scale() : w);
@@ -268,7 +391,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         if (req.kind !== 'Scale') fail(400, 'BadRequest', `the body of the request was in an unknown format: expected kind Scale, got ${String(req.kind)}`);
         else if (typeof req.spec?.replicas !== 'number' || !Number.isInteger(req.spec.replicas) || req.spec.replicas < 0)
           fail(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(req.spec?.replicas)}: must be greater than or equal to 0`);
-        else if (stale(w, req.metadata?.resourceVersion)) conflict(fail, `${plural}.apps`, name);
+        else if (stale(`${kind}/${ns}/${name}`, w, req.metadata?.resourceVersion)) conflict(fail, `${plural}.apps`, name);
         else {
           spec(w).replicas = req.spec.replicas;
           (w.metadata as { generation: number }).generation++;
@@ -303,7 +426,7 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
         const max = req.spec?.maxReplicas;
         if (typeof max !== 'number' || min < 1 || max < min) {
           fail(422, 'Invalid', `HorizontalPodAutoscaler.autoscaling "${name}" is invalid: spec.maxReplicas: Invalid value: ${String(max)}: must be greater than or equal to \`minReplicas\` (${min})`);
-        } else if (stale(h, req.metadata?.resourceVersion)) conflict(fail, 'horizontalpodautoscalers.autoscaling', name);
+        } else if (stale(`HorizontalPodAutoscaler/${ns}/${name}`, h, req.metadata?.resourceVersion)) conflict(fail, 'horizontalpodautoscalers.autoscaling', name);
         else {
           h.spec = { ...spec(h), ...req.spec };
           bump(h);
@@ -329,15 +452,146 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
       }
       h.status = { currentReplicas: want, desiredReplicas: want };
     }
+    const podsOf = new Map<string, string[]>();
+    const lostReady = new Map<string, number>();
+    for (const [podKey, owner] of owned) {
+      if (state.pods.has(podKey)) {
+        const list = podsOf.get(owner);
+        if (list) list.push(podKey);
+        else podsOf.set(owner, [podKey]);
+        continue;
+      }
+      // Deleted by someone (a drill, a test): a ready one takes its readiness with it.
+      owned.delete(podKey);
+      if (readyAtSync.delete(podKey)) lostReady.set(owner, (lostReady.get(owner) ?? 0) + 1);
+    }
     for (const [key, w] of state.workloads) {
-      const st = w.status as { replicas: number; readyReplicas: number; updatedReplicas: number; availableReplicas: number };
+      const st = w.status as { replicas: number; readyReplicas: number; updatedReplicas: number; availableReplicas: number; observedGeneration: number };
       const want = spec(w).replicas ?? 1;
-      const stalled = state.stalled.has(key);
-      const next = st.readyReplicas < want ? (stalled ? st.readyReplicas : st.readyReplicas + 1) : want;
+      const mine = podsOf.get(key) ?? [];
+      // Replacements of lost ready pods start not ready, for this tick at least.
+      const lost = synced.has(w) ? Math.min(lostReady.get(key) ?? 0, st.readyReplicas) : 0;
+      const stalled = state.stalled.has(key) || lost > 0;
+      const ready = st.readyReplicas - lost;
+      const next = ready < want ? (stalled ? ready : ready + 1) : want;
       if (next !== st.readyReplicas || st.replicas !== want) {
         st.replicas = want;
         st.readyReplicas = st.updatedReplicas = st.availableReplicas = next;
       }
+      st.observedGeneration = (w.metadata as { generation?: number }).generation ?? 1;
+      syncPods(key, w, synced.has(w) ? mine : dropPods(mine));
+      synced.add(w);
+    }
+    // The garbage collector: a workload that is gone takes its pods with it.
+    for (const [owner, keys] of podsOf) if (!state.workloads.has(owner)) dropPods(keys);
+    endpointsController();
+  };
+
+  /** Which workload (`Kind/ns/name`) made each pod it created (`ns/name`). */
+  const owned = new Map<string, string>();
+  /** Owned pods that were Ready when the controller last synced them. */
+  const readyAtSync = new Set<string>();
+  /** Workload objects whose pods exist; a workload replaced by a new object (a test re-seeding it) starts afresh. */
+  const synced = new WeakSet<Record<string, unknown>>();
+  let podSerial = 0;
+  const dropPods = (keys: string[]): string[] => {
+    for (const k of keys) {
+      state.pods.delete(k);
+      owned.delete(k);
+      readyAtSync.delete(k);
+    }
+    return [];
+  };
+
+  /** The ReplicaSet / StatefulSet controller: status.replicas pods with the template's labels, status.readyReplicas of them Ready. */
+  const syncPods = (key: string, w: Record<string, unknown>, mine: string[]) => {
+    const [kind, ns = '', name = ''] = key.split('/');
+    const st = w.status as { replicas: number; readyReplicas: number };
+    const labels = (spec(w).template as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
+    const hash = templateHash(labels);
+    const byIndex = (k: string) => Number(k.slice(k.lastIndexOf('-') + 1));
+    // Scale down takes not-ready pods first, then the newest (a StatefulSet: the highest ordinal).
+    const order = [...mine].sort((a, b) => Number(isReady(state.pods.get(a))) - Number(isReady(state.pods.get(b))) || byIndex(b) - byIndex(a));
+    while (mine.length > st.replicas) {
+      const k = order.shift() ?? '';
+      state.pods.delete(k);
+      owned.delete(k);
+      readyAtSync.delete(k);
+      mine.splice(mine.indexOf(k), 1);
+    }
+    for (let ordinal = 0; mine.length < st.replicas; ordinal++) {
+      const podName = kind === 'StatefulSet' ? `${name}-${ordinal}` : `${name}-${hash}-${podSerial++}`;
+      const k = `${ns}/${podName}`;
+      if (state.pods.has(k)) continue;
+      const p = pod(ns, podName, { ...labels, ...(kind === 'StatefulSet' ? { 'statefulset.kubernetes.io/pod-name': podName } : { 'pod-template-hash': hash }) }, mine.length < st.readyReplicas);
+      const owner = kind === 'StatefulSet' ? { kind, name, uid: (w.metadata as { uid: string }).uid } : { kind: 'ReplicaSet', name: `${name}-${hash}`, uid: `uid-rs-${name}-${hash}` };
+      Object.assign(p.metadata as object, { resourceVersion: String(++rv), ownerReferences: [{ apiVersion: 'apps/v1', controller: true, ...owner }] });
+      state.pods.set(k, p);
+      owned.set(k, key);
+      mine.push(k);
+    }
+    // Readiness follows status.readyReplicas, oldest pods first.
+    let ready = mine.filter((k) => isReady(state.pods.get(k))).length;
+    for (const k of [...mine].sort((a, b) => byIndex(a) - byIndex(b))) {
+      const p = state.pods.get(k);
+      if (!p) continue;
+      if (ready < st.readyReplicas && !isReady(p)) {
+        setReady(p, true);
+        ready++;
+      } else if (ready > st.readyReplicas && isReady(p)) {
+        setReady(p, false);
+        ready--;
+      }
+      if (isReady(p)) readyAtSync.add(k);
+      else readyAtSync.delete(k);
+    }
+  };
+  const setReady = (p: Record<string, unknown>, ready: boolean) => {
+    const st = p.status as { phase: string; conditions: { type: string; status: string }[] };
+    st.phase = ready ? 'Running' : 'Pending';
+    st.conditions = [{ type: 'Ready', status: ready ? 'True' : 'False' }];
+    meta(p).resourceVersion = String(++rv);
+  };
+
+  /** Services whose Endpoints this controller wrote (it leaves hand-made ones of selector-less Services alone). */
+  const managedEndpoints = new Set<string>();
+  /** The endpoints controller: each Service with a selector gets Endpoints listing the pods it matches. */
+  const endpointsController = () => {
+    for (const key of managedEndpoints) {
+      if (!state.services.has(key)) {
+        state.endpoints.delete(key);
+        managedEndpoints.delete(key);
+      }
+    }
+    for (const [key, svc] of state.services) {
+      const s = spec(svc) as { selector?: Record<string, string>; ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string }[]; publishNotReadyAddresses?: boolean };
+      const selector = s.selector ?? {};
+      // Kubernetes leaves the Endpoints of a Service without a selector to whoever made them.
+      if (Object.keys(selector).length === 0) continue;
+      const { namespace: ns, name } = meta(svc);
+      const addresses: unknown[] = [];
+      const notReadyAddresses: unknown[] = [];
+      for (const p of state.pods.values()) {
+        const m = p.metadata as { name: string; namespace: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
+        const ip = (p.status as { podIP?: string } | undefined)?.podIP;
+        if (m.namespace !== ns || !ip || m.deletionTimestamp || !Object.entries(selector).every(([k, v]) => m.labels?.[k] === v)) continue;
+        const address = { ip, nodeName: (p.spec as { nodeName?: string } | undefined)?.nodeName, targetRef: { kind: 'Pod', namespace: ns, name: m.name, uid: m.uid } };
+        (isReady(p) || s.publishNotReadyAddresses ? addresses : notReadyAddresses).push(address);
+      }
+      const ports = (s.ports ?? []).map((pt) => ({ name: pt.name, port: typeof pt.targetPort === 'number' ? pt.targetPort : pt.port, protocol: pt.protocol ?? 'TCP' }));
+      const subsets =
+        addresses.length + notReadyAddresses.length === 0
+          ? undefined
+          : [{ ...(addresses.length ? { addresses } : {}), ...(notReadyAddresses.length ? { notReadyAddresses } : {}), ports }];
+      const old = state.endpoints.get(key);
+      if (old && managedEndpoints.has(key) && JSON.stringify(old.subsets) === JSON.stringify(subsets)) continue;
+      state.endpoints.set(key, {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name, namespace: ns, uid: `uid-ep-${name}`, resourceVersion: String(++rv), labels: (svc.metadata as { labels?: Record<string, string> }).labels ?? {} },
+        ...(subsets ? { subsets } : {}),
+      });
+      managedEndpoints.add(key);
     }
   };
   const controller = setInterval(tick, opts.tickMs ?? 20);
@@ -395,6 +649,21 @@ export async function startKubeApiServer(opts: { chaosMesh?: boolean; token?: st
     set conflicts(n: number) {
       state.conflicts = n;
     },
+    get services() {
+      return state.services;
+    },
+    get endpoints() {
+      return state.endpoints;
+    },
+    get beforeWrite() {
+      return state.beforeWrite;
+    },
+    set beforeWrite(fn: ((key: string, stored: Record<string, unknown>) => void) | undefined) {
+      state.beforeWrite = fn;
+    },
+    touch: (obj) => {
+      bump(obj);
+    },
     kubeconfig: () =>
       [
         'apiVersion: v1',
@@ -436,6 +705,40 @@ function selfSignedCert(): { key: string; cert: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function isReady(p: Record<string, unknown> | undefined): boolean {
+  return ((p?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function matchLabels(w: Record<string, unknown>): Record<string, string> {
+  return (w.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {};
+}
+
+/** A stable 9-character stand-in for the pod-template-hash label a Deployment's ReplicaSet puts on its pods. */
+function templateHash(labels: Record<string, string>): string {
+  let h = 5381;
+  for (const ch of JSON.stringify(Object.entries(labels).sort())) h = ((h * 33) ^ ch.charCodeAt(0)) >>> 0;
+  return h.toString(36).padStart(9, '0').slice(-9);
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_RULE =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+/** The first key or value of a label selector the API server's validation would refuse, if any. */
+function invalidSelector(selector: unknown): string | undefined {
+  if (selector === undefined || selector === null) return undefined;
+  if (typeof selector !== 'object') return String(selector);
+  for (const [key, value] of Object.entries(selector)) {
+    const slash = key.lastIndexOf('/');
+    const [prefix, name] = slash === -1 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+    if (name.length > 63 || !LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))) return key;
+    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) return String(value);
+  }
+  return undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -2,10 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { hpa, pod, quota, startKubeApiServer, workload, type KubeApiServer } from '../../../test/support/kubernetes-api-server.js';
-import { createFakeKubernetes, fakeWorkload, installFakeChaosMesh, objectKey, workloadKey, type FakeKubernetes } from './fake.js';
+import { hpa, pod, quota, service, startKubeApiServer, workload, type KubeApiServer } from '../../../test/support/kubernetes-api-server.js';
+import { createFakeKubernetes, fakeService, fakeWorkload, installFakeChaosMesh, objectKey, workloadKey, type FakeKubernetes } from './fake.js';
 import { createKubernetes } from './kubernetes.js';
-import type { CustomObjectRef, HpaState, KubernetesPort, QuotaState, WorkloadState } from './port.js';
+import type { CustomObjectRef, HpaState, KubernetesPort, QuotaState, ServiceState, WorkloadState } from './port.js';
 
 /** What the suite needs from each implementation besides the port itself. */
 interface Harness {
@@ -19,7 +19,24 @@ interface Harness {
   addQuota(namespace: string, q: QuotaState): void;
   /** spec.replicas as the cluster has it. */
   replicasOf(kind: WorkloadState['kind'], namespace: string, name: string): number | undefined;
+  addService(namespace: string, name: string, selector: Record<string, string>, labels: Record<string, string>): void;
 }
+
+/**
+ * Reads until `done` holds or the deadline passes and returns the last read either way, so the assertion after it
+ * shows what was seen. The endpoints controller of a cluster (and of the contract server) follows a change a moment later.
+ */
+async function settle<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    v = await read();
+  }
+  return v;
+}
+
+const endpointsAre = (want: ServiceState['endpoints']) => (s: ServiceState | undefined) => s?.endpoints.ready === want.ready && s.endpoints.notReady === want.notReady;
 
 const podChaosRef: CustomObjectRef = { group: 'chaos-mesh.org', version: 'v1alpha1', namespace: 'shop', plural: 'podchaos' };
 const manifest = (name: string) => ({
@@ -88,6 +105,8 @@ function contract(name: string, setup: () => Promise<Harness>) {
         replicas: 3,
         readyReplicas: 2,
         updatedReplicas: 2,
+        totalReplicas: 3,
+        generationObserved: true,
         labels: { 'argocd.argoproj.io/instance': 'shop' },
         podRequests: { cpu: '250m' },
       });
@@ -123,6 +142,65 @@ function contract(name: string, setup: () => Promise<Harness>) {
       expect(await h.port.listResourceQuotas('default')).toEqual([]);
     });
 
+    describe('Services (blue-green)', () => {
+      beforeEach(() => {
+        h.addPod('shop', 'shop-blue-1', { app: 'shop', color: 'blue' });
+        h.addPod('shop', 'shop-blue-2', { app: 'shop', color: 'blue' });
+        h.addPod('shop', 'shop-blue-3', { app: 'shop', color: 'blue' }, false);
+        h.addPod('shop', 'shop-green-1', { app: 'shop', color: 'green' });
+        h.addPod('shop', 'shop-green-2', { app: 'shop', color: 'green' });
+        h.addPod('shop', 'shop-green-3', { app: 'shop', color: 'green' });
+        // Same labels in another namespace: a Service only ever selects pods of its own.
+        h.addPod('other', 'shop-green-x', { app: 'shop', color: 'green' });
+        h.addService('shop', 'shop', { app: 'shop', color: 'blue' }, { app: 'shop', 'app.kubernetes.io/part-of': 'store' });
+      });
+      const read = () => h.port.getService('shop', 'shop');
+
+      it('reads selector, labels and endpoint counts, and the endpoints follow a selector switch and its rollback', async () => {
+        const before = await settle(read, endpointsAre({ ready: 2, notReady: 1 }));
+        expect(before).toEqual({
+          namespace: 'shop',
+          name: 'shop',
+          selector: { app: 'shop', color: 'blue' },
+          labels: { app: 'shop', 'app.kubernetes.io/part-of': 'store' },
+          annotations: {},
+          endpoints: { ready: 2, notReady: 1 },
+        });
+        await h.port.setServiceSelector('shop', 'shop', { app: 'shop', color: 'green' });
+        // The selector is the API object itself: it reads back at once; the endpoints catch up.
+        expect((await read())?.selector).toEqual({ app: 'shop', color: 'green' });
+        expect((await settle(read, endpointsAre({ ready: 3, notReady: 0 })))?.endpoints).toEqual({ ready: 3, notReady: 0 });
+        await h.port.setServiceSelector('shop', 'shop', { app: 'shop', color: 'blue' });
+        expect(await settle(read, endpointsAre({ ready: 2, notReady: 1 }))).toMatchObject({ selector: { app: 'shop', color: 'blue' }, endpoints: { ready: 2, notReady: 1 } });
+      });
+
+      it('replaces the selector rather than merging into it, leaving labels alone', async () => {
+        h.addService('shop', 'canary', { app: 'shop', color: 'blue', track: 'stable' }, { app: 'canary' });
+        await h.port.setServiceSelector('shop', 'canary', { app: 'shop', color: 'green' });
+        const svc = await settle(() => h.port.getService('shop', 'canary'), endpointsAre({ ready: 3, notReady: 0 }));
+        expect(svc).toMatchObject({ selector: { app: 'shop', color: 'green' }, labels: { app: 'canary' }, endpoints: { ready: 3, notReady: 0 } });
+        expect(Object.keys(svc?.selector ?? {}).sort()).toEqual(['app', 'color']);
+        // Selecting nothing that runs empties it: no pod has track=canary.
+        await h.port.setServiceSelector('shop', 'canary', { app: 'shop', track: 'canary' });
+        expect(await settle(() => h.port.getService('shop', 'canary'), endpointsAre({ ready: 0, notReady: 0 }))).toMatchObject({ endpoints: { ready: 0, notReady: 0 } });
+      });
+
+      it('a missing Service reads as undefined and cannot be switched; a selector the API server would not accept is refused', async () => {
+        expect(await h.port.getService('shop', 'x')).toBeUndefined();
+        expect(await h.port.getService('other', 'shop')).toBeUndefined();
+        await expect(h.port.setServiceSelector('shop', 'x', { color: 'green' })).rejects.toMatchObject({
+          code: 'SRG_K8S_API',
+          message: expect.stringMatching(/Service shop\/x: HTTP 404 services "x" not found/),
+          hint: expect.stringContaining('kubectl get services -n shop'),
+        });
+        await expect(h.port.setServiceSelector('shop', 'shop', { app: 'shop', color: 'green!' })).rejects.toMatchObject({
+          code: 'SRG_K8S_API',
+          message: expect.stringMatching(/HTTP 422 .*spec\.selector: Invalid value: "green!"/),
+        });
+        expect((await read())?.selector).toEqual({ app: 'shop', color: 'blue' });
+      });
+    });
+
     it('refuses to create a custom object whose resource is not served', async () => {
       await expect(h.port.createCustomObject(podChaosRef, manifest('x'))).rejects.toMatchObject({ code: 'SRG_K8S_API', message: expect.stringContaining('404') });
     });
@@ -141,6 +219,7 @@ contract('fake', async () => {
     addHpa: (x) => k.hpas.set(`${x.namespace}/${x.name}`, x),
     addQuota: (ns, q) => k.quotas.set(ns, [...(k.quotas.get(ns) ?? []), q]),
     replicasOf: (kind, ns, name) => k.workloads.get(workloadKey({ kind, namespace: ns, name }))?.replicas,
+    addService: (ns, name, selector, labels) => k.services.set(`${ns}/${name}`, fakeService(ns, name, selector, { labels })),
   };
 });
 
@@ -169,6 +248,7 @@ contract('real adapter (@kubernetes/client-node) against the contract API server
     addHpa: (x) => server.hpas.set(`${x.namespace}/${x.name}`, hpa(x.namespace, x.name, x.target.name, x.minReplicas, x.maxReplicas)),
     addQuota: (ns, q) => server.quotas.set(`${ns}/${q.name}`, quota(ns, q.name, q.hard, q.used)),
     replicasOf: (kind, ns, name) => (server.workloads.get(`${kind}/${ns}/${name}`)?.spec as { replicas?: number } | undefined)?.replicas,
+    addService: (ns, name, selector, labels) => server.services.set(`${ns}/${name}`, service(ns, name, selector, { labels })),
   };
 });
 
@@ -217,6 +297,103 @@ describe('real adapter configuration and errors', () => {
     expect((server.workloads.get('Deployment/shop/api')?.spec as { replicas: number }).replicas).toBe(6);
   });
 
+  it('retries a Service selector switch that raced another writer without losing that write, gives up after 5, and skips a switch already made', async () => {
+    const server = await startKubeApiServer();
+    servers.push(server);
+    server.services.set('shop/shop', service('shop', 'shop', { app: 'shop', color: 'blue', track: 'stable' }));
+    const k = createKubernetes({ kubeconfigYaml: server.kubeconfig() });
+    const puts = () => server.requests.filter((r) => r === 'PUT /api/v1/namespaces/shop/services/shop').length;
+    // Someone annotates the Service between our read and our write: our PUT carries a stale resourceVersion.
+    server.beforeWrite = (key, stored) => {
+      server.beforeWrite = undefined;
+      expect(key).toBe('Service/shop/shop');
+      (stored.metadata as { annotations?: Record<string, string> }).annotations = { 'deploy.example.com/by': 'someone-else' };
+      server.touch(stored);
+    };
+    await k.setServiceSelector('shop', 'shop', { app: 'shop', color: 'green' });
+    expect(puts()).toBe(2);
+    expect(server.requests.filter((r) => r === 'GET /api/v1/namespaces/shop/services/shop').length).toBe(2);
+    // The retry re-read: the other writer's annotation survived, and the selector is exactly ours.
+    expect(await k.getService('shop', 'shop')).toMatchObject({ selector: { app: 'shop', color: 'green' }, annotations: { 'deploy.example.com/by': 'someone-else' } });
+    expect((server.services.get('shop/shop')?.spec as { selector: unknown }).selector).toEqual({ app: 'shop', color: 'green' });
+
+    await k.setServiceSelector('shop', 'shop', { color: 'green', app: 'shop' });
+    expect(puts()).toBe(2);
+
+    server.conflicts = 100;
+    await expect(k.setServiceSelector('shop', 'shop', { app: 'shop', color: 'blue' })).rejects.toMatchObject({
+      code: 'SRG_K8S_API',
+      message: expect.stringMatching(/refused updating Service shop\/shop after 5 conflicting writes: HTTP 409 Operation cannot be fulfilled on services "shop"/),
+    });
+    expect(puts()).toBe(7);
+    expect((server.services.get('shop/shop')?.spec as { selector: unknown }).selector).toEqual({ app: 'shop', color: 'green' });
+  });
+
+  it('a blue-green switch on Deployments: their pods carry the template labels, a stuck green rollout does not count as ready, the endpoints follow the selector, and a killed pod drops out until its replacement is ready', async () => {
+    const server = await startKubeApiServer({ tickMs: 5 });
+    servers.push(server);
+    server.workloads.set('Deployment/shop/shop-blue', workload('Deployment', 'shop', 'shop-blue', 3, { podLabels: { app: 'shop', color: 'blue' } }));
+    server.workloads.set('Deployment/shop/shop-green', workload('Deployment', 'shop', 'shop-green', 0, { podLabels: { app: 'shop', color: 'green' } }));
+    server.services.set('shop/shop', service('shop', 'shop', { app: 'shop', color: 'blue' }));
+    const k = createKubernetes({ kubeconfigYaml: server.kubeconfig() });
+    const green = { kind: 'Deployment', namespace: 'shop', name: 'shop-green' } as const;
+    const read = () => k.getService('shop', 'shop');
+
+    expect(await settle(read, endpointsAre({ ready: 3, notReady: 0 }))).toMatchObject({ endpoints: { ready: 3, notReady: 0 } });
+    const bluePods = await k.listPods('shop', 'app=shop,color=blue');
+    expect(bluePods.map((p) => [p.name.startsWith('shop-blue-'), p.ready, p.labels['pod-template-hash'] !== undefined])).toEqual([
+      [true, true, true],
+      [true, true, true],
+      [true, true, true],
+    ]);
+
+    // Green's rollout stuck on Pending pods: the controller has seen the new spec, yet green is not ready.
+    server.stalled.add('Deployment/shop/shop-green');
+    await k.scaleWorkload(green, 3);
+    const greenReady = (w: WorkloadState | undefined) => !!w && w.generationObserved && w.totalReplicas === w.updatedReplicas && w.readyReplicas >= w.replicas;
+    const stuck = await settle(() => k.getWorkload(green), (w) => !!w?.generationObserved && w.totalReplicas === 3);
+    expect(stuck).toMatchObject({ replicas: 3, readyReplicas: 0, totalReplicas: 3, generationObserved: true });
+    expect(greenReady(stuck)).toBe(false);
+    expect((await k.listPods('shop', 'color=green')).map((p) => p.ready)).toEqual([false, false, false]);
+    server.stalled.delete('Deployment/shop/shop-green');
+    const ready = await settle(() => k.getWorkload(green), greenReady);
+    expect(ready).toMatchObject({ replicas: 3, readyReplicas: 3, updatedReplicas: 3, totalReplicas: 3, generationObserved: true });
+    expect((await k.listPods('shop', 'color=green')).filter((p) => p.ready).length).toBe(3);
+
+    // Blue and green both have 3 ready pods, so the counts alone cannot tell them apart: wait for green's pods by name.
+    const addresses = () => {
+      const subsets = (server.endpoints.get('shop/shop')?.subsets ?? []) as { addresses?: { targetRef: { name: string } }[] }[];
+      return subsets
+        .flatMap((s) => s.addresses ?? [])
+        .map((a) => a.targetRef.name)
+        .sort();
+    };
+    const greenNames = (await k.listPods('shop', 'color=green')).map((p) => p.name).sort();
+    const blueNames = bluePods.map((p) => p.name).sort();
+    const behind = (names: string[]) => (s: ServiceState | undefined) => endpointsAre({ ready: 3, notReady: 0 })(s) && addresses().join() === names.join();
+    await k.setServiceSelector('shop', 'shop', { app: 'shop', color: 'green' });
+    expect(await settle(read, behind(greenNames))).toMatchObject({ selector: { app: 'shop', color: 'green' }, endpoints: { ready: 3, notReady: 0 } });
+    expect(addresses()).toEqual(greenNames);
+
+    // A pod killed behind the Service: its replacement starts not ready (held there while green is stalled), then
+    // becomes ready and the endpoints are whole again, on a new pod.
+    const victim = greenNames[0] ?? '';
+    server.stalled.add('Deployment/shop/shop-green');
+    expect(await k.deletePod('shop', victim, 0)).toBe(true);
+    expect(await settle(read, endpointsAre({ ready: 2, notReady: 1 }))).toMatchObject({ endpoints: { ready: 2, notReady: 1 } });
+    expect(await k.getWorkload(green)).toMatchObject({ replicas: 3, readyReplicas: 2 });
+    expect(addresses()).not.toContain(victim);
+    server.stalled.delete('Deployment/shop/shop-green');
+    expect(await settle(read, endpointsAre({ ready: 3, notReady: 0 }))).toMatchObject({ endpoints: { ready: 3, notReady: 0 } });
+    expect(addresses()).toHaveLength(3);
+    expect(addresses()).not.toContain(victim);
+
+    // The rollback: blue took no traffic meanwhile but kept running, so switching back is immediate.
+    await k.setServiceSelector('shop', 'shop', { app: 'shop', color: 'blue' });
+    expect(await settle(read, behind(blueNames))).toMatchObject({ selector: { app: 'shop', color: 'blue' } });
+    expect(addresses()).toEqual(blueNames);
+  });
+
   it("runs the cluster's controllers: pods become ready over time, and an HPA undoes a replicas patch below its minimum", async () => {
     const server = await startKubeApiServer({ tickMs: 5 });
     servers.push(server);
@@ -242,5 +419,11 @@ describe('real adapter configuration and errors', () => {
     const k = createKubernetes({ kubeconfigYaml: kubeconfig });
     const err = await k.listPods('shop').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SRG_K8S_UNREACHABLE', exitCode: 3, message: expect.stringContaining(server.url) });
+    await expect(k.getService('shop', 'shop')).rejects.toMatchObject({ code: 'SRG_K8S_UNREACHABLE', exitCode: 3, message: expect.stringContaining('reading Service shop/shop') });
+    await expect(k.setServiceSelector('shop', 'shop', { color: 'green' })).rejects.toMatchObject({
+      code: 'SRG_K8S_UNREACHABLE',
+      exitCode: 3,
+      message: expect.stringContaining('updating Service shop/shop'),
+    });
   });
 });

@@ -1,8 +1,14 @@
 import { SurgeError } from '../../errors.js';
-import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, WorkloadRef, WorkloadState } from './port.js';
+import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, ServiceState, WorkloadRef, WorkloadState } from './port.js';
+
+/** A Service as the fake stores it: its endpoints are computed from `pods` on every read. */
+export type FakeService = Omit<ServiceState, 'endpoints'>;
 
 export interface FakeKubernetes extends KubernetesPort {
-  /** Pods by namespace; tests add and inspect them. */
+  /**
+   * Pods by namespace; tests add and inspect them. The fake makes no pods for workloads (the contract server does):
+   * add the ones a Service should find.
+   */
   readonly pods: PodSummary[];
   /** Custom objects by `group/version/namespace/plural/name`. */
   readonly objects: Map<string, Record<string, unknown>>;
@@ -19,8 +25,14 @@ export interface FakeKubernetes extends KubernetesPort {
   /** Quotas by namespace. */
   readonly quotas: Map<string, QuotaState[]>;
   /**
+   * Services by `namespace/name`. Their endpoints are the `pods` of the namespace their selector matches, ready ones
+   * under `ready`, as a settled endpoints controller has them (a real cluster gets there a moment after a change);
+   * a Service with an empty selector has none (a cluster would leave it the Endpoints it had).
+   */
+  readonly services: Map<string, FakeService>;
+  /**
    * The cluster's controllers, one step: each HPA clamps its target's replicas into its bounds,
-   * and ready/updated replicas move one pod toward spec.replicas (as the contract server's loop).
+   * and ready/updated replicas move one pod toward spec.replicas, the controller having seen the spec (as the contract server's loop).
    */
   tick(): void;
 }
@@ -44,6 +56,7 @@ export function createFakeKubernetes(init: { namespace?: string; context?: strin
     workloads: new Map(),
     hpas: new Map(),
     quotas: new Map(),
+    services: new Map(),
     async namespaceExists(name) {
       return k.namespaces.has(name);
     },
@@ -55,6 +68,8 @@ export function createFakeKubernetes(init: { namespace?: string; context?: strin
       const w = k.workloads.get(workloadKey(ref));
       if (!w) throw new SurgeError('SRG_K8S_API', `Kubernetes API refused updating ${ref.kind} ${ref.namespace}/${ref.name} scale: HTTP 404 ${ref.kind.toLowerCase()}s.apps "${ref.name}" not found`);
       w.replicas = replicas;
+      // A spec change: the status describes the old spec until the controller has seen it (tick).
+      w.generationObserved = false;
     },
     async listHpas(ns) {
       return [...k.hpas.values()].filter((h) => h.namespace === ns).map((h) => structuredClone(h));
@@ -71,6 +86,22 @@ export function createFakeKubernetes(init: { namespace?: string; context?: strin
     async listResourceQuotas(ns) {
       return structuredClone(k.quotas.get(ns) ?? []);
     },
+    async getService(ns, name) {
+      const svc = k.services.get(`${ns}/${name}`);
+      if (!svc) return undefined;
+      const want = Object.entries(svc.selector);
+      const behind = want.length === 0 ? [] : k.pods.filter((p) => p.namespace === ns && want.every(([key, v]) => p.labels[key] === v));
+      const ready = behind.filter((p) => p.ready).length;
+      return { ...structuredClone(svc), endpoints: { ready, notReady: behind.length - ready } };
+    },
+    async setServiceSelector(ns, name, selector) {
+      const svc = k.services.get(`${ns}/${name}`);
+      const refused = (what: string) => new SurgeError('SRG_K8S_API', `Kubernetes API refused updating Service ${ns}/${name}: ${what}`, { hint: `Check the Service's name and namespace: kubectl get services -n ${ns}` });
+      if (!svc) throw refused(`HTTP 404 services "${name}" not found`);
+      const bad = Object.entries(selector).flatMap(([key, v]) => (!LABEL_KEY.test(key) ? [key] : !LABEL_VALUE.test(v) ? [v] : []))[0];
+      if (bad !== undefined) throw new SurgeError('SRG_K8S_API', `Kubernetes API refused updating Service ${ns}/${name}: HTTP 422 Service "${name}" is invalid: spec.selector: Invalid value: ${JSON.stringify(bad)}: not a valid label`);
+      svc.selector = { ...selector };
+    },
     tick() {
       for (const h of k.hpas.values()) {
         const w = k.workloads.get(workloadKey({ kind: h.target.kind as WorkloadRef['kind'], namespace: h.namespace, name: h.target.name }));
@@ -79,6 +110,8 @@ export function createFakeKubernetes(init: { namespace?: string; context?: strin
       for (const w of k.workloads.values()) {
         const next = w.readyReplicas < w.replicas ? w.readyReplicas + 1 : w.replicas;
         w.readyReplicas = w.updatedReplicas = next;
+        w.totalReplicas = w.replicas;
+        w.generationObserved = true;
       }
     },
     async listPods(ns, labelSelector) {
@@ -115,13 +148,35 @@ export function createFakeKubernetes(init: { namespace?: string; context?: strin
   return k;
 }
 
+/** Label keys (`[prefix/]name`) and values as the API server validates them, roughly: what a typo would trip. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 export function workloadKey(ref: WorkloadRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
 
 /** A workload for the fake, all replicas ready unless `ready` says otherwise. */
 export function fakeWorkload(kind: WorkloadRef['kind'], namespace: string, name: string, replicas: number, extra: Partial<WorkloadState> = {}): WorkloadState {
-  return { kind, namespace, name, replicas, readyReplicas: replicas, updatedReplicas: replicas, labels: { app: name }, annotations: {}, podRequests: {}, ...extra };
+  return {
+    kind,
+    namespace,
+    name,
+    replicas,
+    readyReplicas: replicas,
+    updatedReplicas: replicas,
+    totalReplicas: replicas,
+    generationObserved: true,
+    labels: { app: name },
+    annotations: {},
+    podRequests: {},
+    ...extra,
+  };
+}
+
+/** A Service for the fake, labelled with its name. */
+export function fakeService(namespace: string, name: string, selector: Record<string, string>, extra: Partial<FakeService> = {}): FakeService {
+  return { namespace, name, selector, labels: { app: name }, annotations: {}, ...extra };
 }
 
 export function objectKey(ref: CustomObjectRef, name: string): string {

@@ -1,7 +1,7 @@
 import { ApisApi, AppsV1Api, AutoscalingV2Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Container } from '@kubernetes/client-node';
 import { SurgeError } from '../../errors.js';
 import { parseQuantity } from '../../util/quantity.js';
-import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, WorkloadState } from './port.js';
+import type { ApiGroup, CustomObjectRef, HpaState, KubernetesPort, PodSummary, QuotaState, ServiceState, WorkloadState } from './port.js';
 
 export interface KubernetesOptions {
   /** kubeconfig files in KUBECONFIG order (the first that sets a key wins, as kubectl does). */
@@ -147,6 +147,8 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
           replicas: w.spec?.replicas ?? 1,
           readyReplicas: w.status?.readyReplicas ?? 0,
           updatedReplicas: w.status?.updatedReplicas ?? 0,
+          totalReplicas: w.status?.replicas ?? 0,
+          generationObserved: (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0),
           labels: w.metadata?.labels ?? {},
           annotations: w.metadata?.annotations ?? {},
           podRequests: sumRequests(w.spec?.template.spec?.containers ?? []),
@@ -201,7 +203,54 @@ export function createKubernetes(opts: KubernetesOptions): KubernetesPort {
         throw fail(`refused listing resourcequotas in ${ns}`, err);
       }
     },
+    async getService(ns, name) {
+      // Both reads at once: a cutover polls this while it waits for the endpoints to follow a switch.
+      const [svc, ep] = await Promise.allSettled([core.readNamespacedService({ namespace: ns, name }), core.readNamespacedEndpoints({ namespace: ns, name })]);
+      if (svc.status === 'rejected') {
+        if (statusOf(svc.reason) === 404) return undefined;
+        throw fail(`refused reading Service ${ns}/${name}`, svc.reason);
+      }
+      // No Endpoints object (a Service without a selector that nobody filled in): nothing behind it.
+      if (ep.status === 'rejected' && statusOf(ep.reason) !== 404) throw fail(`refused reading Endpoints ${ns}/${name}`, ep.reason);
+      const endpoints = { ready: 0, notReady: 0 };
+      // The endpoints controller puts each pod in exactly one subset (pods are grouped by port set), so the sum counts each once.
+      for (const subset of ep.status === 'fulfilled' ? (ep.value.subsets ?? []) : []) {
+        endpoints.ready += subset.addresses?.length ?? 0;
+        endpoints.notReady += subset.notReadyAddresses?.length ?? 0;
+      }
+      const s = svc.value;
+      return {
+        namespace: s.metadata?.namespace ?? ns,
+        name: s.metadata?.name ?? name,
+        selector: s.spec?.selector ?? {},
+        labels: s.metadata?.labels ?? {},
+        annotations: s.metadata?.annotations ?? {},
+        endpoints,
+      } satisfies ServiceState;
+    },
+    async setServiceSelector(namespace, name, selector) {
+      try {
+        await withConflictRetry(`Service ${namespace}/${name}`, fail, async () => {
+          const svc = await core.readNamespacedService({ namespace, name });
+          // Already so (a rerun, a rollback of a switch that never happened): no write, no new resourceVersion.
+          if (sameLabels(svc.spec?.selector ?? {}, selector)) return;
+          // Replace, not merge patch: keys absent from `selector` must go, and the read resourceVersion makes the write conditional.
+          svc.spec = { ...svc.spec, selector: { ...selector } };
+          await core.replaceNamespacedService({ namespace, name, body: svc });
+        });
+      } catch (err) {
+        if (err instanceof SurgeError && statusOf(err.cause) === 404) {
+          throw new SurgeError(err.code, err.message, { hint: `Check the Service's name and namespace: kubectl get services -n ${namespace}`, cause: err.cause });
+        }
+        throw err;
+      }
+    },
   };
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** Attempts of a read-modify-write before a run of 409 Conflicts is given up on. */

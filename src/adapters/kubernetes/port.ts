@@ -1,5 +1,5 @@
 /**
- * The Kubernetes API calls surgectl's chaos drills and `surgectl scale` make, and nothing more. Every method rejects
+ * The Kubernetes API calls surgectl's chaos drills, `surgectl scale` and the blue-green cutover make, and nothing more. Every method rejects
  * with SurgeError SRG_K8S_API when the API server refuses or fails the call.
  */
 export interface KubernetesPort {
@@ -32,6 +32,16 @@ export interface KubernetesPort {
   setHpaBounds(namespace: string, name: string, bounds: { minReplicas: number; maxReplicas: number }): Promise<void>;
   /** The ResourceQuotas of a namespace, with their hard limits and usage as Kubernetes quantities. */
   listResourceQuotas(namespace: string): Promise<QuotaState[]>;
+  /** A core/v1 Service with its endpoint counts; undefined when it does not exist. */
+  getService(namespace: string, name: string): Promise<ServiceState | undefined>;
+  /**
+   * Replaces spec.selector with exactly `selector` (read, then replace with its resourceVersion; a 409 Conflict is
+   * re-read and retried, at most 5 times — the same as scaleWorkload). A Service that does not exist → SRG_K8S_API
+   * naming it. The endpoints follow asynchronously (the cluster's endpoints controller): poll getService until they
+   * show the new pods rather than expecting them at once. An empty selector makes a Service without one, whose
+   * Endpoints Kubernetes stops managing (they keep the pods they had), so a cutover should never pass one.
+   */
+  setServiceSelector(namespace: string, name: string, selector: Record<string, string>): Promise<void>;
 }
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
@@ -47,8 +57,18 @@ export interface WorkloadState extends WorkloadRef {
   replicas: number;
   /** status.readyReplicas (0 when absent). */
   readyReplicas: number;
-  /** status.updatedReplicas (StatefulSet: status.updatedReplicas too; 0 when absent). */
+  /** status.updatedReplicas: pods of the current pod template, ready or not (0 when absent). */
   updatedReplicas: number;
+  /**
+   * status.replicas: pods of every revision (0 when absent). During a rollout it counts the old ones too, so
+   * "every pod is the new template and ready" is `generationObserved && totalReplicas === updatedReplicas && readyReplicas >= replicas`.
+   */
+  totalReplicas: number;
+  /**
+   * status.observedGeneration >= metadata.generation: the counts above describe the current spec. False right after a
+   * spec change (a new image, a scale) until the controller has seen it; counts read then are stale, not a rollout done.
+   */
+  generationObserved: boolean;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Sum of the pod template's container resource requests, per pod, as quantities (e.g. `{cpu: '250m', memory: '256Mi'}`). */
@@ -73,6 +93,17 @@ export interface QuotaState {
   hard: Record<string, string>;
   /** status.used. */
   used: Record<string, string>;
+}
+
+export interface ServiceState {
+  namespace: string;
+  name: string;
+  /** spec.selector ({} when absent). */
+  selector: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Ready and not-ready endpoint addresses behind the Service right now (core/v1 Endpoints of the same name; 0/0 when it has none). */
+  endpoints: { ready: number; notReady: number };
 }
 
 export interface PodSummary {
