@@ -79,6 +79,17 @@ export const ERROR_CODES = {
   SRG_FLAGS_SNAPSHOT: { exitCode: ExitCode.InvalidConfig, summary: 'The flags snapshot file is missing, unreadable or not a surgectl snapshot.' },
   SRG_FLAGS_PARTIAL: { exitCode: ExitCode.Usage, summary: 'A switch stopped part way: some flags were switched, others not; restore from the snapshot.' },
   SRG_FLAGS_NOT_PROPAGATED: { exitCode: ExitCode.GateFailed, summary: 'A running instance has not seen the flag change within --timeout.' },
+  // HAProxy (cutover traffic)
+  SRG_HAPROXY_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: "HAProxy's runtime API (stats socket) did not answer." },
+  SRG_HAPROXY_COMMAND: { exitCode: ExitCode.Usage, summary: "HAProxy's runtime API refused a command (unknown backend or server, socket not at level admin)." },
+  // Runbooks (surgectl runbook, cutover)
+  SRG_RUNBOOK_INVALID: { exitCode: ExitCode.InvalidConfig, summary: 'The runbook failed validation; every problem is listed with its path.' },
+  SRG_RUNBOOK_NOT_FOUND: { exitCode: ExitCode.Usage, summary: 'No built-in or user runbook has that name.' },
+  SRG_RUNBOOK_PARAM: { exitCode: ExitCode.Usage, summary: 'A runbook parameter is missing, unknown or of the wrong type.' },
+  SRG_RUNBOOK_JOURNAL: { exitCode: ExitCode.Usage, summary: 'The runbook journal is unreadable, from another runbook version, or has nothing left to resume.' },
+  SRG_RUNBOOK_PRECONDITION: { exitCode: ExitCode.GateFailed, summary: "A step's precondition did not hold; the step was not run." },
+  SRG_RUNBOOK_STEP_FAILED: { exitCode: ExitCode.GateFailed, summary: 'A step failed or its verify (an analysis gate, a check) did not pass; completed steps were rolled back.' },
+  SRG_RUNBOOK_ROLLBACK: { exitCode: ExitCode.RollbackFailed, summary: 'Rolling back a runbook failed; the journal names what is left to do by hand.' },
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
   SRG_REHEARSE_REPORT: { exitCode: ExitCode.Usage, summary: 'The rehearsal report could not be written to the report directory.' },

@@ -40,6 +40,14 @@ export function createAdapters(runtime: Runtime, loadConfig: () => Promise<Loade
       const { createAutoScaling } = await import('../adapters/aws-autoscaling/aws-autoscaling.js');
       return createAutoScaling({ env: { ...runtime.env }, ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
     },
+    async haproxy(endpoint) {
+      const { createHaproxy } = await import('../adapters/haproxy/haproxy.js');
+      return createHaproxy({ endpoint });
+    },
+    async prometheus(url) {
+      const { createPrometheus } = await import('../adapters/prometheus/prometheus.js');
+      return createPrometheus({ url });
+    },
     kubernetes(opts) {
       const paths = kubeconfigPaths(opts.kubeconfig, runtime.env);
       let k8s: Promise<KubernetesPort> | undefined;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { AutoScalingPort } from '../adapters/aws-autoscaling/port.js';
+import type { HaproxyPort } from '../adapters/haproxy/port.js';
 import type { KubernetesPort } from '../adapters/kubernetes/port.js';
+import type { PrometheusPort } from '../adapters/prometheus/port.js';
 import type { StackAdminPort } from '../adapters/stack-admin/port.js';
 import type { FlagsProvider, FlagsProviderKind } from '../flags/provider.js';
 import type { LoadConfigOptions, LoadedConfig } from '../config/load.js';
@@ -48,6 +50,10 @@ export interface Adapters {
    * @throws SurgeError SRG_FLAGS_AUTH when Unleash has no token; SRG_CLI_USAGE when it has no URL.
    */
   flags(opts: { provider?: FlagsProviderKind | undefined; unleashUrl?: string | undefined; project?: string | undefined; environment?: string | undefined; stackUrl?: string | undefined; tokenEnv?: string | undefined }): Promise<FlagsProvider>;
+  /** HAProxy's runtime API at `endpoint` (`host:port` or a unix socket path). */
+  haproxy(endpoint: string): Promise<HaproxyPort>;
+  /** Prometheus instant queries at `url` (user:pass@ becomes Basic auth; never printed). */
+  prometheus(url: string): Promise<PrometheusPort>;
 }
 
 /** What src/cli.ts hands each command file: no command touches process.* itself. */

@@ -1,0 +1,378 @@
+import { SurgeError } from '../errors.js';
+import type { Reporter } from '../reporter.js';
+import { appendAudit, redactParams, redactor, writeJournal, type AuditEntry } from './journal.js';
+import { checkAction, STEP_KINDS, type StepContext } from './kinds.js';
+import type { ResolvedRunbook } from './load.js';
+import type { RunbookPorts } from './ports.js';
+import type { ActionSpec, PhaseRecord, ResolvedStep, Runbook, RunbookJournal, StepRecord } from './types.js';
+
+/** Live progress of a run, for a spinner per step (the command draws it). */
+export interface StepObserver {
+  start(step: string, what: string): void;
+  end(step: string, result: 'ok' | 'failed' | 'skipped' | 'rolled back' | 'rollback failed', detail: string, durationMs: number): void;
+}
+
+export interface RunRunbookOptions {
+  runbook: Runbook;
+  resolved: ResolvedRunbook;
+  ports: RunbookPorts;
+  reporter: Reporter;
+  /** --yes: no question per step (the operator agreed to the whole run). */
+  yes: boolean;
+  /** A person can be asked (stdin and stderr are terminals). */
+  interactive: boolean;
+  /** --auto-rollback (or the runbook's own `autoRollback`): roll back a failed run without asking. */
+  autoRollback: boolean;
+  user: string;
+  reason?: string | undefined;
+  journalPath: string;
+  auditPath: string;
+  signal: AbortSignal;
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  env: Readonly<Record<string, string | undefined>>;
+  observer?: StepObserver;
+  /** Resuming: the journal read back (already checked against the runbook's version). */
+  journal?: RunbookJournal;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Thrown inside the engine when a step's time runs out; names the step and its timeout. */
+class StepTimeout extends Error {}
+
+/**
+ * Runs (or resumes) a runbook: each step's precondition, confirmation, action and verify, the
+ * journal written atomically after every change of state and an audit line per phase. A failed
+ * step leads to the one rollback decision (auto, or asked on a TTY): completed steps undone in
+ * reverse order. Never throws for a step's failure — the journal's status says how the run ended
+ * ({@link runbookOutcome} turns it into an exit code); throws only when the journal cannot be
+ * written or nothing may run (a change off a TTY without --yes).
+ */
+export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> {
+  const { runbook, resolved } = o;
+  const hide = redactor(resolved.params, resolved.secrets);
+  const params = redactParams(resolved.params, resolved.secrets);
+  if (!o.yes && !o.interactive && resolved.steps.some((s) => s.mutating)) {
+    throw new SurgeError('SRG_CLI_NOT_A_TTY', `runbook ${runbook.spec.name} changes live systems and there is no terminal to confirm on`, { hint: 'Pass --yes to run it unattended, or --dry-run to see what it would do.' });
+  }
+  const journal: RunbookJournal = o.journal ?? {
+    kind: 'surgectl.runbook.journal',
+    schemaVersion: 1,
+    runbook: { name: runbook.spec.name, version: runbook.spec.version, digest: runbook.digest, source: runbook.source },
+    params,
+    user: o.user,
+    ...(o.reason ? { reason: o.reason } : {}),
+    status: 'running',
+    startedAt: iso(o.now()),
+    resumes: [],
+    steps: resolved.steps.map((s) => ({ step: s.name, kind: s.kind, status: 'pending' })),
+  };
+  if (o.journal) {
+    journal.status = 'running';
+    delete journal.message;
+    delete journal.endedAt;
+    journal.resumes.push({ at: iso(o.now()), user: o.user, ...(o.reason ? { reason: o.reason } : {}) });
+  }
+  const save = () => writeJournal(o.journalPath, hide(journal));
+  const audit = (e: Omit<AuditEntry, 'at' | 'user' | 'reason' | 'runbook' | 'version' | 'journal' | 'params'>) =>
+    appendAudit(o.auditPath, hide({ at: iso(o.now()), user: o.user, reason: o.reason, runbook: runbook.spec.name, version: runbook.spec.version, journal: o.journalPath, params, ...e }));
+  await save();
+  await audit({ step: '-', phase: 'run', result: o.journal ? 'resumed' : 'started', durationMs: 0 });
+
+  const ctxFor = (signal: AbortSignal): StepContext => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env });
+  const finish = async (status: RunbookJournal['status'], message?: string) => {
+    journal.status = status;
+    if (message) journal.message = message;
+    journal.endedAt = iso(o.now());
+    await save();
+    await audit({ step: '-', phase: 'run', result: status, durationMs: Date.parse(journal.endedAt) - Date.parse(journal.startedAt), ...(message ? { error: message } : {}) });
+    return journal;
+  };
+
+  for (const [i, step] of resolved.steps.entries()) {
+    const rec = journal.steps[i] as StepRecord;
+    if (rec.status === 'completed' || rec.status === 'skipped') continue;
+    if (o.signal.aborted) return finish('interrupted', `interrupted before step ${step.name}; resume with: surgectl runbook resume ${o.journalPath}`);
+    if (!step.enabled) {
+      rec.status = 'skipped';
+      o.observer?.end(step.name, 'skipped', 'its when: is false', 0);
+      await save();
+      continue;
+    }
+    const resumingThis = rec.status === 'running' || rec.status === 'failed';
+    const t0 = o.now();
+    o.observer?.start(step.name, describeAction(step.action));
+
+    // Precondition: checked first, and again when a resume meets a step that did not finish.
+    if (step.precondition) {
+      const pre = await runCheck(step.precondition, step.timeoutMs, ctxFor, o);
+      rec.precondition = pre;
+      await audit({ step: step.name, phase: 'precondition', result: pre.status, durationMs: pre.durationMs, error: pre.error });
+      if (o.signal.aborted) return finish('interrupted', `interrupted during the precondition of ${step.name}; resume with: surgectl runbook resume ${o.journalPath}`);
+      if (pre.status !== 'passed') {
+        rec.status = 'failed';
+        rec.error = `precondition failed: ${pre.error ?? 'it did not hold'}`;
+        o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
+        await save();
+        return failRun(journal, `step ${step.name}: ${rec.error}`, o, { save, audit, finish, ctxFor });
+      }
+    }
+
+    // Confirmation of a change.
+    if (step.mutating) {
+      if (o.yes) rec.confirmedBy = '--yes';
+      else {
+        const yes = await o.reporter.confirm(`Run step ${step.name}: ${describeAction(step.action)}?`, false);
+        await audit({ step: step.name, phase: 'confirm', result: yes ? 'yes' : 'no', durationMs: 0 });
+        if (!yes) {
+          o.observer?.end(step.name, 'skipped', 'declined', o.now() - t0);
+          return finish('aborted', `step ${step.name} was declined; nothing after it ran. Resume with: surgectl runbook resume ${o.journalPath}, or undo with: surgectl runbook rollback ${o.journalPath}`);
+        }
+        rec.confirmedBy = 'tty';
+      }
+    }
+
+    // The action: what it will change is journaled first (write-ahead), then the change.
+    rec.status = 'running';
+    rec.startedAt = iso(t0);
+    delete rec.error;
+    const kind = STEP_KINDS[step.kind];
+    const spec = checkAction(step.action, step.name).spec as never;
+    try {
+      if (kind?.before && !(resumingThis && rec.undo !== undefined)) rec.undo = await withTimeout(kind.before(spec, ctxFor(o.signal)), step, o.signal);
+      await save();
+      const r = await withTimeout(kind ? kind.run(spec, ctxFor(stepSignal(o.signal, step.timeoutMs))) : Promise.reject(new Error(`unknown kind ${step.kind}`)), step, o.signal);
+      if (r.undo !== undefined) rec.undo = r.undo;
+      if (r.output !== undefined) rec.output = r.output;
+      if (!r.passed) throw new Error(r.message ?? 'the action did not pass');
+    } catch (err) {
+      if (o.signal.aborted) {
+        rec.error = 'interrupted while the action ran';
+        o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
+        await audit({ step: step.name, phase: 'action', result: 'interrupted', durationMs: o.now() - t0 });
+        return finish('interrupted', `interrupted during step ${step.name}; resume with: surgectl runbook resume ${o.journalPath} (its precondition is checked again, then it runs again)`);
+      }
+      rec.status = 'failed';
+      rec.error = errText(err);
+      stamp(rec, t0, o.now());
+      await audit({ step: step.name, phase: 'action', result: 'failed', durationMs: o.now() - t0, error: rec.error });
+      o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
+      await save();
+      return failRun(journal, `step ${step.name} failed: ${rec.error}`, o, { save, audit, finish, ctxFor });
+    }
+    await audit({ step: step.name, phase: 'action', result: 'completed', durationMs: o.now() - t0 });
+
+    if (step.verify) {
+      const v = await runCheck(step.verify, step.timeoutMs, ctxFor, o);
+      rec.verify = v;
+      await audit({ step: step.name, phase: 'verify', result: v.status, durationMs: v.durationMs, error: v.error });
+      if (v.status !== 'passed') {
+        // The change is in place: this step is rolled back with the ones before it. An interrupted
+        // verify leaves the step running: a resume checks its precondition, applies it again and verifies.
+        rec.status = o.signal.aborted ? 'running' : 'failed';
+        rec.error = o.signal.aborted ? 'interrupted during verify' : `verify failed: ${v.error ?? 'it did not hold'}`;
+        stamp(rec, t0, o.now());
+        o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
+        await save();
+        if (o.signal.aborted) return finish('interrupted', `interrupted while verifying ${step.name}; resume with: surgectl runbook resume ${o.journalPath}`);
+        return failRun(journal, `step ${step.name}: ${rec.error}`, o, { save, audit, finish, ctxFor });
+      }
+    }
+    rec.status = 'completed';
+    stamp(rec, t0, o.now());
+    o.observer?.end(step.name, 'ok', summary(rec), o.now() - t0);
+    await save();
+  }
+  return finish('completed');
+}
+
+function stamp(rec: StepRecord, t0: number, t1: number) {
+  rec.startedAt ??= iso(t0);
+  rec.endedAt = iso(t1);
+  rec.durationMs = t1 - t0;
+}
+
+function summary(rec: StepRecord): string {
+  const v = rec.verify ? ', verify passed' : '';
+  return `done${v}`;
+}
+
+/** The step's own time limit on top of the run's signal. */
+function stepSignal(run: AbortSignal, ms: number): AbortSignal {
+  return AbortSignal.any([run, AbortSignal.timeout(ms)]);
+}
+
+/** Bounds a call that may not watch its signal (a socket call, a port) by the step's timeout. */
+async function withTimeout<T>(p: Promise<T>, step: ResolvedStep, signal: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StepTimeout(`timed out after ${step.timeoutMs} ms (the step's timeout)`)), step.timeoutMs);
+    onAbort = () => reject(new Error('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function runCheck(action: ActionSpec, timeoutMs: number, ctxFor: (s: AbortSignal) => StepContext, o: RunRunbookOptions): Promise<PhaseRecord> {
+  const t0 = o.now();
+  const kind = STEP_KINDS[action.kind];
+  const spec = checkAction(action, action.kind).spec as never;
+  try {
+    const r = await withTimeout(kind ? kind.run(spec, ctxFor(stepSignal(o.signal, timeoutMs))) : Promise.reject(new Error(`unknown kind ${action.kind}`)), { timeoutMs } as ResolvedStep, o.signal);
+    return { status: r.passed ? 'passed' : 'failed', ...(r.output === undefined ? {} : { output: r.output }), ...(r.passed ? {} : { error: r.message ?? 'it did not hold' }), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
+  } catch (err) {
+    return { status: 'failed', error: errText(err), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
+  }
+}
+
+interface Helpers {
+  save(): Promise<void>;
+  audit(e: Omit<AuditEntry, 'at' | 'user' | 'reason' | 'runbook' | 'version' | 'journal' | 'params'>): Promise<void>;
+  finish(status: RunbookJournal['status'], message?: string): Promise<RunbookJournal>;
+  ctxFor(s: AbortSignal): StepContext;
+}
+
+/**
+ * The one rollback decision: with autoRollback, or when the operator says yes on a TTY, the
+ * completed steps (and the failed one when its change is in place) are undone in reverse order.
+ */
+async function failRun(journal: RunbookJournal, why: string, o: RunRunbookOptions, h: Helpers): Promise<RunbookJournal> {
+  const toUndo = journal.steps.filter((r, i) => changedSomething(r) && o.resolved.steps[i]?.mutating === true);
+  if (toUndo.length === 0) return h.finish('failed', why);
+  let go = o.autoRollback || o.runbook.spec.autoRollback === true;
+  if (!go && (o.interactive || o.yes)) go = await o.reporter.confirm(`${why}. Roll back ${toUndo.length} step(s) (${toUndo.map((u) => u.step).reverse().join(', ')})?`, true);
+  if (!go) return h.finish('failed', `${why}; not rolled back. Undo with: surgectl runbook rollback ${o.journalPath}, or resume with: surgectl runbook resume ${o.journalPath}`);
+  o.reporter.notify(`${why}: rolling back ${toUndo.length} step(s)`, 'warn');
+  return rollbackSteps(journal, o, h, why);
+}
+
+/** A completed step, or one that failed after recording what it was about to change (its change may be in place, whole or in part). */
+function changedSomething(r: StepRecord): boolean {
+  return r.status === 'completed' || ((r.status === 'failed' || r.status === 'running' || r.status === 'rollback-failed') && r.undo !== undefined);
+}
+
+/** Undoes every completed mutating step in reverse order; each failure is kept and named as work left by hand. */
+async function rollbackSteps(journal: RunbookJournal, o: RunRunbookOptions, h: Helpers, why: string): Promise<RunbookJournal> {
+  const manual: string[] = [];
+  for (let i = journal.steps.length - 1; i >= 0; i--) {
+    const rec = journal.steps[i] as StepRecord;
+    const step = o.resolved.steps[i] as ResolvedStep;
+    if (!changedSomething(rec) || !step.mutating) continue;
+    const t0 = o.now();
+    o.observer?.start(`rollback ${step.name}`, describeUndo(step, rec));
+    try {
+      if (step.rollback === 'none') {
+        rec.rollback = { status: 'completed', output: 'rollback: none (nothing to undo)', startedAt: iso(t0), endedAt: iso(o.now()), durationMs: 0 };
+      } else if (step.rollback === 'auto') {
+        const kind = STEP_KINDS[step.kind];
+        if (!kind?.undo) throw new Error(`a ${step.kind} step has no automatic undo; give it a rollback: action`);
+        if (rec.undo === undefined) throw new Error('nothing was recorded to undo from');
+        await withTimeout(kind.undo(checkAction(step.action, step.name).spec as never, rec.undo, h.ctxFor(stepSignal(AbortSignal.timeout(step.timeoutMs), step.timeoutMs))), step, new AbortController().signal);
+        rec.rollback = { status: 'completed', startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
+      } else {
+        const kind = STEP_KINDS[step.rollback.kind];
+        const r = await withTimeout(
+          (kind as NonNullable<typeof kind>).run(checkAction(step.rollback, step.name).spec as never, h.ctxFor(AbortSignal.timeout(step.timeoutMs))),
+          step,
+          new AbortController().signal,
+        );
+        if (!r.passed) throw new Error(r.message ?? 'the rollback action did not pass');
+        rec.rollback = { status: 'completed', ...(r.output === undefined ? {} : { output: r.output }), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
+      }
+      rec.status = 'rolled-back';
+      o.observer?.end(`rollback ${step.name}`, 'rolled back', 'undone', o.now() - t0);
+      await h.audit({ step: step.name, phase: 'rollback', result: 'completed', durationMs: o.now() - t0 });
+    } catch (err) {
+      rec.status = 'rollback-failed';
+      rec.rollback = { status: 'failed', error: errText(err), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
+      manual.push(`${step.name}: ${describeUndo(step, rec)} (the rollback failed: ${errText(err)})`);
+      o.observer?.end(`rollback ${step.name}`, 'rollback failed', errText(err), o.now() - t0);
+      await h.audit({ step: step.name, phase: 'rollback', result: 'failed', durationMs: o.now() - t0, error: errText(err) });
+    }
+    await h.save();
+  }
+  if (manual.length > 0) {
+    journal.manual = manual;
+    return h.finish('rollback-failed', `${why}; the rollback did not complete`);
+  }
+  return h.finish('rolled-back', `${why}; every completed step was rolled back`);
+}
+
+/**
+ * `runbook rollback <journal>`: undoes what a stopped run (failed, aborted, interrupted) changed,
+ * in reverse order, with the same rollback as a failed run.
+ */
+export async function rollbackRunbook(o: RunRunbookOptions & { journal: RunbookJournal }): Promise<RunbookJournal> {
+  const { journal } = o;
+  const hide = redactor(o.resolved.params, o.resolved.secrets);
+  const params = redactParams(o.resolved.params, o.resolved.secrets);
+  if (!o.yes && !o.interactive) throw new SurgeError('SRG_CLI_NOT_A_TTY', 'a rollback changes live systems and there is no terminal to confirm on', { hint: 'Pass --yes.' });
+  const save = () => writeJournal(o.journalPath, hide(journal));
+  const audit: Helpers['audit'] = (e) => appendAudit(o.auditPath, hide({ at: iso(o.now()), user: o.user, reason: o.reason, runbook: o.runbook.spec.name, version: o.runbook.spec.version, journal: o.journalPath, params, ...e }));
+  const finish: Helpers['finish'] = async (status, message) => {
+    journal.status = status;
+    if (message) journal.message = message;
+    journal.endedAt = iso(o.now());
+    await save();
+    await audit({ step: '-', phase: 'run', result: status, durationMs: 0, ...(message ? { error: message } : {}) });
+    return journal;
+  };
+  const changed = journal.steps.filter((r, i) => o.resolved.steps[i]?.mutating === true && changedSomething(r));
+  if (changed.length === 0) throw new SurgeError('SRG_RUNBOOK_JOURNAL', `${o.journalPath}: nothing to roll back (no step of it changed anything that is not already undone)`);
+  if (!o.yes) {
+    const yes = await o.reporter.confirm(`Roll back ${changed.length} step(s) of ${o.runbook.spec.name} (${changed.map((c) => c.step).reverse().join(', ')})?`, false);
+    if (!yes) throw new SurgeError('SRG_CLI_ABORTED', 'Not rolled back: the confirmation was declined; nothing was changed');
+  }
+  journal.resumes.push({ at: iso(o.now()), user: o.user, ...(o.reason ? { reason: `rollback${o.reason ? `: ${o.reason}` : ''}` } : { reason: 'rollback' }) });
+  return rollbackSteps(journal, o, { save, audit, finish, ctxFor: (signal) => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env }) }, 'rollback asked for');
+}
+
+/** One line for an action: the kind's own words, or the kind and fields when they do not validate. */
+export function describeAction(a: ActionSpec): string {
+  const kind = STEP_KINDS[a.kind];
+  const { spec } = checkAction(a, a.kind);
+  if (!kind || spec === undefined) return `${a.kind} ${JSON.stringify(a)}`;
+  try {
+    return kind.describe(spec as never);
+  } catch {
+    return `${a.kind} ${JSON.stringify(a)}`;
+  }
+}
+
+function describeUndo(step: ResolvedStep, rec: StepRecord): string {
+  if (step.rollback === 'none') return 'nothing to undo';
+  if (typeof step.rollback === 'object') return describeAction(step.rollback);
+  const kind = STEP_KINDS[step.kind];
+  if (kind?.describeUndo && rec.undo !== undefined) return kind.describeUndo(checkAction(step.action, step.name).spec as never, rec.undo);
+  return `undo ${describeAction(step.action)} by hand`;
+}
+
+/** The exit status of a finished run, in one place (a closed set of statuses → codes). */
+export function runbookOutcome(j: RunbookJournal, journalPath: string, opts: { rollbackAsked?: boolean } = {}): SurgeError | undefined {
+  // `runbook rollback` / `cutover --rollback`: a complete rollback is what was asked for.
+  if (opts.rollbackAsked && j.status === 'rolled-back') return undefined;
+  const failed = j.steps.find((s) => s.status === 'failed' || s.status === 'rolled-back' || s.status === 'rollback-failed');
+  switch (j.status) {
+    case 'completed':
+      return undefined;
+    case 'interrupted':
+      return new SurgeError('SRG_CLI_INTERRUPTED', j.message ?? 'interrupted', { hint: `surgectl runbook resume ${journalPath}` });
+    case 'aborted':
+      return new SurgeError('SRG_CLI_ABORTED', j.message ?? 'a step was declined', { hint: `surgectl runbook resume ${journalPath}` });
+    case 'rollback-failed':
+      return new SurgeError('SRG_RUNBOOK_ROLLBACK', j.message ?? 'the rollback did not complete', { details: (j.manual ?? []).map((m) => `left to do by hand: ${m}`), hint: `The journal ${journalPath} has each step's state; retry with: surgectl runbook rollback ${journalPath}` });
+    case 'failed':
+    case 'rolled-back':
+      return new SurgeError(failed?.precondition?.status === 'failed' && failed.output === undefined && failed.undo === undefined ? 'SRG_RUNBOOK_PRECONDITION' : 'SRG_RUNBOOK_STEP_FAILED', j.message ?? 'a step failed', { hint: `The journal ${journalPath} says why.` });
+    default:
+      return new SurgeError('SRG_RUNBOOK_JOURNAL', `the run ended in an unexpected state ${j.status}`);
+  }
+}
