@@ -1,3 +1,4 @@
+import { calibratedCoverage } from './intervals.js';
 import type { CandidateScore } from './types.js';
 import type { Model } from './models/index.js';
 
@@ -108,89 +109,13 @@ export function combine(parts: readonly (readonly Float64Array[])[]): Float64Arr
 }
 
 /**
- * Interval offsets from backtest errors, scaled by each origin's MASE scale so origins with
- * different levels pool. Split into up to 4 horizon blocks because errors grow with lead time.
- */
-export interface IntervalModel {
-  /** Per horizon block: scaled error quantiles [q2.5, q10, q90, q97.5]. */
-  blocks: number[][];
-  blockLen: number;
-}
-
-const QUANTILES = [0.025, 0.1, 0.9, 0.975] as const;
-
-export function fitIntervals(run: BacktestRun, fc: readonly Float64Array[], useOrigins?: readonly number[]): IntervalModel {
-  const h = run.horizon;
-  const nBlocks = Math.min(4, h);
-  const blockLen = Math.ceil(h / nBlocks);
-  const blocks: number[][] = [];
-  const origins = useOrigins ?? [...Array(run.origins).keys()];
-  for (let b = 0; b < nBlocks; b++) {
-    const errs: number[] = [];
-    for (const o of origins) {
-      const a = run.actuals[o] as Float64Array;
-      const f = fc[o] as Float64Array;
-      for (let i = b * blockLen; i < Math.min(h, (b + 1) * blockLen); i++) errs.push(((a[i] as number) - (f[i] as number)) / (run.scales[o] as number));
-    }
-    errs.sort((x, y) => x - y);
-    blocks.push(QUANTILES.map((q) => conformalQuantile(errs, q)));
-  }
-  return { blocks, blockLen };
-}
-
-/** Empirical quantile with the (n+1) finite-sample correction, so small samples widen rather than shrink. */
-function conformalQuantile(sorted: readonly number[], q: number): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  const k = q < 0.5 ? Math.floor((n + 1) * q) - 1 : Math.ceil((n + 1) * q) - 1;
-  return sorted[Math.max(0, Math.min(n - 1, k))] as number;
-}
-
-/**
- * Applies an interval model to a point forecast with the given MASE scale. The intervals always hold
- * the point: a model biased one way in the backtest (e.g. behind a trend) has errors of one sign only,
- * and the raw quantiles would put both bounds on the same side of the point, so that sizing on the
- * p95 upper bound could come out below the point forecast.
- */
-export function applyIntervals(point: Float64Array, im: IntervalModel, scale: number) {
-  const h = point.length;
-  const lo95 = new Float64Array(h);
-  const lo80 = new Float64Array(h);
-  const hi80 = new Float64Array(h);
-  const hi95 = new Float64Array(h);
-  for (let i = 0; i < h; i++) {
-    const q = (im.blocks[Math.min(im.blocks.length - 1, Math.floor(i / im.blockLen))] ?? [0, 0, 0, 0]) as number[];
-    const p = point[i] as number;
-    lo95[i] = p + Math.min(0, q[0] as number) * scale;
-    lo80[i] = p + Math.min(0, q[1] as number) * scale;
-    hi80[i] = p + Math.max(0, q[2] as number) * scale;
-    hi95[i] = p + Math.max(0, q[3] as number) * scale;
-  }
-  return { point, lo80, hi80, lo95, hi95 };
-}
-
-/**
- * Empirical coverage of the 80% and 95% intervals: each origin is scored with intervals calibrated
- * on the other origins (leave-one-origin-out), so coverage is not measured on the data that set it.
- * With a single origin there is nothing to hold out and the in-sample coverage is reported.
+ * Empirical coverage of the 80% and 95% intervals (built as the forecast builds them, intervals.ts):
+ * each origin is scored with intervals calibrated on the other origins (leave-one-origin-out), so
+ * coverage is not measured on the data that set it. With a single origin there is nothing to hold
+ * out and the in-sample coverage is reported.
  */
 export function coverage(run: BacktestRun, fc: readonly Float64Array[]): { coverage80: number; coverage95: number } {
-  let in80 = 0;
-  let in95 = 0;
-  let total = 0;
-  for (let o = 0; o < run.origins; o++) {
-    const others = run.origins > 1 ? [...Array(run.origins).keys()].filter((x) => x !== o) : [o];
-    const im = fitIntervals(run, fc, others);
-    const iv = applyIntervals(fc[o] as Float64Array, im, run.scales[o] as number);
-    const a = run.actuals[o] as Float64Array;
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i] as number;
-      if (v >= (iv.lo80[i] as number) && v <= (iv.hi80[i] as number)) in80++;
-      if (v >= (iv.lo95[i] as number) && v <= (iv.hi95[i] as number)) in95++;
-      total++;
-    }
-  }
-  return { coverage80: total ? in80 / total : 0, coverage95: total ? in95 / total : 0 };
+  return calibratedCoverage({ horizon: run.horizon, actuals: run.actuals, forecasts: [...fc], scales: run.scales });
 }
 
 /** A scored candidate, including combinations (`combo(a+b)`). */

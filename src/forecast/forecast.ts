@@ -1,8 +1,9 @@
 import { SurgeError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
-import { applyIntervals, fitIntervals, maseScale, runBacktest, scoreCandidates } from './backtest.js';
+import { maseScale, runBacktest, scoreCandidates } from './backtest.js';
+import { calibrate, calibrationSet, countNoiseBounds, intervalsFor, type CalibrationSet } from './intervals.js';
 import { adjustForCampaigns, type Campaign } from './campaigns.js';
-import { planHolidays, type Holiday } from './holidays.js';
+import { planHolidays, UNKNOWN_HOLIDAY, type Holiday } from './holidays.js';
 import { alignRegressor, prophetWithRegressors, type Regressor, type RegressorEffect, type RegressorModel } from './regressors.js';
 import { formatDuration } from '../util/duration.js';
 import { candidateModels, MODEL_NAMES } from './models/index.js';
@@ -49,7 +50,10 @@ export interface ForecastOptions {
    * the backtest, which decides whether the forecast uses them.
    */
   regressors?: readonly Regressor[];
-  /** Rolling-origin backtest origins. Default 3. */
+  /**
+   * Rolling-origin backtest origins the model is chosen on. Default 3. The chosen model's intervals
+   * are calibrated on more when the history holds them (up to 12; 6 with an augurs model; never fewer than these).
+   */
   origins?: number;
   /**
    * Whether the augurs (WASM) MSTL/ETS models are candidates: `auto` (default) uses them when at most
@@ -199,23 +203,29 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   const ranked = opts.model === 'auto' ? scored : scored.filter((c) => c.model === opts.model);
   let chosen: (typeof scored)[number] | undefined;
   let point: Float64Array | undefined;
+  let calib: CalibrationSet | undefined;
   for (const c of ranked) {
     try {
+      const members = c.members.map((name) => models.find((m) => m.name === name) as (typeof models)[number]);
+      // Intervals from the candidate's errors over as many origins as the history holds (intervals.ts),
+      // fitted before the final fit so a model's last fit (the regressor coefficients) is the full history's.
+      const cs = calibrationSet(y, members, run, c.forecasts, { minTrain, scalePeriod });
       const p = new Float64Array(h);
-      for (const name of c.members) {
-        const f = (models.find((m) => m.name === name) as (typeof models)[number]).forecast(y, h);
+      for (const m of members) {
+        const f = m.forecast(y, h);
         for (let i = 0; i < h; i++) p[i] = (p[i] as number) + (f[i] as number) / c.members.length;
       }
       if (!p.every(Number.isFinite)) continue;
       chosen = c;
       point = p;
+      calib = cs;
       break;
     } catch {
       // try the next candidate
     }
   }
-  if (!chosen || !point) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
-  let pred: Prediction = applyIntervals(point, fitIntervals(run, chosen.forecasts), maseScale(y, scalePeriod));
+  if (!chosen || !point || !calib) throw new SurgeError('SRG_FORECAST_MODEL', `series "${s.name}": no model could be fitted (${models.map((m) => m.name).join(', ')})`);
+  let pred: Prediction = intervalsFor(point, calibrate(calib), maseScale(y, scalePeriod));
   if (k > 1) pred = disaggregate(pred, baseline, offset, k, hFine, 86_400_000 / stepMs);
 
   const end = s.start + n * stepMs;
@@ -223,6 +233,8 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
   // multiplying the rest of its window by the uplift observed so far.
   const future = adj.campaigns.filter((c) => c.kind === 'future' || (c.kind === 'past' && c.end > end));
   const nonNegative = s.values.every((v) => v >= 0);
+  // Whole counts per step (orders per hour as exported): the band is at least the Poisson noise of its point.
+  const counts = nonNegative && s.values.every((v) => Number.isInteger(v));
   const points: ForecastPoint[] = [];
   for (let i = 0; i < hFine; i++) {
     const t = end + i * stepMs;
@@ -231,14 +243,18 @@ async function forecastOne(s: Series, opts: ForecastOptions & { model: string; h
     // A shape learned from a past window is stretched over this one (a 2-day sale like a 1-day one).
     const m =
       (c?.shape ? (c.shape[Math.min(c.shape.length - 1, Math.floor(((t - c.start) / (c.end - c.start)) * c.shape.length))] as number) : (c?.uplift ?? 1)) * (hd?.uplift ?? 1);
-    const clamp = (v: number) => (nonNegative ? Math.max(0, v * m) : v * m);
+    const clamp = (v: number, widen = 1) => (nonNegative ? Math.max(0, v * m * widen) : v * m);
+    // A holiday the history cannot size leaves the point alone and widens the band (nonnegative data only).
+    const u = !hd && hol?.unknown.some((x) => t >= x.start && t < x.end) ? UNKNOWN_HOLIDAY : undefined;
+    const value = clamp(pred.point[i] as number);
+    const noise = counts ? countNoiseBounds(value) : undefined;
     points.push({
       t: isoTime(t),
-      value: round(clamp(pred.point[i] as number)),
-      lo80: round(clamp(pred.lo80[i] as number)),
-      hi80: round(clamp(pred.hi80[i] as number)),
-      lo95: round(clamp(pred.lo95[i] as number)),
-      hi95: round(clamp(pred.hi95[i] as number)),
+      value: round(value),
+      lo80: round(Math.min(clamp(pred.lo80[i] as number, u?.lo80), noise?.lo80 ?? Infinity)),
+      hi80: round(Math.max(clamp(pred.hi80[i] as number, u?.hi80), noise?.hi80 ?? -Infinity)),
+      lo95: round(Math.min(clamp(pred.lo95[i] as number, u?.lo95), noise?.lo95 ?? Infinity)),
+      hi95: round(Math.max(clamp(pred.hi95[i] as number, u?.hi95), noise?.hi95 ?? -Infinity)),
       ...(c ? { campaign: c.name } : {}),
       ...(hd ? { holiday: hd.name } : {}),
     });

@@ -116,4 +116,65 @@ describe('holiday effects', () => {
     expect(tg?.reason).toMatch(/one past occurrence/);
     expect(f.points.find((p) => p.t === '2025-11-27T00:00:00Z')?.holiday).toBeUndefined();
   });
+
+  /** Hourly orders (a daily shape, 4% noise, not whole numbers) with `effect(t)` multiplying some hours. */
+  const hourly = (from: number, to: number, effect: (t: number) => number, seed = 5): RawSeries => {
+    const g = gaussian(seed);
+    const points = [];
+    for (let t = from; t < to; t += HOUR) {
+      const hr = new Date(t).getUTCHours();
+      points.push({ t, v: (100 + 60 * Math.sin((Math.PI * hr) / 24)) * effect(t) * (1 + 0.04 * g()) });
+    }
+    return { name: 'orders', points };
+  };
+  const oneDay = (iso: string) => [{ country: 'xx', name: 'closing-day', title: 'a day the shop knows about', dates: [day(iso)] }];
+
+  it('carries a holiday under way when the history ends over the rest of its day, at the effect seen so far', async () => {
+    // The history ends at 16:00 on the holiday; demand has been at x0.4 since midnight.
+    const hol = day('2026-03-10');
+    const end = hol + 16 * HOUR;
+    const s = hourly(day('2026-01-26'), end, (t) => (t >= hol ? 0.4 : 1));
+    const f = (await forecast({ series: [s], horizonMs: 48 * HOUR, holidays: oneDay('2026-03-10'), heavyModels: 'off', now: () => 0 })).series[0]!;
+    const h = f.holidays?.[0];
+    expect(h?.applied).toBe(true);
+    expect(h?.reason).toMatch(/under way when the history ends: x0\.\d+ observed over its first 16 h/);
+    expect(h?.effect).toBeGreaterThan(0.36);
+    expect(h?.effect).toBeLessThan(0.44);
+    // The same series with demand as usual, for the yardstick of the days after.
+    const usual = (await forecast({ series: [hourly(day('2026-01-26'), end, () => 1)], horizonMs: 48 * HOUR, heavyModels: 'off', now: () => 0 })).series[0]!;
+    const at = (x: typeof f, iso: string) => x.points.find((p) => p.t === iso)!;
+    // the rest of the day at about x0.4 of the usual, and named
+    const evening = at(f, '2026-03-10T20:00:00Z');
+    expect(evening.holiday).toBe('xx:closing-day');
+    expect(evening.value / at(usual, '2026-03-10T20:00:00Z').value).toBeGreaterThan(0.34);
+    expect(evening.value / at(usual, '2026-03-10T20:00:00Z').value).toBeLessThan(0.46);
+    // the next day back to normal: the dip was kept out of the fit, not read as a new level
+    const next = at(f, '2026-03-11T12:00:00Z').value / at(usual, '2026-03-11T12:00:00Z').value;
+    expect(next).toBeGreaterThan(0.93);
+    expect(next).toBeLessThan(1.07);
+    // Blind, the dip drags the next day down.
+    const blind = (await forecast({ series: [s], horizonMs: 48 * HOUR, heavyModels: 'off', now: () => 0 })).series[0]!;
+    expect(at(blind, '2026-03-11T12:00:00Z').value / at(usual, '2026-03-11T12:00:00Z').value).toBeLessThan(0.93);
+  });
+
+  it('widens the band, and leaves the point alone, on a holiday in the horizon the history cannot size', async () => {
+    const s = hourly(day('2026-01-26'), day('2026-03-09'), () => 1);
+    const known = (await forecast({ series: [s], horizonMs: 48 * HOUR, holidays: oneDay('2026-03-10'), heavyModels: 'off', now: () => 0 })).series[0]!;
+    const plain = (await forecast({ series: [s], horizonMs: 48 * HOUR, heavyModels: 'off', now: () => 0 })).series[0]!;
+    const h = known.holidays?.[0];
+    expect(h?.applied).toBe(false);
+    expect(h?.reason).toMatch(/not in the history: no effect to estimate; its day in the horizon gets the interval of an unknown effect \(x0\.5\.\.x2 at 80%, x0\.25\.\.x3 at 95%\)/);
+    known.points.forEach((p, i) => {
+      const q = plain.points[i]!;
+      expect(p.value).toBe(q.value);
+      if (p.t.startsWith('2026-03-10')) {
+        expect(p.hi95).toBeCloseTo(3 * q.hi95, 3);
+        expect(p.lo95).toBeCloseTo(0.25 * q.lo95, 3);
+        expect(p.hi80).toBeCloseTo(2 * q.hi80, 3);
+        expect(p.lo80).toBeCloseTo(0.5 * q.lo80, 3);
+      } else {
+        expect([p.lo95, p.lo80, p.hi80, p.hi95]).toEqual([q.lo95, q.lo80, q.hi80, q.hi95]);
+      }
+    });
+  });
 });

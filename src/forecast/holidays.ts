@@ -95,8 +95,24 @@ export interface HolidayPlan {
   past: Campaign[];
   /** Future occurrences of accepted holidays with their multiplier. */
   future: { name: string; start: number; end: number; uplift: number }[];
+  /**
+   * Occurrences in the horizon whose effect the history cannot tell (no past occurrence, or one that
+   * cannot be checked): the point forecast is left alone and the interval widened by {@link UNKNOWN_HOLIDAY}.
+   */
+  unknown: { name: string; start: number; end: number }[];
   report: HolidayEffect[];
 }
+
+/**
+ * The spread of a holiday's effect when the history cannot estimate it: the day's actual demand is
+ * taken as the usual demand times a factor in [lo, hi] (80%: x0.5 to x2, 95%: x0.25 to x3), a prior
+ * from retail calendars (a closed or quiet day at x0.2..x0.6, a sales day up to x3), not fitted to any
+ * data set. The interval's bounds are multiplied by it; the point forecast is not.
+ */
+export const UNKNOWN_HOLIDAY = { lo80: 0.5, hi80: 2, lo95: 0.25, hi95: 3 } as const;
+
+/** Hours of a holiday that must be observed before the history ends to carry its effect over the rest of the day. */
+const UNDER_WAY_MIN_MS = 6 * 3_600_000;
 
 /**
  * Estimates each holiday's effect from its past occurrences and decides, by a backtest on those
@@ -124,13 +140,18 @@ export function planHolidays(
     // a whole day inside the history, or any part of it in the horizon
     past: h.dates.filter((d) => d >= start && d + DAY <= end && !overlapsCampaign(d, d + DAY)),
     future: h.dates.filter((d) => d + DAY > end && d < stop && !overlapsCampaign(d, d + DAY)),
+    // Started at least UNDER_WAY_MIN_MS before the history ends: its effect so far is measured, as a
+    // campaign under way is.
+    underWay: h.dates.find((d) => d >= start && d + UNDER_WAY_MIN_MS <= end && d + DAY > end && !overlapsCampaign(d, d + DAY)),
   }));
-  const windows: Campaign[] = occ.flatMap(({ h, past }) => past.map((d) => ({ name: `${h.country}:${h.name}@${isoTime(d)}`, start: d, end: d + DAY })));
+  const windows: Campaign[] = occ.flatMap(({ h, past, underWay }) =>
+    [...past, ...(underWay !== undefined ? [underWay] : [])].map((d) => ({ name: `${h.country}:${h.name}@${isoTime(d)}`, start: d, end: d + DAY })),
+  );
   // Every past occurrence measured against a baseline with all holiday and campaign windows out of it.
   const adj = adjustForCampaigns(values, start, stepMs, fillPeriod, [...campaigns, ...windows]);
   const idx = (t: number) => Math.max(0, Math.min(n, Math.ceil((t - start) / stepMs)));
-  const plan: HolidayPlan = { past: [], future: [], report: [] };
-  for (const { h, past, future } of occ) {
+  const plan: HolidayPlan = { past: [], future: [], unknown: [], report: [] };
+  for (const { h, past, future, underWay } of occ) {
     if (past.length === 0 && future.length === 0) continue;
     const name = `${h.country}:${h.name}`;
     const inHistory = past.map((d) => {
@@ -160,9 +181,35 @@ export function planHolidays(
         ? `backtest on ${past.length} past occurrences: error ${round(ratio * 100, 1)}% of the plain forecast's`
         : `backtest on ${past.length} past occurrences: no better than the plain forecast (error ${round(ratio * 100, 1)}% of it), plain forecast kept`;
     }
+    if (underWay !== undefined) {
+      // The day has started: what it did so far beats any estimate from other years, and its first
+      // hours are kept out of the fit so they do not drag the level of the days after it.
+      const win = `${name}@${isoTime(underWay)}`;
+      const so = adj.campaigns.find((c) => c.name === win)?.uplift ?? 1;
+      const hours = Math.round((end - underWay) / 3_600_000);
+      plan.past.push(...windows.filter((w) => w.name === win || (applied && w.name.startsWith(`${name}@`))));
+      for (const d of future) {
+        if (d === underWay || applied) plan.future.push({ name, start: d, end: d + DAY, uplift: d === underWay ? so : effect });
+        else if (past.length < 2) plan.unknown.push({ name, start: d, end: d + DAY });
+      }
+      const rest = past.length ? `; ${reason}` : '';
+      plan.report.push({
+        name,
+        title: h.title,
+        inHistory,
+        effect: round(so, 4),
+        inHorizon: future.map((d) => isoTime(d).slice(0, 10)),
+        applied: true,
+        reason: `under way when the history ends: x${round(so, 2)} observed over its first ${hours} h, carried over the rest of the day${rest}`,
+      });
+      continue;
+    }
     if (applied) {
       plan.past.push(...windows.filter((w) => w.name.startsWith(`${name}@`)));
       for (const d of future) plan.future.push({ name, start: d, end: d + DAY, uplift: effect });
+    } else if (future.length && past.length < 2) {
+      for (const d of future) plan.unknown.push({ name, start: d, end: d + DAY });
+      reason += `; its day in the horizon gets the interval of an unknown effect (x${UNKNOWN_HOLIDAY.lo80}..x${UNKNOWN_HOLIDAY.hi80} at 80%, x${UNKNOWN_HOLIDAY.lo95}..x${UNKNOWN_HOLIDAY.hi95} at 95%)`;
     }
     plan.report.push({ name, title: h.title, inHistory, effect: round(effect, 4), inHorizon: future.map((d) => isoTime(d).slice(0, 10)), applied, reason });
   }
