@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { evaluateCondition, type Condition } from '../probes/index.js';
 import type { Reporter } from '../reporter.js';
+import { runStep } from '../runbooks/step.js';
 import type { Activity } from './experiment.js';
 import { iso, type ActivityRun, type JournalActivity } from './journal.js';
 import { runHttp } from './providers/http.js';
@@ -47,15 +48,11 @@ export interface ActivityRunner {
 }
 
 export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
-  const abandoned = new Set<Promise<unknown>>();
-  const withAbort = <T>(p: Promise<T>, sig: AbortSignal): Promise<T> => {
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
+  const abandoned = new Set<Promise<void>>();
+  /** Provider calls run through the one step runner; a call an interrupt or timeout abandons is kept until it settles. */
+  const track = (settled: Promise<void>) => {
     abandoned.add(settled);
     void settled.then(() => abandoned.delete(settled));
-    return raceAbort(p, sig);
   };
   const ctxFor = (a: Activity, s: AbortSignal): ProviderContext => ({
     targets: o.targets,
@@ -93,29 +90,19 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
 
   const core: ActivityRunner = {
     async run(a, s) {
-      const t0 = o.now();
       const timeoutMs = activityTimeoutMs(a);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const sig = AbortSignal.any([s, timeout]);
-      let output: unknown = null;
-      let exception: ActivityRun['exception'] = null;
-      let raw: unknown;
-      try {
-        if (!a.dry) {
-          raw = await withAbort(invoke(a, a.args, ctxFor(a, sig)), sig);
-          output = toJson(raw);
-        }
-      } catch (err) {
-        exception = describeError(err, timeout.aborted && !s.aborted ? `timed out after ${timeoutMs / 1000}s` : undefined);
-      }
+      const step = await runStep(async (sig) => (a.dry ? undefined : invoke(a, a.args, ctxFor(a, sig))), { signal: s, timeoutMs, now: o.now, track });
+      const raw: unknown = step.value;
+      const output = step.status === 'completed' && !a.dry ? toJson(raw) : null;
+      const exception: ActivityRun['exception'] = step.status === 'completed' ? null : describeError(step.error, step.status === 'timed-out' ? `timed out after ${timeoutMs / 1000}s` : undefined);
       const run: ActivityRun = {
         activity: journalActivity(a),
         status: exception ? 'failed' : 'succeeded',
         output,
         exception,
-        start: iso(t0),
-        end: iso(o.now()),
-        duration: (o.now() - t0) / 1000,
+        start: iso(step.startedAt),
+        end: iso(step.endedAt),
+        duration: step.durationMs / 1000,
       };
       if (a.dry) {
         if (a.condition || a.toleranceProbe) run.tolerance_met = true;
@@ -136,12 +123,8 @@ export function createActivityRunner(o: ActivityRunnerOptions): ActivityRunner {
     },
     /** Chaos Toolkit's probe tolerance: the probe gets the value as its `value` argument; a truthy output (Python's truth) meets it; a failure does not. */
     async probeTolerance(t: Activity, value: unknown, s: AbortSignal): Promise<boolean> {
-      const sig = AbortSignal.any([s, AbortSignal.timeout(activityTimeoutMs(t))]);
-      try {
-        return pythonTruthy(await withAbort(invoke(t, { ...t.args, value }, ctxFor(t, sig)), sig));
-      } catch {
-        return false;
-      }
+      const step = await runStep((sig) => invoke(t, { ...t.args, value }, ctxFor(t, sig)), { signal: s, timeoutMs: activityTimeoutMs(t), now: o.now, track });
+      return step.status === 'completed' && pythonTruthy(step.value);
     },
     async settleAbandoned(signal) {
       if (abandoned.size === 0) return;
@@ -205,16 +188,6 @@ export function journalActivity(a: Activity): JournalActivity {
     ...(a.dry ? { dry: true } : {}),
     ...(a.pauses ? { pauses: { ...(a.pauses.before !== undefined ? { before: a.pauses.before / 1000 } : {}), ...(a.pauses.after !== undefined ? { after: a.pauses.after / 1000 } : {}) } } : {}),
   };
-}
-
-/** Rejects as soon as the signal fires, even if the provider ignores it. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** An error as journaled; `override` replaces the message (a timeout says so rather than "aborted"). */

@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StackAdminPort, StackStatus } from '../adapters/stack-admin/port.js';
 import type { Journal } from '../chaos/index.js';
+import { errorText, runStep } from '../runbooks/step.js';
 import { SurgeError } from '../errors.js';
 import type { Campaign } from '../forecast/campaigns.js';
 import type { ScalePlan } from '../forecast/capacity-plan.js';
@@ -278,16 +279,16 @@ async function prepare(opts: RehearseOptions): Promise<Rehearsal> {
 /** Runs one stage: its progress lines, and its record in the report whether it ends, fails or is interrupted. */
 async function stage<T>(r: Rehearsal, name: StageName, run: () => Promise<{ value: T; summary: string }>): Promise<T> {
   r.reporter?.notify(`[${STAGES.indexOf(name) + 1}/${STAGES.length}] ${name}`, 'progress');
-  const t0 = r.now();
-  try {
-    const { value, summary } = await run();
-    r.report.stages.push({ name, status: r.signal.aborted ? 'interrupted' : 'done', durationMs: r.now() - t0, summary });
-    r.reporter?.notify(`      ${summary}`, 'progress');
-    return value;
-  } catch (err) {
-    r.report.stages.push({ name, status: r.signal.aborted ? 'interrupted' : 'failed', durationMs: r.now() - t0, summary: (err as Error).message });
-    throw err;
+  // Each stage stops itself on Ctrl-C and must end before the restore: the runner waits for it.
+  const out = await runStep(() => run(), { signal: r.signal, now: r.now, waitOnStop: true });
+  const status = r.signal.aborted ? 'interrupted' : out.status === 'completed' ? 'done' : 'failed';
+  if (out.status !== 'completed' || !out.value) {
+    r.report.stages.push({ name, status, durationMs: out.durationMs, summary: errorText(out.error) });
+    throw out.error;
   }
+  r.report.stages.push({ name, status, durationMs: out.durationMs, summary: out.value.summary });
+  r.reporter?.notify(`      ${out.value.summary}`, 'progress');
+  return out.value.value;
 }
 
 function stopIfInterrupted(r: Rehearsal): void {

@@ -1,9 +1,11 @@
 import { SurgeError } from '../errors.js';
+import { formatDuration } from '../util/duration.js';
 import type { Reporter } from '../reporter.js';
 import { appendAudit, redactParams, redactor, writeJournal, type AuditEntry } from './journal.js';
 import { checkAction, STEP_KINDS, type StepContext } from './kinds.js';
 import type { ResolvedRunbook } from './load.js';
 import type { RunbookPorts } from './ports.js';
+import { errorText, runStep, type StepOutcome } from './step.js';
 import type { ActionSpec, PhaseRecord, ResolvedStep, Runbook, RunbookJournal, StepRecord } from './types.js';
 
 /** Live progress of a run, for a spinner per step (the command draws it). */
@@ -37,10 +39,13 @@ export interface RunRunbookOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Thrown inside the engine when a step's time runs out; names the step and its timeout. */
-class StepTimeout extends Error {}
+/** Why a step outcome is not `completed`, in words (a timeout names the limit). */
+function whyNot(out: StepOutcome<unknown>, timeoutMs: number): string {
+  if (out.status === 'timed-out') return `timed out after ${formatDuration(timeoutMs)} (the step's timeout)`;
+  if (out.status === 'interrupted') return 'interrupted';
+  return errorText(out.error);
+}
 
 /**
  * Runs (or resumes) a runbook: each step's precondition, confirmation, action and verify, the
@@ -140,24 +145,30 @@ export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> 
     delete rec.error;
     const kind = STEP_KINDS[step.kind];
     const spec = checkAction(step.action, step.name).spec as never;
-    try {
-      if (kind?.before && !(resumingThis && rec.undo !== undefined)) rec.undo = await withTimeout(kind.before(spec, ctxFor(o.signal)), step, o.signal);
-      await save();
-      const r = await withTimeout(kind ? kind.run(spec, ctxFor(stepSignal(o.signal, step.timeoutMs))) : Promise.reject(new Error(`unknown kind ${step.kind}`)), step, o.signal);
-      if (r.undo !== undefined) rec.undo = r.undo;
-      if (r.output !== undefined) rec.output = r.output;
-      if (!r.passed) throw new Error(r.message ?? 'the action did not pass');
-    } catch (err) {
-      if (o.signal.aborted) {
-        rec.error = 'interrupted while the action ran';
-        o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
-        await audit({ step: step.name, phase: 'action', result: 'interrupted', durationMs: o.now() - t0 });
-        return finish('interrupted', `interrupted during step ${step.name}; resume with: surgectl runbook resume ${o.journalPath} (its precondition is checked again, then it runs again)`);
-      }
+    const acted = await runStep(
+      async (signal) => {
+        if (!kind) throw new Error(`unknown step kind ${step.kind}`);
+        if (kind.before && !(resumingThis && rec.undo !== undefined)) rec.undo = await kind.before(spec, ctxFor(signal));
+        await save();
+        const r = await kind.run(spec, ctxFor(signal));
+        if (r.undo !== undefined) rec.undo = r.undo;
+        if (r.output !== undefined) rec.output = r.output;
+        if (!r.passed) throw new Error(r.message ?? 'the action did not pass');
+        return r;
+      },
+      { signal: o.signal, timeoutMs: step.timeoutMs, now: o.now },
+    );
+    if (acted.status === 'interrupted') {
+      rec.error = 'interrupted while the action ran';
+      o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
+      await audit({ step: step.name, phase: 'action', result: 'interrupted', durationMs: acted.durationMs });
+      return finish('interrupted', `interrupted during step ${step.name}; resume with: surgectl runbook resume ${o.journalPath} (its precondition is checked again, then it runs again)`);
+    }
+    if (acted.status !== 'completed') {
       rec.status = 'failed';
-      rec.error = errText(err);
+      rec.error = whyNot(acted, step.timeoutMs);
       stamp(rec, t0, o.now());
-      await audit({ step: step.name, phase: 'action', result: 'failed', durationMs: o.now() - t0, error: rec.error });
+      await audit({ step: step.name, phase: 'action', result: 'failed', durationMs: acted.durationMs, error: rec.error });
       o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
       await save();
       return failRun(journal, `step ${step.name} failed: ${rec.error}`, o, { save, audit, finish, ctxFor });
@@ -199,38 +210,20 @@ function summary(rec: StepRecord): string {
   return `done${v}`;
 }
 
-/** The step's own time limit on top of the run's signal. */
-function stepSignal(run: AbortSignal, ms: number): AbortSignal {
-  return AbortSignal.any([run, AbortSignal.timeout(ms)]);
-}
-
-/** Bounds a call that may not watch its signal (a socket call, a port) by the step's timeout. */
-async function withTimeout<T>(p: Promise<T>, step: ResolvedStep, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StepTimeout(`timed out after ${step.timeoutMs} ms (the step's timeout)`)), step.timeoutMs);
-    onAbort = () => reject(new Error('interrupted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p, stop]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
 async function runCheck(action: ActionSpec, timeoutMs: number, ctxFor: (s: AbortSignal) => StepContext, o: RunRunbookOptions): Promise<PhaseRecord> {
-  const t0 = o.now();
   const kind = STEP_KINDS[action.kind];
   const spec = checkAction(action, action.kind).spec as never;
-  try {
-    const r = await withTimeout(kind ? kind.run(spec, ctxFor(stepSignal(o.signal, timeoutMs))) : Promise.reject(new Error(`unknown kind ${action.kind}`)), { timeoutMs } as ResolvedStep, o.signal);
-    return { status: r.passed ? 'passed' : 'failed', ...(r.output === undefined ? {} : { output: r.output }), ...(r.passed ? {} : { error: r.message ?? 'it did not hold' }), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
-  } catch (err) {
-    return { status: 'failed', error: errText(err), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
-  }
+  const out = await runStep(
+    async (signal) => {
+      if (!kind) throw new Error(`unknown step kind ${action.kind}`);
+      return kind.run(spec, ctxFor(signal));
+    },
+    { signal: o.signal, timeoutMs, now: o.now },
+  );
+  const times = { startedAt: iso(out.startedAt), endedAt: iso(out.endedAt), durationMs: out.durationMs };
+  if (out.status !== 'completed' || !out.value) return { status: 'failed', error: whyNot(out, timeoutMs), ...times };
+  const r = out.value;
+  return { status: r.passed ? 'passed' : 'failed', ...(r.output === undefined ? {} : { output: r.output }), ...(r.passed ? {} : { error: r.message ?? 'it did not hold' }), ...times };
 }
 
 interface Helpers {
@@ -266,36 +259,39 @@ async function rollbackSteps(journal: RunbookJournal, o: RunRunbookOptions, h: H
     const rec = journal.steps[i] as StepRecord;
     const step = o.resolved.steps[i] as ResolvedStep;
     if (!changedSomething(rec) || !step.mutating) continue;
-    const t0 = o.now();
     o.observer?.start(`rollback ${step.name}`, describeUndo(step, rec));
-    try {
-      if (step.rollback === 'none') {
-        rec.rollback = { status: 'completed', output: 'rollback: none (nothing to undo)', startedAt: iso(t0), endedAt: iso(o.now()), durationMs: 0 };
-      } else if (step.rollback === 'auto') {
-        const kind = STEP_KINDS[step.kind];
-        if (!kind?.undo) throw new Error(`a ${step.kind} step has no automatic undo; give it a rollback: action`);
-        if (rec.undo === undefined) throw new Error('nothing was recorded to undo from');
-        await withTimeout(kind.undo(checkAction(step.action, step.name).spec as never, rec.undo, h.ctxFor(stepSignal(AbortSignal.timeout(step.timeoutMs), step.timeoutMs))), step, new AbortController().signal);
-        rec.rollback = { status: 'completed', startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
-      } else {
+    // A rollback is not cut short by Ctrl-C: only its own time limit stops it.
+    const undone = await runStep(
+      async (signal): Promise<unknown> => {
+        if (step.rollback === 'none') return 'rollback: none (nothing to undo)';
+        if (step.rollback === 'auto') {
+          const kind = STEP_KINDS[step.kind];
+          if (!kind?.undo) throw new Error(`a ${step.kind} step has no automatic undo; give it a rollback: action`);
+          if (rec.undo === undefined) throw new Error('nothing was recorded to undo from');
+          await kind.undo(checkAction(step.action, step.name).spec as never, rec.undo, h.ctxFor(signal));
+          return undefined;
+        }
         const kind = STEP_KINDS[step.rollback.kind];
-        const r = await withTimeout(
-          (kind as NonNullable<typeof kind>).run(checkAction(step.rollback, step.name).spec as never, h.ctxFor(AbortSignal.timeout(step.timeoutMs))),
-          step,
-          new AbortController().signal,
-        );
+        if (!kind) throw new Error(`unknown step kind ${step.rollback.kind}`);
+        const r = await kind.run(checkAction(step.rollback, step.name).spec as never, h.ctxFor(signal));
         if (!r.passed) throw new Error(r.message ?? 'the rollback action did not pass');
-        rec.rollback = { status: 'completed', ...(r.output === undefined ? {} : { output: r.output }), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
-      }
+        return r.output;
+      },
+      { signal: new AbortController().signal, timeoutMs: step.timeoutMs, now: o.now },
+    );
+    const times = { startedAt: iso(undone.startedAt), endedAt: iso(undone.endedAt), durationMs: undone.durationMs };
+    if (undone.status === 'completed') {
       rec.status = 'rolled-back';
-      o.observer?.end(`rollback ${step.name}`, 'rolled back', 'undone', o.now() - t0);
-      await h.audit({ step: step.name, phase: 'rollback', result: 'completed', durationMs: o.now() - t0 });
-    } catch (err) {
+      rec.rollback = { status: 'completed', ...(undone.value === undefined ? {} : { output: undone.value }), ...times };
+      o.observer?.end(`rollback ${step.name}`, 'rolled back', 'undone', undone.durationMs);
+      await h.audit({ step: step.name, phase: 'rollback', result: 'completed', durationMs: undone.durationMs });
+    } else {
+      const why = whyNot(undone, step.timeoutMs);
       rec.status = 'rollback-failed';
-      rec.rollback = { status: 'failed', error: errText(err), startedAt: iso(t0), endedAt: iso(o.now()), durationMs: o.now() - t0 };
-      manual.push(`${step.name}: ${describeUndo(step, rec)} (the rollback failed: ${errText(err)})`);
-      o.observer?.end(`rollback ${step.name}`, 'rollback failed', errText(err), o.now() - t0);
-      await h.audit({ step: step.name, phase: 'rollback', result: 'failed', durationMs: o.now() - t0, error: errText(err) });
+      rec.rollback = { status: 'failed', error: why, ...times };
+      manual.push(`${step.name}: ${describeUndo(step, rec)} (the rollback failed: ${why})`);
+      o.observer?.end(`rollback ${step.name}`, 'rollback failed', why, undone.durationMs);
+      await h.audit({ step: step.name, phase: 'rollback', result: 'failed', durationMs: undone.durationMs, error: why });
     }
     await h.save();
   }
