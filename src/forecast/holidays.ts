@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SurgeError } from '../errors.js';
+import { shippedPath } from '../version.js';
 import { adjustForCampaigns, type Campaign } from './campaigns.js';
 import { isoTime } from './series.js';
 
@@ -28,20 +28,8 @@ const CalendarSchema = z
   })
   .strict();
 
-/** The folder of the shipped calendars: scenarios/holidays next to the package.json (from src/ or dist/src/). */
-async function calendarDir(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'surgectl') return join(dir, 'scenarios', 'holidays');
-    } catch {
-      // not here; look one folder up
-    }
-    dir = dirname(dir);
-  }
-  throw new Error('surgectl package folder not found from the holidays module');
-}
+/** The folder of the shipped calendars: scenarios/holidays in the package. */
+const calendarDir = async (): Promise<string> => shippedPath('scenarios', 'holidays');
 
 /** Country codes with a shipped calendar, sorted. */
 export async function knownHolidayCountries(): Promise<string[]> {

@@ -72,7 +72,8 @@ export async function runForecast(opts: ForecastRunOptions): Promise<{ result: F
     const p = opts.prometheus as NonNullable<ForecastRunOptions['prometheus']>;
     const stepMs = opts.stepMs ?? 300_000;
     const end = Math.floor(opts.now() / stepMs) * stepMs;
-    const { readPrometheus, withoutCredentials } = await import('./sources/prometheus.js');
+    const { readPrometheus } = await import('./sources/prometheus.js');
+    const { withoutCredentials } = await import('../util/url.js');
     series = await readPrometheus({
       url: p.url,
       query: p.query,

@@ -25,3 +25,26 @@ export function withoutUrlCredentials(text: string, mark = ''): string {
     return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, `$1${at}`);
   }
 }
+
+/** The URL as it may be shown: without user and password, and without a trailing slash. */
+export function withoutCredentials(url: string): string {
+  return withoutUrlCredentials(url).replace(/\/+$/, '');
+}
+
+/**
+ * A Basic Authorization header from a URL's user info (`http://user:pass@host`: fetch clients
+ * ignore it), or undefined when it has none. Percent-escapes in the user info are decoded.
+ */
+export function basicAuthorization(url: string): string | undefined {
+  const u = new URL(url);
+  if (!u.username && !u.password) return undefined;
+  return `Basic ${Buffer.from(`${decodeUserinfo(u.username)}:${decodeUserinfo(u.password)}`).toString('base64')}`;
+}
+
+function decodeUserinfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { SurgeError } from '../../errors.js';
-import { withoutCredentials } from '../../forecast/sources/prometheus.js';
+import { basicAuthorization, withoutCredentials } from '../../util/url.js';
 import { transportFailureReason } from '../../util/transport-failure.js';
 import { isHttpUrl, withoutUrlCredentials } from '../../util/url.js';
 import type { PromSample, PrometheusPort } from './port.js';
@@ -125,17 +125,3 @@ function promValue(text: string): number {
   return Number(text);
 }
 
-/** The `Authorization: Basic …` value for the `user:pass@` of `url`, or undefined when it has none. */
-export function basicAuthorization(url: string): string | undefined {
-  const u = new URL(url);
-  if (!u.username && !u.password) return undefined;
-  return `Basic ${Buffer.from(`${decodeUserinfo(u.username)}:${decodeUserinfo(u.password)}`).toString('base64')}`;
-}
-
-function decodeUserinfo(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { SurgeError } from '../../errors.js';
 import type { RawSeries } from '../types.js';
-import { withoutUrlCredentials } from '../../util/url.js';
+import { basicAuthorization, withoutCredentials, withoutUrlCredentials } from '../../util/url.js';
 
 /** Where and what to read from Prometheus. */
 export interface PrometheusQueryOptions {
@@ -47,18 +47,13 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
   if (!(opts.end > opts.start)) throw new SurgeError('SRG_CLI_USAGE', 'the Prometheus range end must be after its start');
   // Credentials in the URL (http://user:pass@host) become a Basic Authorization header (fetch
   // clients ignore them) and never appear in a message: `where` is the URL without them.
-  let base: URL;
-  try {
-    base = new URL(opts.url);
-  } catch {
+  if (!URL.canParse(opts.url)) {
     throw new SurgeError('SRG_CLI_USAGE', `"${withoutUrlCredentials(opts.url, '***')}" is not a URL: expected the Prometheus base URL, e.g. http://127.0.0.1:9090`);
   }
-  const userinfo = base.username || base.password ? `${decodeUserinfo(base.username)}:${decodeUserinfo(base.password)}` : undefined;
+  const basic = basicAuthorization(opts.url);
   const where = withoutCredentials(opts.url);
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (userinfo !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-    headers.authorization = `Basic ${Buffer.from(userinfo).toString('base64')}`;
-  }
+  if (basic !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) headers.authorization = basic;
   const dispatcher = new Agent({
     connect: {
       ...(opts.caFile ? { ca: readCa(opts.caFile) } : {}),
@@ -138,18 +133,7 @@ export async function readPrometheus(opts: PrometheusQueryOptions): Promise<RawS
   return [...series.values()];
 }
 
-function decodeUserinfo(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
 
-/** The URL as it may be shown: without user and password, and without a trailing slash. */
-export function withoutCredentials(url: string): string {
-  return withoutUrlCredentials(url).replace(/\/+$/, '');
-}
 
 function readCa(file: string): string {
   try {
