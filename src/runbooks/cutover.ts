@@ -55,8 +55,15 @@ async function readState(cwd: string): Promise<CutoverState> {
   } catch {
     throw new SurgeError('SRG_RUNBOOK_JOURNAL', `no cutover has run from this directory (${path} does not exist)`, { hint: 'Run `surgectl cutover --to green` first, or roll back a run by its journal: surgectl runbook rollback <journal>.' });
   }
-  const s = JSON.parse(text) as CutoverState;
-  if (s.kind !== 'surgectl.cutover.state') throw new SurgeError('SRG_RUNBOOK_JOURNAL', `${path} is not a surgectl cutover state file`);
+  let s: CutoverState | undefined;
+  try {
+    s = JSON.parse(text) as CutoverState;
+  } catch {
+    // handled below: not JSON is not a state file either
+  }
+  if (s?.kind !== 'surgectl.cutover.state' || typeof s.journal !== 'string') {
+    throw new SurgeError('SRG_RUNBOOK_JOURNAL', `${path} is not a surgectl cutover state file`, { hint: 'Remove it, and roll back by journal instead: surgectl runbook rollback <journal>.' });
+  }
   return s;
 }
 

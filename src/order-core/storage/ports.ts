@@ -53,3 +53,100 @@ export interface OrderStore {
   isHealthy(): boolean;
   close(): Promise<void>;
 }
+
+/*
+ * The backend-neutral ports (scale-out: SQLite embedded, PostgreSQL beyond one machine). Every
+ * call is async so a networked store can serve it; `queueDepth` and `isHealthy` stay synchronous
+ * because they are asked on every request: a networked store answers them from a cached estimate
+ * refreshed in the background.
+ */
+
+/** A row of the orders table as the pipeline sees it (SQLite's column names; PostgreSQL keeps them). */
+export interface OrderRecord {
+  seq: number;
+  id: string;
+  customer_id: string;
+  /** JSON of OrderItem[]. */
+  items: string;
+  payment_token: string | null;
+  amount_cents: number;
+  status: OrderStatus;
+  reason: string | null;
+  /** JSON of StatusChange[]. */
+  history: string;
+  /** Epoch ms. */
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  attempts: number;
+  pay_attempts: number;
+  charge_id: string | null;
+  reserved_until: number | null;
+  /** 1 once the notify step ran (outbox row written, or skipped by flag). */
+  notified: number;
+  idem_key: string;
+  request_hash: string;
+  client_id: string | null;
+  trace_parent: string | null;
+}
+
+/** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
+export interface SettleWork {
+  notifications: boolean;
+  recommendations: boolean;
+  loyaltyPoints: boolean;
+}
+
+/** A job handed to a worker: the order and the lease token that proves ownership. */
+export interface WorkLease {
+  orderId: string;
+  token: string;
+  /** True when a previous lease on this job expired without an ack. */
+  redelivered: boolean;
+  traceParent?: string;
+  /** Set when the lease also ran the reserve step; a sold_out job is already acked. */
+  reserved?: { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean; ms: number };
+  /** The row as the lease commit left it (when the lease also reserved). */
+  row?: OrderRecord;
+}
+
+/** The intake and status side, async: what the HTTP API needs from any backend. */
+export interface OrderReads {
+  accept(req: AcceptRequest): Promise<AcceptOutcome>;
+  getOrder(orderId: string): Promise<OrderView | undefined>;
+  listInventory(): Promise<InventoryItem[]>;
+  /** Exact figures; may cost O(backlog). */
+  stats(): Promise<StoreStats>;
+  /** Orders waiting for a worker: a cheap estimate (cached), asked on every request. */
+  queueDepth(): number;
+  /** Cancels an order that has not been paid; releases its reservation. False when it can no longer be cancelled. */
+  cancel(orderId: string, reason: string): Promise<boolean>;
+  /** True while the store can take writes (used by /readyz); cached for networked stores. */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker side: the orders table doubles as the job queue (SQLite, PostgreSQL with
+ * FOR UPDATE SKIP LOCKED); every write is guarded by the lease token and the expected status, so
+ * a stale worker's write fails (GiveUp) instead of landing on an order that moved on.
+ */
+export interface WorkStore {
+  /** Leases up to tokens.length due jobs; with `reserve` the same commit runs the reserve step. */
+  leaseBatch(tokens: string[], leaseMs: number, opts?: { reserve?: boolean; startPayment?: boolean }): Promise<WorkLease[]>;
+  renewLease(orderId: string, token: string, leaseMs: number): Promise<boolean>;
+  ack(orderId: string, token: string, nextAttemptAt: number | null): Promise<boolean>;
+  /** The order row if this lease still holds it. */
+  ownedRow(orderId: string, token: string): Promise<OrderRecord | undefined>;
+  reserve(orderId: string, token: string, startPayment?: boolean): Promise<{ status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean }>;
+  markPayAttempt(orderId: string, token: string): Promise<boolean>;
+  settle(orderId: string, token: string, chargeId: string | undefined, features: SettleWork, known?: OrderRecord): Promise<{ notified: boolean; notifyMs: number }>;
+  deferPayment(orderId: string, token: string, retryAt: number, reason: string): Promise<void>;
+  failPayment(orderId: string, token: string, reason: string): Promise<void>;
+  expire(orderId: string, token: string): Promise<void>;
+  expireReservations(limit?: number): Promise<string[]>;
+  /** At start-up: leases left by processes that are gone become due now. */
+  reclaimLeases(): Promise<number>;
+}
