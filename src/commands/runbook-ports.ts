@@ -36,6 +36,10 @@ export function runbookPorts(ctx: CommandContext, f: RunbookTargetFlags): Runboo
     },
     stackAdmin: (url) => ctx.adapters.stackAdmin({ url, tokenEnv: f.tokenEnv, requireToken: true }),
     flags: ({ provider, stackUrl }) => ctx.adapters.flags({ provider, stackUrl, tokenEnv: f.tokenEnv }),
+    async flagSet(name) {
+      const { resolveSet } = await import('../flags/flags.js');
+      return resolveSet((await ctx.loadConfig()).config.flags.sets, name);
+    },
     async http(req) {
       const { request } = await import('undici');
       const { transportFailureReason } = await import('../util/transport-failure.js');

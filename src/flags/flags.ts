@@ -338,7 +338,8 @@ function declined(): SurgeError {
   return new SurgeError('SRG_CLI_ABORTED', 'Nothing switched: the operator declined', { hint: 'Use --dry-run to see the plan.' });
 }
 
-function resolveSet(sets: Readonly<Record<string, readonly string[]>>, name: string): readonly string[] {
+/** The flags of a named set (flags.sets), or SRG_FLAGS_SET naming the sets there are. */
+export function resolveSet(sets: Readonly<Record<string, readonly string[]>>, name: string): readonly string[] {
   const names = sets[name];
   if (names === undefined || names.length === 0) {
     throw new SurgeError('SRG_FLAGS_SET', `No flag set named '${name}' in surgectl.yaml (flags.sets)`, {

@@ -41,6 +41,7 @@ function ports(): RunbookPorts {
     kubernetes: () => Promise.reject(new Error('no kubernetes in this test')),
     stackAdmin: () => Promise.reject(new Error('no stack in this test')),
     flags: () => Promise.reject(new Error('no flags in this test')),
+    flagSet: () => Promise.reject(new Error('no flag sets in this test')),
     http: async (req) => {
       http.push(`${req.method} ${req.url}`);
       return { status: 200, body: '{"status":"ready"}' };

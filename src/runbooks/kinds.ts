@@ -463,25 +463,33 @@ const stackAdmin: StepKind<StackAdminSpec> = {
 };
 
 // ── flags ─────────────────────────────────────────────────────────────────────────────────────
-const FlagsSchema = z.strictObject({
-  provider: z.enum(['unleash', 'local']).optional(),
-  stackUrl: z.url().optional(),
-  environment: str.optional(),
-  flags: z.record(z.string(), z.boolean()).refine((f) => Object.keys(f).length > 0, { message: 'name at least one flag' }),
-});
+const FlagsSchema = z
+  .strictObject({
+    provider: z.enum(['unleash', 'local']).optional(),
+    stackUrl: z.url().optional(),
+    environment: str.optional(),
+    /** Flag → on/off. */
+    flags: z.record(z.string(), z.boolean()).refine((f) => Object.keys(f).length > 0, { message: 'name at least one flag' }).optional(),
+    /** Or every flag of a named set in surgectl.yaml (flags.sets), switched to `enabled`. */
+    set: str.optional(),
+    enabled: z.boolean().default(false),
+  })
+  .refine((s) => (s.flags === undefined) !== (s.set === undefined), { message: 'give either flags or set' });
 type FlagsSpec = z.infer<typeof FlagsSchema>;
+const wanted = async (s: FlagsSpec, ctx: StepContext): Promise<Record<string, boolean>> =>
+  s.flags ?? Object.fromEntries((await ctx.ports.flagSet(s.set as string)).map((n) => [n, s.enabled]));
 const flags: StepKind<FlagsSpec> = {
   name: 'flags',
-  summary: 'switches feature flags (Unleash or the stack’s local flags); undone by the old values',
+  summary: 'switches feature flags, or every flag of a set in surgectl.yaml (Unleash or the stack’s local flags); undone by the old values',
   schema: FlagsSchema,
   mutating: () => true,
-  describe: (s) => `flags${s.provider ? ` (${s.provider})` : ''}: ${Object.entries(s.flags).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')}`,
+  describe: (s) => `flags${s.provider ? ` (${s.provider})` : ''}: ${s.flags ? Object.entries(s.flags).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ') : `set ${s.set} ${s.enabled ? 'on' : 'off'}`}`,
   async before(s, ctx) {
     const fp = await ctx.ports.flags({ provider: s.provider, stackUrl: s.stackUrl });
     const env = s.environment ?? fp.environment;
     const known = await fp.list();
     const was: Record<string, boolean> = {};
-    for (const name of Object.keys(s.flags)) {
+    for (const name of Object.keys(await wanted(s, ctx))) {
       const f = known.find((k) => k.name === name);
       if (!f) throw new Error(`flag ${name} does not exist at ${fp.target} (flags: ${known.map((k) => k.name).join(', ')})`);
       was[name] = f.environments[env]?.enabled ?? false;
@@ -491,8 +499,9 @@ const flags: StepKind<FlagsSpec> = {
   async run(s, ctx) {
     const fp = await ctx.ports.flags({ provider: s.provider, stackUrl: s.stackUrl });
     const env = s.environment ?? fp.environment;
-    for (const [name, on] of Object.entries(s.flags)) await fp.set(name, env, on);
-    return { passed: true, output: { environment: env, flags: s.flags } };
+    const want = await wanted(s, ctx);
+    for (const [name, on] of Object.entries(want)) await fp.set(name, env, on);
+    return { passed: true, output: { environment: env, flags: want } };
   },
   async undo(s, undo, ctx) {
     const fp = await ctx.ports.flags({ provider: s.provider, stackUrl: s.stackUrl });
@@ -501,7 +510,7 @@ const flags: StepKind<FlagsSpec> = {
   },
   describeUndo: (_s, undo) => {
     const u = undo as { environment: string; flags: Record<string, boolean> };
-    return Object.entries(u.flags).map(([n, on]) => `surgectl flags ${on ? 'on' : 'off'} ${n} --environment ${u.environment}`).join(' && ');
+    return Object.entries(u.flags).map(([n, on]) => `surgectl flags ${on ? 'on' : 'off'} ${n} --env ${u.environment}`).join(' && ');
   },
 };
 

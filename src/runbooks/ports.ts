@@ -15,6 +15,8 @@ export interface RunbookPorts {
   kubernetes(opts: { context?: string | undefined; namespace?: string | undefined }): Promise<KubernetesPort>;
   stackAdmin(url: string): Promise<StackAdminPort>;
   flags(opts: { provider?: FlagsProviderKind | undefined; stackUrl?: string | undefined }): Promise<FlagsProvider>;
+  /** The flags of a named set in surgectl.yaml (flags.sets); SRG_FLAGS_SET when there is none. */
+  flagSet(name: string): Promise<readonly string[]>;
   /** One HTTP request; never throws for an HTTP status (only for a transport failure). */
   http(req: { url: string; method: string; headers: Record<string, string>; body?: string | undefined; signal: AbortSignal }): Promise<{ status: number; body: string }>;
   /** Runs a program (argv) or a shell line; never throws for a non-zero exit. */
