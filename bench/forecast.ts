@@ -16,6 +16,7 @@ import { forecast } from '../src/forecast/forecast.js';
 import { generateSample } from '../src/forecast/sample.js';
 import { regularise } from '../src/forecast/series.js';
 import { mulberry32 } from '../src/forecast/sample.js';
+import { poisson as poissonDraw } from '../src/util/prng.js';
 import type { Holiday } from '../src/forecast/holidays.js';
 import type { RawSeries } from '../src/forecast/types.js';
 import { syntheticHourly } from './forecast-series.js';
@@ -260,17 +261,7 @@ export function realShapedHourlyWithTruth(count: number, length: number, seed: n
       if (Math.log(Math.max(rand(), 1e-300)) < 0.5 * x * x + d - d * v + d * Math.log(v)) return shape < 1 ? d * v * rand() ** (1 / shape) : d * v;
     }
   };
-  const poisson = (mean: number) => {
-    if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * gauss()));
-    const l = Math.exp(-mean);
-    let k = 0;
-    let p = 1;
-    do {
-      k++;
-      p *= rand();
-    } while (p > l);
-    return k - 1;
-  };
+  const poisson = (mean: number) => (mean > 50 ? Math.max(0, Math.round(mean + Math.sqrt(mean) * gauss())) : poissonDraw(rand, mean));
   const t0 = Date.UTC(2025, 2, 3);
   const out: RealShapedTruth[] = [];
   for (let s = 0; s < count; s++) {

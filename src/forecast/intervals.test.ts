@@ -3,7 +3,7 @@ import { runBacktest } from './backtest.js';
 import { forecast } from './forecast.js';
 import { calibrate, calibrationSet, countNoiseBounds, intervalsFor, levelWeights, type CalibrationSet } from './intervals.js';
 import type { Model } from './models/index.js';
-import { mulberry32 } from './sample.js';
+import { mulberry32, poisson } from '../util/prng.js';
 import type { RawSeries } from './types.js';
 
 const HOUR = 3_600_000;
@@ -11,16 +11,7 @@ const T0 = Date.UTC(2026, 0, 5); // a Monday
 
 function poissonSampler(seed: number): (mean: number) => number {
   const rand = mulberry32(seed);
-  return (mean) => {
-    const l = Math.exp(-mean);
-    let k = 0;
-    let p = 1;
-    do {
-      k++;
-      p *= rand();
-    } while (p > l);
-    return k - 1;
-  };
+  return (mean) => poisson(rand, mean);
 }
 
 function gaussian(seed: number): () => number {

@@ -14,9 +14,8 @@ export interface StepObserver {
   end(step: string, result: 'ok' | 'failed' | 'skipped' | 'rolled back' | 'rollback failed', detail: string, durationMs: number): void;
 }
 
-export interface RunRunbookOptions {
-  runbook: Runbook;
-  resolved: ResolvedRunbook;
+/** How a run behaves and what it may reach: the same for run, resume and rollback. */
+export interface RunSettings {
   ports: RunbookPorts;
   reporter: Reporter;
   /** --yes: no question per step (the operator agreed to the whole run). */
@@ -27,13 +26,18 @@ export interface RunRunbookOptions {
   autoRollback: boolean;
   user: string;
   reason?: string | undefined;
-  journalPath: string;
   auditPath: string;
   signal: AbortSignal;
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   env: Readonly<Record<string, string | undefined>>;
   observer?: StepObserver;
+}
+
+export interface RunRunbookOptions extends RunSettings {
+  runbook: Runbook;
+  resolved: ResolvedRunbook;
+  journalPath: string;
   /** Resuming: the journal read back (already checked against the runbook's version). */
   journal?: RunbookJournal;
 }

@@ -1,30 +1,16 @@
 import { join, resolve } from 'node:path';
 import { SurgeError } from '../errors.js';
-import type { Reporter } from '../reporter.js';
-import { describeAction, rollbackRunbook, runRunbook, type StepObserver } from './engine.js';
+import { describeAction, rollbackRunbook, runRunbook, type RunSettings } from './engine.js';
 import { readJournal, redactParams } from './journal.js';
 import { findRunbook, resolveRunbook, type RunbookSources } from './load.js';
-import type { RunbookPorts } from './ports.js';
 import type { ParamValue, ResolvedStep, Runbook, RunbookJournal } from './types.js';
 
-/** What every way of running a runbook needs from the command. */
-export interface RunbookRunContext {
+/** What every way of running a runbook needs from the command: the run settings, where runbooks are, and cwd. */
+export interface RunbookRunContext extends Omit<RunSettings, 'auditPath'> {
   cwd: string;
-  env: Readonly<Record<string, string | undefined>>;
   sources: RunbookSources;
-  ports: RunbookPorts;
-  reporter: Reporter;
-  yes: boolean;
-  interactive: boolean;
-  autoRollback: boolean;
-  user: string;
-  reason?: string | undefined;
   /** Default: .surgectl/audit.log under cwd. */
   auditPath?: string | undefined;
-  signal: AbortSignal;
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  observer?: StepObserver;
 }
 
 /** A dry run: every step with what it would change, parameters resolved (secrets as ***). Touches nothing. */
@@ -87,22 +73,9 @@ export async function startRunbook(
   return { plan, journal, journalPath };
 }
 
-function common(c: RunbookRunContext) {
-  return {
-    ports: c.ports,
-    reporter: c.reporter,
-    yes: c.yes,
-    interactive: c.interactive,
-    autoRollback: c.autoRollback,
-    user: c.user,
-    reason: c.reason,
-    auditPath: resolve(c.cwd, c.auditPath ?? join('.surgectl', 'audit.log')),
-    signal: c.signal,
-    now: c.now,
-    sleep: c.sleep,
-    env: c.env,
-    ...(c.observer ? { observer: c.observer } : {}),
-  };
+function common(c: RunbookRunContext): RunSettings {
+  const { cwd, sources: _sources, auditPath, ...settings } = c;
+  return { ...settings, auditPath: resolve(cwd, auditPath ?? join('.surgectl', 'audit.log')) };
 }
 
 /**

@@ -13,3 +13,18 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * One draw from a Poisson distribution of mean `mean` (Knuth's method: exact, O(mean) uniforms;
+ * fine for the small means of count series). `rand` returns [0, 1).
+ */
+export function poisson(rand: () => number, mean: number): number {
+  const l = Math.exp(-mean);
+  let k = 0;
+  let p = 1;
+  do {
+    k++;
+    p *= rand();
+  } while (p > l);
+  return k - 1;
+}

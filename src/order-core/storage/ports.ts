@@ -94,8 +94,11 @@ export interface OrderRecord {
 
 /** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
 export interface SettleWork {
+  /** order-notifications: write the order_confirmed outbox row. */
   notifications: boolean;
+  /** recommendations: add up to 3 best-selling in-stock skus to the notification. */
   recommendations: boolean;
+  /** loyalty-points: credit one point per whole currency unit to the customer. */
   loyaltyPoints: boolean;
 }
 
@@ -108,7 +111,11 @@ export interface WorkLease {
   traceParent?: string;
   /** Set when the lease also ran the reserve step; a sold_out job is already acked. */
   reserved?: { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean; ms: number };
-  /** The row as the lease commit left it (when the lease also reserved). */
+  /**
+   * The row as the lease commit left it (when the lease also reserved), so the worker's first
+   * step and settle() need not read it again. Every write is still guarded by the lease token and
+   * the expected status: a stale row makes the write fail, never land on an order that moved on.
+   */
   row?: OrderRecord;
 }
 

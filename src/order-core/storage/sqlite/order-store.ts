@@ -10,7 +10,7 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import type { AcceptOutcome, AcceptRequest, OrderStore, StoreStats } from '../ports.js';
+import type { AcceptOutcome, AcceptRequest, OrderRecord, OrderStore, SettleWork, StoreStats, WorkLease } from '../ports.js';
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
 
@@ -19,65 +19,10 @@ export const ORDERS_DB_FILE = 'orders.db';
 /** Queue positions up to this are counted exactly; beyond, they are estimated (see queuePositionOf). */
 export const EXACT_POSITIONS = 1_000;
 
-/** A row of the orders table as the pipeline sees it. */
-export interface OrderRow {
-  seq: number;
-  id: string;
-  customer_id: string;
-  items: string;
-  payment_token: string | null;
-  amount_cents: number;
-  status: OrderStatus;
-  reason: string | null;
-  history: string;
-  created_at: number;
-  updated_at: number;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  attempts: number;
-  pay_attempts: number;
-  charge_id: string | null;
-  reserved_until: number | null;
-  notified: number;
-  idem_key: string;
-  request_hash: string;
-  client_id: string | null;
-  /** W3C traceparent of the intake span; null when the order was accepted untraced. */
-  trace_parent: string | null;
-}
-
-/** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
-export interface SettleFeatures {
-  /** order-notifications: write the order_confirmed outbox row. */
-  notifications: boolean;
-  /** recommendations: add up to 3 best-selling in-stock skus to the notification. */
-  recommendations: boolean;
-  /** loyalty-points: credit one point per whole currency unit to the customer. */
-  loyaltyPoints: boolean;
-}
-
-/** A job handed to a worker: the order it is about and the lease token that proves ownership. */
-export interface LeasedJob {
-  orderId: string;
-  token: string;
-  /** True when a previous lease on this job expired without an ack. */
-  redelivered: boolean;
-  /** W3C traceparent stored with the order (its intake span); absent when untraced. */
-  traceParent?: string;
-  /**
-   * Set when the lease transaction also ran the reserve step (leaseBatch with `reserve`): its
-   * outcome and duration, ms. A sold_out job is already acked.
-   */
-  reserved?: { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean; ms: number };
-  /**
-   * The order row as the lease commit left it (set when the lease also ran the reserve step),
-   * so the worker's first step and settle() need not read it again. Every write is still
-   * guarded by the lease token and the expected status: a stale row makes the write fail, never
-   * land on an order that moved on.
-   */
-  row?: OrderRow;
-}
+/** A row of the orders table as the pipeline sees it; the job the pipeline leases; the flag-switched work of the confirm (the ports' types). */
+export type OrderRow = OrderRecord;
+export type LeasedJob = WorkLease;
+export type SettleFeatures = SettleWork;
 
 export interface SqliteOrderStoreOptions {
   /** Directory of orders.db (created if missing). */
