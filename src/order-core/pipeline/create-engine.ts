@@ -121,7 +121,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     });
     const seedEntries = opts.seedEntries ?? (opts.seedInventory === undefined ? undefined : resolveSeed(opts.seedInventory, opts.cwd));
     const seeded = store.seed(seedEntries, () => defaultCatalog());
-    const reclaimed = store.reclaimLeases();
+    const reclaimed = await store.reclaimLeases();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
     const onValues = watchFlagValues({ source: opts.unleash !== undefined ? 'unleash' : 'local', logger, gauge: opts.metrics.flagEnabled });
     // The SDK is loaded only by a stack that reads Unleash.

@@ -6,7 +6,7 @@ import { cachedObserver, type StackMetrics } from '../metrics.js';
 import type { PaymentClient } from '../payment-gateway/client.js';
 import { BreakerOpenError } from '../resilience/circuit-breaker.js';
 import { fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
-import { NOTIFY_SKIPPED_BY_FLAG, type LeasedJob, type OrderRow, type SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import { NOTIFY_SKIPPED_BY_FLAG, type OrderRecord as OrderRow, type WorkLease as LeasedJob, type WorkStore } from '../storage/ports.js';
 import type { JobTrace, PipelineTracing, StepSpan } from '../tracing.js';
 
 /** What a finished job did to its order. */
@@ -22,7 +22,7 @@ export type JobResult =
 export type Worker = (job: LeasedJob, signal: AbortSignal) => Promise<JobResult>;
 
 export interface PipelineDeps {
-  store: SqliteOrderStore;
+  store: WorkStore;
   payments: PaymentClient;
   flags: FlagProvider;
   logger: Logger;
@@ -107,7 +107,7 @@ export function createOrderWorker(deps: PipelineDeps): Worker {
     let known = job.row;
     for (let step = 0; step < 16; step++) {
       check();
-      const row = known ?? store.ownedRow(job.orderId, job.token);
+      const row = known ?? (await store.ownedRow(job.orderId, job.token));
       known = undefined;
       if (row === undefined) throw new GiveUp('lease lost');
       switch (row.status) {

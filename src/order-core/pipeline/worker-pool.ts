@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import { GiveUp } from '../domain/outcomes.js';
 import type { WorkerPoolControl } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
-import type { LeasedJob, SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import type { WorkLease as LeasedJob, WorkStore } from '../storage/ports.js';
 import type { JobResult, Worker } from './steps.js';
 
 export interface WorkerPoolOptions {
-  store: Pick<SqliteOrderStore, 'leaseBatch' | 'renewLease'>;
+  store: Pick<WorkStore, 'leaseBatch' | 'renewLease'>;
   worker: Worker;
   /** Lease length, ms; renewed every third of it while a job runs. */
   leaseMs: number;

@@ -92,6 +92,13 @@ export interface OrderRecord {
   trace_parent: string | null;
 }
 
+/**
+ * The reason on the `confirmed` history entry of an order whose notification was not written
+ * because flag order-notifications was off: the notify step's record of the skip, kept in the
+ * commit that confirms the order (no extra write) and shown by GET /v1/orders/:id.
+ */
+export const NOTIFY_SKIPPED_BY_FLAG = 'notification skipped by flag order-notifications';
+
 /** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
 export interface SettleWork {
   /** order-notifications: write the order_confirmed outbox row. */

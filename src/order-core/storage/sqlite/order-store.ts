@@ -10,7 +10,9 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import type { AcceptOutcome, AcceptRequest, OrderRecord, OrderStore, SettleWork, StoreStats, WorkLease } from '../ports.js';
+import { NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderRecord, type OrderStore, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+
+export { NOTIFY_SKIPPED_BY_FLAG };
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
 
@@ -60,12 +62,6 @@ interface PendingOp {
   reject: (e: unknown) => void;
 }
 
-/**
- * The reason on the `confirmed` history entry of an order whose notification was not written
- * because flag order-notifications was off: the notify step's record of the skip, kept in the
- * commit that confirms the order (no extra write) and shown by GET /v1/orders/:id.
- */
-export const NOTIFY_SKIPPED_BY_FLAG = 'notification skipped by flag order-notifications';
 
 /** How long a best-seller ranking serves recommendations, ms. */
 const BEST_SELLERS_TTL_MS = 1_000;
@@ -97,7 +93,7 @@ function newOrderId(now: number): string {
  * anyone is told about it: the WAL is fdatasync'ed off the event loop after each group commit
  * (see WalSync) — the guarantee of synchronous=FULL without stalling intake for every fsync.
  */
-export class SqliteOrderStore implements OrderStore {
+export class SqliteOrderStore implements OrderStore, WorkStore {
   private db: Database.Database | undefined;
   private wal: WalSync | undefined;
   private flushScheduled = false;
@@ -688,9 +684,9 @@ export class SqliteOrderStore implements OrderStore {
    * Leases left by a previous process are dead (we hold the directory lock): make them due now
    * instead of waiting for their expiry. They keep their owner so the next lease counts as a redelivery.
    */
-  reclaimLeases(): number {
+  reclaimLeases(): Promise<number> {
     const now = this.opts.now();
-    return this.conn.prepare('UPDATE orders SET next_attempt_at = ?, lease_until = ? WHERE lease_owner IS NOT NULL AND next_attempt_at IS NOT NULL').run(now, now).changes;
+    return Promise.resolve(this.conn.prepare('UPDATE orders SET next_attempt_at = ?, lease_until = ? WHERE lease_owner IS NOT NULL AND next_attempt_at IS NOT NULL').run(now, now).changes);
   }
 
   /** Finishes a job: the order needs more work at `nextAttemptAt`, or none (null). */
@@ -699,7 +695,12 @@ export class SqliteOrderStore implements OrderStore {
   }
 
   /** Loads the order of a job if `token` still owns it. */
-  ownedRow(orderId: string, token: string): OrderRow | undefined {
+  /** The order row if this lease still holds it (the worker's read). */
+  ownedRow(orderId: string, token: string): Promise<OrderRow | undefined> {
+    return Promise.resolve(this.rowOwned(orderId, token));
+  }
+
+  private rowOwned(orderId: string, token: string): OrderRow | undefined {
     return this.conn.prepare<[string, string], OrderRow>('SELECT * FROM orders WHERE id = ? AND lease_owner = ?').get(orderId, token);
   }
 
@@ -739,7 +740,7 @@ export class SqliteOrderStore implements OrderStore {
     const now = this.opts.now();
     return this.conn
       .transaction(() => {
-        const row = known ?? this.ownedRow(orderId, token);
+        const row = known ?? this.rowOwned(orderId, token);
         if (row === undefined) throw lostLease(orderId);
         if (row.status !== 'accepted') return { status: row.status === 'sold_out' ? 'sold_out' : 'reserved', payStarted: row.pay_attempts > 0, row } as const;
         const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
@@ -881,7 +882,7 @@ export class SqliteOrderStore implements OrderStore {
   private bestSellersCache: { at: number; skus: string[] } | undefined;
 
   private mustOwn(orderId: string, token: string): OrderRow {
-    const row = this.ownedRow(orderId, token);
+    const row = this.rowOwned(orderId, token);
     if (row === undefined) throw lostLease(orderId);
     return row;
   }
@@ -935,7 +936,7 @@ export class SqliteOrderStore implements OrderStore {
       // Reserving new orders in the lease commit takes one fsync off every order's path.
       for (const job of jobs) {
         const started = performance.now();
-        const row = this.ownedRow(job.orderId, job.token);
+        const row = this.rowOwned(job.orderId, job.token);
         if (row === undefined) continue;
         if (row.status !== 'accepted') {
           job.row = row;
