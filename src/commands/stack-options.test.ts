@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load.js';
 import { StackConfigSchema } from '../config/schema.js';
+import { runMain } from '../../test/support/cli.js';
+import { tempDir } from '../../test/support/stack.js';
 import { resolveStackOptions, STACK_DEFAULTS } from '../order-core/stack-options.js';
 import type { CommandContext } from './context.js';
 import { STACK_FLAG_LABELS, stackOptionsFromConfig } from './stack-options.js';
@@ -29,5 +32,48 @@ describe('stackOptionsFromConfig', () => {
     const named = Object.values(STACK_FLAG_LABELS).filter((l) => l.startsWith('--'));
     expect(named).toEqual(expect.arrayContaining(['--port', '--payment-port', '--host', '--data-dir', '--log-file']));
     for (const label of named) expect(flags.has(label), label).toBe(true);
+  });
+});
+
+describe('stack up --color and --health-port in the configuration', () => {
+  const load = async (opts: { env?: Record<string, string>; flags?: Record<string, unknown> } = {}) => {
+    const dir = tempDir('surgectl-color-config-');
+    try {
+      return (await loadConfig({ cwd: dir.path, env: opts.env ?? {}, flags: { stack: opts.flags ?? {} } })).config.stack;
+    } finally {
+      dir.remove();
+    }
+  };
+
+  it("gives a color's ports and data dir to the keys no layer set, and keeps every key that was set", async () => {
+    expect(await load({ flags: { color: 'green' } })).toMatchObject({ color: 'green', port: 8081, paymentPort: 8090, dataDir: '.surgectl/data-green' });
+    expect(await load({ env: { SURGECTL_STACK_COLOR: 'blue' } })).toMatchObject({ color: 'blue', port: 8080, paymentPort: 8089, dataDir: '.surgectl/data-blue' });
+    // a flag, or the environment, naming the plain default still wins over the color's
+    expect(await load({ flags: { color: 'green', port: 8080 }, env: { SURGECTL_STACK_DATA_DIR: '.surgectl/data' } })).toMatchObject({ port: 8080, paymentPort: 8090, dataDir: '.surgectl/data' });
+    // no color: the plain defaults, and the options the core gets say so
+    const plain = await load();
+    expect(plain).toMatchObject({ port: 8080, paymentPort: 8089, dataDir: '.surgectl/data', healthPort: 'off' });
+    expect(plain.color).toBeUndefined();
+    expect(stackOptionsFromConfig(await load({ flags: { color: 'green', healthPort: 0 } }))).toMatchObject({ color: 'green', healthPort: 0, port: 8081 });
+  });
+
+  it('names blue|green for a bad color from the environment', async () => {
+    await expect(load({ env: { SURGECTL_STACK_COLOR: 'red' } })).rejects.toMatchObject({ code: 'SRG_CONFIG_ENV', message: expect.stringMatching(/SURGECTL_STACK_COLOR[\s\S]*blue[\s\S]*green/) });
+  });
+
+  it.each([
+    [['--health-port', 'abc'], "--health-port must be a whole number from 0 to 65535 or 'off', got 'abc'"],
+    [['--health-port', '70000'], "--health-port must be a whole number from 0 to 65535 or 'off', got '70000'"],
+    [['--health-port', '-1'], "--health-port must be a whole number from 0 to 65535 or 'off', got '-1'"],
+    [['--color', 'red'], "--color must be blue or green, got 'red'"],
+  ])('refuses stack up %j with a usage error before starting anything', async (args, message) => {
+    const dir = tempDir('surgectl-bad-flag-');
+    try {
+      const r = await runMain(['stack', 'up', ...args], { cwd: dir.path, env: { SURGECTL_CONFIG: '' } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+    } finally {
+      dir.remove();
+    }
   });
 });

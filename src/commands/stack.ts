@@ -21,6 +21,8 @@ const UP_FLAGS: Record<string, keyof StackConfig> = {
   keepAliveTimeout: 'keepAliveTimeoutMs',
   maxConnections: 'maxConnections',
   maxConnectionsPerIp: 'maxConnectionsPerIp',
+  healthPort: 'healthPort',
+  color: 'color',
   paymentFailureRate: 'paymentFailureRate',
   paymentLatencyMs: 'paymentLatencyMs',
   logLevel: 'logLevel',
@@ -37,6 +39,12 @@ const seedInventory = (v: string): number | string => {
   // Worded like src/commands/args.ts, so src/cli.ts adds the flag and the value given.
   if (v.trim() !== '' && Number.isFinite(Number(v))) throw new InvalidArgumentError('must be a whole number >= 0 or a file path');
   return v;
+};
+
+/** `--color`: a side of a blue-green pair; worded like src/commands/args.ts, so src/cli.ts adds the flag and the value given. */
+const stackColor = (v: string): 'blue' | 'green' => {
+  if (v === 'blue' || v === 'green') return v;
+  throw new InvalidArgumentError('must be blue or green');
 };
 
 export function registerStack(program: Command, ctx: CommandContext): void {
@@ -71,6 +79,8 @@ Examples:
     .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open (default 5s)', durationMs({ minMs: 100 }))
     .option('--max-connections <n>', 'open API connections in total; more get 503 + Retry-After (default 10000)', wholeNumber())
     .option('--max-connections-per-ip <n>', 'open API connections per client address; more get 503 + Retry-After (default 5000)', wholeNumber())
+    .option('--health-port <port|off>', "a separate /healthz + /readyz listener on its own thread, answered even when the API is saturated; 0 = any free, 'off' = health on --port only (default off)", orOff(wholeNumber({ max: 65535 })))
+    .option('--color <blue|green>', 'a side of a blue-green pair on one machine: shown in /healthz, /admin/status, the x-surgectl-color header and /metrics; green defaults to port 8081, payment port 8090, data dir .surgectl/data-green (blue: 8080, 8089, .surgectl/data-blue)', stackColor)
     .option('--payment-failure-rate <0..1>', 'share of payment calls the simulator fails (default 0)', finiteNumber())
     .option('--payment-latency-ms <ms>', 'latency added to each payment call (default 5)', wholeNumber())
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -95,6 +105,8 @@ Examples:
   $ surgectl stack up --workers 16 --seed-inventory 100 # 100 units of each default sku
   $ surgectl stack up --port 0 --payment-port 0 -o json # free ports; one JSON object with the URLs
   $ surgectl stack up --rate-limit 50 --max-backlog 5000 --payment-failure-rate 0.2
+  $ surgectl stack up --max-backlog 200 --health-port 8088   # probes on :8088, answered during a surge
+  $ surgectl stack up --color blue & surgectl stack up --color green   # :8080 and :8081, one store each
   $ UNLEASH_CLIENT_TOKEN=<client token> surgectl stack up --unleash-url http://127.0.0.1:4242 --unleash-refresh 5s
 `,
     )

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { SurgeError } from '../errors.js';
 import { parseYamlText } from '../util/yaml.js';
 import { describeExpected, showValue, unwrapSchema, valueKinds } from './describe.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { ConfigSchema, stackColorDefaults, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
   cwd: string;
@@ -39,7 +39,7 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<LoadedConfig>
   const env = readEnv(opts.env);
   const flags = (opts.flags ?? {}) as Record<string, Record<string, unknown> | undefined>;
   const merged = deepMerge(deepMerge(fromFile, env.values), flags as Record<string, unknown>);
-  const parsed = ConfigSchema.safeParse(merged);
+  const parsed = ConfigSchema.safeParse(stackColorDefaults(merged));
   if (!parsed.success) throw configError(parsed.error.issues, { file, env, flags, merged });
   return { config: deepFreeze(parsed.data), file, warnings };
 }

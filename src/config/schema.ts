@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STACK_DEFAULTS as D } from '../order-core/stack-options.js';
+import { COLOR_DEFAULTS, STACK_COLORS, STACK_DEFAULTS as D } from '../order-core/stack-options.js';
 import { parseDuration } from '../util/duration.js';
 import { ScaleTargetsSchema } from '../scale/plan-file.js';
 import { isHttpUrl } from '../util/url.js';
@@ -46,6 +46,10 @@ export const StackConfigSchema = z
     maxConnections: z.number().int().min(1).default(D.maxConnections),
     /** Open API connections per client address; more get 503 + Retry-After and are closed. */
     maxConnectionsPerIp: z.number().int().min(1).default(D.maxConnectionsPerIp),
+    /** Port of the separate /healthz + /readyz listener (own thread, outside the connection limits); 0 = any free; 'off' = health on `port` only. */
+    healthPort: z.union([z.literal('off'), z.number().int().min(0).max(65535)]).default(D.healthPort),
+    /** blue or green: a side of a blue-green pair on one machine; absent = no color. Picks the defaults of port, paymentPort and dataDir (see stackColorDefaults). */
+    color: z.enum(STACK_COLORS).optional(),
     /** Share of payment calls the simulator fails with 503, 0..1. */
     paymentFailureRate: z.number().min(0).max(1).default(D.paymentFailureRate),
     /** Added latency of each simulated payment call, ms. */
@@ -70,6 +74,24 @@ export const StackConfigSchema = z
   .strict();
 
 export type StackConfig = z.infer<typeof StackConfigSchema>;
+
+/**
+ * With `stack.color` set, a port, payment port and data dir that no layer gave take the color's
+ * defaults (green: 8081, 8090, .surgectl/data-green) instead of the plain ones, so blue and green
+ * run side by side; any value given in the file, the environment or a flag still wins. Works on
+ * the merged layers before validation (a bad color is left for the schema to report); returns a
+ * copy.
+ */
+export function stackColorDefaults(merged: Record<string, unknown>): Record<string, unknown> {
+  const stack = merged.stack;
+  if (stack === null || typeof stack !== 'object' || Array.isArray(stack)) return merged;
+  const color = (stack as { color?: unknown }).color;
+  if (color !== 'blue' && color !== 'green') return merged;
+  const given = stack as Record<string, unknown>;
+  const filled: Record<string, unknown> = { ...given };
+  for (const [key, value] of Object.entries(COLOR_DEFAULTS[color])) if (given[key] === undefined) filled[key] = value;
+  return { ...merged, stack: filled };
+}
 
 /** A duration in the one grammar (src/util/duration.ts): 30s, 5m, 1h30m, 7d, 2w; kept as text, as the user wrote it. */
 const duration = z

@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelV
  * process). Names follow Prometheus conventions: base units (seconds), `_total` for counters.
  * Probes, thresholds and `surgectl rehearse` read these names; change them here and there together.
  */
-export function createStackMetrics(opts: { defaultMetrics?: boolean } = {}) {
+export function createStackMetrics(opts: { defaultMetrics?: boolean; color?: string | undefined } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'surgectl_' });
   const registers = [registry];
@@ -58,6 +58,11 @@ export function createStackMetrics(opts: { defaultMetrics?: boolean } = {}) {
     redeliveries: new Counter({ name: 'surgectl_pipeline_redeliveries_total', help: 'Jobs taken up again after a lease expired.', registers }),
     flagEnabled: new Gauge({ name: 'surgectl_flag_enabled', help: 'Feature flag value in use: 1 on, 0 off (local or Unleash, see GET /admin/flags).', labelNames: ['flag'] as const, registers }),
   };
+  if (opts.color !== undefined) {
+    // The one series with the color: a join key for dashboards (`* on() group_left(color)`),
+    // so that no other metric needs a label that would split its series.
+    new Gauge({ name: 'surgectl_stack_info', help: 'The stack: 1, labelled with its blue-green color (stack up --color).', labelNames: ['color'] as const, registers }).set({ color: opts.color }, 1);
+  }
   return m;
 }
 

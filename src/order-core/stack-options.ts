@@ -43,6 +43,20 @@ export interface StackOptions {
   maxConnections?: number;
   /** Open connections to the API per client address; more get 503 + Retry-After and are closed. Default 5 000. */
   maxConnectionsPerIp?: number;
+  /**
+   * Port of a second listener that serves only GET /healthz and /readyz, on its own thread (own
+   * event loop), outside the API's connection limits, on `host`: probes are answered even while
+   * the API's loop is saturated. 0 picks a free port; 'off' serves health on `port` only.
+   * Health stays on `port` as well either way. Default 'off'.
+   */
+  healthPort?: number | 'off';
+  /**
+   * Which side of a blue-green pair on one machine this stack is. Shown in /healthz, /readyz,
+   * GET /admin/status, the `x-surgectl-color` header, `surgectl_stack_info` and the start log
+   * line; it also picks the defaults of `port`, `paymentPort` and `dataDir` (COLOR_DEFAULTS)
+   * so blue and green run side by side. Default: none (no color, the plain defaults).
+   */
+  color?: StackColor | undefined;
   /** Share of payment calls the simulator fails with 503, 0..1. Default 0. */
   paymentFailureRate?: number;
   /** Latency added to each simulated payment call, ms. Default 5. */
@@ -86,7 +100,7 @@ export type StackOptionName = Exclude<keyof StackOptions, 'optionLabels'>;
 /** Labels by option name; `logFile` is the log destination of runStackForeground. */
 export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', string>>;
 
-type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing';
+type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing' | 'color';
 
 /** StackOptions with every default applied (labels left out; dataDir as given). */
 export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels'>> & Pick<StackOptions, Optional>;
@@ -106,6 +120,7 @@ export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'op
   keepAliveTimeoutMs: 5_000,
   maxConnections: 10_000,
   maxConnectionsPerIp: 5_000,
+  healthPort: 'off',
   paymentFailureRate: 0,
   paymentLatencyMs: 5,
   reservationTtlMs: 15 * 60_000,
@@ -115,6 +130,20 @@ export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'op
   logLevel: 'info',
   unleashEnvironment: 'development',
   unleashRefreshIntervalMs: 15_000,
+});
+
+/** The two sides of a blue-green pair. */
+export const STACK_COLORS = ['blue', 'green'] as const;
+export type StackColor = (typeof STACK_COLORS)[number];
+
+/**
+ * The defaults a color brings, so that blue and green run side by side on one machine (HAProxy on
+ * :8000 in front of blue on :8080 and green on :8081), each with its own SQLite store. Options
+ * given explicitly always win over these.
+ */
+export const COLOR_DEFAULTS: Readonly<Record<StackColor, Readonly<Pick<ResolvedStackOptions, 'port' | 'paymentPort' | 'dataDir'>>>> = Object.freeze({
+  blue: Object.freeze({ port: 8080, paymentPort: 8089, dataDir: '.surgectl/data-blue' }),
+  green: Object.freeze({ port: 8081, paymentPort: 8090, dataDir: '.surgectl/data-green' }),
 });
 
 /** Every option name once; the type makes adding an option without listing it here an error. */
@@ -134,6 +163,8 @@ const OPTION_NAMES = Object.keys({
   keepAliveTimeoutMs: true,
   maxConnections: true,
   maxConnectionsPerIp: true,
+  healthPort: true,
+  color: true,
   paymentFailureRate: true,
   paymentLatencyMs: true,
   reservationTtlMs: true,
@@ -149,11 +180,12 @@ const OPTION_NAMES = Object.keys({
 } satisfies Record<StackOptionName, true>) as StackOptionName[];
 
 /**
- * Applies the defaults; an option given as undefined takes its default too. Only the stack's
- * settings are kept, so options that also carry other fields (StartStackOptions) can be passed.
+ * Applies the defaults (a color's own port, payment port and data dir first, see COLOR_DEFAULTS);
+ * an option given as undefined takes its default too. Only the stack's settings are kept, so
+ * options that also carry other fields (StartStackOptions) can be passed.
  */
 export function resolveStackOptions(opts: StackOptions): ResolvedStackOptions {
-  const resolved: Record<string, unknown> = { ...STACK_DEFAULTS };
+  const resolved: Record<string, unknown> = { ...STACK_DEFAULTS, ...(opts.color === undefined ? {} : COLOR_DEFAULTS[opts.color]) };
   for (const name of OPTION_NAMES) if (opts[name] !== undefined) resolved[name] = opts[name];
   return resolved as ResolvedStackOptions;
 }

@@ -7,6 +7,8 @@ import type pino from 'pino';
 import { SurgeError, isSurgeError } from '../errors.js';
 import { buildApi, newIntakeState } from './api/app.js';
 import type { IntakeState } from './api/context.js';
+import type { HealthThread } from './api/health-thread.js';
+import { notReadyBits } from './api/readiness.js';
 import { resolveSeed, type CatalogEntry } from './catalog.js';
 import type { OrderEngine } from './engine.js';
 import { createStackLogger } from './logger.js';
@@ -23,6 +25,8 @@ export interface StartStackOptions extends StackOptions {
   defaultMetrics?: boolean;
   /** seedInventory already read (runStackForeground checks it before touching the data dir). */
   seedEntries?: CatalogEntry[] | undefined;
+  /** Runs inside every group commit of the store (tests throw SQLITE_FULL from it to fake a full disk). Default: none. */
+  beforeGroupCommit?: () => void;
 }
 
 /** A started order stack. Everything listens on loopback unless `host` says otherwise. */
@@ -41,6 +45,8 @@ export interface RunningStack {
   readonly options: Readonly<ResolvedStackOptions>;
   /** Intake switches (paused, draining, dropRatio); the admin API flips the same object. */
   readonly intake: Readonly<IntakeState>;
+  /** The separate /healthz + /readyz listener (options.healthPort), e.g. http://127.0.0.1:8088; undefined when off. */
+  readonly healthUrl: string | undefined;
   /**
    * Graceful stop: /readyz turns 503 and new orders get 503 ORDER_DRAINING at once; workers
    * finish in-flight jobs (up to drainTimeoutMs, default options.drainTimeoutMs); then the
@@ -75,7 +81,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
   const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
   // Only the workers create charges: a secret made per start, known to the gateway and the engine alone.
   const chargeToken = randomBytes(32).toString('base64url');
-  const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true, color: options.color });
   // Tells this process apart in GET /admin/flags and in Unleash's list of instances.
   const instanceId = `${hostname()}:${process.pid}:${new Date().toISOString()}`;
   const cleanup: (() => Promise<void>)[] = [];
@@ -115,6 +121,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       drainTimeoutMs: options.drainTimeoutMs,
       optionLabels: { dataDir: label('dataDir') },
       seedEntries,
+      ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}),
       paymentUrl: gateway.url,
       paymentAuthToken: chargeToken,
       tracing: tracing?.pipeline,
@@ -135,6 +142,15 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     cleanup.push(() => engine.close());
 
     const state = newIntakeState();
+    const readinessBits = () => {
+      let healthy: boolean;
+      try {
+        healthy = engine.store.isHealthy();
+      } catch {
+        healthy = false;
+      }
+      return notReadyBits(state, healthy);
+    };
     const app = await buildApi({
       engine,
       metrics,
@@ -154,6 +170,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       restartStore: () => engine.restartStore(),
       instanceId,
       tracing: tracing?.intake,
+      color: options.color,
       payment: {
         get: () => gateway.getConfig(),
         set: (c) => gateway.setConfig(c),
@@ -161,10 +178,42 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       },
     });
     cleanup.push(() => app.close());
+    // Health first: a probe may come as soon as the API port answers.
+    let health: HealthThread | undefined;
+    let publishing: NodeJS.Timeout | undefined;
+    if (options.healthPort !== 'off') {
+      const healthPort = options.healthPort;
+      const { startHealthThread } = await import('./api/health-thread.js');
+      const started = await listenOr('health listener', options.host, healthPort, { host: label('host'), port: label('healthPort') }, () =>
+        startHealthThread({ host: options.host, port: healthPort, color: options.color, logger }),
+      );
+      health = started;
+      cleanup.push(() => started.close());
+      started.publish(readinessBits());
+      // The health thread answers from what this loop last published: a few times a second is
+      // what a probe needs, and a stale answer under a saturated loop is still the truth of a
+      // moment ago. stop() publishes at once.
+      publishing = setInterval(() => started.publish(readinessBits()), HEALTH_PUBLISH_INTERVAL_MS);
+      publishing.unref();
+      cleanup.push(async () => clearInterval(publishing));
+    }
     await listenOr('order API', options.host, options.port, { host: label('host'), port: label('port') }, () => app.listen({ host: options.host, port: options.port }));
     const url = baseUrl(app.server.address() as AddressInfo);
+    const healthUrl = health?.url;
     // The Unleash URL but never its token: logs are shared more widely than secrets may be.
-    logger.info({ url, paymentUrl: gateway.url, workers: options.workers, dataDir, flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}` }, 'order stack started');
+    logger.info(
+      {
+        url,
+        paymentUrl: gateway.url,
+        // where probes are answered: the health listener, else the API itself
+        healthUrl: healthUrl ?? url,
+        color: options.color ?? null,
+        workers: options.workers,
+        dataDir,
+        flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}`,
+      },
+      options.color === undefined ? 'order stack started' : `order stack started (${options.color})`,
+    );
 
     let stopping: Promise<{ drained: boolean; inFlight: number }> | undefined;
     return {
@@ -175,13 +224,17 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       metrics,
       options,
       intake: state,
+      healthUrl,
       stop(stopOpts = {}) {
         stopping ??= (async () => {
           state.draining = true;
+          health?.publish(readinessBits());
           logger.info('stopping: draining the worker pool');
           const result = await engine.pool.drain(stopOpts.drainTimeoutMs ?? options.drainTimeoutMs);
           if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'drain timed out; unfinished jobs resume on the next start');
           await app.close();
+          clearInterval(publishing);
+          await health?.close();
           // drained above, within the caller's limit: close must not wait a second time
           await engine.close({ drainTimeoutMs: 0 });
           await gateway.close();
@@ -200,6 +253,9 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     throw diskFullError(err, dataDir, label('dataDir')) ?? err;
   }
 }
+
+/** How often the main loop publishes readiness to the health thread, ms. */
+const HEALTH_PUBLISH_INTERVAL_MS = 200;
 
 /** Errors (or their causes) that mean the disk has no room. */
 const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
@@ -304,6 +360,10 @@ export interface StackStartedInfo {
   dataDir: string;
   /** The JSON log file, or null for stderr. */
   logFile: string | null;
+  /** The separate /healthz + /readyz listener (--health-port), or null when health is on `url` only. Always set by runStackForeground. */
+  healthUrl?: string | null;
+  /** The side of a blue-green pair (--color), or null. Always set by runStackForeground. */
+  color?: 'blue' | 'green' | null;
 }
 
 /** Options of runStackForeground: the stack's settings plus where logs go and how to report. */
@@ -354,6 +414,8 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
       workers: stack.options.workers,
       dataDir,
       logFile,
+      healthUrl: stack.healthUrl ?? null,
+      color: stack.options.color ?? null,
     });
     await new Promise<void>((done) => {
       if (opts.signal.aborted) return done();

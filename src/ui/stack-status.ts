@@ -21,7 +21,7 @@ export function renderStackStatus(url: string, s: StackStatus, p: Paint): string
     ['payment', s.payment ? `failure rate ${s.payment.failureRate}, latency ${s.payment.latencyMs} ms` : '-'],
     ['faults', s.faults.dropRatio > 0 ? p.yellow(`dropping ${Math.round(s.faults.dropRatio * 100)}% of intake`) : 'none'],
   ];
-  return `${url}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
+  return `${url}${s.color ? ` (${s.color})` : ''}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
 }
 
 const WATCH_COLUMNS = ['TIME', 'INTAKE', 'QUEUE', 'OLDEST', 'WORKERS', 'ACCEPTED/S', 'CONFIRMED/S', 'BREAKER', 'OVERSOLD'];
@@ -77,11 +77,12 @@ export async function renderWatchSample(format: OutputFormat, sample: StatusSamp
 export function renderStackStarted(info: StackStartedInfo, p: Paint): string {
   const row = (k: string, v: string) => `  ${p.dim(k.padEnd(9))} ${v}\n`;
   return (
-    `${p.green('✓')} surgectl order stack is up (${info.workers} workers)\n` +
+    `${p.green('✓')} surgectl order stack${info.color ? ` (${info.color})` : ''} is up (${info.workers} workers)\n` +
     row('intake', `${info.url}/v1/orders`) +
     row('status', `${info.url}/v1/orders/<id>   inventory: ${info.url}/v1/inventory`) +
     row('admin', `${info.url}/admin/status   (Authorization: Bearer <token>)`) +
     row('metrics', `${info.url}/metrics`) +
+    (info.healthUrl ? row('health', `${info.healthUrl}/healthz   ${info.healthUrl}/readyz   (own thread)`) : '') +
     row('payment', info.paymentUrl) +
     row('token', info.adminToken) +
     row('data dir', info.dataDir) +

@@ -31,6 +31,7 @@ export function stackStatus(byStatus: Record<string, number>, extra: Partial<Pic
     breaker: extra.breaker ?? 'closed',
     payment: { failureRate: 0, latencyMs: 5 },
     faults: { dropRatio: 0 },
+    color: null,
   };
 }
 

@@ -22,6 +22,8 @@ function contract(name: string, setup: () => Promise<StackAdminPort>) {
         breaker: 'closed',
         payment: { failureRate: 0, latencyMs: expect.any(Number) },
         faults: { dropRatio: 0 },
+        // the stacks of this suite run without --color
+        color: null,
       });
     });
 
@@ -109,6 +111,33 @@ contract('real client against a real stack', async () => {
   const stack = await startTestStack({ workers: 2, seedInventory: 10 });
   stacks.push(stack);
   return createStackAdmin({ url: stack.url, token: stack.adminToken });
+});
+
+describe('the color of a blue-green stack', () => {
+  it('is in the status of the fake and of a real stack started with one', async () => {
+    expect((await createFakeStackAdmin({ color: 'green' }).status()).color).toBe('green');
+    const stack = await startTestStack({ workers: 1, color: 'green' });
+    stacks.push(stack);
+    const admin = createStackAdmin({ url: stack.url, token: stack.adminToken });
+    expect((await admin.status()).color).toBe('green');
+    expect((await admin.clearFaults()).color).toBe('green');
+  });
+
+  it('is null for a stack from before colors, which sends none', async () => {
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      const old: Record<string, unknown> = { ...createFakeStackAdmin().state };
+      delete old.color;
+      res.end(JSON.stringify(old));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await createStackAdmin({ url, token: 'x'.repeat(20) }).status()).color).toBeNull();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
 
 describe('real client errors', () => {

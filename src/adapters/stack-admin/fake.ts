@@ -31,7 +31,9 @@ const STACK_FLAGS: readonly Omit<FakeFlag, 'override'>[] = [
 ];
 
 /** An in-memory stand-in for the stack admin API, for unit tests of the runner, providers and watch loop. */
-export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaults; flags?: readonly { name: string; defaultEnabled: boolean; description?: string }[] } = {}): FakeStackAdmin {
+export function createFakeStackAdmin(
+  init: { url?: string; payment?: PaymentFaults; flags?: readonly { name: string; defaultEnabled: boolean; description?: string }[]; color?: 'blue' | 'green' } = {},
+): FakeStackAdmin {
   const configured: PaymentFaults = init.payment ?? { failureRate: 0, latencyMs: 5 };
   const state: FakeStackAdmin['state'] = {
     intake: { paused: false, draining: false },
@@ -42,6 +44,7 @@ export function createFakeStackAdmin(init: { url?: string; payment?: PaymentFaul
     breaker: 'closed',
     payment: { ...configured },
     faults: { dropRatio: 0 },
+    color: init.color ?? null,
   };
   const flags: FakeFlag[] = (init.flags ?? STACK_FLAGS).map((f) => ({ name: f.name, defaultEnabled: f.defaultEnabled, description: f.description ?? '' }));
   // GET /admin/flags' refreshedAt for the local source: the start or the last change.

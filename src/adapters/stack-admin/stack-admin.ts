@@ -63,7 +63,7 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
   const flagPath = (name: string) => `/admin/flags/${encodeURIComponent(name)}`;
   return {
     url: base,
-    status: (o = {}) => call<StackStatus>('GET', '/admin/status', { signal: o.signal }),
+    status: async (o = {}) => withColor(await call<StackStatus>('GET', '/admin/status', { signal: o.signal })),
     metricsText: () => call<string>('GET', '/metrics', { auth: false, text: true }),
     inventory: async (o = {}) => (await call<{ items: InventoryItem[] }>('GET', '/v1/inventory', { auth: false, signal: o.signal })).items,
     setWorkers: (count) => call('PUT', '/admin/workers', { body: { count } }),
@@ -74,7 +74,7 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
     paymentFaults: () => call<PaymentFaults>('GET', '/admin/faults/payment'),
     setPaymentFaults: (faults) => call<PaymentFaults>('PUT', '/admin/faults/payment', { body: faults }),
     restartStore: () => call('POST', '/admin/faults/restart-store'),
-    clearFaults: () => call<StackStatus>('DELETE', '/admin/faults'),
+    clearFaults: async () => withColor(await call<StackStatus>('DELETE', '/admin/faults')),
     flags: async () => (await call<{ flags: StackFlag[] }>('GET', '/admin/flags')).flags,
     flagList: (o = {}) => call<StackFlagList>('GET', '/admin/flags', { signal: o.signal }),
     setFlag: (name, enabled) => call<StackFlag>('PUT', flagPath(name), { body: { enabled } }),
@@ -130,4 +130,9 @@ function transportError(
   if (at.interrupted) return new SurgeError('SRG_CLI_INTERRUPTED', `Interrupted while asking the stack at ${at.base} (${what})`, { cause: err });
   const reason = transportFailureReason(err, at.base, at.timeoutMs);
   return new SurgeError('SRG_STACK_UNREACHABLE', `No stack answered ${what} at ${at.base} (${reason})`, { hint: START_HINT, cause: err });
+}
+
+/** A stack from before `color` existed sends none: it has no color. */
+function withColor(s: StackStatus): StackStatus {
+  return s.color === 'blue' || s.color === 'green' ? s : { ...s, color: null };
 }

@@ -29,6 +29,8 @@ export interface StackStatus {
   /** null when the stack runs without the bundled payment gateway (never for `surgectl stack up`). */
   payment: PaymentFaults | null;
   faults: { dropRatio: number };
+  /** The side of a blue-green pair this stack is (`stack up --color`); null when it has none. */
+  color: 'blue' | 'green' | null;
 }
 
 /** One of the stack's feature flags (GET /admin/flags, PUT and DELETE /admin/flags/:name). */

@@ -20,6 +20,7 @@ export async function adminStatus(rt: ApiRuntime): Promise<StackStatus> {
     breaker: engine.payments.breakerState(),
     payment,
     faults: { dropRatio: rt.state.dropRatio },
+    color: rt.deps.color ?? null,
   };
 }
 

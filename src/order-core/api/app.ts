@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type ServerOptions as HttpServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, {
@@ -20,7 +20,7 @@ import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
 import { classifyError, errorBody, sendError, type ApiErrorCode } from './http-errors.js';
-import { checkRateLimit } from './intake-guard.js';
+import { checkRateLimitSync, ConnectionHold, earlySubmissionGate, REQUEST_ID_RE } from './intake-guard.js';
 import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
 import { ordersPlugin } from './orders.js';
@@ -38,17 +38,17 @@ declare module 'fastify' {
 }
 
 /** A raw HTTP/1.1 error answer with our body and a fresh request id, for sockets fastify never sees. */
-function rawErrorAnswer(status: number, text: string, message: string, extraHeaders = '', code: ApiErrorCode = 'ORDER_BAD_REQUEST'): string {
+function rawErrorAnswer(status: number, text: string, message: string, extraHeaders = '', code: ApiErrorCode = 'ORDER_BAD_REQUEST', color?: string): string {
   const requestId = randomUUID();
   const body = JSON.stringify({ error: { code, message }, requestId });
-  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${color === undefined ? '' : `x-surgectl-color: ${color}\r\n`}${extraHeaders}Connection: close\r\n\r\n${body}`;
 }
 
 /** The response a socket is still sending (Node's own bookkeeping of HTTP/1.1 sockets). */
 type HttpSocket = Duplex & { _httpMessage?: (NodeJS.EventEmitter & { shouldKeepAlive?: boolean; writableFinished?: boolean }) | null };
 
 /** The answer to a request Node's HTTP parser refused: our error body, a fresh request id, then close. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, color: string | undefined): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // Bytes after a request marked Connection: close: the parser stops reading there and they are
   // never processed. The response to that request may still be on its way; Node closes the
@@ -63,7 +63,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'The request was not received in time']
         : [400, 'Bad Request', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'}): check the request line, Content-Length and headers`];
-  if (socket.writable) socket.write(rawErrorAnswer(status, text, message));
+  if (socket.writable) socket.write(rawErrorAnswer(status, text, message, '', 'ORDER_BAD_REQUEST', color));
   socket.destroy();
 }
 
@@ -103,7 +103,7 @@ function invalidUtf8Error(body: Buffer): Error {
  * Retry-After and is closed before anything it sends is read. Node's own maxConnections (which
  * drops silently) is set a little higher as the backstop.
  */
-function capConnections(server: HttpServer, limits: HttpLimits, logger: ApiDeps['logger']): void {
+function capConnections(server: HttpServer, limits: HttpLimits, logger: ApiDeps['logger'], color: string | undefined): void {
   let open = 0;
   const perIp = new Map<string, number>();
   server.maxConnections = limits.maxConnections + 256;
@@ -127,6 +127,7 @@ function capConnections(server: HttpServer, limits: HttpLimits, logger: ApiDeps[
           total ? `Too many open connections (limit ${limits.maxConnections}); retry later` : `Too many open connections from this address (limit ${limits.maxConnectionsPerIp}); reuse one connection or retry later`,
           'Retry-After: 1\r\n',
           'ORDER_TOO_MANY_CONNECTIONS',
+          color,
         ),
       );
       socket.once('finish', () => socket.destroy());
@@ -150,7 +151,6 @@ const REFUSED = Symbol('surgectl.refusedConnection');
 /** 64 KiB: an order is a few hundred bytes; anything near this is a mistake or an attack. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function asArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -166,20 +166,45 @@ export function newIntakeState(): IntakeState {
  */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const limits = deps.limits;
+  const now = deps.now ?? Date.now;
+  const rt: ApiRuntime = {
+    deps,
+    state: deps.state ?? newIntakeState(),
+    limiter: createClientRateLimiter(deps.rateLimit),
+    shedder: createLoadShedder({
+      maxBacklog: deps.maxBacklog,
+      probe: { queueDepth: () => deps.engine.store.queueDepth(), throughputPerSec: () => deps.engine.pool.throughputPerSec() },
+    }),
+    refusals: createRefusalLog(now, deps.refusalLogIntervalMs),
+    holds: new ConnectionHold(),
+    now,
+  };
+  const observeDuration = cachedObserver(deps.metrics.httpRequestDuration, ['route', 'method', 'status_code']);
+  // Order refusals that need no body are answered before fastify sees the request (see there).
+  const gate = earlySubmissionGate(rt, (status, seconds) => observeDuration(['/v1/orders', 'POST', String(status)], seconds));
+  const httpOptions: HttpServerOptions = {
+    // Duplicated headers arrive joined with ", ", so two Host headers are seen (and refused)
+    // rather than silently reduced to the first; a missing Host gets our 400, not Node's bare one.
+    joinDuplicateHeaders: true,
+    requireHostHeader: false,
+    ...(limits
+      ? {
+          headersTimeout: limits.headersTimeoutMs,
+          // Node checks the request and headers timeouts only this often (its default is 30 s).
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+        }
+      : {}),
+  };
   const app = Fastify({
     ...(limits ? { requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs } : {}),
-    http: {
-      // Duplicated headers arrive joined with ", ", so two Host headers are seen (and refused)
-      // rather than silently reduced to the first; a missing Host gets our 400, not Node's bare one.
-      joinDuplicateHeaders: true,
-      requireHostHeader: false,
-      ...(limits
-        ? {
-            headersTimeout: limits.headersTimeoutMs,
-            // Node checks the request and headers timeouts only this often (its default is 30 s).
-            connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
-          }
-        : {}),
+    http: httpOptions,
+    // fastify's own HTTP server, with the early gate in front of its handler.
+    serverFactory: (handler, opts) => {
+      const server = createServer(httpOptions, gate === undefined ? handler : (req, res) => void (gate(req, res) || handler(req, res)));
+      server.keepAliveTimeout = opts.keepAliveTimeout as number;
+      server.requestTimeout = opts.requestTimeout as number;
+      server.setTimeout(opts.connectionTimeout as number);
+      return server;
     },
     // Typed as the base logger so the instance type stays the plain FastifyInstance callers expect.
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -201,27 +226,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // a parameter over maxParamLength) get our error body, like every other refusal.
     frameworkErrors: (err, req, reply) => {
       reply.header('x-request-id', req.id);
+      if (deps.color !== undefined) reply.header('x-surgectl-color', deps.color);
       const message = err.code === 'FST_ERR_BAD_URL' ? `The path ${req.url.split('?')[0] ?? ''} is not valid percent-encoding` : 'A path parameter is longer than 256 characters';
       return sendError(req, reply, 400, 'ORDER_BAD_REQUEST', message);
     },
     // Requests Node's parser refuses (bad Content-Length, a malformed request line, headers over
     // 16 KiB) never reach fastify: answer them with our error body too, then close.
-    clientErrorHandler: (err, socket) => answerClientError(err as NodeJS.ErrnoException, socket),
+    clientErrorHandler: (err, socket) => answerClientError(err as NodeJS.ErrnoException, socket, deps.color),
   });
 
-  const now = deps.now ?? Date.now;
-  const rt: ApiRuntime = {
-    deps,
-    state: deps.state ?? newIntakeState(),
-    limiter: createClientRateLimiter(deps.rateLimit),
-    shedder: createLoadShedder({
-      maxBacklog: deps.maxBacklog,
-      probe: { queueDepth: () => deps.engine.store.queueDepth(), throughputPerSec: () => deps.engine.pool.throughputPerSec() },
-    }),
-    refusals: createRefusalLog(now, deps.refusalLogIntervalMs),
-    now,
-  };
   app.decorate('surge', rt);
+  // Held connections are let go at close, so that closing idle connections is not held up by them.
+  app.addHook('onClose', (_app, done) => {
+    rt.holds.release(true);
+    done();
+  });
   // Fastify parses text/plain by default; the contract is JSON only, so that must be a 415, not a 400.
   app.removeContentTypeParser('text/plain');
   // JSON bodies are checked to be UTF-8 before parsing: decoding replaces invalid bytes with
@@ -237,17 +256,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
     return parseJson(req, text, done);
   });
-  if (limits) capConnections(app.server, limits, deps.logger);
+  if (limits) capConnections(app.server, limits, deps.logger, deps.color);
   // CONNECT would otherwise close the socket without a word (Node emits 'connect', nobody listens).
   app.server.on('connect', (_req: unknown, socket: Duplex) => {
-    socket.end(rawErrorAnswer(405, 'Method Not Allowed', 'CONNECT is not served: this is the order API, not a proxy', 'Allow: GET, POST, PUT, DELETE\r\n'));
+    socket.end(rawErrorAnswer(405, 'Method Not Allowed', 'CONNECT is not served: this is the order API, not a proxy', 'Allow: GET, POST, PUT, DELETE\r\n', 'ORDER_BAD_REQUEST', deps.color));
     socket.once('finish', () => socket.destroy());
   });
 
   // Per-route hooks wired once at registration: every request runs them, and reading
   // req.routeOptions (a fresh object per access) or hashing label objects showed up in profiles.
+  const color = deps.color;
   const setRequestId: onRequestHookHandler = (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    // Which side of a blue-green pair answered, on every answer (one header per reply, no hook of its own).
+    if (color !== undefined) reply.header('x-surgectl-color', color);
     const raw = req.raw;
     const host = raw.headers.host;
     // HTTP/1.0 may leave Host out (old health checkers do); HTTP/1.1 must send exactly one.
@@ -291,12 +313,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ahead.once('close', go);
   };
   const rateLimitHook: onRequestHookHandler = (req, reply, done) => {
-    if (!rt.limiter.enabled) return done();
-    checkRateLimit(rt, req, reply, 1).then((ok) => (ok ? done() : undefined), done);
+    if (checkRateLimitSync(rt, req, reply, 1)) done();
   };
   // App-level so it runs first, also for 404s and for refusals sent by plugin hooks (admin auth).
   app.addHook('onRequest', setRequestId);
-  const observeDuration = cachedObserver(deps.metrics.httpRequestDuration, ['route', 'method', 'status_code']);
   app.addHook('onRoute', (route) => {
     const url = route.url;
     const onResponse: onResponseHookHandler = (req, reply, done) => {

@@ -3,7 +3,9 @@ import type { OrderEngine } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
 import type { LoadShedder } from '../resilience/load-shed.js';
 import type { ClientRateLimiter } from '../resilience/rate-limit.js';
+import type { StackColor } from '../stack-options.js';
 import type { IntakeTracing } from '../tracing.js';
+import type { ConnectionHold } from './intake-guard.js';
 import type { RefusalLog } from './refusal-log.js';
 
 /** Intake switches the admin API and a graceful stop flip at run time. */
@@ -77,6 +79,8 @@ export interface ApiDeps {
   instanceId?: string;
   /** Tracing on: a root span per order submission, its traceparent stored with the order. Default: none. */
   tracing?: IntakeTracing | undefined;
+  /** The side of a blue-green pair: in /healthz, /readyz, /admin/status and the x-surgectl-color header of every answer. Default: none. */
+  color?: StackColor | undefined;
 }
 
 /** What the plugins share at run time (decorated onto the fastify instance as `surge`). */
@@ -87,5 +91,7 @@ export interface ApiRuntime {
   shedder: LoadShedder;
   /** Orders the store refused, logged once per interval with a count. */
   refusals: RefusalLog;
+  /** Connections held after an overload refusal (backpressure; see ConnectionHold). */
+  holds: ConnectionHold;
   now(): number;
 }

@@ -1,27 +1,32 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { sendError } from './http-errors.js';
+import { errorBody } from './http-errors.js';
+import { notReadyAnswer, notReadyBits } from './readiness.js';
 
-/** GET /healthz (process up), GET /readyz (taking orders), GET /v1/inventory. */
+/**
+ * GET /healthz (process up), GET /readyz (taking orders), GET /v1/inventory. With a color, both
+ * health answers name it (`color`), so a probe or an operator sees which side answered.
+ */
 export const healthPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
+  const color = rt.deps.color;
+  const ok = color === undefined ? { status: 'ok' } : { status: 'ok', color };
+  const ready = color === undefined ? { status: 'ready' } : { status: 'ready', color };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ok);
 
   app.get('/readyz', async (req, reply) => {
-    const { state } = rt;
     let healthy: boolean;
     try {
       healthy = rt.deps.engine.store.isHealthy();
     } catch {
       healthy = false;
     }
-    const reasons: string[] = [];
-    if (state.draining) reasons.push('draining');
-    if (state.paused) reasons.push('paused');
-    if (!healthy) reasons.push('store unavailable');
-    if (reasons.length === 0) return { status: 'ready' };
-    const code = state.draining ? 'ORDER_DRAINING' : state.paused ? 'ORDER_PAUSED' : 'ORDER_STORE_UNAVAILABLE';
-    return sendError(req, reply, 503, code, `Not ready: ${reasons.join(', ')}`, { retryAfterSec: 5 });
+    const bits = notReadyBits(rt.state, healthy);
+    if (bits === 0) return ready;
+    const a = notReadyAnswer(bits);
+    reply.header('retry-after', String(a.retryAfterSec));
+    const body = errorBody(req, a.code, a.message);
+    return reply.code(503).send(color === undefined ? body : { ...body, color });
   });
 };
 

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiRuntime } from './context.js';
-import { sendError } from './http-errors.js';
+import { sendError, type ApiErrorCode } from './http-errors.js';
 
 /**
  * The unit of the per-client rate limit: the peer address. Not `x-api-key`: nothing
@@ -11,64 +14,239 @@ export function clientIdOf(req: FastifyRequest): string {
   return req.ip;
 }
 
+/** A client's X-Request-Id is kept when it is this sane, so its logs and ours line up. */
+export const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /**
- * An onRequest hook for order submissions: refuses before the body is even read, so shedding
- * stays cheap under overload. Callback style with a synchronous fast path, because this runs on
- * every order and a promise per hook showed up in the intake profile.
+ * Bodies up to this size are read (and dropped) after a refusal made before the body, so the
+ * client's keep-alive connection stays open; larger ones, and bodies of unknown length, close it
+ * instead. 16 KiB: an order is a few hundred bytes, so every real client keeps its connection.
  */
-export function submissionHook(rt: ApiRuntime, cost: number) {
-  return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
-    if (!admitSubmissionSync(rt, req, reply)) return;
-    if (!rt.limiter.enabled || cost === 0) return done();
-    checkRateLimit(rt, req, reply, cost).then((ok) => (ok ? done() : undefined), done);
-  };
+export const REFUSAL_KEEP_ALIVE_MAX_BODY = 16 * 1024;
+
+/** Why an order submission is refused, with the answer it gets. */
+export interface Refusal {
+  status: 429 | 503;
+  code: ApiErrorCode;
+  message: string;
+  /** Retry-After, seconds (rounded up to a whole second >= 1 on the wire). */
+  retryAfterSec: number;
+  /** An overload refusal (shed, rate limit): the kept connection is held (ConnectionHold). */
+  hold: boolean;
 }
 
 /**
- * Checks an order submission against the chaos drop fault, drain and pause, cheapest first.
- * Sends the refusal and returns false when the request must not go on.
+ * Everything that refuses an order submission without its body, cheapest first: the chaos drop
+ * fault, drain, pause, the per-client rate limit (`cost` tokens; 0 skips it) and a backlog
+ * already over maxBacklog (at least one order). Counts the refusal in the metrics; undefined
+ * when the submission may go on. Synchronous: it runs for every submission, also under overload.
  */
-export function admitSubmissionSync(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply): boolean {
+export function admissionRefusal(rt: ApiRuntime, clientId: string, cost: number): Refusal | undefined {
   const { state, deps } = rt;
   const rejected = deps.metrics.ordersRejected;
   if (state.dropRatio > 0 && (deps.random ?? Math.random)() < state.dropRatio) {
     rejected.inc({ reason: 'dropped' });
-    sendError(req, reply, 503, 'ORDER_FAULT_DROPPED', 'Dropped by an injected fault (PUT /admin/faults/drop-requests)', { retryAfterSec: 1 });
-    return false;
+    return { status: 503, code: 'ORDER_FAULT_DROPPED', message: 'Dropped by an injected fault (PUT /admin/faults/drop-requests)', retryAfterSec: 1, hold: false };
   }
   if (state.draining) {
     rejected.inc({ reason: 'draining' });
-    sendError(req, reply, 503, 'ORDER_DRAINING', 'The stack is shutting down and takes no new orders', { retryAfterSec: 5 });
-    return false;
+    return { status: 503, code: 'ORDER_DRAINING', message: 'The stack is shutting down and takes no new orders', retryAfterSec: 5, hold: false };
   }
   if (state.paused) {
     rejected.inc({ reason: 'paused' });
-    sendError(req, reply, 503, 'ORDER_PAUSED', 'Intake is paused by an operator; retry later', { retryAfterSec: 5 });
-    return false;
+    return { status: 503, code: 'ORDER_PAUSED', message: 'Intake is paused by an operator; retry later', retryAfterSec: 5, hold: false };
   }
-  return true;
+  if (cost > 0 && rt.limiter.enabled) {
+    const decision = rt.limiter.take(clientId, cost);
+    if (!decision.allowed) {
+      deps.metrics.rateLimited.inc();
+      rejected.inc({ reason: 'rate_limited' });
+      return { status: 429, code: 'ORDER_RATE_LIMITED', message: `Too many requests from this client (limit ${String(deps.rateLimit)}/s)`, retryAfterSec: decision.retryAfterMs / 1000, hold: true };
+    }
+  }
+  return backlogRefusal(rt, Math.max(1, cost));
 }
 
-export async function checkRateLimit(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, cost: number): Promise<boolean> {
-  if (!rt.limiter.enabled) return true;
-  const decision = await rt.limiter.consume(clientIdOf(req), cost);
-  if (decision.allowed) return true;
-  rt.deps.metrics.rateLimited.inc();
-  rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' });
-  sendError(req, reply, 429, 'ORDER_RATE_LIMITED', `Too many requests from this client (limit ${String(rt.deps.rateLimit)}/s)`, {
-    retryAfterSec: decision.retryAfterMs / 1000,
-  });
+/** Sheds `count` new orders when they would push the backlog over maxBacklog; counts them. */
+function backlogRefusal(rt: ApiRuntime, count: number): Refusal | undefined {
+  const d = rt.shedder.check(count);
+  if (!d.shed) return undefined;
+  rt.deps.metrics.shed.inc(count);
+  rt.deps.metrics.ordersRejected.inc({ reason: 'shed' }, count);
+  return { status: 503, code: 'ORDER_SHED', message: `Too many orders waiting (${d.queueDepth}, limit ${rt.deps.maxBacklog}); retry after the Retry-After delay`, retryAfterSec: d.retryAfterSec, hold: true };
+}
+
+/**
+ * Whether a refusal sent before the body keeps the connection. Keeping it is what a client under
+ * overload needs (a new TCP connection per retry costs both sides more than the refusal itself,
+ * and a reconnect storm is how overload spreads), and Node then reads and drops the unread body
+ * before the next request. That is cheap for an order's few hundred bytes but not for a large or
+ * unbounded body, which the server would have to read for nothing: those connections are closed
+ * after the answer instead, the body never read.
+ */
+export function keepAliveAfterRefusal(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  if (length === undefined) return headers['transfer-encoding'] === undefined;
+  const n = Number(length);
+  return Number.isFinite(n) && n <= REFUSAL_KEEP_ALIVE_MAX_BODY;
+}
+
+function sendRefusal(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, r: Refusal): void {
+  const keep = keepAliveAfterRefusal(req.headers);
+  if (!keep) reply.header('connection', 'close');
+  else if (r.hold) holdAfterAnswer(rt.holds, reply.raw, r);
+  sendError(req, reply, r.status, r.code, r.message, { retryAfterSec: r.retryAfterSec });
+}
+
+/** Once the refusal is out (and Node has taken the rest of its body off the socket), holds the connection. */
+function holdAfterAnswer(holds: ConnectionHold, res: ServerResponse, r: Refusal): void {
+  const socket = res.socket;
+  if (socket === null) return;
+  const ms = Math.min(REFUSAL_HOLD_MAX_MS, Math.max(1, Math.ceil(r.retryAfterSec)) * 1000);
+  // After Node's own resume of the socket (it drops the unread body on the next tick), before
+  // the next poll for data.
+  res.once('finish', () => setImmediate(() => holds.hold(socket, ms)));
+}
+
+/**
+ * The longest time a connection that just got an overload refusal (shed, rate limit) is not
+ * read from, ms; Retry-After when that is shorter (it is at least 1 s, so in practice this).
+ */
+export const REFUSAL_HOLD_MAX_MS = 1_000;
+
+/**
+ * Backpressure for clients that do not wait for Retry-After. After an overload refusal the
+ * connection is kept (see keepAliveAfterRefusal) but not read from for a moment: a client that
+ * honours Retry-After does not notice, and one that sends again at once waits in TCP flow control
+ * until the hold ends, instead of costing the stack another parse and refusal. Under overload
+ * that cost is what starves the workers: at 7x capacity six of every seven requests are refused,
+ * so a refusal must cost under about 3 % of an accepted order for the workers to keep 80 % of
+ * their pace, less than Node's own per-request work. Holding bounds refusals to one per held
+ * connection per hold time, at no CPU cost. New connections (probes, new clients) are not
+ * affected. The price: a request pipelined or multiplexed behind the refusal on the same
+ * connection (a proxy pooling connections to the stack) waits up to the hold time too.
+ * One timer for all held sockets: holds are equally long, so they end in the order they began.
+ */
+export class ConnectionHold {
+  private readonly queue: { socket: Socket; until: number }[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Sockets held right now. */
+  held = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  hold(socket: Socket, ms: number): void {
+    if (socket.destroyed || !socket.readable) return;
+    socket.pause();
+    this.held++;
+    this.queue.push({ socket, until: this.now() + ms });
+    this.timer ??= setInterval(() => this.release(false), 50).unref();
+  }
+
+  /** Resumes the sockets whose hold is over (all of them with `all`, e.g. when the server closes). */
+  release(all: boolean): void {
+    const t = this.now();
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head]!;
+      if (!all && e.until > t) break;
+      this.head++;
+      this.held--;
+      if (!e.socket.destroyed) e.socket.resume();
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+      clearInterval(this.timer);
+      this.timer = undefined;
+    } else if (this.head > 1024) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Set on a raw request the early gate (earlySubmissionGate) admitted: the route's hook does not count it twice. */
+const ADMITTED = Symbol('surgectl.admitted');
+
+/**
+ * An onRequest hook for order submissions: every refusal that does not need the body is made
+ * here (admissionRefusal), before the body is read or parsed. `cost` is what one request takes
+ * from the rate limit before its body is known (1 for an order; the batch route takes its
+ * orders' count in its handler, and passes 0). Callback style: no promise per request.
+ */
+export function submissionHook(rt: ApiRuntime, cost: number) {
+  return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    if ((req.raw as IncomingMessage & { [ADMITTED]?: true })[ADMITTED] === true) return done();
+    const refusal = admissionRefusal(rt, clientIdOf(req), cost);
+    if (refusal === undefined) return done();
+    sendRefusal(rt, req, reply, refusal);
+  };
+}
+
+/** The response a socket is still sending (Node's own bookkeeping of HTTP/1.1 sockets). */
+type SocketWithMessage = { _httpMessage?: unknown };
+
+/**
+ * The order intake's refusals at the HTTP server itself, before fastify sees the request: for a
+ * plain POST /v1/orders it makes the same decision as submissionHook and, when the answer is no,
+ * writes the same 503/429 (JSON error body, request id, Retry-After, the color) straight to the
+ * response. Under overload most requests are refusals, and skipping fastify's request and reply
+ * objects, routing and hooks for them is what keeps a refusal a small fraction of an accepted
+ * order (bench/overload.mjs measures both), leaving the loop to the workers. Anything unusual
+ * (another route, a query string, a Host problem, a pipelined request behind a pending answer,
+ * tracing on) goes to fastify, whose hook decides as before. Returns true when it answered.
+ * The per-route duration histogram counts these answers too.
+ */
+export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, seconds: number) => void): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+  // With tracing, the refusal must be inside the request's span: fastify's hook does that.
+  if (rt.deps.tracing !== undefined) return undefined;
+  const color = rt.deps.color;
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v1/orders') return false;
+    const host = req.headers.host;
+    if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1 || host === undefined || host.includes(',')) return false;
+    if ((req.socket as unknown as SocketWithMessage)._httpMessage !== res || !req.socket.writable) return false;
+    const started = performance.now();
+    const refusal = admissionRefusal(rt, req.socket.remoteAddress ?? '', 1);
+    if (refusal === undefined) {
+      (req as IncomingMessage & { [ADMITTED]?: true })[ADMITTED] = true;
+      return false;
+    }
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId });
+    const headers: Record<string, string | number> = {
+      'x-request-id': requestId,
+      'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))),
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    };
+    if (color !== undefined) headers['x-surgectl-color'] = color;
+    if (!keepAliveAfterRefusal(req.headers)) headers.connection = 'close';
+    else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
+    res.writeHead(refusal.status, headers);
+    res.end(body);
+    observe(refusal.status, (performance.now() - started) / 1000);
+    return true;
+  };
+}
+
+/** Sheds `count` new orders when they would push the backlog over maxBacklog (after the body was read: a batch's size). */
+export function checkBacklog(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, count: number): boolean {
+  const refusal = backlogRefusal(rt, count);
+  if (refusal === undefined) return true;
+  sendRefusal(rt, req, reply, refusal);
   return false;
 }
 
-/** Sheds `count` new orders when they would push the backlog over maxBacklog. */
-export function checkBacklog(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, count: number): boolean {
-  const d = rt.shedder.check(count);
-  if (!d.shed) return true;
-  rt.deps.metrics.shed.inc(count);
-  rt.deps.metrics.ordersRejected.inc({ reason: 'shed' }, count);
-  sendError(req, reply, 503, 'ORDER_SHED', `Too many orders waiting (${d.queueDepth}, limit ${rt.deps.maxBacklog}); retry after the Retry-After delay`, {
-    retryAfterSec: d.retryAfterSec,
-  });
+/** The per-client rate limit of the read routes, synchronously; sends the 429 and returns false when over it. */
+export function checkRateLimitSync(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, cost: number): boolean {
+  if (!rt.limiter.enabled) return true;
+  const decision = rt.limiter.take(clientIdOf(req), cost);
+  if (decision.allowed) return true;
+  rt.deps.metrics.rateLimited.inc();
+  rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' });
+  sendError(req, reply, 429, 'ORDER_RATE_LIMITED', `Too many requests from this client (limit ${String(rt.deps.rateLimit)}/s)`, { retryAfterSec: decision.retryAfterMs / 1000 });
   return false;
 }
