@@ -97,14 +97,16 @@ Examples:
     .description('the built-in runbooks and yours (*.yaml in ./runbooks)')
     .addHelpText('after', '\nExamples:\n  $ surgectl runbook list\n  $ surgectl runbook list -o json\n')
     .action(async () => {
-      const { listRunbooks } = await import('../runbooks/load.js');
+      const { listOutcome, listRunbooks } = await import('../runbooks/load.js');
       const { renderRunbookList } = await import('../ui/runbook.js');
       const { join } = await import('node:path');
-      const all = await listRunbooks({ userDir: join(ctx.runtime.cwd, 'runbooks') });
+      const { runbooks, problems } = await listRunbooks({ userDir: join(ctx.runtime.cwd, 'runbooks') });
       await ctx.print(
-        all.map((r) => ({ name: r.spec.name, version: r.spec.version, steps: r.spec.steps.length, source: r.source, description: r.spec.description ?? '' })),
-        () => renderRunbookList(all),
+        runbooks.map((r) => ({ name: r.spec.name, version: r.spec.version, steps: r.spec.steps.length, source: r.source, description: r.spec.description ?? '' })),
+        () => renderRunbookList(runbooks),
       );
+      const outcome = listOutcome(problems);
+      if (outcome) throw outcome;
     });
 
   runbook

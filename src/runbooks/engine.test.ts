@@ -86,7 +86,8 @@ const readLines = async (p: string) => (await readFile(p, 'utf8')).trim().split(
 
 describe('runbook loading', () => {
   it('ships the blue-green runbooks, each valid', async () => {
-    const all = await listRunbooks({ userDir: join(dir, 'runbooks') });
+    const { runbooks: all, problems } = await listRunbooks({ userDir: join(dir, 'runbooks') });
+    expect(problems).toEqual([]);
     expect(all.map((r) => r.spec.name)).toEqual(expect.arrayContaining(['blue-green-haproxy', 'blue-green-kubernetes', 'blue-green-haproxy-finish', 'blue-green-kubernetes-finish']));
     expect(all.every((r) => r.source === 'builtin' && /^[0-9a-f]{16}$/.test(r.digest))).toBe(true);
   });

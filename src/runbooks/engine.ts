@@ -1,4 +1,5 @@
-import { SurgeError } from '../errors.js';
+import { ERROR_CODES, isSurgeError, SurgeError, type ErrorCode } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { formatDuration } from '../util/duration.js';
 import type { Reporter } from '../reporter.js';
 import { appendAudit, redactParams, redactor, writeJournal, type AuditEntry } from './journal.js';
@@ -43,6 +44,7 @@ export interface RunRunbookOptions extends RunSettings {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const codeOf = (err: unknown): { errorCode?: string } => (isSurgeError(err) ? { errorCode: err.code } : {});
 
 /** Why a step outcome is not `completed`, in words (a timeout names the limit). */
 function whyNot(out: StepOutcome<unknown>, timeoutMs: number): string {
@@ -59,18 +61,17 @@ function whyNot(out: StepOutcome<unknown>, timeoutMs: number): string {
  * ({@link runbookOutcome} turns it into an exit code); throws only when the journal cannot be
  * written or nothing may run (a change off a TTY without --yes).
  */
-export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> {
-  const { runbook, resolved } = o;
-  const hide = redactor(resolved.params, resolved.secrets);
-  const params = redactParams(resolved.params, resolved.secrets);
-  if (!o.yes && !o.interactive && resolved.steps.some((s) => s.mutating)) {
+export async function runRunbook(opts: RunRunbookOptions): Promise<RunbookJournal> {
+  const { runbook, resolved } = opts;
+  if (!opts.yes && !opts.interactive && resolved.steps.some((s) => s.mutating)) {
     throw new SurgeError('SRG_CLI_NOT_A_TTY', `runbook ${runbook.spec.name} changes live systems and there is no terminal to confirm on`, { hint: 'Pass --yes to run it unattended, or --dry-run to see what it would do.' });
   }
+  const o = redacted(opts);
   const journal: RunbookJournal = o.journal ?? {
     kind: 'surgectl.runbook.journal',
     schemaVersion: 1,
     runbook: { name: runbook.spec.name, version: runbook.spec.version, digest: runbook.digest, source: runbook.source },
-    params,
+    params: redactParams(resolved.params, resolved.secrets),
     user: o.user,
     ...(o.reason ? { reason: o.reason } : {}),
     status: 'running',
@@ -83,22 +84,13 @@ export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> 
     delete journal.message;
     delete journal.endedAt;
     journal.resumes.push({ at: iso(o.now()), user: o.user, ...(o.reason ? { reason: o.reason } : {}) });
+  } else {
+    o.reporter.notify(`journal: ${o.journalPath} (resume with: surgectl runbook resume ${o.journalPath})`, 'info');
   }
-  const save = () => writeJournal(o.journalPath, hide(journal));
-  const audit = (e: Omit<AuditEntry, 'at' | 'user' | 'reason' | 'runbook' | 'version' | 'journal' | 'params'>) =>
-    appendAudit(o.auditPath, hide({ at: iso(o.now()), user: o.user, reason: o.reason, runbook: runbook.spec.name, version: runbook.spec.version, journal: o.journalPath, params, ...e }));
+  const h = helpers(o, journal);
+  const { save, audit, finish, ctxFor } = h;
   await save();
   await audit({ step: '-', phase: 'run', result: o.journal ? 'resumed' : 'started', durationMs: 0 });
-
-  const ctxFor = (signal: AbortSignal): StepContext => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env });
-  const finish = async (status: RunbookJournal['status'], message?: string) => {
-    journal.status = status;
-    if (message) journal.message = message;
-    journal.endedAt = iso(o.now());
-    await save();
-    await audit({ step: '-', phase: 'run', result: status, durationMs: Date.parse(journal.endedAt) - Date.parse(journal.startedAt), ...(message ? { error: message } : {}) });
-    return journal;
-  };
 
   for (const [i, step] of resolved.steps.entries()) {
     const rec = journal.steps[i] as StepRecord;
@@ -123,9 +115,10 @@ export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> 
       if (pre.status !== 'passed') {
         rec.status = 'failed';
         rec.error = `precondition failed: ${pre.error ?? 'it did not hold'}`;
+        if (pre.code) rec.errorCode = pre.code;
         o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
         await save();
-        return failRun(journal, `step ${step.name}: ${rec.error}`, o, { save, audit, finish, ctxFor });
+        return failRun(journal, `step ${step.name}: ${rec.error}`, o, h);
       }
     }
 
@@ -171,11 +164,12 @@ export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> 
     if (acted.status !== 'completed') {
       rec.status = 'failed';
       rec.error = whyNot(acted, step.timeoutMs);
+      Object.assign(rec, codeOf(acted.error));
       stamp(rec, t0, o.now());
       await audit({ step: step.name, phase: 'action', result: 'failed', durationMs: acted.durationMs, error: rec.error });
       o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
       await save();
-      return failRun(journal, `step ${step.name} failed: ${rec.error}`, o, { save, audit, finish, ctxFor });
+      return failRun(journal, `step ${step.name} failed: ${rec.error}`, o, h);
     }
     await audit({ step: step.name, phase: 'action', result: 'completed', durationMs: o.now() - t0 });
 
@@ -192,7 +186,7 @@ export async function runRunbook(o: RunRunbookOptions): Promise<RunbookJournal> 
         o.observer?.end(step.name, 'failed', rec.error, o.now() - t0);
         await save();
         if (o.signal.aborted) return finish('interrupted', `interrupted while verifying ${step.name}; resume with: surgectl runbook resume ${o.journalPath}`);
-        return failRun(journal, `step ${step.name}: ${rec.error}`, o, { save, audit, finish, ctxFor });
+        return failRun(journal, `step ${step.name}: ${rec.error}`, o, h);
       }
     }
     rec.status = 'completed';
@@ -225,7 +219,10 @@ async function runCheck(action: ActionSpec, timeoutMs: number, ctxFor: (s: Abort
     { signal: o.signal, timeoutMs, now: o.now },
   );
   const times = { startedAt: iso(out.startedAt), endedAt: iso(out.endedAt), durationMs: out.durationMs };
-  if (out.status !== 'completed' || !out.value) return { status: 'failed', error: whyNot(out, timeoutMs), ...times };
+  if (out.status !== 'completed' || !out.value) {
+    const code = codeOf(out.error).errorCode;
+    return { status: 'failed', error: whyNot(out, timeoutMs), ...(code ? { code } : {}), ...times };
+  }
   const r = out.value;
   return { status: r.passed ? 'passed' : 'failed', ...(r.output === undefined ? {} : { output: r.output }), ...(r.passed ? {} : { error: r.message ?? 'it did not hold' }), ...times };
 }
@@ -233,8 +230,42 @@ async function runCheck(action: ActionSpec, timeoutMs: number, ctxFor: (s: Abort
 interface Helpers {
   save(): Promise<void>;
   audit(e: Omit<AuditEntry, 'at' | 'user' | 'reason' | 'runbook' | 'version' | 'journal' | 'params'>): Promise<void>;
+  /** Ends the run: status and message into the journal, the journal saved, a last audit line; returns it redacted. */
   finish(status: RunbookJournal['status'], message?: string): Promise<RunbookJournal>;
   ctxFor(s: AbortSignal): StepContext;
+}
+
+/** The journal's writers for one run: everything written goes through the run's redaction. */
+function helpers(o: RunRunbookOptions, journal: RunbookJournal): Helpers {
+  const hide = redactor(o.resolved.params, o.resolved.secrets);
+  const params = redactParams(o.resolved.params, o.resolved.secrets);
+  const save = () => writeJournal(o.journalPath, hide(journal));
+  const audit: Helpers['audit'] = (e) =>
+    appendAudit(o.auditPath, hide({ at: iso(o.now()), user: o.user, reason: o.reason, runbook: o.runbook.spec.name, version: o.runbook.spec.version, journal: o.journalPath, params, ...e }));
+  return {
+    save,
+    audit,
+    async finish(status, message) {
+      journal.status = status;
+      if (message) journal.message = message;
+      journal.endedAt = iso(o.now());
+      await save();
+      await audit({ step: '-', phase: 'run', result: status, durationMs: Date.parse(journal.endedAt) - Date.parse(journal.startedAt), ...(message ? { error: message } : {}) });
+      return hide(journal);
+    },
+    ctxFor: (signal) => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env }),
+  };
+}
+
+/** The run's options with its reporter and progress redacted: a secret parameter's value is never shown, whatever a step prints. */
+function redacted<T extends RunRunbookOptions>(o: T): T {
+  const hide = redactor(o.resolved.params, o.resolved.secrets);
+  const observer = o.observer;
+  return {
+    ...o,
+    reporter: { notify: (m, l) => o.reporter.notify(hide(m), l), confirm: (q, d) => o.reporter.confirm(hide(q), d) },
+    ...(observer ? { observer: { start: (step: string, what: string) => observer.start(hide(step), hide(what)), end: (step: string, r: Parameters<StepObserver['end']>[1], d: string, ms: number) => observer.end(hide(step), r, hide(d), ms) } } : {}),
+  };
 }
 
 /**
@@ -310,21 +341,10 @@ async function rollbackSteps(journal: RunbookJournal, o: RunRunbookOptions, h: H
  * `runbook rollback <journal>`: undoes what a stopped run (failed, aborted, interrupted) changed,
  * in reverse order, with the same rollback as a failed run.
  */
-export async function rollbackRunbook(o: RunRunbookOptions & { journal: RunbookJournal }): Promise<RunbookJournal> {
-  const { journal } = o;
-  const hide = redactor(o.resolved.params, o.resolved.secrets);
-  const params = redactParams(o.resolved.params, o.resolved.secrets);
-  if (!o.yes && !o.interactive) throw new SurgeError('SRG_CLI_NOT_A_TTY', 'a rollback changes live systems and there is no terminal to confirm on', { hint: 'Pass --yes.' });
-  const save = () => writeJournal(o.journalPath, hide(journal));
-  const audit: Helpers['audit'] = (e) => appendAudit(o.auditPath, hide({ at: iso(o.now()), user: o.user, reason: o.reason, runbook: o.runbook.spec.name, version: o.runbook.spec.version, journal: o.journalPath, params, ...e }));
-  const finish: Helpers['finish'] = async (status, message) => {
-    journal.status = status;
-    if (message) journal.message = message;
-    journal.endedAt = iso(o.now());
-    await save();
-    await audit({ step: '-', phase: 'run', result: status, durationMs: 0, ...(message ? { error: message } : {}) });
-    return journal;
-  };
+export async function rollbackRunbook(opts: RunRunbookOptions & { journal: RunbookJournal }): Promise<RunbookJournal> {
+  const { journal } = opts;
+  if (!opts.yes && !opts.interactive) throw new SurgeError('SRG_CLI_NOT_A_TTY', 'a rollback changes live systems and there is no terminal to confirm on', { hint: 'Pass --yes.' });
+  const o = redacted(opts);
   const changed = journal.steps.filter((r, i) => o.resolved.steps[i]?.mutating === true && changedSomething(r));
   if (changed.length === 0) throw new SurgeError('SRG_RUNBOOK_JOURNAL', `${o.journalPath}: nothing to roll back (no step of it changed anything that is not already undone)`);
   if (!o.yes) {
@@ -332,7 +352,7 @@ export async function rollbackRunbook(o: RunRunbookOptions & { journal: RunbookJ
     if (!yes) throw new SurgeError('SRG_CLI_ABORTED', 'Not rolled back: the confirmation was declined; nothing was changed');
   }
   journal.resumes.push({ at: iso(o.now()), user: o.user, ...(o.reason ? { reason: `rollback${o.reason ? `: ${o.reason}` : ''}` } : { reason: 'rollback' }) });
-  return rollbackSteps(journal, o, { save, audit, finish, ctxFor: (signal) => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env }) }, 'rollback asked for');
+  return rollbackSteps(journal, o, helpers(o, journal), 'rollback asked for');
 }
 
 /** One line for an action: the kind's own words, or the kind and fields when they do not validate. */
@@ -371,6 +391,10 @@ export function runbookOutcome(j: RunbookJournal, journalPath: string, opts: { r
       return new SurgeError('SRG_RUNBOOK_ROLLBACK', j.message ?? 'the rollback did not complete', { details: (j.manual ?? []).map((m) => `left to do by hand: ${m}`), hint: `The journal ${journalPath} has each step's state; retry with: surgectl runbook rollback ${journalPath}` });
     case 'failed':
     case 'rolled-back':
+      // Nothing could be done because a system did not answer: the house exit code for that (3).
+      if (j.status === 'failed' && failed?.errorCode && (ERROR_CODES as Record<string, { exitCode: ExitCode }>)[failed.errorCode]?.exitCode === ExitCode.Unreachable) {
+        return new SurgeError(failed.errorCode as ErrorCode, j.message ?? 'a system the runbook needs did not answer', { hint: `The journal ${journalPath} says which step; once it answers: surgectl runbook resume ${journalPath}` });
+      }
       return new SurgeError(failed?.precondition?.status === 'failed' && failed.output === undefined && failed.undo === undefined ? 'SRG_RUNBOOK_PRECONDITION' : 'SRG_RUNBOOK_STEP_FAILED', j.message ?? 'a step failed', { hint: `The journal ${journalPath} says why.` });
     default:
       return new SurgeError('SRG_RUNBOOK_JOURNAL', `the run ended in an unexpected state ${j.status}`);

@@ -345,7 +345,12 @@ const kubernetesSelector: StepKind<z.infer<typeof KubeSelectorSchema>> = {
     const svc = await k8s.getService(s.namespace, s.service);
     if (!svc) return { passed: false, message: `service ${s.namespace}/${s.service} does not exist` };
     // Only the named keys change (color: blue -> green); app=orders and the like stay.
-    await k8s.setServiceSelector(s.namespace, s.service, { ...svc.selector, ...s.selector });
+    const selector = { ...svc.selector, ...s.selector };
+    // A selector that matches no ready pod would take the Service down: refuse before writing.
+    const pods = await k8s.listPods(s.namespace, fmtLabels(selector));
+    const ready = pods.filter((p) => p.ready && p.phase === 'Running').length;
+    if (ready === 0) return { passed: false, message: `the selector ${fmtLabels(selector)} matches no ready pod in ${s.namespace} (${pods.length} pod(s), none ready): the Service was not changed` };
+    await k8s.setServiceSelector(s.namespace, s.service, selector);
     // The endpoints controller follows a moment later: wait (within the step's time) until the
     // Service has ready endpoints again; none means the selector matches no ready pod.
     for (;;) {

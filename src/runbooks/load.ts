@@ -286,42 +286,98 @@ async function yamlFiles(dir: string): Promise<string[]> {
   }
 }
 
-async function loadFile(path: string, source: string): Promise<Runbook> {
-  let text: string;
+async function readText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     throw new SurgeError('SRG_RUNBOOK_NOT_FOUND', `cannot read runbook ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Give a runbook name (surgectl runbook list) or the path of a runbook YAML file.' });
   }
-  const rb = validateRunbook(await parseYamlText(text, path, 'SRG_RUNBOOK_INVALID'), source === 'builtin' ? `${basename(path)} (built-in)` : path);
+}
+
+async function loadFile(path: string, source: string): Promise<Runbook> {
+  const rb = validateRunbook(await parseYamlText(await readText(path), path, 'SRG_RUNBOOK_INVALID'), source === 'builtin' ? `${basename(path)} (built-in)` : path);
   return { ...rb, source: source === 'builtin' ? 'builtin' : path };
 }
 
-/** Every runbook, built-in first; a user runbook may not take a built-in's name. */
-export async function listRunbooks(src: RunbookSources): Promise<Runbook[]> {
-  const builtinDir = src.builtinDir ?? shippedPath('scenarios', 'runbooks');
-  const builtins = await Promise.all((await yamlFiles(builtinDir)).map((p) => loadFile(p, 'builtin')));
-  const users = await Promise.all((await yamlFiles(src.userDir)).map((p) => loadFile(p, p)));
-  const taken = new Map(builtins.map((b) => [b.spec.name, b]));
-  for (const u of users) {
-    if (taken.has(u.spec.name)) {
-      throw new SurgeError('SRG_RUNBOOK_INVALID', `${u.source} is named ${u.spec.name}, like a ${taken.get(u.spec.name)?.source === 'builtin' ? 'built-in runbook' : `runbook in ${taken.get(u.spec.name)?.source}`}`, { hint: 'Give your runbook another name.' });
-    }
-    taken.set(u.spec.name, u);
-  }
-  return [...taken.values()];
+/** A user runbook file, parsed but not yet validated: its declared name (or its file name when it does not parse). */
+interface UserFile {
+  path: string;
+  name: string;
+  raw?: unknown;
+  error?: unknown;
 }
 
-/** A runbook by name (built-in or user) or by path to a YAML file. */
+async function userFiles(dir: string): Promise<UserFile[]> {
+  return Promise.all(
+    (await yamlFiles(dir)).map(async (path): Promise<UserFile> => {
+      try {
+        const raw = await parseYamlText(await readText(path), path, 'SRG_RUNBOOK_INVALID');
+        const declared = raw !== null && typeof raw === 'object' ? (raw as { name?: unknown }).name : undefined;
+        return { path, name: typeof declared === 'string' ? declared : basename(path).replace(/\.ya?ml$/, ''), raw };
+      } catch (error) {
+        return { path, name: basename(path).replace(/\.ya?ml$/, ''), error };
+      }
+    }),
+  );
+}
+
+const builtinRunbooks = async (src: RunbookSources) => Promise.all((await yamlFiles(src.builtinDir ?? shippedPath('scenarios', 'runbooks'))).map((p) => loadFile(p, 'builtin')));
+
+function validateUser(f: UserFile, builtins: readonly Runbook[]): Runbook {
+  if (f.error !== undefined) throw f.error;
+  if (builtins.some((b) => b.spec.name === f.name)) {
+    throw new SurgeError('SRG_RUNBOOK_INVALID', `${f.path} is named ${f.name}, like a built-in runbook`, { hint: 'Give your runbook another name.' });
+  }
+  return { ...validateRunbook(f.raw, f.path), source: f.path };
+}
+
+/**
+ * Every runbook, built-in first, and the problems of the user files that are not valid (each
+ * a SurgeError naming its file): one broken file does not hide the others.
+ */
+export async function listRunbooks(src: RunbookSources): Promise<{ runbooks: Runbook[]; problems: SurgeError[] }> {
+  const builtins = await builtinRunbooks(src);
+  const runbooks = [...builtins];
+  const problems: SurgeError[] = [];
+  for (const f of await userFiles(src.userDir)) {
+    try {
+      const rb = validateUser(f, runbooks);
+      runbooks.push(rb);
+    } catch (err) {
+      problems.push(err instanceof SurgeError ? err : new SurgeError('SRG_RUNBOOK_INVALID', `${f.path}: ${(err as Error).message}`));
+    }
+  }
+  return { runbooks, problems };
+}
+
+/**
+ * A runbook by name (built-in, or the user file that declares that name) or by path to a YAML
+ * file. Only the file asked for is validated: a broken file about something else does not stop
+ * a cutover.
+ */
 export async function findRunbook(nameOrPath: string, src: RunbookSources & { cwd: string }): Promise<Runbook> {
   if (nameOrPath.includes('/') || ['.yaml', '.yml'].includes(extname(nameOrPath))) {
     const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(src.cwd, nameOrPath);
     return loadFile(path, path);
   }
-  const all = await listRunbooks(src);
-  const rb = all.find((r) => r.spec.name === nameOrPath);
+  const builtins = await builtinRunbooks(src);
+  const files = await userFiles(src.userDir);
+  const mine = files.filter((f) => f.name === nameOrPath);
+  if (mine.length > 1) throw new SurgeError('SRG_RUNBOOK_INVALID', `${mine.map((f) => f.path).join(' and ')} are both named ${nameOrPath}`, { hint: 'Give each runbook its own name.' });
+  const user = mine[0];
+  if (user) return validateUser(user, builtins);
+  const rb = builtins.find((r) => r.spec.name === nameOrPath);
   if (!rb) {
-    throw new SurgeError('SRG_RUNBOOK_NOT_FOUND', `no runbook named ${nameOrPath}`, { hint: `Runbooks: ${all.map((r) => r.spec.name).join(', ') || 'none'} (built-in, and *.yaml in ${src.userDir}).` });
+    throw new SurgeError('SRG_RUNBOOK_NOT_FOUND', `no runbook named ${nameOrPath}`, { hint: `Runbooks: ${[...builtins.map((r) => r.spec.name), ...files.map((f) => f.name)].join(', ') || 'none'} (built-in, and *.yaml in ${src.userDir}).` });
   }
   return rb;
+}
+
+/** `runbook list` lists what it can, then fails (exit 10) naming every file that is not valid. */
+export function listOutcome(problems: readonly SurgeError[]): SurgeError | undefined {
+  if (problems.length === 0) return undefined;
+  return new SurgeError('SRG_RUNBOOK_INVALID', `${problems.length} runbook file(s) are not valid`, {
+    details: problems.flatMap((p) => [p.message, ...p.details.map((d) => `  ${d}`)]),
+    hint: 'Fix or move each file; the valid runbooks above can still be run.',
+  });
 }

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { SurgeError } from '../errors.js';
 import { describeAction, rollbackRunbook, runRunbook, type RunSettings } from './engine.js';
 import { readJournal, redactParams } from './journal.js';
+import { STEP_KINDS } from './kinds.js';
 import { findRunbook, resolveRunbook, type RunbookSources } from './load.js';
 import type { ParamValue, ResolvedStep, Runbook, RunbookJournal } from './types.js';
 
@@ -32,10 +33,17 @@ export function planOf(rb: Runbook, steps: readonly ResolvedStep[], params: Reco
       action: hideAll(describeAction(s.action), params, secrets),
       ...(s.precondition ? { precondition: hideAll(describeAction(s.precondition), params, secrets) } : {}),
       ...(s.verify ? { verify: hideAll(describeAction(s.verify), params, secrets) } : {}),
-      rollback: s.rollback === 'auto' ? (s.mutating ? 'auto (put back what it changed)' : 'none needed') : s.rollback === 'none' ? 'none' : hideAll(describeAction(s.rollback), params, secrets),
+      rollback: rollbackText(s, params, secrets),
       timeoutMs: s.timeoutMs,
     })),
   };
+}
+
+function rollbackText(s: ResolvedStep, params: Record<string, ParamValue>, secrets: readonly string[]): string {
+  if (s.rollback === 'none') return 'none';
+  if (typeof s.rollback === 'object') return hideAll(describeAction(s.rollback), params, secrets);
+  if (!s.mutating) return 'none needed';
+  return STEP_KINDS[s.kind]?.undo ? 'auto (put back what it changed)' : 'none automatic: a failure after it leaves it to undo by hand (give it a rollback: action)';
 }
 
 function hideAll(text: string, params: Record<string, ParamValue>, secrets: readonly string[]): string {
@@ -68,7 +76,6 @@ export async function startRunbook(
   const plan = planOf(rb, resolved.steps, resolved.params, resolved.secrets);
   if (opts.dryRun) return { plan };
   const journalPath = resolve(c.cwd, opts.journalPath ?? defaultJournalPath(c.cwd, rb.spec.name, c.now()));
-  c.reporter.notify(`journal: ${journalPath} (resume with: surgectl runbook resume ${journalPath})`, 'info');
   const journal = await runRunbook({ ...common(c), runbook: rb, resolved, journalPath });
   return { plan, journal, journalPath };
 }

@@ -103,6 +103,8 @@ export interface PhaseRecord {
   status: 'passed' | 'failed' | 'completed';
   output?: unknown;
   error?: string;
+  /** The surgectl error code when the failure was one (e.g. SRG_K8S_UNREACHABLE). */
+  code?: string;
   startedAt: string;
   endedAt: string;
   durationMs: number;
@@ -118,6 +120,8 @@ export interface StepRecord {
   /** What the action changed, recorded before changing it: the input of an `auto` rollback. */
   undo?: unknown;
   error?: string;
+  /** The surgectl error code of the failure, when it was one: an unreachable system ends the run with exit 3. */
+  errorCode?: string;
   precondition?: PhaseRecord;
   verify?: PhaseRecord;
   rollback?: PhaseRecord;
