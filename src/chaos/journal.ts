@@ -1,3 +1,4 @@
+import { decideRollback, type RollbackStrategy as AnyRollbackStrategy } from '../runbooks/rollback.js';
 import type { LoadSummary } from './background-load.js';
 import type { Activity, Experiment } from './experiment.js';
 
@@ -15,8 +16,9 @@ export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
  * When rollbacks run. surgectl's `default` is `always` (Chaos Toolkit skips them on deviation,
  * which leaves faults in place exactly when the system is already hurting).
  */
-export const ROLLBACK_STRATEGIES = ['default', 'always', 'deviated', 'never'] as const;
-export type RollbackStrategy = (typeof ROLLBACK_STRATEGIES)[number];
+export { ROLLBACK_STRATEGIES } from '../runbooks/rollback.js';
+/** Chaos Toolkit's rollback strategies (the runbook engine's `ask` is not one of them). */
+export type RollbackStrategy = Exclude<AnyRollbackStrategy, 'ask'>;
 
 /** When the steady-state hypothesis is checked (Chaos Toolkit's --hypothesis-strategy). */
 export const HYPOTHESIS_STRATEGIES = ['default', 'before-method-only', 'after-method-only', 'during-method-only', 'continuously'] as const;
@@ -242,9 +244,8 @@ export function judge(ev: DrillEvidence): Verdict {
 
 /** Whether rollbacks run, by strategy: `default` and `always` always, `deviated` only after a deviation, `never` never. Pure. */
 export function rollbackDecision(strategy: RollbackStrategy, deviated: boolean): { run: true; skipped: null } | { run: false; skipped: string } {
-  if (strategy === 'never') return { run: false, skipped: 'rollback strategy "never"' };
-  if (strategy === 'deviated' && !deviated) return { run: false, skipped: 'rollback strategy "deviated" and the steady state did not deviate' };
-  return { run: true, skipped: null };
+  // The one decision, shared with runbooks; a drill's strategies never ask.
+  return decideRollback(strategy, deviated) as { run: true; skipped: null } | { run: false; skipped: string };
 }
 
 /**

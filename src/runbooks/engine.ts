@@ -6,6 +6,7 @@ import { appendAudit, redactParams, redactor, writeJournal, type AuditEntry } fr
 import { checkAction, STEP_KINDS, type StepContext } from './kinds.js';
 import type { ResolvedRunbook } from './load.js';
 import type { RunbookPorts } from './ports.js';
+import { decideRollback } from './rollback.js';
 import { errorText, runStep, type StepOutcome } from './step.js';
 import type { ActionSpec, PhaseRecord, ResolvedStep, Runbook, RunbookJournal, StepRecord } from './types.js';
 
@@ -275,8 +276,10 @@ function redacted<T extends RunRunbookOptions>(o: T): T {
 async function failRun(journal: RunbookJournal, why: string, o: RunRunbookOptions, h: Helpers): Promise<RunbookJournal> {
   const toUndo = journal.steps.filter((r, i) => changedSomething(r) && o.resolved.steps[i]?.mutating === true);
   if (toUndo.length === 0) return h.finish('failed', why);
-  let go = o.autoRollback || o.runbook.spec.autoRollback === true;
-  if (!go && (o.interactive || o.yes)) go = await o.reporter.confirm(`${why}. Roll back ${toUndo.length} step(s) (${toUndo.map((u) => u.step).reverse().join(', ')})?`, true);
+  // Unattended without --auto-rollback there is nobody to ask: leave it, and say how to undo.
+  const strategy = o.autoRollback || o.runbook.spec.autoRollback === true ? 'deviated' : o.interactive || o.yes ? 'ask' : 'never';
+  const decision = decideRollback(strategy, true);
+  const go = 'ask' in decision ? await o.reporter.confirm(`${why}. Roll back ${toUndo.length} step(s) (${toUndo.map((u) => u.step).reverse().join(', ')})?`, true) : decision.run;
   if (!go) return h.finish('failed', `${why}; not rolled back. Undo with: surgectl runbook rollback ${o.journalPath}, or resume with: surgectl runbook resume ${o.journalPath}`);
   o.reporter.notify(`${why}: rolling back ${toUndo.length} step(s)`, 'warn');
   return rollbackSteps(journal, o, h, why);
