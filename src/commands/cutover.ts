@@ -70,7 +70,7 @@ export function registerCutover(program: Command, ctx: CommandContext): void {
       .option('-n, --namespace <namespace>', 'Kubernetes: namespace of the Service and Deployments (default default)')
       .option('--service <name>', 'Kubernetes: the Service whose selector moves (default orders)')
       .option('--label <key>', 'Kubernetes: the selector key that tells the colors apart (default color)')
-      .option('--to-deployment <name>', "Kubernetes: the new color's Deployment, checked for ready replicas (default orders-green)")
+      .option('--to-deployment <name>', "Kubernetes: the new color's Deployment, checked for ready replicas (default orders-<to>)")
       .option('--prometheus <url>', 'Prometheus for the analysis (default http://127.0.0.1:9090)', httpUrl('http://127.0.0.1:9090'))
       .option('--weights <list>', 'HAProxy: percent of traffic on the new color after each step (default 10,50,100)', weightList)
       .option('--interval <duration>', 'time between analysis measurements (default 10s)', durationText())
@@ -128,7 +128,7 @@ Examples:
       .description('after the scale-down delay: take the old color out (HAProxy: drain, then maint; Kubernetes: replicas 0)')
       .option('--force', 'do not wait for the scale-down delay', false)
       .option('--drain <duration>', 'HAProxy: time open connections get to finish (default 10s)', durationText())
-      .option('--from-deployment <name>', "Kubernetes: the old color's Deployment (default orders-blue)")
+      .option('--from-deployment <name>', "Kubernetes: the old color's Deployment (default orders-<the color traffic left>)")
       .option('--dry-run', 'print the steps; touch nothing', false),
   ).addHelpText('after', '\nExamples:\n  $ surgectl cutover finish\n  $ surgectl --yes cutover finish --force --reason "blue retired"\n');
   finish.action(async (f: RunFlags & { force: boolean; dryRun: boolean }) => {

@@ -39,7 +39,7 @@ async function osUser(env: Readonly<Record<string, string | undefined>>): Promis
 }
 
 /** Everything a runbook run takes from the command line and the runtime. */
-export async function runContext(ctx: CommandContext, f: RunFlags, observer: RunbookRunContext['observer']): Promise<RunbookRunContext> {
+export async function runContext(ctx: CommandContext, f: RunFlags, observer: (NonNullable<RunbookRunContext['observer']> & { stop(): void }) | undefined): Promise<RunbookRunContext> {
   const { setTimeout: delay } = await import('node:timers/promises');
   const { runtime } = ctx;
   const { join } = await import('node:path');
@@ -48,7 +48,8 @@ export async function runContext(ctx: CommandContext, f: RunFlags, observer: Run
     env: runtime.env,
     sources: { userDir: join(runtime.cwd, 'runbooks') },
     ports: runbookPorts(ctx, f),
-    reporter: ctx.reporter(),
+    // A question waits on the terminal: the spinner stops first so its frames do not cross the prompt.
+    reporter: { notify: (m, l) => ctx.reporter().notify(m, l), confirm: (q, d) => (observer?.stop(), ctx.reporter().confirm(q, d)) },
     yes: ctx.globals().yes,
     interactive: runtime.stdin?.isTTY === true && runtime.stderr.isTTY === true,
     autoRollback: f.autoRollback,

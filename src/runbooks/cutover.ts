@@ -78,7 +78,8 @@ const FINISH: Record<CutoverTarget, string> = { haproxy: 'blue-green-haproxy-fin
 /** `cutover --to <color>`: runs the target's blue-green runbook and records the state for --rollback and finish. */
 export async function cutover(c: RunbookRunContext, req: CutoverRequest): Promise<{ plan: RunbookPlan; journal?: RunbookJournal; journalPath?: string }> {
   if (req.to === req.from) throw new SurgeError('SRG_CLI_USAGE', `--to and --from are both ${req.to}`, { hint: 'Traffic moves from one color to the other, e.g. --from blue --to green.' });
-  const params = { ...req.params, from: req.from, to: req.to };
+  // The new color's Deployment follows --to unless named (a cutover back to blue checks orders-blue).
+  const params = { ...(req.target === 'kubernetes' ? { to_deployment: `orders-${req.to}` } : {}), ...req.params, from: req.from, to: req.to };
   const r = await startRunbook(c, { nameOrPath: RUNBOOK[req.target], params, dryRun: req.dryRun, journalPath: req.journalPath });
   if (r.journal && r.journalPath) {
     await writeState(c.cwd, {
@@ -123,7 +124,9 @@ export async function cutoverFinish(c: RunbookRunContext, opts: { force: boolean
     });
   }
   const keep = state.target === 'haproxy' ? ['haproxy', 'backend'] : ['context', 'namespace'];
-  const params: Record<string, ParamValue> = { ...Object.fromEntries(keep.filter((k) => state.params[k] !== undefined).map((k) => [k, state.params[k] as ParamValue])), ...(state.target === 'haproxy' ? { from: state.from } : {}), ...opts.params };
+  // What is taken out is the color traffic left: HAProxy's `from` server, or its Deployment (orders-<from> unless named).
+  const side: Record<string, ParamValue> = state.target === 'haproxy' ? { from: state.from } : { from_deployment: `orders-${state.from}` };
+  const params: Record<string, ParamValue> = { ...Object.fromEntries(keep.filter((k) => state.params[k] !== undefined).map((k) => [k, state.params[k] as ParamValue])), ...side, ...opts.params };
   const r = await startRunbook(c, { nameOrPath: FINISH[state.target], params, dryRun: opts.dryRun });
   if (r.journal?.status === 'completed') await writeState(c.cwd, { ...state, finishedAt: new Date(c.now()).toISOString() });
   return r;

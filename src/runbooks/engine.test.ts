@@ -371,4 +371,17 @@ describe('cutover', () => {
     expect(haproxy.calls.filter((x) => x.startsWith('set') && x.includes('state'))).toEqual(['set server orders/blue state drain', 'set server orders/blue state maint']);
     await expect(cutoverRollback(context())).rejects.toThrow(/was finished/);
   });
+
+  it('on Kubernetes the Deployments follow the colors: a cutover back to blue checks orders-blue, and finish takes out orders-green', async () => {
+    const plan = await cutover(context(), { target: 'kubernetes', to: 'blue', from: 'green', params: { namespace: 'shop' }, scaleDownDelayMs: 0, dryRun: true });
+    expect(plan.plan.params).toMatchObject({ to_deployment: 'orders-blue', to: 'blue', from: 'green' });
+    expect(plan.plan.steps[0]?.action).toBe('Deployment shop/orders-blue has all its replicas ready');
+    await mkdir(join(dir, '.surgectl', 'cutover'), { recursive: true });
+    await writeFile(
+      join(dir, '.surgectl', 'cutover', 'last.json'),
+      JSON.stringify({ kind: 'surgectl.cutover.state', target: 'kubernetes', runbook: 'blue-green-kubernetes', from: 'green', to: 'blue', params: { namespace: 'shop' }, journal: join(dir, 'j.json'), status: 'completed', endedAt: '2026-11-27T02:00:00.000Z', scaleDownDelayMs: 0 }),
+    );
+    const finish = await cutoverFinish(context(), { force: false, dryRun: true, params: {} });
+    expect(finish.plan.steps.map((s) => s.action)).toEqual(['Deployment shop/orders-green: replicas 0']);
+  });
 });

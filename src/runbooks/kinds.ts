@@ -513,9 +513,11 @@ const flags: StepKind<FlagsSpec> = {
     const u = undo as { environment: string; flags: Record<string, boolean> };
     for (const [name, on] of Object.entries(u.flags)) await fp.set(name, u.environment, on);
   },
-  describeUndo: (_s, undo) => {
+  describeUndo: (s, undo) => {
     const u = undo as { environment: string; flags: Record<string, boolean> };
-    return Object.entries(u.flags).map(([n, on]) => `surgectl flags ${on ? 'on' : 'off'} ${n} --env ${u.environment}`).join(' && ');
+    // Name where the step switched them, not whatever the configured provider is.
+    const where = `${s.provider ? ` --provider ${s.provider}` : ''}${s.stackUrl ? ` --stack ${s.stackUrl}` : ''}`;
+    return Object.entries(u.flags).map(([n, on]) => `surgectl flags ${on ? 'on' : 'off'} ${n}${where} --env ${u.environment}`).join(' && ');
   },
 };
 

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { SurgeError } from '../errors.js';
 import { describeAction, rollbackRunbook, runRunbook, type RunSettings } from './engine.js';
-import { readJournal, redactParams } from './journal.js';
+import { readJournal, redactor, redactParams } from './journal.js';
 import { STEP_KINDS } from './kinds.js';
 import { findRunbook, resolveRunbook, type RunbookSources } from './load.js';
 import type { ParamValue, ResolvedStep, Runbook, RunbookJournal } from './types.js';
@@ -47,7 +47,7 @@ function rollbackText(s: ResolvedStep, params: Record<string, ParamValue>, secre
 }
 
 function hideAll(text: string, params: Record<string, ParamValue>, secrets: readonly string[]): string {
-  return secrets.reduce((t, k) => (typeof params[k] === 'string' && (params[k] as string).length > 0 ? t.split(params[k] as string).join('***') : t), text);
+  return redactor(params, secrets)(text);
 }
 
 /**
