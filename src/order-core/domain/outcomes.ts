@@ -36,3 +36,14 @@ export class TransientPaymentError extends Error {
     this.name = 'TransientPaymentError';
   }
 }
+
+/**
+ * A networked store (PostgreSQL) could not be reached or dropped the connection: not the request's fault, nor a bug.
+ * The API answers it with 503; a worker step that meets it is retried after its lease expires.
+ */
+export class StoreUnavailable extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StoreUnavailable';
+  }
+}

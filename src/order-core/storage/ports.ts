@@ -99,6 +99,9 @@ export interface OrderRecord {
  */
 export const NOTIFY_SKIPPED_BY_FLAG = 'notification skipped by flag order-notifications';
 
+/** Queue positions up to this are counted exactly; beyond, they are estimated (see queuePositionOf). */
+export const EXACT_POSITIONS = 1_000;
+
 /** Optional work done with the confirm, each switched by a feature flag (shed during surges). */
 export interface SettleWork {
   /** order-notifications: write the order_confirmed outbox row. */
@@ -148,7 +151,7 @@ export interface OrderReads {
  * a stale worker's write fails (GiveUp) instead of landing on an order that moved on.
  */
 export interface WorkStore {
-  /** Leases up to tokens.length due jobs; with `reserve` the same commit runs the reserve step. */
+  /** Leases up to tokens.length due jobs; with `reserve` the reserve step runs too (SQLite: in the same commit; PostgreSQL: right after, per order). */
   leaseBatch(tokens: string[], leaseMs: number, opts?: { reserve?: boolean; startPayment?: boolean }): Promise<WorkLease[]>;
   renewLease(orderId: string, token: string, leaseMs: number): Promise<boolean>;
   ack(orderId: string, token: string, nextAttemptAt: number | null): Promise<boolean>;
@@ -161,6 +164,6 @@ export interface WorkStore {
   failPayment(orderId: string, token: string, reason: string): Promise<void>;
   expire(orderId: string, token: string): Promise<void>;
   expireReservations(limit?: number): Promise<string[]>;
-  /** At start-up: leases left by processes that are gone become due now. */
+  /** At start-up: leases left by processes that are gone become due now (SQLite, which holds the directory lock); PostgreSQL leaves other processes' live leases alone and only counts expired ones. */
   reclaimLeases(): Promise<number>;
 }

@@ -10,16 +10,14 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderRecord, type OrderStore, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderRecord, type OrderStore, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 
-export { NOTIFY_SKIPPED_BY_FLAG };
+export { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG };
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
 
 export const ORDERS_DB_FILE = 'orders.db';
 
-/** Queue positions up to this are counted exactly; beyond, they are estimated (see queuePositionOf). */
-export const EXACT_POSITIONS = 1_000;
 
 /** A row of the orders table as the pipeline sees it; the job the pipeline leases; the flag-switched work of the confirm (the ports' types). */
 export type OrderRow = OrderRecord;
