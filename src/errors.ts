@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   SRG_STACK_DISK_FULL: { exitCode: ExitCode.DiskFull, summary: 'The disk of the data directory or the log file is full: the stack cannot start.' },
   SRG_STACK_SEED: { exitCode: ExitCode.InvalidConfig, summary: 'The seed inventory file or count is invalid.' },
   SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack admin API did not answer.' },
+  SRG_STACK_STORE_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack\'s database (PostgreSQL) did not answer at start-up or for a migration.' },
+  SRG_STACK_STORE_VERSION: { exitCode: ExitCode.InvalidConfig, summary: 'The database was migrated by a newer surgectl, or its schema cannot be migrated as asked.' },
   SRG_STACK_ADMIN: { exitCode: ExitCode.Usage, summary: 'The stack admin API refused the request.' },
   SRG_STACK_UNKNOWN_FLAG: { exitCode: ExitCode.Usage, summary: 'The feature flag is not one the stack knows.' },
   SRG_STACK_FLAG_READONLY: { exitCode: ExitCode.Usage, summary: 'The stack reads its flags from Unleash; switch them there, not on the stack.' },
