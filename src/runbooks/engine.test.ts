@@ -228,6 +228,38 @@ steps:
     expect(shell).toEqual(['echo one', 'sh -c fail', 'echo undo-one']);
   });
 
+  it('a rollback waits for an action its timeout abandoned, so the undo lands after it', async () => {
+    await userRunbook('slow', `apiVersion: surgectl/v1
+kind: Runbook
+name: slow
+version: 1
+steps:
+  - { name: a, kind: shell, action: { command: [echo, a] }, rollback: { kind: shell, command: [echo, undo-a] } }
+  - { name: b, kind: http, action: { url: 'http://127.0.0.1:1/slow', method: POST }, timeout: 50ms }
+`);
+    const events: string[] = [];
+    const c = context({
+      ports: {
+        ...ports(),
+        shell: async (cmd) => {
+          events.push((cmd.command as string[]).slice(1).join(' '));
+          return { exitCode: 0, stdout: '', stderr: '' };
+        },
+        http: () =>
+          new Promise((resolve) =>
+            setTimeout(() => {
+              events.push('b landed');
+              resolve({ status: 200, body: '' });
+            }, 300),
+          ),
+      },
+    });
+    const r = await startRunbook(c, { nameOrPath: 'slow', params: {}, dryRun: false, journalPath: 'j.json' });
+    expect(r.journal?.steps[1]?.error).toBe("timed out after 50ms (the step's timeout)");
+    expect(r.journal?.status).toBe('rolled-back');
+    expect(events).toEqual(['a', 'b landed', 'undo-a']);
+  });
+
   it('refuses off a terminal without --yes before touching anything', async () => {
     const c = context({ yes: false, interactive: false });
     await expect(startRunbook(c, { nameOrPath: 'blue-green-haproxy', params: FAST, dryRun: false })).rejects.toMatchObject({ code: 'SRG_CLI_NOT_A_TTY' });

@@ -154,7 +154,7 @@ export async function runRunbook(opts: RunRunbookOptions): Promise<RunbookJourna
         if (!r.passed) throw new Error(r.message ?? 'the action did not pass');
         return r;
       },
-      { signal: o.signal, timeoutMs: step.timeoutMs, now: o.now },
+      { signal: o.signal, timeoutMs: step.timeoutMs, now: o.now, track: h.track },
     );
     if (acted.status === 'interrupted') {
       rec.error = 'interrupted while the action ran';
@@ -234,10 +234,15 @@ interface Helpers {
   /** Ends the run: status and message into the journal, the journal saved, a last audit line; returns it redacted. */
   finish(status: RunbookJournal['status'], message?: string): Promise<RunbookJournal>;
   ctxFor(s: AbortSignal): StepContext;
+  /** Keeps an action a timeout abandoned, so a rollback does not race it. */
+  track(settled: Promise<void>): void;
+  /** Waits (at most 15 s) for abandoned actions: one may still land its change, and the undo must come after it. */
+  settle(): Promise<void>;
 }
 
 /** The journal's writers for one run: everything written goes through the run's redaction. */
 function helpers(o: RunRunbookOptions, journal: RunbookJournal): Helpers {
+  const abandoned = new Set<Promise<void>>();
   const hide = redactor(o.resolved.params, o.resolved.secrets);
   const params = redactParams(o.resolved.params, o.resolved.secrets);
   const save = () => writeJournal(o.journalPath, hide(journal));
@@ -255,6 +260,16 @@ function helpers(o: RunRunbookOptions, journal: RunbookJournal): Helpers {
       return hide(journal);
     },
     ctxFor: (signal) => ({ ports: o.ports, signal, now: o.now, sleep: o.sleep, reporter: o.reporter, env: o.env }),
+    track(settled) {
+      abandoned.add(settled);
+      void settled.then(() => abandoned.delete(settled));
+    },
+    async settle() {
+      if (abandoned.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...abandoned]), new Promise<void>((r) => (timer = setTimeout(r, 15_000)))]);
+      clearTimeout(timer);
+    },
   };
 }
 
@@ -282,6 +297,7 @@ async function failRun(journal: RunbookJournal, why: string, o: RunRunbookOption
   const go = 'ask' in decision ? await o.reporter.confirm(`${why}. Roll back ${toUndo.length} step(s) (${toUndo.map((u) => u.step).reverse().join(', ')})?`, true) : decision.run;
   if (!go) return h.finish('failed', `${why}; not rolled back. Undo with: surgectl runbook rollback ${o.journalPath}, or resume with: surgectl runbook resume ${o.journalPath}`);
   o.reporter.notify(`${why}: rolling back ${toUndo.length} step(s)`, 'warn');
+  await h.settle();
   return rollbackSteps(journal, o, h, why);
 }
 
