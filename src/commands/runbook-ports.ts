@@ -28,6 +28,8 @@ export function runbookPorts(ctx: CommandContext, f: RunbookTargetFlags): Runboo
   return {
     haproxy: (endpoint) => ctx.adapters.haproxy(endpoint),
     prometheus: (url) => ctx.adapters.prometheus(url),
+    // pg is loaded by the adapter on its first call, so a runbook without pg-* steps never loads it.
+    replication: async (url) => (await import('../adapters/postgres-replication/postgres-replication.js')).createPostgresReplication({ url }),
     kubernetes: ({ context, namespace }) => {
       const key = `${context ?? f.context ?? ''}/${namespace ?? ''}`;
       let get = kube.get(key);

@@ -42,6 +42,7 @@ function ports(): RunbookPorts {
     stackAdmin: () => Promise.reject(new Error('no stack in this test')),
     flags: () => Promise.reject(new Error('no flags in this test')),
     flagSet: () => Promise.reject(new Error('no flag sets in this test')),
+    replication: () => Promise.reject(new Error('no postgres in this test')),
     http: async (req) => {
       http.push(`${req.method} ${req.url}`);
       return { status: 200, body: '{"status":"ready"}' };

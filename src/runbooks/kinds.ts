@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { evaluateCondition, parseCondition } from '../probes/index.js';
-import { parseDuration } from '../util/duration.js';
 import type { Reporter } from '../reporter.js';
 import { parseAnalysisMetric, runAnalysis, type AnalysisMetric } from './analysis.js';
+import { duration, ms, str } from './fields.js';
+import { POSTGRES_STEP_KINDS } from './kinds-postgres.js';
 import type { RunbookPorts } from './ports.js';
 import type { ActionSpec } from './types.js';
 
@@ -57,9 +58,6 @@ export interface StepKind<S = Record<string, unknown>> {
   describeUndo?(spec: S, undo: unknown): string;
 }
 
-const str = z.string().min(1);
-const duration = str.refine((s) => parseDuration(s) !== undefined, { message: 'expected a duration such as 500ms, 10s or 2m' });
-const ms = (s: string | undefined, fallback: number) => (s === undefined ? fallback : (parseDuration(s) ?? fallback));
 const label = z.record(z.string(), z.string());
 
 const brief = (v: unknown, max = 2_000): unknown => {
@@ -563,7 +561,7 @@ const loadtest: StepKind<z.infer<typeof LoadtestSchema>> = {
 
 /** Every step kind, by name. */
 export const STEP_KINDS: Readonly<Record<string, StepKind<never>>> = Object.fromEntries(
-  [http, analysis, waitUntil, wait, ask, shell, haproxyWeight, haproxyState, haproxyUp, kubernetesSelector, kubernetesReady, kubernetesScale, stackAdmin, flags, scale, loadtest].map((k) => [k.name, k as unknown as StepKind<never>]),
+  [http, analysis, waitUntil, wait, ask, shell, haproxyWeight, haproxyState, haproxyUp, kubernetesSelector, kubernetesReady, kubernetesScale, stackAdmin, flags, scale, loadtest, ...Object.values(POSTGRES_STEP_KINDS)].map((k) => [k.name, k as unknown as StepKind<never>]),
 );
 
 /** Validates an action's fields against its kind; problems are `path: message` lines. */

@@ -3,13 +3,14 @@ import type { KubernetesPort } from '../adapters/kubernetes/port.js';
 import type { PrometheusPort } from '../adapters/prometheus/port.js';
 import type { StackAdminPort } from '../adapters/stack-admin/port.js';
 import type { FlagsProvider, FlagsProviderKind } from '../flags/provider.js';
+import type { PostgresRunbookPorts } from './kinds-postgres.js';
 
 /**
  * Everything a runbook step may reach, built by the command (the composition root) and passed
  * in. Each factory is called only by a step that needs it, so a dry run builds none and a
  * runbook that never names Kubernetes never loads its SDK.
  */
-export interface RunbookPorts {
+export interface RunbookPorts extends PostgresRunbookPorts {
   haproxy(endpoint: string): HaproxyPort | Promise<HaproxyPort>;
   prometheus(url: string): PrometheusPort | Promise<PrometheusPort>;
   kubernetes(opts: { context?: string | undefined; namespace?: string | undefined }): Promise<KubernetesPort>;
