@@ -16,6 +16,7 @@ const NEEDED = [
   { program: 'tmux', pkg: 'tmux', usedBy: 'test/watch-cli.test.ts (the full-screen view as a person sees it)' },
   { program: 'python3', pkg: 'python3', usedBy: 'the Chaos Toolkit python provider and controls tests' },
   { program: 'psql', pkg: 'postgresql-client', usedBy: 'test/support/unleash-server.ts (a database per Unleash server)' },
+  { program: 'redis-server', pkg: 'redis-server', usedBy: 'test/support/redis.ts (private Redis servers the cache and rate-limit tests stop and pause)' },
   { program: 'haproxy', pkg: 'haproxy', usedBy: 'src/adapters/haproxy/contract.test.ts, test/deploy-haproxy.test.ts (test/support/haproxy.ts)' },
 ];
 
