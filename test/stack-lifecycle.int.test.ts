@@ -155,7 +155,7 @@ describe('load shedding on a real stack', () => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses).toEqual([...Array(5).fill(202), ...Array(15).fill(503)]);
       for (const r of results.filter((x) => x.status === 503)) expect((r.body as { error: { code: string } }).error.code).toBe('ORDER_SHED');
-      expect(shed.engine.store.stats().queueDepth).toBe(5);
+      expect((await shed.engine.store.stats()).queueDepth).toBe(5);
       // waiting with no worker to set a pace: a position, and an ETA that is null, not missing
       const first = results.find((r) => r.status === 202)!.body as { orderId: string; estimatedWaitMs: unknown };
       expect(first.estimatedWaitMs).toBeNull();

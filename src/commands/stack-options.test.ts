@@ -12,10 +12,45 @@ import { registerStack } from './stack.js';
 describe('stackOptionsFromConfig', () => {
   it('carries every key of the stack config section over, under the same name', () => {
     const config = StackConfigSchema.parse({ port: 0, adminToken: 'x'.repeat(20), seedInventory: 'seed.yaml', rateLimit: 50, logLevel: 'warn' });
-    const { optionLabels, ...options } = stackOptionsFromConfig(config);
-    expect(options).toEqual(config);
-    expect(Object.keys(options).sort()).toEqual(Object.keys(StackConfigSchema.shape).sort());
+    const { optionLabels, store, ...options } = stackOptionsFromConfig(config);
+    // store and storePool become one option, the store choice (below)
+    const { store: _store, storePool: _storePool, ...plain } = config;
+    expect(options).toEqual(plain);
+    expect([...Object.keys(options), 'store', 'storePool'].sort()).toEqual(Object.keys(StackConfigSchema.shape).sort());
+    expect(store).toEqual({ kind: 'sqlite' });
     expect(optionLabels).toBe(STACK_FLAG_LABELS);
+  });
+
+  it('turns stack.store and stack.storePool into the store choice; a bad store is refused without echoing it', () => {
+    const url = 'postgres://app:s3cret@db.internal:5432/orders';
+    expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: url, storePool: 25 })).store).toEqual({ kind: 'postgres', url, poolSize: 25 });
+    expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: 'sqlite', storePool: 25 })).store).toEqual({ kind: 'sqlite' });
+    for (const bad of ['mysql://app:s3cret@db/orders', 'postgres://app:s3cret@db.internal:5432', 'sqlite3']) {
+      const r = StackConfigSchema.safeParse({ store: bad });
+      expect(r.success, bad).toBe(false);
+      expect(JSON.stringify(r.error?.issues)).not.toContain('s3cret');
+    }
+  });
+
+  it('never echoes a bad --store or SURGECTL_STACK_STORE (it may hold a password)', async () => {
+    const dir = tempDir('surgectl-store-config-');
+    try {
+      const env = { SURGECTL_STACK_STORE: 'mysql://app:s3cret@db/orders' };
+      const err = await loadConfig({ env, cwd: dir.path }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'SRG_CONFIG_ENV', message: expect.stringContaining('SURGECTL_STACK_STORE') });
+      expect(JSON.stringify(err) + String((err as Error).message)).not.toContain('s3cret');
+      const flag = await loadConfig({ env: {}, cwd: dir.path, flags: { stack: { store: 'mysql://app:s3cret@db/orders' } } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(flag).toMatchObject({ code: 'SRG_CLI_USAGE', message: expect.stringContaining('--store') });
+      expect(String((flag as Error).message) + String((flag as { hint?: string }).hint)).not.toContain('s3cret');
+    } finally {
+      dir.remove();
+    }
   });
 
   it("agrees with the core's own defaults, so a library caller and `stack up` run the same stack", () => {
@@ -55,6 +90,24 @@ describe('stack up --color and --health-port in the configuration', () => {
     expect(plain).toMatchObject({ port: 8080, paymentPort: 8089, dataDir: '.surgectl/data', healthPort: 'off' });
     expect(plain.color).toBeUndefined();
     expect(stackOptionsFromConfig(await load({ flags: { color: 'green', healthPort: 0 } }))).toMatchObject({ color: 'green', healthPort: 0, port: 8081 });
+  });
+
+  it('layers stack.store and stack.storePool like every key: env over the file defaults, flags over env', async () => {
+    const env = { SURGECTL_STACK_STORE: 'postgres://app@db.internal:5432/orders', SURGECTL_STACK_STORE_POOL: '4' };
+    expect(await load({ env })).toMatchObject({ store: 'postgres://app@db.internal:5432/orders', storePool: 4 });
+    expect(await load({ env, flags: { store: 'sqlite', storePool: 7 } })).toMatchObject({ store: 'sqlite', storePool: 7 });
+    expect(await load()).toMatchObject({ store: 'sqlite', storePool: 10 });
+  });
+
+  it('stack migrate needs a PostgreSQL store: a usage error on sqlite, before connecting anywhere', async () => {
+    const dir = tempDir('surgectl-migrate-sqlite-');
+    try {
+      const r = await runMain(['stack', 'migrate'], { cwd: dir.path, env: { SURGECTL_CONFIG: '' } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('stack migrate needs a PostgreSQL store: --store postgres://user@host:port/database');
+    } finally {
+      dir.remove();
+    }
   });
 
   it('names blue|green for a bad color from the environment', async () => {

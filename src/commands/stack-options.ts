@@ -1,5 +1,5 @@
 import type { StackConfig } from '../config/schema.js';
-import type { StackOptionLabels, StackOptions } from '../order-core/stack-options.js';
+import type { StackOptionLabels, StackOptions, StoreOption } from '../order-core/stack-options.js';
 
 /**
  * How a surgectl user sets each stack option: the `stack up` flag (surgectl.yaml and
@@ -13,6 +13,7 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
   adminToken: 'SURGECTL_STACK_ADMIN_TOKEN',
   workers: '--workers',
   dataDir: '--data-dir',
+  store: '--store',
   seedInventory: '--seed-inventory',
   rateLimit: '--rate-limit',
   maxBacklog: '--max-backlog',
@@ -51,6 +52,7 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
     adminToken: config.adminToken,
     workers: config.workers,
     dataDir: config.dataDir,
+    store: storeFromConfig(config),
     seedInventory: config.seedInventory,
     rateLimit: config.rateLimit,
     maxBacklog: config.maxBacklog,
@@ -73,4 +75,9 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
     unleashRefreshIntervalMs: config.unleashRefreshIntervalMs,
     optionLabels: STACK_FLAG_LABELS,
   };
+}
+
+/** `stack.store` ('sqlite' or a postgres:// URL, already validated) and `stack.storePool` as the core's store option. */
+export function storeFromConfig(config: Pick<StackConfig, 'store' | 'storePool'>): StoreOption {
+  return config.store === 'sqlite' ? { kind: 'sqlite' } : { kind: 'postgres', url: config.store, poolSize: config.storePool };
 }

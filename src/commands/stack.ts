@@ -13,6 +13,8 @@ const UP_FLAGS: Record<string, keyof StackConfig> = {
   paymentPort: 'paymentPort',
   workers: 'workers',
   dataDir: 'dataDir',
+  store: 'store',
+  storePool: 'storePool',
   seedInventory: 'seedInventory',
   rateLimit: 'rateLimit',
   maxBacklog: 'maxBacklog',
@@ -59,6 +61,8 @@ Examples:
   $ export SURGECTL_STACK_ADMIN_TOKEN=<token it printed>
   $ surgectl stack status                                 # intake, workers, queue, orders, breaker
   $ surgectl stack status -w --interval 1                 # a row a second with accepted/s and confirmed/s
+  $ surgectl stack migrate --store postgres://app@db:5432/orders   # PostgreSQL: the schema, once
+  $ surgectl stack up --store postgres://app@db:5432/orders        # then any number of stacks on it
 `,
     );
 
@@ -70,7 +74,9 @@ Examples:
     .option('--payment-host <host>', 'interface the payment gateway simulator listens on (default 127.0.0.1)')
     .option('--payment-port <port>', 'payment gateway simulator port, 0 = any free (default 8089)', wholeNumber())
     .option('--workers <n>', 'pipeline workers: orders processed at once (default 64)', wholeNumber())
-    .option('--data-dir <dir>', 'where the order store, payment ledger and log live (default .surgectl/data)')
+    .option('--data-dir <dir>', 'where the SQLite order store, payment ledger and log live (default .surgectl/data)')
+    .option('--store <sqlite|postgres://…>', "the order store: 'sqlite' (embedded, in --data-dir) or a PostgreSQL URL that several stacks share; migrated at start when behind (default sqlite)")
+    .option('--store-pool <n>', 'connections this process keeps open to PostgreSQL (default 10)', wholeNumber({ min: 1 }))
     .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', seedInventory)
     .option('--rate-limit <n|off>', "requests per second per client address, or 'off' (default off)", orOff(positiveNumber()))
     .option('--max-backlog <n>', 'waiting orders above which new orders get 503 + Retry-After (default 20000)', wholeNumber())
@@ -108,6 +114,14 @@ Examples:
   $ surgectl stack up --max-backlog 200 --health-port 8088   # probes on :8088, answered during a surge
   $ surgectl stack up --color blue & surgectl stack up --color green   # :8080 and :8081, one store each
   $ UNLEASH_CLIENT_TOKEN=<client token> surgectl stack up --unleash-url http://127.0.0.1:4242 --unleash-refresh 5s
+  $ surgectl stack up --store postgres://app@db.internal:5432/orders --store-pool 20   # shared store
+  $ PGPASSWORD=<secret> surgectl stack up --store postgres://app@db.internal:5432/orders --port 8081 --data-dir .surgectl/b
+
+With --store postgres://… the orders, stock and flag overrides live in PostgreSQL: every stack
+started on the same database takes orders and works the same queue. A database that is not
+migrated yet is migrated at start (the log says which versions); one migrated by a newer surgectl
+is refused (exit 10). Keep the password out of the command line: PGPASSWORD, or
+SURGECTL_STACK_STORE; it is never printed or logged (shown as postgres://user@host:port/db).
 `,
     )
     .action(async (opts: { logFile?: string }, cmd: Command) => {
@@ -132,6 +146,40 @@ Examples:
         result.drained ? 'order stack stopped cleanly' : `order stack stopped; ${result.inFlight} job(s) were still running and resume on the next start`,
         result.drained ? 'success' : 'warn',
       );
+    });
+
+  stack
+    .command('migrate')
+    .description('create or upgrade the schema of a PostgreSQL order store (idempotent; stack up does it too when needed)')
+    .option('--store <postgres://…>', 'the database, postgres://user@host:port/database (default stack.store / SURGECTL_STACK_STORE)')
+    .option('--partitions <n>', 'hash partitions of the orders table, 1..256, used only when this run creates it (default 8)', wholeNumber({ min: 1, max: 256 }))
+    .option('--dry-run', 'print the SQL that would run and change nothing', false)
+    .addHelpText(
+      'after',
+      `
+Prints the schema versions applied (none when the database is current); -o json prints one object
+{database, dryRun, from, current, latest, applied, sql}. A database migrated by a newer surgectl is
+refused with exit 10 and left untouched; an unreachable server exits 3. The password (in the URL,
+or PGPASSWORD) is never printed.
+
+Examples:
+  $ surgectl stack migrate --store postgres://app@db.internal:5432/orders             # apply what is missing
+  $ surgectl stack migrate --store postgres://app@db.internal:5432/orders --dry-run   # the SQL only
+  $ surgectl stack migrate --store postgres://app@db.internal:5432/orders --partitions 32 -o json
+  $ SURGECTL_STACK_STORE=postgres://app:<secret>@db:5432/orders surgectl stack migrate
+`,
+    )
+    .action(async (opts: { dryRun: boolean; partitions?: number }, cmd: Command) => {
+      const loaded = await ctx.loadConfig({ stack: givenFlags(cmd, { store: 'store' }) });
+      const store = loaded.config.stack.store;
+      if (store === 'sqlite') {
+        throw new SurgeError('SRG_CLI_USAGE', 'stack migrate needs a PostgreSQL store: --store postgres://user@host:port/database', {
+          hint: 'The SQLite store migrates itself when stack up opens it; set --store (or stack.store / SURGECTL_STACK_STORE) to the PostgreSQL URL.',
+        });
+      }
+      const { migrateOrderStore } = await import('../order-core/migrate-store.js');
+      const result = await migrateOrderStore({ url: store, partitions: opts.partitions, dryRun: opts.dryRun });
+      await ctx.print(result, () => renderMigration(result));
     });
 
   stack
@@ -172,4 +220,15 @@ Examples:
       const status = await admin.status({ signal: runtime.signal });
       await ctx.print(status, () => ui.renderStackStatus(admin.url, status, ctx.paint()));
     });
+}
+
+/** `stack migrate` for a person: what was applied (or would run, with the SQL). */
+function renderMigration(r: { database: string; dryRun: boolean; from: number; current: number; latest: number; applied: number[]; sql: string[] }): string {
+  if (r.dryRun) {
+    if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing would run\n`;
+    const head = `-- dry run: ${r.database} is at schema version ${r.from}; applying ${r.applied.join(', ')} would run:\n`;
+    return `${head}${r.sql.map((statement) => `${statement};`).join('\n\n')}\n`;
+  }
+  if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing to apply\n`;
+  return `${r.database}: applied schema version${r.applied.length === 1 ? '' : 's'} ${r.applied.join(', ')}; now at version ${r.current}\n`;
 }

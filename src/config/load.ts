@@ -155,7 +155,8 @@ function fromEnvText(schema: z.ZodType, text: string): unknown {
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /** Keys whose values are never echoed back in an error. */
-const SECRET_KEYS = new Set(['adminToken']);
+// stack.store may be a PostgreSQL URL with a password in it.
+const SECRET_KEYS = new Set(['adminToken', 'store']);
 
 /**
  * One SurgeError for every problem of the merged config, blamed on the layer the offending value

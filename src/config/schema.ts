@@ -1,11 +1,21 @@
 import { z } from 'zod';
-import { COLOR_DEFAULTS, STACK_COLORS, STACK_DEFAULTS as D } from '../order-core/stack-options.js';
+import { COLOR_DEFAULTS, parseStoreOption, STACK_COLORS, STACK_DEFAULTS as D } from '../order-core/stack-options.js';
 import { parseDuration } from '../util/duration.js';
 import { ScaleTargetsSchema } from '../scale/plan-file.js';
 import { isHttpUrl } from '../util/url.js';
 import { WATCH_HISTORY_DEFAULT_MS, WATCH_INTERVAL_DEFAULT_MS, WATCH_THRESHOLD_DEFAULTS } from '../watch/types.js';
 
 const W = { ...WATCH_THRESHOLD_DEFAULTS, intervalMs: WATCH_INTERVAL_DEFAULT_MS, historyMs: WATCH_HISTORY_DEFAULT_MS };
+
+/** `store`: 'sqlite', or a PostgreSQL URL with a host and a database (the core's own rule). */
+function isStoreSpec(v: string): boolean {
+  try {
+    parseStoreOption(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** `rateLimit`: requests per second per client address, or 'off'. */
 const rateLimit = z.union([z.literal('off'), z.number().positive()]);
@@ -31,6 +41,17 @@ export const StackConfigSchema = z
     workers: z.number().int().min(0).max(512).default(D.workers),
     /** Where the SQLite store and the gateway ledger live. */
     dataDir: z.string().min(1).default(D.dataDir),
+    /**
+     * The order store: 'sqlite' (embedded, in dataDir) or a postgres://user[:password]@host:port/database
+     * URL that several stack processes may share. The password is a secret: never printed or logged.
+     */
+    store: z
+      .string()
+      .refine(isStoreSpec, "expected 'sqlite' or a postgres://user@host:port/database URL")
+      .describe("'sqlite' or a postgres://user@host:port/database URL")
+      .default('sqlite'),
+    /** Connections each stack process keeps open to PostgreSQL (used with a postgres:// store). */
+    storePool: z.number().int().min(1).max(1_000).default(10),
     /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */
     seedInventory: z.union([z.number().int().min(0), z.string().min(1).describe('a YAML/JSON/CSV file path')]).optional(),
     rateLimit: rateLimit.default(D.rateLimit),

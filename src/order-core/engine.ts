@@ -1,5 +1,5 @@
 import type { BreakerState } from './resilience/circuit-breaker.js';
-import type { OrderStore } from './storage/ports.js';
+import type { OrderReads } from './storage/ports.js';
 
 /** The worker pool as the admin API and the chaos drills see it. */
 export interface WorkerPoolControl {
@@ -35,10 +35,14 @@ export interface FlagProvider {
   /** The value in use; an in-memory read, since it runs for every order. */
   isEnabled(name: string): boolean;
   list(): { name: string; enabled: boolean; overridden: boolean; description: string }[];
-  /** Local source only: overrides the flag. The Unleash source throws SRG_STACK_FLAG_READONLY. */
-  set(name: string, enabled: boolean): void;
+  /**
+   * Local source only: overrides the flag; resolves once the override is stored (and in use).
+   * Rejects with SRG_STACK_UNKNOWN_FLAG for a flag it does not know; the Unleash source rejects
+   * with SRG_STACK_FLAG_READONLY.
+   */
+  set(name: string, enabled: boolean): Promise<void>;
   /** Removes the override; the flag returns to its default. Local source only, like set(). */
-  clear(name: string): void;
+  clear(name: string): Promise<void>;
   readonly source: FlagSource;
   /**
    * When the values in use were last fetched, epoch ms: local, the start or the last change;
@@ -59,7 +63,7 @@ export interface PaymentControl {
  * Built by createEngine() in pipeline/; the API plugins in api/ take it as a dependency.
  */
 export interface OrderEngine {
-  readonly store: OrderStore;
+  readonly store: OrderReads;
   readonly pool: WorkerPoolControl;
   readonly payments: PaymentControl;
   readonly flags: FlagProvider;

@@ -112,8 +112,8 @@ export function createUnleashFlags(opts: UnleashFlagsOptions): FlagProvider & { 
     refreshedAt: () => refreshedAt,
     isEnabled: (name) => values.get(name) ?? false,
     list: () => definitions.map((d) => ({ name: d.name, enabled: values.get(d.name) ?? d.defaultEnabled, overridden: false, description: d.description })),
-    set: (name) => readonly(name),
-    clear: (name) => readonly(name),
+    set: async (name) => readonly(name),
+    clear: async (name) => readonly(name),
     close() {
       client.removeAllListeners();
       // destroy() leaves an 'error' from a fetch in flight without a listener; keep one.

@@ -20,10 +20,14 @@ export const DEFAULT_FLAGS: readonly FlagDefinition[] = [
   { name: 'loyalty-points', defaultEnabled: true, description: 'Credit loyalty points (one per whole currency unit) when an order is confirmed.' },
 ];
 
-/** Where overrides survive a restart (the SQLite store implements it). */
+/**
+ * Where overrides survive a restart: the order store (SQLite: this process; PostgreSQL: every
+ * process on the database, read at its start). Async because a networked store serves it.
+ */
 export interface FlagOverrideStore {
-  flagOverrides(): Map<string, boolean>;
-  setFlagOverride(name: string, enabled: boolean | undefined): void;
+  flagOverrides(): Promise<Map<string, boolean>>;
+  /** Resolves once the override is durable; `undefined` removes it. */
+  setFlagOverride(name: string, enabled: boolean | undefined): Promise<void>;
 }
 
 /** Called with every flag's value in use whenever the values may have changed (and once at start). */
@@ -62,7 +66,11 @@ export function watchFlagValues(deps: { source: FlagSource; logger: Logger; gaug
  * Local flags: defaults from `definitions`, run-time overrides kept in memory for fast reads
  * (isEnabled is on the hot path of every order) and written through to `store`.
  */
-export function createLocalFlags(store: FlagOverrideStore, definitions: readonly FlagDefinition[] = DEFAULT_FLAGS, opts: FlagProviderOptions = {}): FlagProvider & { reload(): void } {
+export async function createLocalFlags(
+  store: FlagOverrideStore,
+  definitions: readonly FlagDefinition[] = DEFAULT_FLAGS,
+  opts: FlagProviderOptions = {},
+): Promise<FlagProvider & { reload(): Promise<void> }> {
   const now = opts.now ?? Date.now;
   const defs = new Map(definitions.map((d) => [d.name, d]));
   let overrides = new Map<string, boolean>();
@@ -72,12 +80,12 @@ export function createLocalFlags(store: FlagOverrideStore, definitions: readonly
     refreshedAt = now();
     opts.onValues?.(new Map([...defs.values()].map((d) => [d.name, overrides.get(d.name) ?? d.defaultEnabled])));
   };
-  const reload = () => {
+  const reload = async () => {
     // Overrides for flags this version no longer knows are ignored, not fatal.
-    overrides = new Map([...store.flagOverrides()].filter(([name]) => defs.has(name)));
+    overrides = new Map([...(await store.flagOverrides())].filter(([name]) => defs.has(name)));
     report();
   };
-  reload();
+  await reload();
   const known = (name: string) => {
     const def = defs.get(name);
     if (def === undefined) {
@@ -95,15 +103,16 @@ export function createLocalFlags(store: FlagOverrideStore, definitions: readonly
     list() {
       return [...defs.values()].map((d) => ({ name: d.name, enabled: overrides.get(d.name) ?? d.defaultEnabled, overridden: overrides.has(d.name), description: d.description }));
     },
-    set(name, enabled) {
+    // In use only once stored: an override the store refused must not steer this process alone.
+    async set(name, enabled) {
       known(name);
-      store.setFlagOverride(name, enabled);
+      await store.setFlagOverride(name, enabled);
       overrides.set(name, enabled);
       report();
     },
-    clear(name) {
+    async clear(name) {
       known(name);
-      store.setFlagOverride(name, undefined);
+      await store.setFlagOverride(name, undefined);
       overrides.delete(name);
       report();
     },

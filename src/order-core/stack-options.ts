@@ -1,5 +1,23 @@
+import { SurgeError } from '../errors.js';
 import type { LogLevel } from './logger.js';
 import type { TracingOptions } from './tracing.js';
+
+/**
+ * Which order store the stack runs on. SQLite (the default) is embedded: one process, its file in
+ * `dataDir`. PostgreSQL is shared: any number of stack processes on one database take orders and
+ * work the same queue (see docs/order-stack.md, "Beyond one machine: PostgreSQL").
+ */
+export type StoreOption =
+  | { kind: 'sqlite' }
+  | {
+      kind: 'postgres';
+      /** postgres://user[:password]@host:port/database; the password is never logged or shown. */
+      url: string;
+      /** Connections this process keeps open to the database. Default 10. */
+      poolSize?: number | undefined;
+      /** Hash partitions of the orders table, used only when the start creates the schema. Default 8. */
+      partitions?: number | undefined;
+    };
 
 /**
  * How the bundled order stack runs: the order core's own settings. surgectl maps the `stack`
@@ -22,8 +40,14 @@ export interface StackOptions {
   adminToken?: string | undefined;
   /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Default 64. */
   workers?: number;
-  /** Where the order store, the payment ledger and the log live; a relative one is resolved against the caller's cwd. Default '.surgectl/data'. */
+  /** Where the order store (SQLite), the payment ledger and the log live; a relative one is resolved against the caller's cwd. Default '.surgectl/data'. */
   dataDir?: string;
+  /**
+   * The order store: embedded SQLite in dataDir, or a PostgreSQL database. Also accepted as
+   * surgectl.yaml spells it: 'sqlite' or a postgres:// URL (then with the default pool size).
+   * Default { kind: 'sqlite' }.
+   */
+  store?: StoreOption | string;
   /**
    * A YAML/JSON/CSV catalog file (relative to the cwd), or N units of stock for each sku of the
    * default catalog. Default: the default catalog on a fresh store; an existing store keeps its stock.
@@ -102,17 +126,18 @@ export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', stri
 
 type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing' | 'color';
 
-/** StackOptions with every default applied (labels left out; dataDir as given). */
-export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels'>> & Pick<StackOptions, Optional>;
+/** StackOptions with every default applied (labels left out; dataDir as given; the store as a StoreOption). */
+export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels' | 'store'>> & { store: StoreOption } & Pick<StackOptions, Optional>;
 
 /** The defaults of StackOptions (surgectl.yaml's defaults are the same; a test keeps them so). */
-export const STACK_DEFAULTS: Readonly<Required<Omit<StackOptions, Optional | 'optionLabels'>>> = Object.freeze({
+export const STACK_DEFAULTS: Readonly<Omit<ResolvedStackOptions, Optional>> = Object.freeze({
   host: '127.0.0.1',
   paymentHost: '127.0.0.1',
   port: 8080,
   paymentPort: 8089,
   workers: 64,
   dataDir: '.surgectl/data',
+  store: Object.freeze({ kind: 'sqlite' as const }),
   rateLimit: 'off',
   maxBacklog: 20_000,
   headersTimeoutMs: 10_000,
@@ -155,6 +180,7 @@ const OPTION_NAMES = Object.keys({
   adminToken: true,
   workers: true,
   dataDir: true,
+  store: true,
   seedInventory: true,
   rateLimit: true,
   maxBacklog: true,
@@ -187,10 +213,48 @@ const OPTION_NAMES = Object.keys({
 export function resolveStackOptions(opts: StackOptions): ResolvedStackOptions {
   const resolved: Record<string, unknown> = { ...STACK_DEFAULTS, ...(opts.color === undefined ? {} : COLOR_DEFAULTS[opts.color]) };
   for (const name of OPTION_NAMES) if (opts[name] !== undefined) resolved[name] = opts[name];
+  if (typeof opts.store === 'string') resolved.store = parseStoreOption(opts.store, optionLabel(opts.optionLabels, 'store'));
   return resolved as ResolvedStackOptions;
+}
+
+/**
+ * 'sqlite' or a postgres:// URL (surgectl.yaml's `stack.store`) as a StoreOption.
+ * @throws SurgeError SRG_CONFIG_INVALID for anything else (the value is not echoed: a URL may hold a password).
+ */
+export function parseStoreOption(spec: string, label = 'store'): StoreOption {
+  if (spec === 'sqlite') return { kind: 'sqlite' };
+  let url: URL | undefined;
+  try {
+    url = new URL(spec);
+  } catch {
+    url = undefined;
+  }
+  if (url !== undefined && (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' && url.pathname.length > 1) return { kind: 'postgres', url: spec };
+  throw new SurgeError('SRG_CONFIG_INVALID', `${label} must be 'sqlite' or a postgres://user@host:port/database URL`, {
+    hint: 'e.g. postgres://app@127.0.0.1:5432/orders (the password from PGPASSWORD, or in the URL: it is never shown)',
+  });
 }
 
 /** What an error hint calls an option: the caller's label, else the option's name. */
 export function optionLabel(labels: StackOptionLabels | undefined, name: StackOptionName | 'logFile'): string {
   return labels?.[name] ?? name;
+}
+
+/**
+ * A PostgreSQL URL as it may be shown and logged: postgres://user@host:port/db, without the
+ * password (the user stays: who connects is no secret).
+ */
+export function shownStoreUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(unparseable PostgreSQL URL)';
+  }
+}
+
+/** The order store in one line for logs and messages: "SQLite <dataDir>" or "PostgreSQL postgres://user@host:port/db". */
+export function describeStore(store: StoreOption, dataDir: string): string {
+  return store.kind === 'postgres' ? `PostgreSQL ${shownStoreUrl(store.url)}` : `SQLite ${dataDir}`;
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { httpClient, tempDir } from '../../test/support/stack.js';
 import { SurgeError } from '../errors.js';
 import { exposureWarning, runStackForeground, startStack, type RunningStack, type StackStartedInfo, type StartStackOptions } from './stack.js';
-import type { OrderStore } from './storage/ports.js';
+import type { OrderReads } from './storage/ports.js';
 import { capturingLogger } from '../../test/support/order-engine.js';
 
 /** The REAL stack in this process (gateway thread, SQLite engine, HTTP API on real sockets). */
@@ -60,7 +60,7 @@ describe('startStack', () => {
     expect(Object.isFrozen(stack.options)).toBe(true);
     expect(stack.engine.pool.size()).toBe(2);
     // the public stack hands out the store port, not the SQLite class behind it
-    expectTypeOf(stack.engine.store).toEqualTypeOf<OrderStore>();
+    expectTypeOf(stack.engine.store).toEqualTypeOf<OrderReads>();
   });
 
   it.each([

@@ -13,7 +13,7 @@ import { resolveSeed, type CatalogEntry } from './catalog.js';
 import type { OrderEngine } from './engine.js';
 import { createStackLogger } from './logger.js';
 import { createStackMetrics, type StackMetrics } from './metrics.js';
-import { optionLabel, resolveStackOptions, type ResolvedStackOptions, type StackOptionLabels, type StackOptions } from './stack-options.js';
+import { describeStore, optionLabel, resolveStackOptions, type ResolvedStackOptions, type StackOptionLabels, type StackOptions } from './stack-options.js';
 
 /** startStack's options: the stack's settings (defaults in StackOptions) plus what it runs with. */
 export interface StartStackOptions extends StackOptions {
@@ -39,6 +39,11 @@ export interface RunningStack {
   readonly adminToken: string;
   /** The engine below the API, through its ports: order store, worker pool, payments, flags. */
   readonly engine: OrderEngine;
+  /**
+   * The order store it runs on: `description` as logs show it (never a password); for
+   * PostgreSQL, the schema versions this start applied (empty when the database was current).
+   */
+  readonly store: { readonly kind: 'sqlite' | 'postgres'; readonly description: string; readonly appliedMigrations: readonly number[] };
   /** The stack's own prom-client registry and metrics (also served at `${url}/metrics`). */
   readonly metrics: StackMetrics;
   /** The settings it runs with: defaults applied, dataDir and a seed file path made absolute. */
@@ -57,10 +62,11 @@ export interface RunningStack {
 }
 
 /**
- * Starts the bundled order stack in this process: payment gateway simulator, engine (SQLite
- * store + workers) and the HTTP API. Port 0 picks free ports (tests). On any failure everything
+ * Starts the bundled order stack in this process: payment gateway simulator, engine (SQLite or
+ * PostgreSQL store + workers) and the HTTP API. Port 0 picks free ports (tests). On any failure everything
  * already started is closed again before the error is thrown.
- * @throws SurgeError SRG_STACK_PORT_IN_USE when a port is taken; SRG_STACK_DATA_DIR / SRG_STACK_LOCKED / SRG_STACK_SEED from the engine.
+ * @throws SurgeError SRG_STACK_PORT_IN_USE when a port is taken; SRG_STACK_DATA_DIR / SRG_STACK_LOCKED / SRG_STACK_SEED from the engine;
+ * SRG_STACK_STORE_UNREACHABLE / SRG_STACK_STORE_VERSION when the PostgreSQL store cannot be reached or migrated.
  */
 export async function startStack(opts: StartStackOptions): Promise<RunningStack> {
   const given = resolveStackOptions(opts);
@@ -114,6 +120,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     const engine = await createEngine({
       workers: options.workers,
       dataDir,
+      store: options.store,
       seedInventory: options.seedInventory,
       reservationTtlMs: options.reservationTtlMs,
       leaseMs: options.leaseMs,
@@ -167,7 +174,9 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       },
       state,
       drainTimeoutMs: options.drainTimeoutMs,
-      restartStore: () => engine.restartStore(),
+      // SQLite only: a PostgreSQL server is restarted where it runs, not by a stack process.
+      ...(engine.backend === 'sqlite' ? { restartStore: () => engine.restartStore() } : {}),
+      storeKind: describeStore(options.store, dataDir),
       instanceId,
       tracing: tracing?.intake,
       color: options.color,
@@ -210,6 +219,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
         color: options.color ?? null,
         workers: options.workers,
         dataDir,
+        // the URL without its password: logs are shared more widely than secrets may be
+        store: describeStore(options.store, dataDir),
         flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}`,
       },
       options.color === undefined ? 'order stack started' : `order stack started (${options.color})`,
@@ -221,6 +232,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       paymentUrl: gateway.url,
       adminToken,
       engine,
+      store: { kind: engine.backend, description: describeStore(options.store, dataDir), appliedMigrations: engine.backend === 'postgres' ? engine.store.migration.applied : [] },
       metrics,
       options,
       intake: state,
@@ -358,6 +370,11 @@ export interface StackStartedInfo {
   adminToken: string;
   workers: number;
   dataDir: string;
+  /**
+   * The order store: "SQLite <dataDir>" or "PostgreSQL postgres://user@host:port/db" (never the
+   * password). Always set by runStackForeground.
+   */
+  store?: string;
   /** The JSON log file, or null for stderr. */
   logFile: string | null;
   /** The separate /healthz + /readyz listener (--health-port), or null when health is on `url` only. Always set by runStackForeground. */
@@ -404,6 +421,14 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   try {
     const exposed = exposureWarning(given, labels);
     if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
+    if (stack.store.kind === 'postgres') {
+      const applied = stack.store.appliedMigrations;
+      opts.reporter.notify(
+        applied.length > 0
+          ? `order store: ${stack.store.description}; it was not up to date: applied schema migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}`
+          : `order store: ${stack.store.description} (shared by every stack started on it)`,
+      );
+    }
     await opts.onStarted({
       url: stack.url,
       intakeUrl: `${stack.url}/v1/orders`,
@@ -413,6 +438,7 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
       adminToken: given.adminToken === undefined ? stack.adminToken : `<from ${optionLabel(labels, 'adminToken')}>`,
       workers: stack.options.workers,
       dataDir,
+      store: stack.store.description,
       logFile,
       healthUrl: stack.healthUrl ?? null,
       color: stack.options.color ?? null,

@@ -85,6 +85,7 @@ export function renderStackStarted(info: StackStartedInfo, p: Paint): string {
     (info.healthUrl ? row('health', `${info.healthUrl}/healthz   ${info.healthUrl}/readyz   (own thread)`) : '') +
     row('payment', info.paymentUrl) +
     row('token', info.adminToken) +
+    (info.store ? row('store', info.store) : '') +
     row('data dir', info.dataDir) +
     row('logs', info.logFile ?? 'stderr') +
     `Press Ctrl+C to stop: intake closes, in-flight orders finish, then it exits.\n`

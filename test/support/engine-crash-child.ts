@@ -13,8 +13,9 @@ if (dataDir === undefined || paymentUrl === undefined) throw new Error('usage: e
 const MAX_ORDERS = 4_000;
 const MAX_MS = 20_000;
 
+const { store: _store, storePool: _storePool, ...settings } = StackConfigSchema.parse({ dataDir, workers: 4, leaseMs: 2_000, seedInventory: 150, paymentTimeoutMs: 1_000 });
 const engine = await createEngine({
-  ...StackConfigSchema.parse({ dataDir, workers: 4, leaseMs: 2_000, seedInventory: 150, paymentTimeoutMs: 1_000 }),
+  ...settings,
   paymentUrl,
   paymentAuthToken: CHARGE_TOKEN,
   logger: pino({ level: 'silent' }),

@@ -2,7 +2,8 @@ import type { OrderStatus, OrderView, InventoryItem } from '../../src/order-core
 import { ORDER_STATUSES } from '../../src/order-core/domain/types.js';
 import type { OrderEngine } from '../../src/order-core/engine.js';
 import type { BreakerState } from '../../src/order-core/resilience/circuit-breaker.js';
-import type { AcceptOutcome, AcceptRequest, OrderStore, StoreStats } from '../../src/order-core/storage/ports.js';
+import { StoreUnavailable } from '../../src/order-core/domain/outcomes.js';
+import type { AcceptOutcome, AcceptRequest, OrderReads, StoreStats } from '../../src/order-core/storage/ports.js';
 
 /**
  * An in-memory OrderEngine for unit tests of the HTTP layer with inject(). It has no pipeline:
@@ -18,6 +19,8 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
   let seq = 0;
   let healthy = true;
   let failAccept = false;
+  /** GET /v1/orders/:id meets a networked store that does not answer (StoreUnavailable). */
+  let unavailable = false;
   let extraDepth = opts.queueDepth ?? 0;
   let poolSize = 4;
   let poolPaused = false;
@@ -26,7 +29,7 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
     ['checkout.express', { def: true, description: 'express checkout' }],
   ]);
 
-  const store: OrderStore = {
+  const store: OrderReads = {
     async accept(req): Promise<AcceptOutcome> {
       if (failAccept) throw new Error('disk on fire');
       const prev = byKey.get(req.idempotencyKey);
@@ -52,9 +55,12 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
       accepted.push(req);
       return { kind: 'created', order };
     },
-    getOrder: (id) => orders.get(id),
-    listInventory: () => [...inventory.values()],
-    stats(): StoreStats {
+    getOrder: async (id) => {
+      if (unavailable) throw new StoreUnavailable('the order store is unavailable: fake outage', undefined);
+      return orders.get(id);
+    },
+    listInventory: async () => [...inventory.values()],
+    async stats(): Promise<StoreStats> {
       const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
       for (const o of orders.values()) byStatus[o.status]++;
       return { queueDepth: byStatus.accepted + extraDepth, oldestWaitingMs: 0, byStatus, oversold: 0 };
@@ -62,7 +68,7 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
     queueDepth() {
       return [...orders.values()].filter((o) => o.status === 'accepted').length + extraDepth;
     },
-    cancel(id) {
+    async cancel(id) {
       const o = orders.get(id);
       if (!o || o.status === 'paid' || o.status === 'confirmed' || o.status === 'sold_out' || o.status === 'payment_failed') return false;
       o.status = 'cancelled';
@@ -95,11 +101,11 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
         return f ? (f.override ?? f.def) : false;
       },
       list: () => [...flags].map(([name, f]) => ({ name, enabled: f.override ?? f.def, overridden: f.override !== undefined, description: f.description })),
-      set: (n, e) => {
+      set: async (n, e) => {
         const f = flags.get(n);
         if (f) f.override = e;
       },
-      clear: (n) => {
+      clear: async (n) => {
         const f = flags.get(n);
         if (f) delete f.override;
       },
@@ -114,6 +120,7 @@ export function createFakeEngine(opts: { skus?: Record<string, number>; queueDep
     orders,
     setHealthy: (h: boolean) => void (healthy = h),
     setFailAccept: (f: boolean) => void (failAccept = f),
+    setUnavailable: (u: boolean) => void (unavailable = u),
     setExtraDepth: (n: number) => void (extraDepth = n),
     setBreaker: (b: BreakerState) => void (breaker = b),
     setStatus(orderId: string, status: OrderStatus) {

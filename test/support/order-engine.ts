@@ -10,7 +10,7 @@ import type { NewOrder } from '../../src/order-core/domain/types.js';
 import { createStackMetrics } from '../../src/order-core/metrics.js';
 import { startPaymentGateway, type PaymentGatewayHandle } from '../../src/order-core/payment-gateway/server.js';
 import type { AcceptRequest } from '../../src/order-core/storage/ports.js';
-import { createEngine, type Engine, type PipelineOptions } from '../../src/order-core/pipeline/create-engine.js';
+import { createEngine, type PipelineOptions, type SqliteEngine } from '../../src/order-core/pipeline/create-engine.js';
 
 /** Test helpers shared by the engine's integration tests (not part of the product). */
 
@@ -45,10 +45,14 @@ export async function startGateway(dataDir: string, opts: { failureRate?: number
   return startPaymentGateway({ host: '127.0.0.1', port: 0, dataDir, failureRate: opts.failureRate ?? 0, latencyMs: opts.latencyMs ?? 0, adminToken: ADMIN_TOKEN, chargeToken: CHARGE_TOKEN, logger: silentLogger() });
 }
 
-export async function startEngine(config: StackConfig, gatewayUrl: string, extra: Partial<PipelineOptions> = {}): Promise<Engine & { metrics: ReturnType<typeof createStackMetrics> }> {
+/** Starts an engine on the SQLite store in config.dataDir (the engine's own tests are SQLite's; the PostgreSQL ones run at the store and stack level). */
+export async function startEngine(config: StackConfig, gatewayUrl: string, extra: Partial<Omit<PipelineOptions, 'store'>> = {}): Promise<SqliteEngine & { metrics: ReturnType<typeof createStackMetrics> }> {
   const metrics = createStackMetrics({ defaultMetrics: false });
+  // stack.store/storePool are the CLI's spelling of the store choice; the engine takes a StoreOption.
+  const { store: _store, storePool: _storePool, ...settings } = config;
   const engine = await createEngine({
-    ...config,
+    ...settings,
+    store: { kind: 'sqlite' },
     paymentUrl: gatewayUrl,
     paymentAuthToken: CHARGE_TOKEN,
     logger: silentLogger(),

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { StackConfigSchema, type StackConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/order-core/logger.js';
+import { storeFromConfig } from '../../src/commands/stack-options.js';
 import { startStack, type RunningStack, type StackStartedInfo } from '../../src/order-core/stack.js';
 
 /** The repository root (this file is test/support/stack.ts). */
@@ -33,12 +34,20 @@ export interface TestStack extends RunningStack {
 
 /**
  * Starts a REAL stack in this process on free loopback ports with a fresh temp data dir and a
- * silent logger. Overrides are validated through the real config schema.
+ * silent logger. Overrides are validated through the real config schema; `store` ('sqlite', the
+ * default, or a postgres:// URL such as a TestDatabase's) picks the order store as `stack.store`
+ * does. The caller creates and drops a PostgreSQL database (test/support/postgres.ts).
  */
 export async function startTestStack(overrides: Partial<StackConfig> = {}): Promise<TestStack> {
   const dir = tempDir('surgectl-stack-');
   const config = StackConfigSchema.parse({ host: '127.0.0.1', port: 0, paymentPort: 0, dataDir: dir.path, workers: 4, paymentLatencyMs: 0, ...overrides });
-  const stack = await startStack({ ...config, logger: silentLogger(), defaultMetrics: false, cwd: dir.path });
+  let stack: RunningStack;
+  try {
+    stack = await startStack({ ...config, store: storeFromConfig(config), logger: silentLogger(), defaultMetrics: false, cwd: dir.path });
+  } catch (err) {
+    dir.remove();
+    throw err;
+  }
   let stopped = false;
   return {
     ...stack,

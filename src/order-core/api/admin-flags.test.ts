@@ -21,7 +21,7 @@ afterEach(async () => {
 
 function memoryStore(): FlagOverrideStore {
   const data = new Map<string, boolean>();
-  return { flagOverrides: () => new Map(data), setFlagOverride: (n, e) => void (e === undefined ? data.delete(n) : data.set(n, e)) };
+  return { flagOverrides: async () => new Map(data), setFlagOverride: async (n, e) => void (e === undefined ? data.delete(n) : data.set(n, e)) };
 }
 
 /** A loopback port nothing listens on: an Unleash that is down. */
@@ -54,7 +54,7 @@ const call = (app: FastifyInstance, method: 'GET' | 'PUT' | 'DELETE', url: strin
 describe('GET/PUT/DELETE /admin/flags', () => {
   it('local source: values, source, refreshedAt moving with each switch, and the instance', async () => {
     let t = Date.parse('2026-03-01T10:00:00.000Z');
-    const app = await api(createLocalFlags(memoryStore(), undefined, { now: () => t }));
+    const app = await api(await createLocalFlags(memoryStore(), undefined, { now: () => t }));
     const first = (await call(app, 'GET', '/admin/flags')).json<StackFlagList>();
     expect(first).toMatchObject({ source: 'local', refreshedAt: '2026-03-01T10:00:00.000Z', instance: 'host-a:123:2026-01-01T00:00:00.000Z' });
     expect(first.flags.map((f) => [f.name, f.enabled])).toEqual([

@@ -9,8 +9,7 @@ import { dropRequestsBodySchema, flagBodySchema, paymentFaultBodySchema, workers
 /** The admin status document (GET /admin/status, DELETE /admin/faults). */
 export async function adminStatus(rt: ApiRuntime): Promise<StackStatus> {
   const { engine } = rt.deps;
-  const s = engine.store.stats();
-  const payment = rt.deps.payment ? await rt.deps.payment.get() : null;
+  const [s, payment] = await Promise.all([engine.store.stats(), rt.deps.payment ? rt.deps.payment.get() : null]);
   return {
     intake: { paused: rt.state.paused, draining: rt.state.draining },
     workers: { size: engine.pool.size(), busy: engine.pool.busy(), paused: engine.pool.isPaused() },
@@ -92,14 +91,14 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   app.put<{ Params: { name: string }; Body: { enabled: boolean } }>('/admin/flags/:name', { schema: { body: flagBodySchema } }, async (req, reply) => {
     if (!findFlag(req.params.name)) return flagNotFound(req, reply);
     if (engine.flags.source === 'unleash') return fromUnleash(req, reply, req.params.name);
-    engine.flags.set(req.params.name, req.body.enabled);
+    await engine.flags.set(req.params.name, req.body.enabled);
     req.log.info({ flag: req.params.name, enabled: req.body.enabled }, 'flag overridden');
     return findFlag(req.params.name);
   });
   app.delete<{ Params: { name: string } }>('/admin/flags/:name', async (req, reply) => {
     if (!findFlag(req.params.name)) return flagNotFound(req, reply);
     if (engine.flags.source === 'unleash') return fromUnleash(req, reply, req.params.name);
-    engine.flags.clear(req.params.name);
+    await engine.flags.clear(req.params.name);
     return findFlag(req.params.name);
   });
   const flagNotFound = (req: Parameters<typeof sendError>[0], reply: Parameters<typeof sendError>[1]) =>
@@ -142,7 +141,10 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack has no bundled payment gateway to configure');
 
   app.post('/admin/faults/restart-store', async (req, reply) => {
-    if (!rt.deps.restartStore) return sendError(req, reply, 404, 'ORDER_ROUTE_NOT_FOUND', 'This stack cannot restart its store');
+    // PostgreSQL: the server is not this process's to restart (restart it where it runs).
+    if (!rt.deps.restartStore) {
+      return sendError(req, reply, 409, 'ORDER_FAULT_UNSUPPORTED', `The restart-store fault needs the embedded SQLite store; this stack's order store is ${rt.deps.storeKind ?? 'not restartable'} (restart that server instead)`);
+    }
     const started = rt.now();
     let r;
     try {

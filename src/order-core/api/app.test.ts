@@ -421,4 +421,21 @@ describe('admin API', () => {
     expect(expectErrorShape(res, 503, 'ORDER_STORE_UNAVAILABLE').error.message).toContain('EMFILE');
     expect(res.headers['retry-after']).toBe('1');
   });
+
+  it('answers restart-store on a store that cannot restart (PostgreSQL) with 409 ORDER_FAULT_UNSUPPORTED naming the store', async () => {
+    const { app } = await harness({ restartStore: undefined, storeKind: 'PostgreSQL postgres://app@db:5432/orders' });
+    const res = await app.inject({ method: 'POST', url: '/admin/faults/restart-store', headers: auth });
+    expect(expectErrorShape(res, 409, 'ORDER_FAULT_UNSUPPORTED').error.message).toContain('PostgreSQL postgres://app@db:5432/orders');
+  });
+
+  it('answers a store that does not answer (StoreUnavailable) with 503, Retry-After and the JSON error body', async () => {
+    const { app, fake } = await harness();
+    const created = (await post(app, good)).json<{ orderId: string }>();
+    fake.setUnavailable(true);
+    const res = await app.inject({ method: 'GET', url: `/v1/orders/${created.orderId}` });
+    expect(expectErrorShape(res, 503, 'ORDER_STORE_UNAVAILABLE').error.message).toMatch(/unavailable; retry/);
+    expect(res.headers['retry-after']).toBe('1');
+    fake.setUnavailable(false);
+    expect((await app.inject({ method: 'GET', url: `/v1/orders/${created.orderId}` })).statusCode).toBe(200);
+  });
 });

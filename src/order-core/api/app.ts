@@ -329,9 +329,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const c = classifyError(err);
-    if (c.status >= 500) req.log.error({ err }, 'request failed');
+    // A store outage is logged once per interval with a count (as refused orders are), not per request.
+    if (c.code === 'ORDER_STORE_UNAVAILABLE') rt.refusals.note(err, req.log);
+    else if (c.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.debug({ code: c.code, message: c.message }, 'request rejected');
     if (c.reason && req.routeOptions.config.intake) deps.metrics.ordersRejected.inc({ reason: c.reason });
+    if (c.retryAfterSec !== undefined) reply.header('retry-after', String(c.retryAfterSec));
     // Fastify closes the connection after a body-limit error; say so instead of leaving the client guessing.
     return reply.code(c.status).send(errorBody(req, c.code, c.message, c.details));
   });

@@ -61,8 +61,10 @@ export interface ApiDeps {
   /** Mutable; shared with whoever stops the stack. A fresh one is made when absent. */
   state?: IntakeState;
   payment?: PaymentFaultControl;
-  /** Closes and reopens the store (chaos: store restart). */
+  /** Closes and reopens the store (chaos: store restart; SQLite only). Absent: POST /admin/faults/restart-store answers 409 ORDER_FAULT_UNSUPPORTED. */
   restartStore?: () => Promise<{ downtimeMs: number } | void>;
+  /** Which order store the engine runs on, for messages (e.g. 'PostgreSQL postgres://app@db:5432/orders'). Default: none. */
+  storeKind?: string;
   /** POST /admin/drain: stop taking orders and let the workers finish. Default: pool.drain(drainTimeoutMs). */
   drain?: () => Promise<unknown>;
   /** Used by the default drain; ms. Default 30 000. */

@@ -32,5 +32,5 @@ export const healthPlugin: FastifyPluginAsync = async (app) => {
 
 export const inventoryPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
-  app.get('/v1/inventory', { config: { rateLimited: true } }, async () => ({ items: rt.deps.engine.store.listInventory() }));
+  app.get('/v1/inventory', { config: { rateLimited: true } }, async () => ({ items: await rt.deps.engine.store.listInventory() }));
 };

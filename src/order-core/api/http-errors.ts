@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailable } from '../domain/outcomes.js';
 import { WELL_FORMED_PATTERN } from './schemas.js';
 
 /**
@@ -18,6 +19,7 @@ export const API_ERROR_CODES = [
   'ORDER_NOT_CANCELLABLE',
   'ORDER_POOL_DRAINING',
   'ORDER_FLAGS_FROM_UNLEASH',
+  'ORDER_FAULT_UNSUPPORTED',
   'ORDER_RATE_LIMITED',
   'ORDER_SHED',
   'ORDER_PAUSED',
@@ -155,6 +157,8 @@ export interface ClassifiedError {
   details?: FieldProblem[];
   /** For surgectl_orders_rejected_total; undefined for server errors. */
   reason?: string;
+  /** Seconds for a Retry-After header (an outage the client should wait out); none when undefined. */
+  retryAfterSec?: number;
 }
 
 /**
@@ -175,6 +179,10 @@ export function classifyError(err: FastifyError & { validation?: AjvLikeError[];
   }
   if (err instanceof SyntaxError || err.name === 'SyntaxError') {
     return { status: 400, code: 'ORDER_INVALID_JSON', message: `The body is not valid JSON: ${err.message}`, reason: 'validation' };
+  }
+  // A networked store that does not answer is an outage, not a bug: the client may retry as it is.
+  if (err instanceof StoreUnavailable) {
+    return { status: 503, code: 'ORDER_STORE_UNAVAILABLE', message: 'The order store is unavailable; retry later (an order with the same Idempotency-Key)', reason: 'store_unavailable', retryAfterSec: 1 };
   }
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
   if (status >= 400 && status < 500) return { status, code: 'ORDER_BAD_REQUEST', message: err.message || 'Bad request', reason: 'validation' };

@@ -9,12 +9,12 @@ export const metricsPlugin: FastifyPluginAsync = async (app) => {
 
   app.get('/metrics', async (req, reply) => {
     try {
-      const s = engine.store.stats();
+      const s = await engine.store.stats();
       metrics.queueDepth.set(s.queueDepth);
       metrics.queueOldestAge.set(s.oldestWaitingMs / 1000);
       metrics.oversold.set(s.oversold);
     } catch (err) {
-      // A store restart must not break the scrape: the other series are still worth having.
+      // A store restart or outage must not break the scrape: the other series are still worth having.
       req.log.warn({ err }, 'store stats unavailable during scrape');
     }
     const busy = engine.pool.busy();

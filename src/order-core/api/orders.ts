@@ -38,7 +38,7 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
   );
 
   app.get<{ Params: { id: string } }>('/v1/orders/:id', { schema: { params: orderIdParamsSchema }, config: { rateLimited: true } }, async (req, reply) => {
-    const order = rt.deps.engine.store.getOrder(req.params.id);
+    const order = await rt.deps.engine.store.getOrder(req.params.id);
     if (!order) return sendError(req, reply, 404, 'ORDER_NOT_FOUND', `No order with id '${req.params.id}'`);
     return order;
   });
@@ -48,14 +48,14 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
     { schema: { params: orderIdParamsSchema }, config: { rateLimited: true } },
     async (req, reply) => {
       const { store } = rt.deps.engine;
-      const before = store.getOrder(req.params.id);
+      const before = await store.getOrder(req.params.id);
       if (!before) return sendError(req, reply, 404, 'ORDER_NOT_FOUND', `No order with id '${req.params.id}'`);
       if (before.status === 'cancelled') return before;
-      if (!store.cancel(req.params.id, 'cancelled by customer')) {
-        const now = store.getOrder(req.params.id) ?? before;
+      if (!(await store.cancel(req.params.id, 'cancelled by customer'))) {
+        const now = (await store.getOrder(req.params.id)) ?? before;
         return sendError(req, reply, 409, 'ORDER_NOT_CANCELLABLE', `Order ${req.params.id} is ${now.status} and can no longer be cancelled`);
       }
-      return store.getOrder(req.params.id) ?? before;
+      return (await store.getOrder(req.params.id)) ?? before;
     },
   );
 };

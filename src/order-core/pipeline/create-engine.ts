@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import { defaultCatalog, resolveSeed, type CatalogEntry } from '../catalog.js';
 import type { FlagProvider, OrderEngine } from '../engine.js';
-import { createLocalFlags, watchFlagValues } from '../flags.js';
+import { createLocalFlags, watchFlagValues, type FlagOverrideStore } from '../flags.js';
 import type { UnleashFlagsOptions } from '../flags-unleash.js';
 import type { StackMetrics } from '../metrics.js';
 import { createPaymentClient } from '../payment-gateway/client.js';
 import type { BreakerOptions, BreakerState } from '../resilience/circuit-breaker.js';
 import type { BackoffPolicy } from '../resilience/retry.js';
+import type { PostgresOrderStore } from '../storage/postgres/order-store.js';
+import type { OrderReads, WorkStore } from '../storage/ports.js';
 import { acquireDirLock } from '../storage/sqlite/lock.js';
 import { SqliteOrderStore } from '../storage/sqlite/order-store.js';
+import type { StoreOption } from '../stack-options.js';
 import type { PipelineTracing } from '../tracing.js';
 import { createOrderWorker } from './steps.js';
 import { WorkerPool } from './worker-pool.js';
@@ -17,8 +20,14 @@ import { WorkerPool } from './worker-pool.js';
 export interface PipelineOptions {
   /** Workers running jobs at once; 0 runs none until the pool is resized. */
   workers: number;
-  /** Directory of the order store and its lock; a relative one is resolved against the process's cwd. */
+  /**
+   * SQLite: the directory of the order store and its lock. PostgreSQL: not used by the engine
+   * (the stack keeps its log and the payment simulator's files there). A relative one is resolved
+   * against the process's cwd.
+   */
   dataDir: string;
+  /** Which order store: the embedded SQLite one in `dataDir`, or PostgreSQL. Default { kind: 'sqlite' }. */
+  store?: StoreOption | undefined;
   /** A catalog file (relative to `cwd`) or N units per default sku. Default: the default catalog on a fresh store; an existing store keeps its stock. */
   seedInventory?: number | string | undefined;
   /** How long a reservation holds stock before it is released, ms. */
@@ -51,7 +60,7 @@ export interface PipelineOptions {
   sweepIntervalMs?: number;
   /** Idle dispatcher poll interval, ms. Default 100. */
   pollMs?: number;
-  /** Runs inside every group commit of the store (tests throw SQLITE_FULL from it). Default: none. */
+  /** SQLite only: runs inside every group commit of the store (tests throw SQLITE_FULL from it). Default: none. */
   beforeGroupCommit?: () => void;
   /** Process id written to the data-dir lock. Default: this process. */
   pid?: number;
@@ -66,18 +75,27 @@ export interface PipelineOptions {
   tracing?: PipelineTracing | undefined;
 }
 
-/** The engine plus what the stack, the chaos faults and tests need beyond OrderEngine. */
-export interface Engine extends OrderEngine {
-  readonly store: SqliteOrderStore;
+/** What the engine needs of its store, on any backend: the API's reads, the workers' side, flag overrides. */
+export type EngineStore = OrderReads & WorkStore & FlagOverrideStore;
+
+/** The engine plus what the stack, the chaos faults and tests need beyond OrderEngine, on any backend. */
+interface EngineBase extends OrderEngine {
+  readonly store: EngineStore;
   readonly flags: FlagProvider;
-  /** Closes and reopens the SQLite store (chaos fault "restart-store"); queued writes commit after the reopen. */
-  restartStore(): Promise<void>;
   /** Orders per second completed over the last 10 s. */
   throughputPerSec(): number;
-  /** Leases taken over from a previous process at start. */
+  /** Leases taken over from a previous process at start (PostgreSQL: expired leases counted, none taken from a live process). */
   readonly reclaimedAtStart: number;
   /** How the inventory was seeded at start. */
   readonly seeded: { mode: 'fresh' | 'restock' | 'kept'; skus: number };
+}
+
+/** An engine on the embedded SQLite store: one process owns the data dir (its lock) and the file. */
+export interface SqliteEngine extends EngineBase {
+  readonly backend: 'sqlite';
+  readonly store: SqliteOrderStore;
+  /** Closes and reopens the SQLite store (chaos fault "restart-store"); queued writes commit after the reopen. */
+  restartStore(): Promise<void>;
   /**
    * Simulates a process crash for tests: workers stop mid-job without acks, the database is
    * closed, the directory lock is left behind.
@@ -85,42 +103,80 @@ export interface Engine extends OrderEngine {
   crash(): Promise<void>;
 }
 
+/**
+ * An engine on PostgreSQL: any number of processes share the database. The SQLite-only faults
+ * do not exist here (`restartStore` and `crash` are absent: the server is restarted by whoever
+ * runs it, and a process that dies leaves only leases that expire).
+ */
+export interface PostgresEngine extends EngineBase {
+  readonly backend: 'postgres';
+  readonly store: PostgresOrderStore;
+  readonly restartStore?: undefined;
+  readonly crash?: undefined;
+}
+
+/** The engine createEngine() builds; `backend` tells which store it runs on. */
+export type Engine = SqliteEngine | PostgresEngine;
+
 const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /**
- * Builds the order engine on the data dir: takes the dir lock, opens (and migrates) the store,
- * seeds inventory, reclaims leases of a dead predecessor, starts the worker pool and the
- * reservation sweeper.
+ * Builds the order engine. SQLite (default): takes the data-dir lock and opens (and migrates) the
+ * store in it. PostgreSQL: connects, and migrates a database that is behind (refusing one a newer
+ * surgectl migrated). Then seeds inventory, reclaims leases of a dead predecessor, starts the
+ * worker pool and the reservation sweeper.
+ * @throws SurgeError SRG_STACK_LOCKED / SRG_STACK_DATA_DIR (SQLite), SRG_STACK_STORE_UNREACHABLE /
+ * SRG_STACK_STORE_VERSION (PostgreSQL), SRG_STACK_SEED.
  */
+export function createEngine(opts: PipelineOptions & { store?: { kind: 'sqlite' } | undefined }): Promise<SqliteEngine>;
+export function createEngine(opts: PipelineOptions): Promise<Engine>;
 export async function createEngine(opts: PipelineOptions): Promise<Engine> {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
-  const lock = acquireDirLock(opts.dataDir, { pid: opts.pid ?? process.pid, dirLabel: opts.optionLabels?.dataDir ?? 'dataDir' });
-  if (lock.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: opts.dataDir }, 'took over a stale data-dir lock');
+  const choice = opts.store ?? { kind: 'sqlite' };
+  // The lock guards the SQLite file; PostgreSQL is shared by design (leases keep workers apart).
+  const lock = choice.kind === 'sqlite' ? acquireDirLock(opts.dataDir, { pid: opts.pid ?? process.pid, dirLabel: opts.optionLabels?.dataDir ?? 'dataDir' }) : undefined;
+  if (lock?.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: opts.dataDir }, 'took over a stale data-dir lock');
 
   let pool: WorkerPool | undefined;
-  let store: SqliteOrderStore | undefined;
+  let store: EngineStore | undefined;
   let flagsToClose: FlagProvider | undefined;
   try {
-    store = new SqliteOrderStore({
-      dir: opts.dataDir,
+    const common = {
       logger,
       now,
       reservationTtlMs: opts.reservationTtlMs,
       throughputPerSec: () => pool?.expectedRatePerSec() ?? 0,
-      ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}),
-      onAccepted: (n) => {
+      onAccepted: (n: number) => {
         opts.metrics.ordersAccepted.inc(n);
         pool?.notify();
       },
       // The one place a cancel is counted and logged, whoever asked for it (API, library caller).
-      onCancelled: (orderId, reason) => {
+      onCancelled: (orderId: string, reason: string) => {
         opts.metrics.ordersCompleted.inc({ status: 'cancelled' });
         logger.info({ orderId, reason }, 'order cancelled');
       },
-    });
+    };
+    let sqlite: SqliteOrderStore | undefined;
+    let postgres: PostgresOrderStore | undefined;
+    if (choice.kind === 'postgres') {
+      // pg is loaded only by a stack that uses it.
+      const { PostgresOrderStore } = await import('../storage/postgres/order-store.js');
+      postgres = await PostgresOrderStore.open({
+        ...common,
+        url: choice.url,
+        ...(choice.poolSize !== undefined ? { poolSize: choice.poolSize } : {}),
+        ...(choice.partitions !== undefined ? { partitions: choice.partitions } : {}),
+      });
+      store = postgres;
+    } else {
+      sqlite = new SqliteOrderStore({ dir: opts.dataDir, ...common, ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}) });
+      store = sqlite;
+    }
     const seedEntries = opts.seedEntries ?? (opts.seedInventory === undefined ? undefined : resolveSeed(opts.seedInventory, opts.cwd));
-    const seeded = store.seed(seedEntries, () => defaultCatalog());
+    const seeded = sqlite !== undefined ? sqlite.seed(seedEntries, () => defaultCatalog()) : await postgres!.seed(seedEntries, () => defaultCatalog());
+    // Units sold beyond stock, for the gauge the sweep keeps: SQLite answers it synchronously.
+    const oversold = sqlite !== undefined ? async () => sqlite.oversold() : () => postgres!.oversold();
     const reclaimed = await store.reclaimLeases();
     if (reclaimed > 0) logger.warn({ reclaimed }, 'reclaimed jobs leased by a previous process');
     const onValues = watchFlagValues({ source: opts.unleash !== undefined ? 'unleash' : 'local', logger, gauge: opts.metrics.flagEnabled });
@@ -128,7 +184,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     const flags: FlagProvider =
       opts.unleash !== undefined
         ? (await import('../flags-unleash.js')).createUnleashFlags({ ...opts.unleash, logger: logger.child({ component: 'flags' }), now, onValues })
-        : createLocalFlags(store, undefined, { now, onValues });
+        : await createLocalFlags(store, undefined, { now, onValues });
     flagsToClose = flags;
 
     const payments = createPaymentClient({
@@ -167,14 +223,13 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     let sweeping = true;
     const sweep = setInterval(() => {
       if (!sweeping || !s.isHealthy()) return;
-      s.expireReservations().then(
-        (expired) => {
+      s.expireReservations()
+        .then(async (expired) => {
           for (const orderId of expired) logger.info({ orderId, reason: 'reservation_expired' }, 'reservation expired; stock released');
           if (expired.length > 0) opts.metrics.ordersCompleted.inc({ status: 'cancelled' }, expired.length);
-          if (s.isHealthy()) opts.metrics.oversold.set(s.oversold());
-        },
-        (err: unknown) => logger.error({ err }, 'reservation sweep failed'),
-      );
+          if (s.isHealthy()) opts.metrics.oversold.set(await oversold());
+        })
+        .catch((err: unknown) => logger.error({ err }, 'reservation sweep failed'));
     }, opts.sweepIntervalMs ?? 1_000);
     sweep.unref();
 
@@ -191,34 +246,39 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       await s.close();
     };
 
-    const engine: Engine = {
-      store: s,
+    const base = {
       pool: p,
       flags,
       payments: { breakerState: () => payments.breakerState() },
       reclaimedAtStart: reclaimed,
       seeded,
       throughputPerSec: () => p.throughputPerSec(),
+      async close(closeOpts: { drainTimeoutMs?: number } = {}) {
+        await shutdown(closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs);
+        lock?.release();
+      },
+    };
+    if (sqlite === undefined) return { ...base, backend: 'postgres', store: postgres! };
+    const db = sqlite;
+    return {
+      ...base,
+      backend: 'sqlite',
+      store: db,
       async restartStore() {
         // No drain needed: the restart is synchronous between two event-loop turns, so writes
         // queued by in-flight jobs simply commit on the reopened connection.
-        const downtimeMs = s.restart();
+        const downtimeMs = db.restart();
         logger.warn({ downtimeMs }, 'order store restarted');
-      },
-      async close(closeOpts = {}) {
-        await shutdown(closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs);
-        lock.release();
       },
       async crash() {
         await shutdown(0);
       },
     };
-    return engine;
   } catch (err) {
     flagsToClose?.close?.();
     await pool?.stop(0);
     await store?.close();
-    lock.release();
+    lock?.release();
     throw err;
   }
 }

@@ -43,20 +43,20 @@ describe('durability under SIGKILL (real child process)', () => {
 
     const engine = await startEngine(stackConfig({ dataDir, workers: 8, seedInventory: 150 }), gateway.url);
     cleanups.push(() => engine.close());
-    const missing = acked.filter((id) => engine.store.getOrder(id) === undefined);
+    const missing = acked.filter((id) => engine.store.orderView(id) === undefined);
     expect(missing).toEqual([]);
     await waitFor('every stored order final', () => {
-      const s = engine.store.stats();
+      const s = engine.store.statsNow();
       return s.queueDepth === 0 && s.byStatus.accepted + s.byStatus.reserved + s.byStatus.paid + s.byStatus.payment_pending === 0;
     }, 30_000);
-    const stats = engine.store.stats();
+    const stats = engine.store.statsNow();
     expect(stats.oversold).toBe(0);
     expect(stats.byStatus.confirmed).toBe(150);
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0001')).toEqual({ sku: 'SKU-0001', available: 0, reserved: 0, sold: 150 });
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0001')).toEqual({ sku: 'SKU-0001', available: 0, reserved: 0, sold: 150 });
     // at most one successful charge per order, and exactly one for each confirmed order (sample of acked ones)
     for (const id of acked.slice(0, 200)) {
       const ok = (await chargesFor(gateway.url, id)).filter((c) => c.status === 'succeeded').length;
-      expect(ok).toBe(engine.store.getOrder(id)!.status === 'confirmed' ? 1 : 0);
+      expect(ok).toBe(engine.store.orderView(id)!.status === 'confirmed' ? 1 : 0);
     }
   });
 });

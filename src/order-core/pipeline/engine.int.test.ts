@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PaymentGatewayHandle } from '../payment-gateway/server.js';
-import type { Engine, PipelineOptions } from './create-engine.js';
+import type { PipelineOptions, SqliteEngine as Engine } from './create-engine.js';
 import { acceptRequest, chargesFor, deadPid, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -33,7 +33,7 @@ async function setup(
   return { tmp, gateway, config, engine, markClosed: () => (closed = true) };
 }
 
-const terminal = (engine: Engine, ids: string[]) => ids.every((id) => ['confirmed', 'sold_out', 'payment_failed', 'cancelled'].includes(engine.store.getOrder(id)?.status ?? ''));
+const terminal = (engine: Engine, ids: string[]) => ids.every((id) => ['confirmed', 'sold_out', 'payment_failed', 'cancelled'].includes(engine.store.orderView(id)?.status ?? ''));
 
 async function acceptAll(engine: Engine, n: number, item: { sku: string; qty: number }, token?: string): Promise<string[]> {
   const outcomes = await Promise.all(
@@ -50,11 +50,11 @@ describe('order engine (real SQLite + real gateway)', () => {
     const { engine, gateway } = await setup({ seed: 5 });
     const [id] = await acceptAll(engine, 1, { sku: 'SKU-0001', qty: 2 });
     await waitFor('order confirmed and notified', () => engine.store.getRow(id!)?.notified === 1);
-    const view = engine.store.getOrder(id!)!;
+    const view = engine.store.orderView(id!)!;
     expect(view.status).toBe('confirmed');
     expect(view.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'paid', 'confirmed']);
     expect(view.queuePosition).toBeUndefined();
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0001')).toEqual({ sku: 'SKU-0001', available: 3, reserved: 0, sold: 2 });
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0001')).toEqual({ sku: 'SKU-0001', available: 3, reserved: 0, sold: 2 });
     const charges = await chargesFor(gateway.url, id!);
     expect(charges).toHaveLength(1);
     expect(engine.store.outboxCount()).toBe(1);
@@ -65,13 +65,13 @@ describe('order engine (real SQLite + real gateway)', () => {
     const { engine, gateway } = await setup({ seed: 25, workers: 16 });
     const ids = await acceptAll(engine, 120, { sku: 'SKU-0007', qty: 1 });
     await waitFor('all orders final', () => terminal(engine, ids), 30_000);
-    const statuses = ids.map((id) => engine.store.getOrder(id)!.status);
+    const statuses = ids.map((id) => engine.store.orderView(id)!.status);
     expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(25);
     expect(statuses.filter((s) => s === 'sold_out')).toHaveLength(95);
-    const soldOut = engine.store.getOrder(ids[statuses.indexOf('sold_out')]!)!;
+    const soldOut = engine.store.orderView(ids[statuses.indexOf('sold_out')]!)!;
     expect(soldOut.reason).toContain('SKU-0007');
-    expect(engine.store.stats().oversold).toBe(0);
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0007')).toEqual({ sku: 'SKU-0007', available: 0, reserved: 0, sold: 25 });
+    expect(engine.store.statsNow().oversold).toBe(0);
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0007')).toEqual({ sku: 'SKU-0007', available: 0, reserved: 0, sold: 25 });
     // one charge per confirmed order, none for sold-out ones
     const confirmed = ids.filter((_, i) => statuses[i] === 'confirmed');
     const counts = await Promise.all(confirmed.map(async (id) => (await chargesFor(gateway.url, id)).length));
@@ -89,35 +89,35 @@ describe('order engine (real SQLite + real gateway)', () => {
     expect(outcomes.every((o) => (o.kind === 'created' || o.kind === 'existing') && o.order.orderId === id)).toBe(true);
     const conflict = await engine.store.accept(acceptRequest({ ...order, customerId: 'other' }, 'same-key'));
     expect(conflict).toEqual({ kind: 'conflict', orderId: id });
-    expect(engine.store.stats().byStatus.accepted).toBe(1);
+    expect(engine.store.statsNow().byStatus.accepted).toBe(1);
   });
 
   it('answers unknown skus without storing anything', async () => {
     const { engine } = await setup({ workers: 0 });
     const out = await engine.store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'NOPE-1', qty: 1 }, { sku: 'SKU-0001', qty: 1 }] }));
     expect(out).toEqual({ kind: 'unknown_sku', skus: ['NOPE-1'] });
-    expect(engine.store.stats().byStatus.accepted).toBe(0);
+    expect(engine.store.statsNow().byStatus.accepted).toBe(0);
   });
 
   it('reports queue position while waiting and serves them oldest first', async () => {
     const { engine } = await setup({ workers: 0 });
     const ids = await acceptAll(engine, 5, { sku: 'SKU-0003', qty: 1 });
-    expect(ids.map((id) => engine.store.getOrder(id)!.queuePosition)).toEqual([1, 2, 3, 4, 5]);
-    expect(engine.store.stats().queueDepth).toBe(5);
+    expect(ids.map((id) => engine.store.orderView(id)!.queuePosition)).toEqual([1, 2, 3, 4, 5]);
+    expect(engine.store.statsNow().queueDepth).toBe(5);
     engine.pool.setSize(1);
     await waitFor('all confirmed', () => terminal(engine, ids));
-    const confirmedAt = ids.map((id) => engine.store.getOrder(id)!.history.find((h) => h.status === 'confirmed')!.at);
+    const confirmedAt = ids.map((id) => engine.store.orderView(id)!.history.find((h) => h.status === 'confirmed')!.at);
     expect([...confirmedAt].sort()).toEqual(confirmedAt);
   });
 
   it('a decline fails the order and puts its stock back', async () => {
     const { engine, gateway } = await setup({ seed: 3 });
     const [id] = await acceptAll(engine, 1, { sku: 'SKU-0004', qty: 3 }, 'tok_decline');
-    await waitFor('payment_failed', () => engine.store.getOrder(id!)?.status === 'payment_failed');
-    const view = engine.store.getOrder(id!)!;
+    await waitFor('payment_failed', () => engine.store.orderView(id!)?.status === 'payment_failed');
+    const view = engine.store.orderView(id!)!;
     expect(view.reason).toContain('card_declined');
     expect(view.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'payment_failed']);
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0004')).toEqual({ sku: 'SKU-0004', available: 3, reserved: 0, sold: 0 });
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0004')).toEqual({ sku: 'SKU-0004', available: 3, reserved: 0, sold: 0 });
     expect((await chargesFor(gateway.url, id!)).map((c) => c.status)).toEqual(['declined']);
   });
 
@@ -125,13 +125,13 @@ describe('order engine (real SQLite + real gateway)', () => {
     const { engine, gateway } = await setup({ failureRate: 1, workers: 4 });
     const ids = await acceptAll(engine, 12, { sku: 'SKU-0005', qty: 1 });
     await waitFor('breaker open', () => engine.payments.breakerState() === 'open');
-    await waitFor('orders waiting in payment_pending', () => ids.filter((id) => engine.store.getOrder(id)?.status === 'payment_pending').length >= 6);
-    expect(ids.some((id) => ['payment_failed', 'cancelled'].includes(engine.store.getOrder(id)!.status))).toBe(false);
+    await waitFor('orders waiting in payment_pending', () => ids.filter((id) => engine.store.orderView(id)?.status === 'payment_pending').length >= 6);
+    expect(ids.some((id) => ['payment_failed', 'cancelled'].includes(engine.store.orderView(id)!.status))).toBe(false);
     expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_payment_breaker_state')).toContain('surgectl_payment_breaker_state 2');
     gateway.setConfig({ failureRate: 0 });
-    await waitFor('all confirmed after healing', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'), 30_000);
+    await waitFor('all confirmed after healing', () => ids.every((id) => engine.store.orderView(id)?.status === 'confirmed'), 30_000);
     expect(engine.payments.breakerState()).toBe('closed');
-    const pendingOrder = ids.map((id) => engine.store.getOrder(id)!).find((o) => o.history.some((h) => h.status === 'payment_pending'));
+    const pendingOrder = ids.map((id) => engine.store.orderView(id)!).find((o) => o.history.some((h) => h.status === 'payment_pending'));
     expect(pendingOrder?.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'payment_pending', 'paid', 'confirmed']);
     for (const id of ids) expect((await chargesFor(gateway.url, id)).filter((c) => c.status === 'succeeded')).toHaveLength(1);
   });
@@ -153,7 +153,7 @@ describe('order engine (real SQLite + real gateway)', () => {
     const killed = engine.pool.killWorker();
     expect(killed).toEqual({ killed: true, orderId: id });
     held.release();
-    await waitFor('redelivered and confirmed', () => engine.store.getOrder(id!)?.status === 'confirmed');
+    await waitFor('redelivered and confirmed', () => engine.store.orderView(id!)?.status === 'confirmed');
     expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_pipeline_redeliveries_total')).toContain('surgectl_pipeline_redeliveries_total 1');
     expect((await chargesFor(gateway.url, id!)).length).toBe(1);
     expect(engine.pool.size()).toBe(1);
@@ -162,15 +162,15 @@ describe('order engine (real SQLite + real gateway)', () => {
   it('cancel releases the reservation of an unpaid order and refuses a confirmed one', async () => {
     const { engine } = await setup({ workers: 0, seed: 4 });
     const [a] = await acceptAll(engine, 1, { sku: 'SKU-0008', qty: 4 });
-    expect(engine.store.cancel(a!, 'customer_request')).toBe(true);
-    expect(engine.store.getOrder(a!)!.status).toBe('cancelled');
-    expect(engine.store.getOrder(a!)!.reason).toBe('customer_request');
-    expect(engine.store.cancel(a!, 'again')).toBe(false);
+    expect(engine.store.cancelNow(a!, 'customer_request')).toBe(true);
+    expect(engine.store.orderView(a!)!.status).toBe('cancelled');
+    expect(engine.store.orderView(a!)!.reason).toBe('customer_request');
+    expect(engine.store.cancelNow(a!, 'again')).toBe(false);
     engine.pool.setSize(2);
     const [b] = await acceptAll(engine, 1, { sku: 'SKU-0008', qty: 4 });
-    await waitFor('b confirmed', () => engine.store.getOrder(b!)?.status === 'confirmed');
-    expect(engine.store.cancel(b!, 'too late')).toBe(false);
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0008')).toEqual({ sku: 'SKU-0008', available: 0, reserved: 0, sold: 4 });
+    await waitFor('b confirmed', () => engine.store.orderView(b!)?.status === 'confirmed');
+    expect(engine.store.cancelNow(b!, 'too late')).toBe(false);
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0008')).toEqual({ sku: 'SKU-0008', available: 0, reserved: 0, sold: 4 });
   });
 
   it('an expired reservation with no charge sent is cancelled as reservation_expired and its stock released', async () => {
@@ -179,10 +179,10 @@ describe('order engine (real SQLite + real gateway)', () => {
     await acceptAll(engine, 4, { sku: 'SKU-0010', qty: 1 });
     await waitFor('breaker open', () => engine.payments.breakerState() === 'open');
     const [late] = await acceptAll(engine, 1, { sku: 'SKU-0009', qty: 2 });
-    await waitFor('late order reserved or pending', () => ['reserved', 'payment_pending'].includes(engine.store.getOrder(late!)!.status));
-    await waitFor('reservation expired', () => engine.store.getOrder(late!)?.status === 'cancelled', 10_000);
-    expect(engine.store.getOrder(late!)!.reason).toBe('reservation_expired');
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0009')).toEqual({ sku: 'SKU-0009', available: 2, reserved: 0, sold: 0 });
+    await waitFor('late order reserved or pending', () => ['reserved', 'payment_pending'].includes(engine.store.orderView(late!)!.status));
+    await waitFor('reservation expired', () => engine.store.orderView(late!)?.status === 'cancelled', 10_000);
+    expect(engine.store.orderView(late!)!.reason).toBe('reservation_expired');
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0009')).toEqual({ sku: 'SKU-0009', available: 2, reserved: 0, sold: 0 });
     expect((await chargesFor(gateway.url, late!)).length).toBe(0);
   });
 
@@ -196,18 +196,18 @@ describe('order engine (real SQLite + real gateway)', () => {
     const dataDir = join(tmp.dir, 'data');
     let engine = await startEngine(stackConfig({ dataDir, seedInventory: csv }), gateway.url);
     expect(engine.seeded.mode).toBe('fresh');
-    expect(engine.store.listInventory()).toEqual([
+    expect(engine.store.inventoryNow()).toEqual([
       { sku: 'A-1', available: 3, reserved: 0, sold: 0 },
       { sku: 'B-2', available: 1, reserved: 0, sold: 0 },
     ]);
     const [id] = await acceptAll(engine, 1, { sku: 'A-1', qty: 2 });
-    await waitFor('confirmed', () => engine.store.getOrder(id!)?.status === 'confirmed');
+    await waitFor('confirmed', () => engine.store.orderView(id!)?.status === 'confirmed');
     await engine.close();
     writeFileSync(csv, 'A-1,10\n');
     engine = await startEngine(stackConfig({ dataDir, seedInventory: csv }), gateway.url);
     cleanups.push(() => engine.close());
     expect(engine.seeded.mode).toBe('restock');
-    expect(engine.store.listInventory()).toEqual([
+    expect(engine.store.inventoryNow()).toEqual([
       { sku: 'A-1', available: 10, reserved: 0, sold: 2 },
       { sku: 'B-2', available: 1, reserved: 0, sold: 0 },
     ]);
@@ -221,21 +221,21 @@ describe('order engine (real SQLite + real gateway)', () => {
     const config = stackConfig({ dataDir: tmp.dir, workers: 6, leaseMs: 5_000, seedInventory: 40 });
     const first = await startEngine(config, gateway.url, { pid: deadPid() });
     const ids = await acceptAll(first, 30, { sku: 'SKU-0011', qty: 1 });
-    await waitFor('some orders confirmed while others are in flight', () => first.store.stats().byStatus.confirmed >= 3 && first.pool.busy() > 0);
+    await waitFor('some orders confirmed while others are in flight', () => first.store.statsNow().byStatus.confirmed >= 3 && first.pool.busy() > 0);
     await first.crash();
     // leaseMs is 5 s: only the reclaim at start (not lease expiry) can make these jobs due quickly
     const second = await startEngine(config, gateway.url);
     cleanups.push(() => second.close());
     expect(second.reclaimedAtStart).toBeGreaterThan(0);
     expect(second.seeded.mode).toBe('kept');
-    await waitFor('all confirmed after restart', () => ids.every((id) => second.store.getOrder(id)?.status === 'confirmed'), 20_000);
+    await waitFor('all confirmed after restart', () => ids.every((id) => second.store.orderView(id)?.status === 'confirmed'), 20_000);
     const charges = await Promise.all(ids.map((id) => chargesFor(gateway.url, id)));
     expect(charges.map((c) => c.length)).toEqual(ids.map(() => 1));
-    expect(second.store.listInventory().find((i) => i.sku === 'SKU-0011')).toEqual({ sku: 'SKU-0011', available: 10, reserved: 0, sold: 30 });
+    expect(second.store.inventoryNow().find((i) => i.sku === 'SKU-0011')).toEqual({ sku: 'SKU-0011', available: 10, reserved: 0, sold: 30 });
     expect(second.store.outboxCount()).toBe(30);
-    expect(second.store.stats().oversold).toBe(0);
+    expect(second.store.statsNow().oversold).toBe(0);
     for (const id of ids) {
-      const h = second.store.getOrder(id)!.history.map((x) => x.status);
+      const h = second.store.orderView(id)!.history.map((x) => x.status);
       expect(h).toEqual(['accepted', 'reserved', 'paid', 'confirmed']);
     }
   });
@@ -247,8 +247,8 @@ describe('order engine (real SQLite + real gateway)', () => {
 
   it('keeps flag overrides across restarts and skips notifications while order-notifications is off', async () => {
     const { engine, config, gateway, markClosed } = await setup({ workers: 2 });
-    expect(() => engine.flags.set('no-such-flag', true)).toThrow(expect.objectContaining({ code: 'SRG_STACK_UNKNOWN_FLAG' }) as Error);
-    engine.flags.set('order-notifications', false);
+    await expect(engine.flags.set('no-such-flag', true)).rejects.toMatchObject({ code: 'SRG_STACK_UNKNOWN_FLAG' });
+    await engine.flags.set('order-notifications', false);
     const [id] = await acceptAll(engine, 1, { sku: 'SKU-0012', qty: 1 });
     await waitFor('notified (skipped)', () => engine.store.getRow(id!)?.notified === 1);
     expect(engine.store.outboxCount()).toBe(0);
@@ -257,7 +257,7 @@ describe('order engine (real SQLite + real gateway)', () => {
     const again = await startEngine(config, gateway.url);
     cleanups.push(() => again.close());
     expect(again.flags.list().find((f) => f.name === 'order-notifications')).toMatchObject({ enabled: false, overridden: true });
-    again.flags.clear('order-notifications');
+    await again.flags.clear('order-notifications');
     expect(again.flags.isEnabled('order-notifications')).toBe(true);
     const [id2] = await acceptAll(again, 1, { sku: 'SKU-0012', qty: 1 });
     await waitFor('notified', () => again.store.getRow(id2!)?.notified === 1);
@@ -272,8 +272,8 @@ describe('order engine (real SQLite + real gateway)', () => {
 
   it('sheds recommendations and loyalty points when their flags are off', async () => {
     const { engine } = await setup({ workers: 2 });
-    engine.flags.set('recommendations', false);
-    engine.flags.set('loyalty-points', false);
+    await engine.flags.set('recommendations', false);
+    await engine.flags.set('loyalty-points', false);
     const [id] = await acceptAll(engine, 1, { sku: 'SKU-0016', qty: 1 });
     await waitFor('notified', () => engine.store.getRow(id!)?.notified === 1);
     expect(engine.store.outboxPayload(id!)).not.toHaveProperty('recommendations');
@@ -288,8 +288,8 @@ describe('order engine (real SQLite + real gateway)', () => {
     await restarting;
     expect(engine.store.isHealthy()).toBe(true);
     const ids = [...before, ...during];
-    await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
-    expect(engine.store.listInventory().find((i) => i.sku === 'SKU-0013')?.sold).toBe(30);
+    await waitFor('all confirmed', () => ids.every((id) => engine.store.orderView(id)?.status === 'confirmed'));
+    expect(engine.store.inventoryNow().find((i) => i.sku === 'SKU-0013')?.sold).toBe(30);
   });
 
   it('pause stops new work, resume continues, drain waits for in-flight jobs', async () => {
@@ -303,14 +303,14 @@ describe('order engine (real SQLite + real gateway)', () => {
     const until = Date.now() + 300;
     while (Date.now() < until) {
       expect(engine.pool.busy()).toBe(0);
-      expect(engine.store.stats().queueDepth).toBe(4);
+      expect(engine.store.statsNow().queueDepth).toBe(4);
       await new Promise((r) => setTimeout(r, 10));
     }
     engine.pool.resume();
     await waitFor('a job in flight', () => engine.pool.busy() > 0);
     const drained = await engine.pool.drain(5_000);
     expect(drained).toEqual({ drained: true, inFlight: 0 });
-    expect(ids.some((id) => engine.store.getOrder(id)?.status === 'confirmed')).toBe(true);
+    expect(ids.some((id) => engine.store.orderView(id)?.status === 'confirmed')).toBe(true);
   });
 
   it('grows and shrinks the pool at run time', async () => {
@@ -320,7 +320,7 @@ describe('order engine (real SQLite + real gateway)', () => {
     engine.pool.setSize(1);
     expect(engine.pool.size()).toBe(1);
     const ids = await acceptAll(engine, 5, { sku: 'SKU-0015', qty: 1 });
-    await waitFor('all confirmed', () => ids.every((id) => engine.store.getOrder(id)?.status === 'confirmed'));
+    await waitFor('all confirmed', () => ids.every((id) => engine.store.orderView(id)?.status === 'confirmed'));
     // the real worker count (not just the setting) is back to one
     await waitFor('one idle worker left', async () => {
       const text = await engine.metrics.registry.getSingleMetricAsString('surgectl_workers');
@@ -331,7 +331,7 @@ describe('order engine (real SQLite + real gateway)', () => {
     // with a measured rate, waiting orders get an ETA that grows with their position
     engine.pool.pause();
     const waiting = await acceptAll(engine, 3, { sku: 'SKU-0015', qty: 1 });
-    const etas = waiting.map((id) => engine.store.getOrder(id)!.estimatedWaitMs!);
+    const etas = waiting.map((id) => engine.store.orderView(id)!.estimatedWaitMs!);
     expect(etas.every((e) => e > 0)).toBe(true);
     expect(etas[2]!).toBeGreaterThan(etas[0]!);
   });

@@ -34,26 +34,6 @@ export interface StoreStats {
   oversold: number;
 }
 
-/**
- * The intake side of the order store: what the HTTP API needs. Implementations: sqlite (embedded,
- * default); PostgreSQL later. Accepts are group-committed: requests that arrive together share
- * one transaction and one fsync, and each promise resolves only after its commit.
- */
-export interface OrderStore {
-  accept(req: AcceptRequest): Promise<AcceptOutcome>;
-  getOrder(orderId: string): OrderView | undefined;
-  listInventory(): InventoryItem[];
-  /** Exact figures; may cost O(backlog). */
-  stats(): StoreStats;
-  /** Orders waiting for a worker: an estimate cheap enough to ask on every request (load shedding, queue positions). */
-  queueDepth(): number;
-  /** Cancels an order that has not been paid; releases its reservation. False when it can no longer be cancelled. */
-  cancel(orderId: string, reason: string): boolean;
-  /** True while the store can take writes (used by /readyz). */
-  isHealthy(): boolean;
-  close(): Promise<void>;
-}
-
 /*
  * The backend-neutral ports (scale-out: SQLite embedded, PostgreSQL beyond one machine). Every
  * call is async so a networked store can serve it; `queueDepth` and `isHealthy` stay synchronous
@@ -129,7 +109,13 @@ export interface WorkLease {
   row?: OrderRecord;
 }
 
-/** The intake and status side, async: what the HTTP API needs from any backend. */
+/**
+ * The intake and status side, async: what the HTTP API needs from any backend (SQLite embedded,
+ * PostgreSQL beyond one machine). Accepts are group-committed: requests that arrive together share
+ * one transaction (and, on SQLite, one fsync), and each promise resolves only after its commit.
+ * A networked store rejects with StoreUnavailable (domain/outcomes.ts) while it cannot be reached;
+ * the API answers that with 503 + Retry-After.
+ */
 export interface OrderReads {
   accept(req: AcceptRequest): Promise<AcceptOutcome>;
   getOrder(orderId: string): Promise<OrderView | undefined>;

@@ -254,7 +254,7 @@ describe.skipIf(!pgUp)('postgres order store', () => {
     await waitFor('every pooled connection to end', async () => (await connections()) === 0, 5_000);
   });
 
-  it('refuses to open on an unreachable server with SRG_STACK_DATA_DIR naming it, password blanked', async () => {
+  it('refuses to open on an unreachable server with SRG_STACK_STORE_UNREACHABLE naming it, password left out', async () => {
     const port = await freePort();
     const err = await PostgresOrderStore.open({
       url: `postgres://app:secret@127.0.0.1:${port}/orders`,
@@ -268,8 +268,9 @@ describe.skipIf(!pgUp)('postgres order store', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(SurgeError);
-    expect((err as SurgeError).code).toBe('SRG_STACK_DATA_DIR');
-    expect((err as SurgeError).message).toContain(`127.0.0.1:${port}/orders`);
+    expect((err as SurgeError).code).toBe('SRG_STACK_STORE_UNREACHABLE');
+    expect((err as SurgeError).exitCode).toBe(3);
+    expect((err as SurgeError).message).toContain(`postgres://app@127.0.0.1:${port}/orders`);
     expect((err as SurgeError).message).not.toContain('secret');
   });
 });

@@ -14,7 +14,7 @@ import { StoreUnavailable } from '../../domain/outcomes.js';
 import { EXACT_POSITIONS } from '../ports.js';
 
 export { StoreUnavailable };
-import { DEFAULT_PARTITIONS, migrate, redactUrl } from './schema.js';
+import { DEFAULT_PARTITIONS, migrate, redactUrl, type MigrateResult } from './schema.js';
 
 export interface PostgresOrderStoreOptions {
   /** postgres://user[:password]@host:port/database of a database the user may create tables in. */
@@ -121,6 +121,10 @@ const SELL_HELD_SQL = `WITH r AS (
   )
   UPDATE products p SET reserved = p.reserved - r.qty, sold = p.sold + r.qty FROM r WHERE p.sku = r.sku`;
 
+/** Stock and units sold per sku, from the sold reservations (not the products counters the same code maintains). */
+const SOLD_AUDIT_SQL = `SELECT p.stock, COALESCE(a.qty, 0) AS sold FROM products p
+  LEFT JOIN (SELECT sku, sum(qty) AS qty FROM reservations WHERE state = 'sold' GROUP BY sku) a ON a.sku = p.sku`;
+
 /** How long a best-seller ranking serves recommendations, ms (as in SQLite). */
 const BEST_SELLERS_TTL_MS = 1_000;
 
@@ -164,6 +168,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   private readonly inflight = new Set<Promise<void>>();
   private bestSellersCache: { at: number; skus: string[] } | undefined;
   private readonly where: string;
+  private migrated: MigrateResult = { applied: [], current: 0, sql: [] };
 
   private constructor(private readonly opts: PostgresOrderStoreOptions) {
     this.where = redactUrl(opts.url);
@@ -185,23 +190,41 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   }
 
   /**
-   * Connects, migrates (creating the schema with `partitions` on a fresh database), loads the known skus
-   * and the queue depth, and starts the background refresh.
-   * @throws SurgeError SRG_STACK_DATA_DIR when PostgreSQL cannot be reached or its schema is newer.
+   * Connects, migrates (creating the schema with `partitions` on a fresh database; a database that
+   * is behind is brought up to date, and the log says which versions were applied), loads the
+   * known skus and the queue depth, and starts the background refresh.
+   * @throws SurgeError SRG_STACK_STORE_UNREACHABLE when PostgreSQL cannot be reached (or refuses the
+   * login or the database); SRG_STACK_STORE_VERSION when its schema is newer than this code or cannot
+   * be migrated.
    */
   static async open(opts: PostgresOrderStoreOptions): Promise<PostgresOrderStore> {
     const store = new PostgresOrderStore(opts);
     try {
       // reach the server first, so that a failure names it (and not the migration)
       await store.pool.query('SELECT 1');
-      await migrate(store.pool, { partitions: opts.partitions ?? DEFAULT_PARTITIONS });
+      store.migrated = await migrate(store.pool, { partitions: opts.partitions ?? DEFAULT_PARTITIONS, location: store.where });
+      if (store.migrated.applied.length > 0) {
+        opts.logger.info(
+          { applied: store.migrated.applied, schemaVersion: store.migrated.current, database: store.where },
+          `migrated the order store database to schema version ${store.migrated.current} (applied ${store.migrated.applied.join(', ')})`,
+        );
+      }
       await store.loadSkus();
       store.depth = await store.dueCount(opts.now());
     } catch (err) {
       await store.pool.end().catch(() => undefined);
       if (err instanceof SurgeError) throw err;
-      throw new SurgeError('SRG_STACK_DATA_DIR', `cannot open the order store on PostgreSQL ${store.where}: ${(err as Error).message}`, {
-        hint: 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in',
+      const code = (err as { code?: unknown } | null)?.code;
+      // wrong password, unknown role or database: the server answered, but not for us
+      const refused = typeof code === 'string' && (code.startsWith('28') || code === '3D000');
+      if (isConnectionError(err) || isTimeout(err) || refused) {
+        throw new SurgeError('SRG_STACK_STORE_UNREACHABLE', `cannot open the order store on PostgreSQL ${store.where}: ${(err as Error).message}`, {
+          hint: 'check that PostgreSQL is running there and that the URL names an existing database the user may log in to and create tables in',
+          cause: err,
+        });
+      }
+      throw new SurgeError('SRG_STACK_STORE_VERSION', `cannot prepare the order store schema on PostgreSQL ${store.where}: ${(err as Error).message}`, {
+        hint: 'check that the user may create tables in that database (surgectl stack migrate --store <url> --dry-run prints the SQL)',
         cause: err,
       });
     }
@@ -209,6 +232,16 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     store.refresher = setInterval(() => store.refresh(), every);
     store.refresher.unref();
     return store;
+  }
+
+  /** What open() found and did: the versions it applied (empty when the database was current) and the version now. */
+  get migration(): Readonly<MigrateResult> {
+    return this.migrated;
+  }
+
+  /** The URL it was opened on as it may be shown: postgres://user@host:port/db, no password. */
+  get location(): string {
+    return this.where;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -609,16 +642,19 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
         [now],
       ),
       this.dueCount(now),
-      this.q<{ stock: number; sold: number }>(
-        'sold_audit',
-        `SELECT p.stock, COALESCE(a.qty, 0) AS sold FROM products p
-         LEFT JOIN (SELECT sku, sum(qty) AS qty FROM reservations WHERE state = 'sold' GROUP BY sku) a ON a.sku = p.sku`,
-      ),
+      this.oversold(),
     ]);
     for (const r of counts.rows) byStatus[r.status] = r.n;
     this.depth = due;
     const first = oldest.rows[0];
-    return { queueDepth: due, oldestWaitingMs: first === undefined ? 0 : Math.max(0, now - first.created_at), byStatus, oversold: oversoldUnits(sold.rows) };
+    return { queueDepth: due, oldestWaitingMs: first === undefined ? 0 : Math.max(0, now - first.created_at), byStatus, oversold: sold };
+  }
+
+  /** Units sold beyond stock, from the sold reservations (as stats().oversold), without the other figures: for the sweep's gauge. */
+  async oversold(): Promise<number> {
+    // one statement text for the prepared name on every connection (stats() asks it too)
+    const sold = await this.q<{ stock: number; sold: number }>('sold_audit', SOLD_AUDIT_SQL);
+    return oversoldUnits(sold.rows);
   }
 
   /**

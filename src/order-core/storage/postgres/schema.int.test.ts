@@ -74,7 +74,7 @@ describe.skipIf(!pgUp)('postgres schema migrations', () => {
     cleanups.push(() => s2.close());
     expect(await partitionsOf(fresh.url, 'orders')).toBe(3);
 
-    await expect(migrate(fresh.url, { partitions: 0 })).rejects.toMatchObject({ code: 'SRG_CONFIG_INVALID', message: expect.stringMatching(/partition count must be a whole number from 1 to 256, got 0/) });
+    await expect(migrate(fresh.url, { partitions: 0 })).rejects.toMatchObject({ code: 'SRG_STACK_STORE_VERSION', message: expect.stringMatching(/partition count must be a whole number from 1 to 256, got 0/) });
   });
 
   it('dryRun returns the SQL of the pending versions and changes nothing', async () => {
@@ -136,7 +136,7 @@ describe.skipIf(!pgUp)('postgres schema migrations', () => {
     expect(tj).toMatchObject({ orderId: (traced as Extract<AcceptOutcome, { kind: 'created' }>).order.orderId, traceParent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
   });
 
-  it('refuses a database migrated by a newer surgectl, with SRG_STACK_DATA_DIR and a hint, touching nothing', async () => {
+  it('refuses a database migrated by a newer surgectl, with SRG_STACK_STORE_VERSION and a hint, touching nothing', async () => {
     const db = await database();
     await migrate(db.url);
     await sql(db.url, "INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')");
@@ -145,9 +145,10 @@ describe.skipIf(!pgUp)('postgres schema migrations', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(SurgeError);
-    expect(err).toMatchObject({ code: 'SRG_STACK_DATA_DIR', message: expect.stringMatching(/is at schema version 99, newer than the 2 this surgectl knows/), hint: expect.stringMatching(/newer surgectl/) });
+    expect(err).toMatchObject({ code: 'SRG_STACK_STORE_VERSION', exitCode: 10, message: expect.stringMatching(/is at schema version 99, newer than the 2 this surgectl knows/), hint: expect.stringMatching(/newer surgectl/) });
     await expect(PostgresOrderStore.open({ url: db.url, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, poolSize: 2 })).rejects.toMatchObject({
-      code: 'SRG_STACK_DATA_DIR',
+      code: 'SRG_STACK_STORE_VERSION',
+      message: expect.stringContaining(db.url),
     });
     expect(await sql(db.url, 'SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }, { version: 99 }]);
   });

@@ -141,6 +141,8 @@ export interface MigrateOptions {
   dryRun?: boolean;
   /** Stop at this version (tests of an upgrade build an older database with it). Default: the latest. */
   target?: number;
+  /** The database as messages name it (no password) when `db` is a pool. Default: the URL given, or "(pooled connection)". */
+  location?: string;
 }
 
 export interface MigrateResult {
@@ -161,11 +163,14 @@ const BOOTSTRAP_SQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
 /** Serialises migrate() across processes starting at once (an arbitrary constant, "surgectl" in ASCII). */
 const MIGRATE_LOCK_KEY = 0x73757267;
 
-/** A connection URL with its password blanked, for messages. */
+/**
+ * A connection URL as it may be shown and logged: postgres://user@host:port/db, the password
+ * left out (the user stays: it says who connects, and is no secret).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password !== '') u.password = '***';
+    u.password = '';
     return u.toString();
   } catch {
     return '(unparseable PostgreSQL URL)';
@@ -174,7 +179,9 @@ export function redactUrl(url: string): string {
 
 function checkPartitions(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
-    throw new SurgeError('SRG_CONFIG_INVALID', `the orders partition count must be a whole number from 1 to ${MAX_PARTITIONS}, got ${n}`);
+    throw new SurgeError('SRG_STACK_STORE_VERSION', `the orders partition count must be a whole number from 1 to ${MAX_PARTITIONS}, got ${n}`, {
+      hint: `pass a partition count from 1 to ${MAX_PARTITIONS} (default ${DEFAULT_PARTITIONS})`,
+    });
   }
 }
 
@@ -182,18 +189,19 @@ function checkPartitions(n: number): void {
  * Brings a database to the latest schema version (or `target`): each pending migration runs in its
  * own transaction and is recorded in schema_migrations, under an advisory lock so that processes
  * starting together apply each version once. Re-running applies nothing.
- * @throws SurgeError SRG_STACK_DATA_DIR when the database is at a version newer than this code
- * knows (a newer surgectl migrated it; running old code on it could corrupt it) or cannot be
- * reached; SRG_CONFIG_INVALID for a bad partition count or target.
+ * @throws SurgeError SRG_STACK_STORE_UNREACHABLE when PostgreSQL cannot be reached;
+ * SRG_STACK_STORE_VERSION when the database is at a version newer than this code knows (a newer
+ * surgectl migrated it; running old code on it could corrupt it), a migration fails, or the
+ * partition count or target cannot be applied.
  */
 export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
   checkPartitions(partitions);
   const target = opts.target ?? LATEST_VERSION;
   if (!Number.isInteger(target) || target < 0 || target > LATEST_VERSION) {
-    throw new SurgeError('SRG_CONFIG_INVALID', `migration target must be a version from 0 to ${LATEST_VERSION}, got ${target}`);
+    throw new SurgeError('SRG_STACK_STORE_VERSION', `migration target must be a version from 0 to ${LATEST_VERSION}, got ${target}`);
   }
-  const where = typeof db === 'string' ? redactUrl(db) : 'the order store database';
+  const where = opts.location ?? (typeof db === 'string' ? redactUrl(db) : '(pooled connection)');
   let client: pg.ClientBase;
   let done: () => Promise<void>;
   try {
@@ -208,7 +216,7 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
       done = async () => c.release();
     }
   } catch (err) {
-    throw new SurgeError('SRG_STACK_DATA_DIR', `cannot connect to PostgreSQL at ${where} to migrate the order store: ${(err as Error).message}`, {
+    throw new SurgeError('SRG_STACK_STORE_UNREACHABLE', `cannot connect to PostgreSQL at ${where} to migrate the order store: ${(err as Error).message}`, {
       hint: 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in',
       cause: err,
     });
@@ -222,7 +230,7 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
     const exists = (await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t")).rows[0]?.t != null;
     const current = exists ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
     if (current > LATEST_VERSION) {
-      throw new SurgeError('SRG_STACK_DATA_DIR', `the order store database ${where} is at schema version ${current}, newer than the ${LATEST_VERSION} this surgectl knows`, {
+      throw new SurgeError('SRG_STACK_STORE_VERSION', `the order store database ${where} is at schema version ${current}, newer than the ${LATEST_VERSION} this surgectl knows`, {
         hint: 'a newer surgectl migrated it: run that version, or point the stack at another database',
       });
     }
@@ -242,7 +250,10 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new SurgeError('SRG_STACK_DATA_DIR', `migration ${m.version} (${m.name}) of the order store database ${where} failed: ${(err as Error).message}`, { cause: err });
+        throw new SurgeError('SRG_STACK_STORE_VERSION', `migration ${m.version} (${m.name}) of the order store database ${where} failed: ${(err as Error).message}`, {
+          hint: 'the version was rolled back whole; check that the user may create tables in that database, then run surgectl stack migrate again',
+          cause: err,
+        });
       }
       applied.push(m.version);
     }

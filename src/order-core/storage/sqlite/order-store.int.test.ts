@@ -29,7 +29,7 @@ describe('sqlite order store', () => {
     await a.close();
     const b = openStore(tmp.dir);
     expect(b.seed(undefined, () => defaultCatalog(9))).toEqual({ mode: 'kept', skus: 25 });
-    expect(b.listInventory()[0]).toEqual({ sku: 'SKU-0001', available: 2, reserved: 0, sold: 0 });
+    expect(b.inventoryNow()[0]).toEqual({ sku: 'SKU-0001', available: 2, reserved: 0, sold: 0 });
     await b.close();
     const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
     try {
@@ -100,7 +100,7 @@ describe('sqlite order store', () => {
     expect(await buy('E', 1)).toEqual(['D', 'A', 'B']);
     // D's last unit goes to an order without a notification (no ranking taken)...
     await buy('D', 1, { notifications: false, recommendations: false, loyaltyPoints: false });
-    expect(store.listInventory().find((i) => i.sku === 'D')?.available).toBe(0);
+    expect(store.inventoryNow().find((i) => i.sku === 'D')?.available).toBe(0);
     // ...so within the same second the earlier ranking is reused, sold-out D included
     expect(await buy('B', 1)).toEqual(['D', 'A', 'E']);
     clock += 1_000;
@@ -119,12 +119,12 @@ describe('sqlite order store', () => {
     const [job] = await store.leaseBatch(['t1'], 10_000);
     expect(job).toEqual({ orderId: id, token: 't1', redelivered: false });
     expect(await store.reserve(id, 't1', true)).toEqual({ status: 'reserved', payStarted: true });
-    expect(store.cancel(id, 'customer_request')).toBe(false);
-    expect(store.getOrder(id)!.status).toBe('reserved');
-    expect(store.cancel('ord_missing', 'x')).toBe(false);
+    expect(store.cancelNow(id, 'customer_request')).toBe(false);
+    expect(store.orderView(id)!.status).toBe('reserved');
+    expect(store.cancelNow('ord_missing', 'x')).toBe(false);
     // a wrong lease token changes nothing
     await expect(store.failPayment(id, 'not-the-token', 'x')).rejects.toThrow(/lease/);
-    expect(store.listInventory()[0]).toEqual({ sku: 'SKU-0001', available: 3, reserved: 2, sold: 0 });
+    expect(store.inventoryNow()[0]).toEqual({ sku: 'SKU-0001', available: 3, reserved: 2, sold: 0 });
   });
 
   it('tells whoever asked to cancel exactly once per cancelled order, after it is on disk', async () => {
@@ -146,10 +146,10 @@ describe('sqlite order store', () => {
     store.seed(undefined, () => defaultCatalog(5));
     const out = await store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 1 }] }));
     if (out.kind !== 'created') throw new Error(out.kind);
-    expect(store.cancel(out.order.orderId, 'cancelled by customer')).toBe(true);
+    expect(store.cancelNow(out.order.orderId, 'cancelled by customer')).toBe(true);
     // refused cancels (already final, unknown) are not reported
-    expect(store.cancel(out.order.orderId, 'again')).toBe(false);
-    expect(store.cancel('ord_missing', 'x')).toBe(false);
+    expect(store.cancelNow(out.order.orderId, 'again')).toBe(false);
+    expect(store.cancelNow('ord_missing', 'x')).toBe(false);
     expect(cancelled).toEqual([[out.order.orderId, 'cancelled by customer']]);
   });
 
@@ -188,7 +188,8 @@ describe('sqlite order store', () => {
     const results = await Promise.allSettled([
       store.accept(acceptRequest({ customerId: 'a', items: [{ sku: 'SKU-0001', qty: 1 }] })),
       store.write(() => {
-        store.setFlagOverride('loyalty-points', false);
+        // runs (and writes) synchronously up to its promise: inside this transaction, rolled back with it
+        void store.setFlagOverride('loyalty-points', false);
         throw new Error('boom');
       }),
       store.accept(acceptRequest({ customerId: 'b', items: [{ sku: 'SKU-0001', qty: 1 }] })),
@@ -196,8 +197,8 @@ describe('sqlite order store', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     await expect(store.accept(acceptRequest({ customerId: 'c', items: [{ sku: 'SKU-0001', qty: 0 }] }))).rejects.toThrow(RangeError);
     await expect(store.accept(acceptRequest({ customerId: 'c', items: [] }))).rejects.toThrow(RangeError);
-    expect(store.flagOverrides().has('loyalty-points')).toBe(false);
-    expect(store.stats().byStatus.accepted).toBe(2);
+    expect((await store.flagOverrides()).has('loyalty-points')).toBe(false);
+    expect(store.statsNow().byStatus.accepted).toBe(2);
   });
 
   it('stops taking writes after a failed fdatasync until it is reopened, and a retried key finds its order', async () => {
@@ -222,8 +223,8 @@ describe('sqlite order store', () => {
     expect(store.isHealthy()).toBe(false);
     await expect(store.accept(acceptRequest(order, 'k3'))).rejects.toThrow(/stopped taking writes.*EIO.*reopened/);
     await expect(store.leaseBatch(['t1'], 60_000)).rejects.toThrow(/stopped taking writes/);
-    expect(() => store.setFlagOverride('loyalty-points', true)).toThrow(/stopped taking writes/);
-    expect(() => store.cancel('ord_none', 'x')).toThrow(/stopped taking writes/);
+    await expect(store.setFlagOverride('loyalty-points', true)).rejects.toThrow(/stopped taking writes/);
+    expect(() => store.cancelNow('ord_none', 'x')).toThrow(/stopped taking writes/);
 
     store.restart();
     expect(store.isHealthy()).toBe(true);
@@ -231,7 +232,7 @@ describe('sqlite order store', () => {
     const retried = await store.accept(acceptRequest(order, 'k2'));
     expect(retried.kind).toBe('existing');
     expect((await store.accept(acceptRequest(order, 'k3'))).kind).toBe('created');
-    expect(store.stats().byStatus.accepted).toBe(3);
+    expect(store.statsNow().byStatus.accepted).toBe(3);
   });
 
   it('after a reopen that fails, writes are refused instead of left hanging, until a reopen succeeds', async () => {
@@ -284,7 +285,7 @@ describe('sqlite order store', () => {
     ]);
     expect(store.getRow(ids[0]!)).toMatchObject({ status: 'reserved', pay_attempts: 1, lease_owner: 't1' });
     expect(store.getRow(ids[1]!)).toMatchObject({ status: 'sold_out', lease_owner: null, next_attempt_at: null });
-    expect(store.getOrder(ids[1]!)!.reason).toBe('sku SKU-0002 sold out (wanted 1, available 0)');
+    expect(store.orderView(ids[1]!)!.reason).toBe('sku SKU-0002 sold out (wanted 1, available 0)');
   });
 
   it('counts queue positions exactly near the head and estimates them, bounded, further back', async () => {
@@ -303,15 +304,15 @@ describe('sqlite order store', () => {
     expect(ids).toHaveLength(total);
     // the orders are due once their accept time has passed
     await new Promise((r) => setTimeout(r, 5));
-    expect(store.getOrder(ids[0]!)!.queuePosition).toBe(1);
-    expect(store.getOrder(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS);
+    expect(store.orderView(ids[0]!)!.queuePosition).toBe(1);
+    expect(store.orderView(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS);
     // two jobs leave the head: everyone moves up
     await store.leaseBatch(['t1', 't2'], 60_000);
-    expect(store.getOrder(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS - 2);
-    const far = ids.slice(EXACT_POSITIONS + 10).map((id) => store.getOrder(id)!.queuePosition!);
+    expect(store.orderView(ids[EXACT_POSITIONS - 1]!)!.queuePosition).toBe(EXACT_POSITIONS - 2);
+    const far = ids.slice(EXACT_POSITIONS + 10).map((id) => store.orderView(id)!.queuePosition!);
     for (const p of far) {
       expect(p).toBeGreaterThan(EXACT_POSITIONS);
-      expect(p).toBeLessThanOrEqual(store.stats().queueDepth);
+      expect(p).toBeLessThanOrEqual(store.statsNow().queueDepth);
     }
     expect(far).toEqual([...far].sort((a, b) => a - b));
     expect(far.at(-1)).toBe(total - 2);
@@ -345,7 +346,7 @@ describe('sqlite order store', () => {
         if (out.kind !== 'created') throw new Error(out.kind);
         ids.push(out.order.orderId);
       }
-      expect(store.cancel(ids[7]!, 'customer')).toBe(true);
+      expect(store.cancelNow(ids[7]!, 'customer')).toBe(true);
       const jobs = await store.leaseBatch(['t0', 't1', 't2', 't3', 't4', 't5', 't6'], 60_000, { reserve: true, startPayment: false });
       expect(jobs.map((j) => j.reserved?.status)).toEqual(['reserved', 'reserved', 'sold_out', 'sold_out', 'reserved', 'reserved', 'reserved']);
       const features = { notifications: true, recommendations: false, loyaltyPoints: false };
@@ -355,12 +356,12 @@ describe('sqlite order store', () => {
       await store.deferPayment(jobs[5]!.orderId, 't5', Date.now() + 60_000, 'gateway down');
       await expect(
         store.write(() => {
-          store.cancel(ids[6]!, 'inside a write that fails');
+          store.cancelNow(ids[6]!, 'inside a write that fails');
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
 
-      const stats = store.stats();
+      const stats = store.statsNow();
       const slow = recount(tmp.dir);
       expect(nonZero(stats.byStatus)).toEqual(slow.byStatus);
       expect(stats.byStatus).toMatchObject({ accepted: 0, confirmed: 2, payment_failed: 1, sold_out: 2, payment_pending: 1, reserved: 1, cancelled: 1 });
@@ -383,7 +384,7 @@ describe('sqlite order store', () => {
         INSERT INTO reservations (order_id, sku, qty, state) VALUES ('o9', 'A', 9, 'sold');`);
       raw.close();
       const store = openStore(tmp.dir);
-      const stats = store.stats();
+      const stats = store.statsNow();
       expect(nonZero(stats.byStatus)).toEqual({ confirmed: 2, accepted: 1 });
       expect(stats.oversold).toBe(2);
       const slow = recount(tmp.dir);

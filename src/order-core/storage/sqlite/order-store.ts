@@ -10,7 +10,7 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderRecord, type OrderStore, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 
 export { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG };
 import { migrate } from './schema.js';
@@ -91,7 +91,7 @@ function newOrderId(now: number): string {
  * anyone is told about it: the WAL is fdatasync'ed off the event loop after each group commit
  * (see WalSync) — the guarantee of synchronous=FULL without stalling intake for every fsync.
  */
-export class SqliteOrderStore implements OrderStore, WorkStore {
+export class SqliteOrderStore implements OrderReads, WorkStore {
   private db: Database.Database | undefined;
   private wal: WalSync | undefined;
   private flushScheduled = false;
@@ -418,7 +418,13 @@ export class SqliteOrderStore implements OrderStore, WorkStore {
     return (this.conn.prepare('SELECT COUNT(*) AS n FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?').get(now) as { n: number }).n;
   }
 
-  getOrder(orderId: string): OrderView | undefined {
+  /** The order as GET /v1/orders/:id shows it; async for the port (one primary-key read, answered at once). */
+  async getOrder(orderId: string): Promise<OrderView | undefined> {
+    return this.orderView(orderId);
+  }
+
+  /** getOrder() for callers inside this store and SQLite-only tests: no promise. */
+  orderView(orderId: string): OrderView | undefined {
     const row = this.getRow(orderId);
     return row === undefined ? undefined : this.toView(row, this.opts.now());
   }
@@ -486,7 +492,12 @@ export class SqliteOrderStore implements OrderStore, WorkStore {
     return Math.max(EXACT_POSITIONS + 1, Math.min(bySeq, depth));
   }
 
-  listInventory(): InventoryItem[] {
+  async listInventory(): Promise<InventoryItem[]> {
+    return this.inventoryNow();
+  }
+
+  /** listInventory() without the promise (SQLite-only callers). */
+  inventoryNow(): InventoryItem[] {
     return this.conn
       .prepare<[], StockLevel>('SELECT sku, stock, reserved, sold FROM products ORDER BY sku')
       .all()
@@ -498,7 +509,12 @@ export class SqliteOrderStore implements OrderStore, WorkStore {
    * trigger-kept counters (O(statuses + skus)); the due count is O(backlog), which the load
    * shedder bounds (maxBacklog).
    */
-  stats(): StoreStats {
+  async stats(): Promise<StoreStats> {
+    return this.statsNow();
+  }
+
+  /** stats() without the promise (SQLite-only callers). */
+  statsNow(): StoreStats {
     const now = this.opts.now();
     const db = this.conn;
     const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
@@ -523,7 +539,16 @@ export class SqliteOrderStore implements OrderStore, WorkStore {
     return oversoldUnits(rows);
   }
 
-  cancel(orderId: string, reason: string): boolean {
+  /**
+   * Cancels an order that has not been paid; releases its reservation. The transaction and its
+   * fsync run before the promise is made (a synchronous write, as before): callers see it done.
+   */
+  async cancel(orderId: string, reason: string): Promise<boolean> {
+    return this.cancelNow(orderId, reason);
+  }
+
+  /** cancel() without the promise: for SQLite-only callers that must cancel inside a turn of the event loop. */
+  cancelNow(orderId: string, reason: string): boolean {
     this.assertWritable();
     const now = this.opts.now();
     const cancelled = this.conn.transaction((): boolean => {
@@ -1076,11 +1101,12 @@ export class SqliteOrderStore implements OrderStore, WorkStore {
 
   // ---------------------------------------------------------------- flags
 
-  flagOverrides(): Map<string, boolean> {
+  async flagOverrides(): Promise<Map<string, boolean>> {
     return new Map(this.conn.prepare<[], { name: string; enabled: number }>('SELECT name, enabled FROM flag_overrides').all().map((r) => [r.name, r.enabled === 1]));
   }
 
-  setFlagOverride(name: string, enabled: boolean | undefined): void {
+  /** Writes (and fsyncs) the override before the promise settles, like cancel(). */
+  async setFlagOverride(name: string, enabled: boolean | undefined): Promise<void> {
     this.assertWritable();
     if (enabled === undefined) this.conn.prepare('DELETE FROM flag_overrides WHERE name = ?').run(name);
     else
