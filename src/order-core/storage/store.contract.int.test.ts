@@ -4,41 +4,20 @@ import { acceptRequest, silentLogger, tempDir } from '../../../test/support/orde
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../../../test/support/postgres.js';
 import type { CatalogEntry } from '../catalog.js';
 import { GiveUp } from '../domain/outcomes.js';
-import type { InventoryItem, OrderView } from '../domain/types.js';
-import { NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderRecord, type SettleWork, type StoreStats, type WorkLease } from './ports.js';
+import type { OrderView } from '../domain/types.js';
+import type { FlagOverrideStore } from '../flags.js';
+import { NOTIFY_SKIPPED_BY_FLAG, type OrderReads, type SettleWork, type WorkLease, type WorkStore } from './ports.js';
 import { PostgresOrderStore } from './postgres/order-store.js';
 import { migrate } from './postgres/schema.js';
 import { SqliteOrderStore } from './sqlite/order-store.js';
 
 // ONE behavioural suite for every order store backend (docs/architecture.md: "one behavioural
-// suite parameterised by backend"). SQLite's reads are still synchronous, so every call is awaited:
-// the same code drives both.
+// suite parameterised by backend"), through the ports both stores implement.
 
-type Awaitable<T> = T | Promise<T>;
-
-/** What the suite drives: the async ports, with SQLite's synchronous reads allowed. */
-interface StoreUnderTest {
-  seed(entries: CatalogEntry[] | undefined, fallback: () => CatalogEntry[]): Awaitable<{ mode: 'fresh' | 'restock' | 'kept'; skus: number }>;
-  accept(req: AcceptRequest): Promise<AcceptOutcome>;
-  getOrder(orderId: string): Awaitable<OrderView | undefined>;
-  listInventory(): Awaitable<InventoryItem[]>;
-  stats(): Awaitable<StoreStats>;
-  queueDepth(): number;
-  cancel(orderId: string, reason: string): Awaitable<boolean>;
-  close(): Promise<void>;
-  leaseBatch(tokens: string[], leaseMs: number, opts?: { reserve?: boolean; startPayment?: boolean }): Promise<WorkLease[]>;
-  ack(orderId: string, token: string, nextAttemptAt: number | null): Promise<boolean>;
-  ownedRow(orderId: string, token: string): Awaitable<OrderRecord | undefined>;
-  reserve(orderId: string, token: string, startPayment?: boolean): Promise<{ status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean }>;
-  markPayAttempt(orderId: string, token: string): Promise<boolean>;
-  settle(orderId: string, token: string, chargeId: string | undefined, features: SettleWork, known?: OrderRecord): Promise<{ notified: boolean; notifyMs: number }>;
-  deferPayment(orderId: string, token: string, retryAt: number, reason: string): Promise<void>;
-  failPayment(orderId: string, token: string, reason: string): Promise<void>;
-  expire(orderId: string, token: string): Promise<void>;
-  expireReservations(limit?: number): Promise<string[]>;
-  flagOverrides(): Awaitable<Map<string, boolean>>;
-  setFlagOverride(name: string, enabled: boolean | undefined): Awaitable<void>;
-}
+/** What the suite drives: the async ports, flag overrides and seeding (SQLite seeds synchronously). */
+type StoreUnderTest = OrderReads &
+  WorkStore &
+  FlagOverrideStore & { seed(entries: CatalogEntry[] | undefined, fallback: () => CatalogEntry[]): { mode: 'fresh' | 'restock' | 'kept'; skus: number } | Promise<{ mode: 'fresh' | 'restock' | 'kept'; skus: number }> };
 
 const RESERVATION_TTL_MS = 60_000;
 const ALL_ON: SettleWork = { notifications: true, recommendations: true, loyaltyPoints: true };
