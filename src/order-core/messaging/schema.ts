@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { SurgeError } from '../../errors.js';
-import { redactUrl, type MigrateResult } from '../storage/postgres/schema.js';
+import { connectForMigration, redactUrl, type MigrateResult } from '../storage/postgres/schema.js';
 
 /*
  * The work queue's dispatch records (the transactional outbox of the RabbitMQ work queue), kept in
@@ -94,25 +94,7 @@ export async function enqueueWork(client: pg.ClientBase | pg.Pool, orderIds: rea
  */
 export async function migrateMessaging(db: pg.Pool | string, opts: { dryRun?: boolean } = {}): Promise<MigrateResult> {
   const where = typeof db === 'string' ? redactUrl(db) : 'the order store database';
-  let client: pg.ClientBase;
-  let done: () => Promise<void>;
-  try {
-    if (typeof db === 'string') {
-      const c = new pg.Client({ connectionString: db, connectionTimeoutMillis: 10_000 });
-      await c.connect();
-      client = c;
-      done = () => c.end();
-    } else {
-      const c = await db.connect();
-      client = c;
-      done = async () => c.release();
-    }
-  } catch (err) {
-    throw new SurgeError('SRG_STACK_STORE_UNREACHABLE', `cannot connect to PostgreSQL at ${where} to migrate the work queue outbox: ${(err as Error).message}`, {
-      hint: 'check that PostgreSQL is running and that the URL names the order store database',
-      cause: err,
-    });
-  }
+  const { client, done } = await connectForMigration(db, where, 'the work queue outbox', 'check that PostgreSQL is running and that the URL names the order store database');
   let locked = false;
   try {
     if (opts.dryRun !== true) {

@@ -202,25 +202,7 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
     throw new SurgeError('SRG_STACK_STORE_VERSION', `migration target must be a version from 0 to ${LATEST_VERSION}, got ${target}`);
   }
   const where = opts.location ?? (typeof db === 'string' ? redactUrl(db) : '(pooled connection)');
-  let client: pg.ClientBase;
-  let done: () => Promise<void>;
-  try {
-    if (typeof db === 'string') {
-      const c = new pg.Client({ connectionString: db, connectionTimeoutMillis: 10_000 });
-      await c.connect();
-      client = c;
-      done = () => c.end();
-    } else {
-      const c = await db.connect();
-      client = c;
-      done = async () => c.release();
-    }
-  } catch (err) {
-    throw new SurgeError('SRG_STACK_STORE_UNREACHABLE', `cannot connect to PostgreSQL at ${where} to migrate the order store: ${(err as Error).message}`, {
-      hint: 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in',
-      cause: err,
-    });
-  }
+  const { client, done } = await connectForMigration(db, where, 'the order store', 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in');
   let locked = false;
   try {
     if (opts.dryRun !== true) {
@@ -261,5 +243,24 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
   } finally {
     if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => undefined);
     await done().catch(() => undefined);
+  }
+}
+
+/**
+ * One connection for a migration (the store's or the work outbox's): a new client for a URL, or
+ * one from the pool. An unreachable server is SRG_STACK_STORE_UNREACHABLE naming `where` (never
+ * the password) and what was being migrated.
+ */
+export async function connectForMigration(db: pg.Pool | string, where: string, what: string, hint: string): Promise<{ client: pg.ClientBase; done: () => Promise<void> }> {
+  try {
+    if (typeof db === 'string') {
+      const c = new pg.Client({ connectionString: db, connectionTimeoutMillis: 10_000 });
+      await c.connect();
+      return { client: c, done: () => c.end() };
+    }
+    const c = await db.connect();
+    return { client: c, done: async () => c.release() };
+  } catch (err) {
+    throw new SurgeError('SRG_STACK_STORE_UNREACHABLE', `cannot connect to PostgreSQL at ${where} to migrate ${what}: ${(err as Error).message}`, { hint, cause: err });
   }
 }
