@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { InventoryItem, NewOrder, OrderStatus, OrderView } from '../domain/types.js';
 
 /** One order to accept, as the intake API hands it to the store. */
@@ -152,4 +153,19 @@ export interface WorkStore {
   expireReservations(limit?: number): Promise<string[]>;
   /** At start-up: leases left by processes that are gone become due now (SQLite, which holds the directory lock); PostgreSQL leaves other processes' live leases alone and only counts expired ones. */
   reclaimLeases(): Promise<number>;
+}
+
+/** What every order store takes from the engine, whatever the backend. */
+export interface OrderStoreOptions {
+  logger: Logger;
+  /** The clock of every stored time (epoch ms); tests pass a fake one. */
+  now: () => number;
+  /** How long a reservation holds stock, ms. */
+  reservationTtlMs: number;
+  /** Completed orders per second, for estimatedWaitMs; 0 when unknown. */
+  throughputPerSec: () => number;
+  /** Called after each group commit that created orders (wakes idle workers). */
+  onAccepted?: (created: number) => void;
+  /** Called once per order cancel() cancelled, after its commit (to count and log it in one place). */
+  onCancelled?: (orderId: string, reason: string) => void;
 }

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Logger } from 'pino';
 import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
 import { canonicalJson } from '../../domain/idempotency.js';
@@ -8,28 +7,16 @@ import { aggregateItems, oversoldUnits } from '../../domain/inventory.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE, IllegalTransitionError, sourcesOf } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 // One cap for both stores' exact queue positions (it belongs with the ports; it still lives there).
 import { StoreUnavailable } from '../../domain/outcomes.js';
-import { EXACT_POSITIONS } from '../ports.js';
 
 export { StoreUnavailable };
 import { DEFAULT_PARTITIONS, migrate, redactUrl, type MigrateResult } from './schema.js';
 
-export interface PostgresOrderStoreOptions {
+export interface PostgresOrderStoreOptions extends OrderStoreOptions {
   /** postgres://user[:password]@host:port/database of a database the user may create tables in. */
   url: string;
-  logger: Logger;
-  /** The clock of every stored time (epoch ms); tests pass a fake one. */
-  now: () => number;
-  /** How long a reservation holds stock, ms. */
-  reservationTtlMs: number;
-  /** Completed orders per second, for estimatedWaitMs; 0 when unknown. */
-  throughputPerSec: () => number;
-  /** Called after each group commit that created orders (wakes idle workers). */
-  onAccepted?: (created: number) => void;
-  /** Called once per order cancel() cancelled, after its commit. */
-  onCancelled?: (orderId: string, reason: string) => void;
   /** Connections in the pool (every process has its own). Default 10. */
   poolSize?: number;
   /** Longest a statement may run on the server (statement_timeout), ms. Default 5 000. */

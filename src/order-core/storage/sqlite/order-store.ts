@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, type fdatasync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Logger } from 'pino';
 import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
 import { canonicalJson } from '../../domain/idempotency.js';
@@ -10,7 +9,7 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 
 export { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG };
 import { migrate } from './schema.js';
@@ -24,19 +23,9 @@ export type OrderRow = OrderRecord;
 export type LeasedJob = WorkLease;
 export type SettleFeatures = SettleWork;
 
-export interface SqliteOrderStoreOptions {
+export interface SqliteOrderStoreOptions extends OrderStoreOptions {
   /** Directory of orders.db (created if missing). */
   dir: string;
-  logger: Logger;
-  now: () => number;
-  /** How long a reservation holds stock, ms. */
-  reservationTtlMs: number;
-  /** Completed orders per second, for estimatedWaitMs; 0 when unknown. */
-  throughputPerSec: () => number;
-  /** Called after each group commit that created orders (wakes idle workers). */
-  onAccepted?: (created: number) => void;
-  /** Called once per order cancel() cancelled, after it is on disk (to count and log it in one place). */
-  onCancelled?: (orderId: string, reason: string) => void;
   /** The WAL's fdatasync; tests pass a failing one to check the fail-stop. Default node:fs. */
   datasync?: typeof fdatasync;
   /**
