@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { InventoryItem, NewOrder, OrderStatus, OrderView } from '../domain/types.js';
+import type { InventoryItem, NewOrder, OrderItem, OrderStatus, OrderView, StatusChange } from '../domain/types.js';
 
 /** One order to accept, as the intake API hands it to the store. */
 export interface AcceptRequest {
@@ -168,4 +168,47 @@ export interface OrderStoreOptions {
   onAccepted?: (created: number) => void;
   /** Called once per order cancel() cancelled, after its commit (to count and log it in one place). */
   onCancelled?: (orderId: string, reason: string) => void;
+}
+
+/** Whether an order is waiting for a worker now (it then has a queue position). */
+export function isWaiting(row: Pick<OrderRecord, 'next_attempt_at' | 'status'>, now: number): boolean {
+  return row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
+}
+
+/**
+ * An order as the API shows it, from its row and what the flags decided at confirm time (its
+ * outbox payload, undefined when no notification was written; its loyalty points, if any) and,
+ * while it waits, its place in the queue. The same for every backend; only the reads differ.
+ */
+export function orderViewOf(
+  row: OrderRecord,
+  confirmed: { payload: Record<string, unknown> | undefined; points: number | undefined } | undefined,
+  queue: { position: number; estimatedWaitMs: number | null } | undefined,
+): OrderView {
+  const view: OrderView = {
+    orderId: row.id,
+    customerId: row.customer_id,
+    items: JSON.parse(row.items) as OrderItem[],
+    status: row.status,
+    history: JSON.parse(row.history) as StatusChange[],
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+  if (row.reason !== null) view.reason = row.reason;
+  if (row.status === 'confirmed' && confirmed) {
+    const { payload, points } = confirmed;
+    if (payload !== undefined) {
+      const recommendations = payload.recommendations;
+      view.notification = Array.isArray(recommendations) ? { status: 'queued', recommendations: recommendations as string[] } : { status: 'queued' };
+    } else {
+      const entry = view.history.findLast((h) => h.status === 'confirmed');
+      view.notification = { status: 'skipped', reason: entry?.reason ?? NOTIFY_SKIPPED_BY_FLAG };
+    }
+    if (points !== undefined) view.loyaltyPoints = points;
+  }
+  if (queue) {
+    view.queuePosition = queue.position;
+    view.estimatedWaitMs = queue.estimatedWaitMs;
+  }
+  return view;
 }

@@ -7,7 +7,7 @@ import { aggregateItems, oversoldUnits } from '../../domain/inventory.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE, IllegalTransitionError, sourcesOf } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, isWaiting, orderViewOf, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 // One cap for both stores' exact queue positions (it belongs with the ports; it still lives there).
 import { StoreUnavailable } from '../../domain/outcomes.js';
 
@@ -554,36 +554,12 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   }
 
   private async toView(row: Row, now: number): Promise<OrderView> {
-    const view: OrderView = {
-      orderId: row.id,
-      customerId: row.customer_id,
-      items: JSON.parse(row.items) as OrderItem[],
-      status: row.status,
-      history: JSON.parse(row.history) as StatusChange[],
-      createdAt: new Date(row.created_at).toISOString(),
-      updatedAt: new Date(row.updated_at).toISOString(),
-    };
-    if (row.reason !== null) view.reason = row.reason;
-    // What the flags decided at confirm time.
-    if (row.status === 'confirmed') {
-      const payload = row.payload as Record<string, unknown> | null | undefined;
-      if (payload != null) {
-        const recommendations = payload.recommendations;
-        view.notification = Array.isArray(recommendations) ? { status: 'queued', recommendations: recommendations as string[] } : { status: 'queued' };
-      } else {
-        const confirmed = view.history.findLast((h) => h.status === 'confirmed');
-        view.notification = { status: 'skipped', reason: confirmed?.reason ?? NOTIFY_SKIPPED_BY_FLAG };
-      }
-      if (row.points != null) view.loyaltyPoints = row.points;
-    }
-    const waiting = row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
-    if (waiting) {
-      const position = await this.queuePositionOf(row);
-      view.queuePosition = position;
-      view.estimatedWaitMs = this.estimateWait(position) ?? null;
-    }
-    return view;
+    // What the flags decided at confirm time, read with the row.
+    const confirmed = row.status === 'confirmed' ? { payload: (row.payload as Record<string, unknown> | null | undefined) ?? undefined, points: row.points ?? undefined } : undefined;
+    const position = isWaiting(row, now) ? await this.queuePositionOf(row) : undefined;
+    return orderViewOf(row, confirmed, position === undefined ? undefined : { position, estimatedWaitMs: this.estimateWait(position) ?? null });
   }
+
 
   /**
    * 1-based rank of a waiting order: counted exactly among the first EXACT_POSITIONS (one index

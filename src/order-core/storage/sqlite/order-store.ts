@@ -9,7 +9,7 @@ import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } fro
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
 import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
-import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
+import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, isWaiting, orderViewOf, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 
 export { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG };
 import { migrate } from './schema.js';
@@ -423,37 +423,15 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   }
 
   private toView(row: OrderRow, now: number): OrderView {
-    const view: OrderView = {
-      orderId: row.id,
-      customerId: row.customer_id,
-      items: JSON.parse(row.items) as OrderItem[],
-      status: row.status,
-      history: JSON.parse(row.history) as StatusChange[],
-      createdAt: new Date(row.created_at).toISOString(),
-      updatedAt: new Date(row.updated_at).toISOString(),
-    };
-    if (row.reason !== null) view.reason = row.reason;
     // What the flags decided at confirm time (two primary-key reads, for confirmed orders only).
-    if (row.status === 'confirmed') {
-      const payload = this.outboxPayload(row.id);
-      if (payload !== undefined) {
-        const recommendations = payload.recommendations;
-        view.notification = Array.isArray(recommendations) ? { status: 'queued', recommendations: recommendations as string[] } : { status: 'queued' };
-      } else {
-        const confirmed = view.history.findLast((h) => h.status === 'confirmed');
-        view.notification = { status: 'skipped', reason: confirmed?.reason ?? NOTIFY_SKIPPED_BY_FLAG };
-      }
-      const points = this.conn.prepare<[string], { points: number }>('SELECT points FROM loyalty_ledger WHERE order_id = ?').get(row.id)?.points;
-      if (points !== undefined) view.loyaltyPoints = points;
-    }
-    const waiting = row.next_attempt_at !== null && row.next_attempt_at <= now && (row.status === 'accepted' || row.status === 'payment_pending');
-    if (waiting) {
-      const position = this.queuePositionOf(row, now);
-      view.queuePosition = position;
-      view.estimatedWaitMs = this.estimateWait(position) ?? null;
-    }
-    return view;
+    const confirmed =
+      row.status === 'confirmed'
+        ? { payload: this.outboxPayload(row.id), points: this.conn.prepare<[string], { points: number }>('SELECT points FROM loyalty_ledger WHERE order_id = ?').get(row.id)?.points }
+        : undefined;
+    const position = isWaiting(row, now) ? this.queuePositionOf(row, now) : undefined;
+    return orderViewOf(row, confirmed, position === undefined ? undefined : { position, estimatedWaitMs: this.estimateWait(position) ?? null });
   }
+
 
   /**
    * 1-based rank of a waiting order in the queue: counted exactly among the first
