@@ -179,6 +179,7 @@ Examples:
       }
       const { migrateOrderStore } = await import('../order-core/migrate-store.js');
       const result = await migrateOrderStore({ url: store, partitions: opts.partitions, dryRun: opts.dryRun });
+      const { renderMigration } = await import('../ui/stack-status.js');
       await ctx.print(result, () => renderMigration(result));
     });
 
@@ -220,15 +221,4 @@ Examples:
       const status = await admin.status({ signal: runtime.signal });
       await ctx.print(status, () => ui.renderStackStatus(admin.url, status, ctx.paint()));
     });
-}
-
-/** `stack migrate` for a person: what was applied (or would run, with the SQL). */
-function renderMigration(r: { database: string; dryRun: boolean; from: number; current: number; latest: number; applied: number[]; sql: string[] }): string {
-  if (r.dryRun) {
-    if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing would run\n`;
-    const head = `-- dry run: ${r.database} is at schema version ${r.from}; applying ${r.applied.join(', ')} would run:\n`;
-    return `${head}${r.sql.map((statement) => `${statement};`).join('\n\n')}\n`;
-  }
-  if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing to apply\n`;
-  return `${r.database}: applied schema version${r.applied.length === 1 ? '' : 's'} ${r.applied.join(', ')}; now at version ${r.current}\n`;
 }

@@ -4,7 +4,7 @@ import { createFakeStackAdmin } from '../adapters/stack-admin/fake.js';
 import type { StackStatus } from '../adapters/stack-admin/port.js';
 import type { StatusSample } from '../stack-status/watch.js';
 import { createPaint, stripAnsi } from './color.js';
-import { renderStackStarted, renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
+import { renderMigration, renderStackStarted, renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
 
 const plain = createPaint(false);
 const colour = createPaint(true);
@@ -132,5 +132,18 @@ describe('renderStackStarted (stack up)', () => {
     expect(text).toContain('  logs      stderr\n');
     expect(renderStackStarted({ ...info, logFile: '/tmp/d/stack.log' }, plain)).toContain('  logs      /tmp/d/stack.log\n');
     expect(stripAnsi(renderStackStarted(info, colour))).toBe(text);
+  });
+});
+
+describe('renderMigration', () => {
+  const base = { database: 'postgres://app@db:5432/orders', from: 1, current: 2, latest: 2, applied: [2], sql: ['ALTER TABLE orders ADD COLUMN trace_parent text', 'CREATE TABLE loyalty_ledger (order_id text PRIMARY KEY)'] };
+  it('a dry run shows the SQL that would run, each statement ended', () => {
+    expect(renderMigration({ ...base, dryRun: true, current: 1 })).toBe(
+      '-- dry run: postgres://app@db:5432/orders is at schema version 1; applying 2 would run:\nALTER TABLE orders ADD COLUMN trace_parent text;\n\nCREATE TABLE loyalty_ledger (order_id text PRIMARY KEY);\n',
+    );
+  });
+  it('says what was applied, or that nothing was', () => {
+    expect(renderMigration({ ...base, dryRun: false })).toBe('postgres://app@db:5432/orders: applied schema version 2; now at version 2\n');
+    expect(renderMigration({ ...base, dryRun: false, applied: [], sql: [] })).toBe('postgres://app@db:5432/orders is at schema version 2 (the latest): nothing to apply\n');
   });
 });

@@ -91,3 +91,14 @@ export function renderStackStarted(info: StackStartedInfo, p: Paint): string {
     `Press Ctrl+C to stop: intake closes, in-flight orders finish, then it exits.\n`
   );
 }
+
+/** `stack migrate` for a person: what was applied (or would run, with the SQL). */
+export function renderMigration(r: { database: string; dryRun: boolean; from: number; current: number; latest: number; applied: number[]; sql: string[] }): string {
+  if (r.dryRun) {
+    if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing would run\n`;
+    const head = `-- dry run: ${r.database} is at schema version ${r.from}; applying ${r.applied.join(', ')} would run:\n`;
+    return `${head}${r.sql.map((statement) => `${statement};`).join('\n\n')}\n`;
+  }
+  if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing to apply\n`;
+  return `${r.database}: applied schema version${r.applied.length === 1 ? '' : 's'} ${r.applied.join(', ')}; now at version ${r.current}\n`;
+}
