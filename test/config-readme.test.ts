@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envVarName } from '../src/config/load.js';
-import { ConfigSchema, FlagsConfigSchema, ForecastConfigSchema, PreflightConfigSchema, ScaleConfigSchema, StackConfigSchema, WatchConfigSchema } from '../src/config/schema.js';
+import { ConfigSchema, FlagsConfigSchema, RegionConfigSchema, ForecastConfigSchema, PreflightConfigSchema, ScaleConfigSchema, StackConfigSchema, WatchConfigSchema } from '../src/config/schema.js';
 import { REPO_ROOT } from './support/stack.js';
 
 /** README.md's "## Configuration" section, up to the next second-level heading. */
@@ -19,7 +19,15 @@ const sections = { stack: StackConfigSchema.shape, forecast: ForecastConfigSchem
 
 describe('README "Configuration" lists every key of the schema', () => {
   it('covers every section of ConfigSchema', () => {
-    expect(Object.keys(ConfigSchema.shape).sort()).toEqual(Object.keys(sections).sort());
+    // regions is a map of names the user picks, documented as one row (below), not a key each.
+    expect(Object.keys(ConfigSchema.shape).sort()).toEqual([...Object.keys(sections), 'regions'].sort());
+  });
+
+  it('regions.<name> with its fields and that it is file only', () => {
+    const row = configurationSection().split('\n').find((l) => l.startsWith('|') && l.includes('`regions.<name>`'));
+    expect(row, 'a table row for `regions.<name>`').toBeDefined();
+    for (const field of Object.keys(RegionConfigSchema.shape)) expect(row).toContain(`\`${field}\``);
+    expect(row).toContain('file only');
   });
 
   const section = configurationSection();

@@ -242,6 +242,21 @@ export const PreflightConfigSchema = z
 
 export type PreflightConfig = z.infer<typeof PreflightConfigSchema>;
 
+/** One region of an active-passive pair (`surgectl region status`, failover). */
+export const RegionConfigSchema = z
+  .object({
+    /** The region's PostgreSQL (postgres://user@host:port/db; a password is never shown). */
+    store: z.string().refine((v) => /^postgres(ql)?:\/\/[^/]/.test(v), 'expected a PostgreSQL URL such as postgres://app@10.0.0.5:5432/orders'),
+    /** The region's order intake (its /readyz tells whether it takes orders). */
+    intakeUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL such as http://10.0.0.5:8080').optional(),
+  })
+  .strict();
+
+/** Region name -> region, e.g. `a: {store: postgres://…, intakeUrl: http://…}`. File only (no environment layering). */
+export const RegionsConfigSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region name is lower-case letters, digits and dashes'), RegionConfigSchema);
+
+export type RegionConfig = z.infer<typeof RegionConfigSchema>;
+
 /**
  * surgectl.yaml. Every section is optional; unknown keys are errors (a typo must not be ignored).
  * Sections are added here as features land; each documents its units.
@@ -254,6 +269,7 @@ export const ConfigSchema = z
     flags: FlagsConfigSchema.default(FlagsConfigSchema.parse({})),
     watch: WatchConfigSchema.default(WatchConfigSchema.parse({})),
     preflight: PreflightConfigSchema.default(PreflightConfigSchema.parse({})),
+    regions: RegionsConfigSchema.default({}),
   })
   .strict();
 

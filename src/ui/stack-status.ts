@@ -1,3 +1,5 @@
+import type { RegionRow } from '../regions/status.js';
+import { renderTable } from './table.js';
 import type { StackStatus } from '../adapters/stack-admin/port.js';
 import type { StackStartedInfo } from '../order-core/stack.js';
 import type { StatusSample } from '../stack-status/watch.js';
@@ -101,4 +103,18 @@ export function renderMigration(r: { database: string; dryRun: boolean; from: nu
   }
   if (r.applied.length === 0) return `${r.database} is at schema version ${r.current} (the latest): nothing to apply\n`;
   return `${r.database}: applied schema version${r.applied.length === 1 ? '' : 's'} ${r.applied.join(', ')}; now at version ${r.current}\n`;
+}
+
+/** `surgectl region status`: a row per region. */
+export function renderRegionStatus(rows: readonly RegionRow[], p: Paint): string {
+  if (rows.length === 0) return 'no regions in surgectl.yaml (regions: {a: {store: postgres://…, intakeUrl: http://…}, b: …})\n';
+  return renderTable(rows, [
+    { header: 'region', value: (r) => r.name },
+    { header: 'role', value: (r) => (r.role === 'unreachable' ? p.red(r.role) : r.role === 'primary' && r.readOnly ? p.yellow('primary (fenced)') : r.role) },
+    { header: 'store', value: (r) => r.store },
+    { header: 'lsn', value: (r) => r.lsn },
+    { header: 'lag', value: (r) => (r.role === 'standby' ? (r.lagBytes === undefined ? '?' : `${r.lagBytes} B${r.replayLagSeconds == null ? '' : `, ${r.replayLagSeconds.toFixed(1)} s`}`) : r.role === 'primary' ? `${r.replicas?.length ?? 0} replica(s)` : r.error) },
+    { header: 'intake', value: (r) => (r.intake === 'ready' ? p.green(r.intake) : r.intake) },
+    { header: 'traffic', value: (r) => (r.takesTraffic ? p.green('yes') : 'no') },
+  ]);
 }
