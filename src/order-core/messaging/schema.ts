@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { SurgeError } from '../../errors.js';
-import { connectForMigration, redactUrl, type MigrateResult } from '../storage/postgres/schema.js';
+import { applyMigrations, connectForMigration, redactUrl, type MigrateResult } from '../storage/postgres/schema.js';
 
 /*
  * The work queue's dispatch records (the transactional outbox of the RabbitMQ work queue), kept in
@@ -95,49 +95,23 @@ export async function enqueueWork(client: pg.ClientBase | pg.Pool, orderIds: rea
 export async function migrateMessaging(db: pg.Pool | string, opts: { dryRun?: boolean } = {}): Promise<MigrateResult> {
   const where = typeof db === 'string' ? redactUrl(db) : 'the order store database';
   const { client, done } = await connectForMigration(db, where, 'the work queue outbox', 'check that PostgreSQL is running and that the URL names the order store database');
-  let locked = false;
-  try {
-    if (opts.dryRun !== true) {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_KEY]);
-      locked = true;
-    }
-    const hasOrders = (await client.query<{ t: string | null }>("SELECT to_regclass('orders')::text AS t")).rows[0]?.t != null;
-    if (!hasOrders) {
-      throw new SurgeError('SRG_STACK_STORE_VERSION', `the order store database ${where} has no orders table, so the work queue outbox cannot be added to it`, {
-        hint: 'migrate the order store first (surgectl stack migrate --store <url>), then start the stack with the RabbitMQ queue',
-      });
-    }
-    const exists = (await client.query<{ t: string | null }>("SELECT to_regclass('messaging_migrations')::text AS t")).rows[0]?.t != null;
-    const current = exists ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM messaging_migrations')).rows[0]?.v ?? 0) : 0;
-    if (current > MESSAGING_LATEST_VERSION) {
-      throw new SurgeError('SRG_STACK_STORE_VERSION', `the work queue outbox in ${where} is at version ${current}, newer than the ${MESSAGING_LATEST_VERSION} this surgectl knows`, {
-        hint: 'a newer surgectl migrated it: run that version, or point the stack at another database',
-      });
-    }
-    const pending = MESSAGING_MIGRATIONS.filter((m) => m.version > current);
-    const record = (m: MessagingMigration) => `INSERT INTO messaging_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}')`;
-    const sql = [...(exists ? [] : [BOOTSTRAP_SQL]), ...pending.flatMap((m) => [...m.sql, record(m)])];
-    if (opts.dryRun === true) return { applied: [], current, sql };
-    if (!exists) await client.query(BOOTSTRAP_SQL);
-    const applied: number[] = [];
-    for (const m of pending) {
-      await client.query('BEGIN');
-      try {
-        for (const s of m.sql) await client.query(s);
-        await client.query(record(m));
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw new SurgeError('SRG_STACK_STORE_VERSION', `work queue outbox migration ${m.version} (${m.name}) of ${where} failed: ${(err as Error).message}`, {
-          hint: 'the version was rolled back whole; check that the user may create tables, functions and triggers in that database, then start again',
-          cause: err,
+  return applyMigrations(client, done, {
+    table: 'messaging_migrations',
+    bootstrapSql: BOOTSTRAP_SQL,
+    lockKey: MIGRATE_LOCK_KEY,
+    latest: MESSAGING_LATEST_VERSION,
+    dryRun: opts.dryRun === true,
+    migrations: MESSAGING_MIGRATIONS.map((m) => ({ version: m.version, name: m.name, statements: () => m.sql })),
+    async check(c) {
+      const hasOrders = (await c.query<{ t: string | null }>("SELECT to_regclass('orders')::text AS t")).rows[0]?.t != null;
+      if (!hasOrders) {
+        throw new SurgeError('SRG_STACK_STORE_VERSION', `the order store database ${where} has no orders table, so the work queue outbox cannot be added to it`, {
+          hint: 'migrate the order store first (surgectl stack migrate --store <url>), then start the stack with the RabbitMQ queue',
         });
       }
-      applied.push(m.version);
-    }
-    return { applied, current: applied.at(-1) ?? current, sql };
-  } finally {
-    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => undefined);
-    await done().catch(() => undefined);
-  }
+    },
+    newer: (current) => `the work queue outbox in ${where} is at version ${current}, newer than the ${MESSAGING_LATEST_VERSION} this surgectl knows`,
+    failed: (m, err) => `work queue outbox migration ${m.version} (${m.name}) of ${where} failed: ${err}`,
+    failHint: 'the version was rolled back whole; check that the user may create tables, functions and triggers in that database, then start again',
+  });
 }

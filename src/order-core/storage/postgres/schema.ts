@@ -203,26 +203,69 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
   }
   const where = opts.location ?? (typeof db === 'string' ? redactUrl(db) : '(pooled connection)');
   const { client, done } = await connectForMigration(db, where, 'the order store', 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in');
+  const pending = MIGRATIONS.filter((m) => m.version <= target);
+  const ctx: MigrationContext = { partitions };
+  return applyMigrations(client, done, {
+    table: 'schema_migrations',
+    bootstrapSql: BOOTSTRAP_SQL,
+    lockKey: MIGRATE_LOCK_KEY,
+    latest: LATEST_VERSION,
+    dryRun: opts.dryRun === true,
+    migrations: pending.map((m) => ({ version: m.version, name: m.name, statements: () => m.sql(ctx) })),
+    newer: (current) => `the order store database ${where} is at schema version ${current}, newer than the ${LATEST_VERSION} this surgectl knows`,
+    failed: (m, err) => `migration ${m.version} (${m.name}) of the order store database ${where} failed: ${err}`,
+    failHint: 'the version was rolled back whole; check that the user may create tables in that database, then run surgectl stack migrate again',
+  });
+}
+
+/** One versioned migration as the runner applies it: its statements are built only when it is pending. */
+export interface VersionedMigration {
+  version: number;
+  name: string;
+  statements(): string[];
+}
+
+/**
+ * The one migration runner (the order store's schema, the work outbox's): under an advisory
+ * lock (not taken for a dry run), reads the highest version recorded in `table` (created by
+ * `bootstrapSql` when missing), refuses a database from a newer version, then applies each
+ * pending migration in its own transaction with its record row. `dryRun` returns the SQL and
+ * changes nothing. Always ends the connection.
+ */
+export async function applyMigrations(
+  client: pg.ClientBase,
+  done: () => Promise<void>,
+  o: {
+    table: string;
+    bootstrapSql: string;
+    lockKey: number;
+    latest: number;
+    dryRun: boolean;
+    migrations: readonly VersionedMigration[];
+    /** Runs first (under the lock): throws when the database cannot take these migrations. */
+    check?: (client: pg.ClientBase) => Promise<void>;
+    newer(current: number): string;
+    failed(m: VersionedMigration, error: string): string;
+    failHint: string;
+  },
+): Promise<MigrateResult> {
   let locked = false;
   try {
-    if (opts.dryRun !== true) {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_KEY]);
+    if (!o.dryRun) {
+      await client.query('SELECT pg_advisory_lock($1)', [o.lockKey]);
       locked = true;
     }
-    const exists = (await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t")).rows[0]?.t != null;
-    const current = exists ? ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
-    if (current > LATEST_VERSION) {
-      throw new SurgeError('SRG_STACK_STORE_VERSION', `the order store database ${where} is at schema version ${current}, newer than the ${LATEST_VERSION} this surgectl knows`, {
-        hint: 'a newer surgectl migrated it: run that version, or point the stack at another database',
-      });
+    await o.check?.(client);
+    const exists = (await client.query<{ t: string | null }>(`SELECT to_regclass('${o.table}')::text AS t`)).rows[0]?.t != null;
+    const current = exists ? ((await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${o.table}`)).rows[0]?.v ?? 0) : 0;
+    if (current > o.latest) {
+      throw new SurgeError('SRG_STACK_STORE_VERSION', o.newer(current), { hint: 'a newer surgectl migrated it: run that version, or point the stack at another database' });
     }
-    const pending = MIGRATIONS.filter((m) => m.version > current && m.version <= target);
-    const ctx: MigrationContext = { partitions };
-    const plan = pending.map((m) => ({ m, statements: m.sql(ctx) }));
-    const record = (m: Migration) => `INSERT INTO schema_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}')`;
-    const sql = [...(exists ? [] : [BOOTSTRAP_SQL]), ...plan.flatMap(({ m, statements }) => [...statements, record(m)])];
-    if (opts.dryRun === true) return { applied: [], current, sql };
-    if (!exists) await client.query(BOOTSTRAP_SQL);
+    const record = (m: VersionedMigration) => `INSERT INTO ${o.table} (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}')`;
+    const plan = o.migrations.filter((m) => m.version > current).map((m) => ({ m, statements: m.statements() }));
+    const sql = [...(exists ? [] : [o.bootstrapSql]), ...plan.flatMap(({ m, statements }) => [...statements, record(m)])];
+    if (o.dryRun) return { applied: [], current, sql };
+    if (!exists) await client.query(o.bootstrapSql);
     const applied: number[] = [];
     for (const { m, statements } of plan) {
       await client.query('BEGIN');
@@ -232,16 +275,13 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new SurgeError('SRG_STACK_STORE_VERSION', `migration ${m.version} (${m.name}) of the order store database ${where} failed: ${(err as Error).message}`, {
-          hint: 'the version was rolled back whole; check that the user may create tables in that database, then run surgectl stack migrate again',
-          cause: err,
-        });
+        throw new SurgeError('SRG_STACK_STORE_VERSION', o.failed(m, (err as Error).message), { hint: o.failHint, cause: err });
       }
       applied.push(m.version);
     }
     return { applied, current: applied.at(-1) ?? current, sql };
   } finally {
-    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => undefined);
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [o.lockKey]).catch(() => undefined);
     await done().catch(() => undefined);
   }
 }
