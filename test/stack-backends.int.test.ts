@@ -1,9 +1,8 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../src/order-core/domain/types.js';
 import { runMain } from './support/cli.js';
 import { freePort } from './support/ports.js';
-import { createTestDatabase, PG_HOST, PG_PORT, pgUrl, requirePostgres, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, pgUrl, requirePostgres, startPostgresRelay, type TestDatabase } from './support/postgres.js';
 import { httpClient, startTestStack, tempDir, waitFor, writeSeedFile, type HttpClient, type TestStack } from './support/stack.js';
 
 /**
@@ -205,42 +204,11 @@ describe.each(backends)('the order stack on $name', (backend) => {
   });
 });
 
-/**
- * A TCP relay in front of the real PostgreSQL, so a test can make the server go away for one
- * stack (every connection cut, new ones refused) and come back on the same port.
- */
-async function relay(): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = createServer((client) => {
-        const upstream = connect(PG_PORT, PG_HOST);
-        for (const sock of [client, upstream]) {
-          sockets.add(sock);
-          sock.on('close', () => sockets.delete(sock));
-          sock.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve());
-      server = s;
-    });
-  const stop = async () => {
-    for (const sock of sockets) sock.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  };
-  await listen();
-  return { port, cut: stop, restore: listen, close: stop };
-}
 
 describe.skipIf(!pgUp)('the order stack when PostgreSQL goes away', () => {
   it('answers 503 ORDER_STORE_UNAVAILABLE with Retry-After and /readyz not ready while it is away, and recovers when it is back', async () => {
     const db = await createTestDatabase('surgectl_stack_away');
-    const proxy = await relay();
+    const proxy = await startPostgresRelay();
     let stack: TestStack | undefined;
     let http: HttpClient | undefined;
     try {

@@ -1,3 +1,5 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from './ports.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -66,4 +68,51 @@ export async function createTestDatabase(prefix = 'surgectl_test'): Promise<Test
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
+}
+
+/** A TCP relay in front of the real PostgreSQL (see {@link startPostgresRelay}). */
+export interface PostgresRelay {
+  port: number;
+  /** Every connection cut and new ones refused: the server "went away". */
+  cut(): Promise<void>;
+  /** Listening again on the same port: the server is back. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP relay in front of the real PostgreSQL, so a test can make the server go away for one
+ * store or stack (every connection cut, new ones refused) and come back on the same port.
+ */
+export async function startPostgresRelay(): Promise<PostgresRelay> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect(PG_PORT, PG_HOST);
+        for (const sock of [client, upstream]) {
+          sockets.add(sock);
+          sock.on('close', () => sockets.delete(sock));
+          sock.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+      server = s;
+    });
+  const cut = async () => {
+    const s = server;
+    server = undefined;
+    for (const sock of sockets) sock.destroy();
+    if (s !== undefined) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await listen();
+  return { port, cut, restore: listen, close: cut };
 }

@@ -1,9 +1,8 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { acceptRequest, silentLogger, waitFor } from '../../../../test/support/order-engine.js';
 import { freePort } from '../../../../test/support/ports.js';
-import { createTestDatabase, PG_HOST, PG_PORT, pgUrl, requirePostgres, type TestDatabase } from '../../../../test/support/postgres.js';
+import { createTestDatabase, pgUrl, requirePostgres, startPostgresRelay, type TestDatabase } from '../../../../test/support/postgres.js';
 import { SurgeError } from '../../../errors.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import type { AcceptOutcome } from '../ports.js';
@@ -45,42 +44,6 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, value
   }
 }
 
-/**
- * A TCP relay in front of the real PostgreSQL, so a test can make the server "go away" for one
- * store (every connection cut, new ones refused) and come back on the same port.
- */
-async function relay(): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = createServer((client) => {
-        const upstream = connect(PG_PORT, PG_HOST);
-        for (const sock of [client, upstream]) {
-          sockets.add(sock);
-          sock.on('close', () => sockets.delete(sock));
-          sock.on('error', () => {
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve());
-      server = s;
-    });
-  const cut = async () => {
-    const s = server;
-    server = undefined;
-    for (const sock of sockets) sock.destroy();
-    if (s !== undefined) await new Promise<void>((r) => s.close(() => r()));
-  };
-  await listen();
-  return { port, cut, restore: listen, close: cut };
-}
 
 describe.skipIf(!pgUp)('postgres order store', () => {
   it('group-commits concurrent accepts in one statement that answers nobody before it commits', async () => {
@@ -190,7 +153,7 @@ describe.skipIf(!pgUp)('postgres order store', () => {
 
   it('turns not healthy and rejects accepts with StoreUnavailable while PostgreSQL is away, and recovers when it is back', async () => {
     const db = await database();
-    const proxy = await relay();
+    const proxy = await startPostgresRelay();
     cleanups.push(() => proxy.close());
     const store = await openStore(pgUrl(db.name, proxy.port), { refreshMs: 50, connectTimeoutMs: 1_000 });
     await store.seed([{ sku: 'DN-A', name: 'DN-A', priceCents: 100, stock: 5 }], () => []);
