@@ -13,17 +13,25 @@ describe('stackOptionsFromConfig', () => {
   it('carries every key of the stack config section over, under the same name', () => {
     const config = StackConfigSchema.parse({ port: 0, adminToken: 'x'.repeat(20), seedInventory: 'seed.yaml', rateLimit: 50, logLevel: 'warn' });
     const { optionLabels, store, ...options } = stackOptionsFromConfig(config);
-    // store and storePool become one option, the store choice (below)
-    const { store: _store, storePool: _storePool, ...plain } = config;
+    // store, storePool and the read replica become one option, the store choice (below)
+    const { store: _store, storePool: _storePool, readReplica: _replica, readReplicaMaxLagMs: _lag, ...plain } = config;
     expect(options).toEqual(plain);
-    expect([...Object.keys(options), 'store', 'storePool'].sort()).toEqual(Object.keys(StackConfigSchema.shape).sort());
+    expect([...Object.keys(options), 'store', 'storePool', 'readReplica', 'readReplicaMaxLagMs'].sort()).toEqual(Object.keys(StackConfigSchema.shape).sort());
     expect(store).toEqual({ kind: 'sqlite' });
     expect(optionLabels).toBe(STACK_FLAG_LABELS);
   });
 
   it('turns stack.store and stack.storePool into the store choice; a bad store is refused without echoing it', () => {
     const url = 'postgres://app:s3cret@db.internal:5432/orders';
-    expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: url, storePool: 25 })).store).toEqual({ kind: 'postgres', url, poolSize: 25 });
+    expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: url, storePool: 25 })).store).toEqual({ kind: 'postgres', url, poolSize: 25, readReplicaMaxLagMs: 1_000 });
+    const replica = 'postgres://app@db-replica.internal:5432/orders';
+    expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: url, readReplica: replica, readReplicaMaxLagMs: 250 })).store).toEqual({
+      kind: 'postgres',
+      url,
+      poolSize: 10,
+      readReplica: replica,
+      readReplicaMaxLagMs: 250,
+    });
     expect(stackOptionsFromConfig(StackConfigSchema.parse({ store: 'sqlite', storePool: 25 })).store).toEqual({ kind: 'sqlite' });
     for (const bad of ['mysql://app:s3cret@db/orders', 'postgres://app:s3cret@db.internal:5432', 'sqlite3']) {
       const r = StackConfigSchema.safeParse({ store: bad });

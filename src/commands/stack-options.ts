@@ -14,6 +14,8 @@ export const STACK_FLAG_LABELS: Readonly<Required<StackOptionLabels>> = Object.f
   workers: '--workers',
   dataDir: '--data-dir',
   store: '--store',
+  queue: '--queue',
+  cache: '--cache',
   seedInventory: '--seed-inventory',
   rateLimit: '--rate-limit',
   maxBacklog: '--max-backlog',
@@ -53,6 +55,8 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
     workers: config.workers,
     dataDir: config.dataDir,
     store: storeFromConfig(config),
+    queue: config.queue,
+    cache: config.cache,
     seedInventory: config.seedInventory,
     rateLimit: config.rateLimit,
     maxBacklog: config.maxBacklog,
@@ -78,6 +82,14 @@ export function stackOptionsFromConfig(config: StackConfig): StackOptions {
 }
 
 /** `stack.store` ('sqlite' or a postgres:// URL, already validated) and `stack.storePool` as the core's store option. */
-export function storeFromConfig(config: Pick<StackConfig, 'store' | 'storePool'>): StoreOption {
-  return config.store === 'sqlite' ? { kind: 'sqlite' } : { kind: 'postgres', url: config.store, poolSize: config.storePool };
+export function storeFromConfig(config: Pick<StackConfig, 'store' | 'storePool' | 'readReplica' | 'readReplicaMaxLagMs'>): StoreOption {
+  return config.store === 'sqlite'
+    ? { kind: 'sqlite' }
+    : {
+        kind: 'postgres',
+        url: config.store,
+        poolSize: config.storePool,
+        ...(config.readReplica !== undefined ? { readReplica: config.readReplica } : {}),
+        readReplicaMaxLagMs: config.readReplicaMaxLagMs,
+      };
 }

@@ -15,6 +15,10 @@ const UP_FLAGS: Record<string, keyof StackConfig> = {
   dataDir: 'dataDir',
   store: 'store',
   storePool: 'storePool',
+  readReplica: 'readReplica',
+  readReplicaMaxLag: 'readReplicaMaxLagMs',
+  queue: 'queue',
+  cache: 'cache',
   seedInventory: 'seedInventory',
   rateLimit: 'rateLimit',
   maxBacklog: 'maxBacklog',
@@ -77,6 +81,10 @@ Examples:
     .option('--data-dir <dir>', 'where the SQLite order store, payment ledger and log live (default .surgectl/data)')
     .option('--store <sqlite|postgres://…>', "the order store: 'sqlite' (embedded, in --data-dir) or a PostgreSQL URL that several stacks share; migrated at start when behind (default sqlite)")
     .option('--store-pool <n>', 'connections this process keeps open to PostgreSQL (default 10)', wholeNumber({ min: 1 }))
+    .option('--read-replica <postgres://…>', 'a streaming replica of --store for order status reads; reads go to the primary while its lag is above --read-replica-max-lag')
+    .option('--read-replica-max-lag <duration>', 'replay lag above which status reads go back to the primary (default 1s)', durationMs({ minMs: 0 }))
+    .option('--queue <amqp://…>', 'RabbitMQ carrying accepted orders to the workers (durable quorum queue, transactional outbox, dead-letter queue); needs --store postgres://…')
+    .option('--cache <redis://…>', 'Redis for rate-limit buckets shared by every intake process and a cache of GET /v1/inventory')
     .option('--seed-inventory <file|N>', 'catalog file (YAML/JSON/CSV) or N units of each default sku', seedInventory)
     .option('--rate-limit <n|off>', "requests per second per client address, or 'off' (default off)", orOff(positiveNumber()))
     .option('--max-backlog <n>', 'waiting orders above which new orders get 503 + Retry-After (default 20000)', wholeNumber())

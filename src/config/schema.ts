@@ -52,6 +52,14 @@ export const StackConfigSchema = z
       .default('sqlite'),
     /** Connections each stack process keeps open to PostgreSQL (used with a postgres:// store). */
     storePool: z.number().int().min(1).max(1_000).default(10),
+    /** A streaming replica of the PostgreSQL store for order status reads (postgres://…); the password is a secret. */
+    readReplica: z.string().refine((v) => /^postgres(ql)?:\/\/[^/]/.test(v), 'expected a PostgreSQL URL such as postgres://app@10.0.0.6:5432/orders').optional(),
+    /** Replay lag of readReplica above which status reads go back to the primary, ms. */
+    readReplicaMaxLagMs: z.number().int().min(0).max(3_600_000).default(1_000),
+    /** RabbitMQ (amqp://user@host:port/vhost) carrying accepted orders to the workers; needs a PostgreSQL store. */
+    queue: z.string().refine((v) => /^amqps?:\/\/[^/]/.test(v), 'expected an AMQP URL such as amqp://app@10.0.0.7:5672/orders').optional(),
+    /** Redis (redis://…) for rate-limit buckets shared by every intake process and the inventory cache. */
+    cache: z.string().refine((v) => /^rediss?:\/\/[^/]/.test(v), 'expected a Redis URL such as redis://10.0.0.8:6379/0').optional(),
     /** A YAML/JSON/CSV catalog file, or N units of stock for each sku of the default catalog. */
     seedInventory: z.union([z.number().int().min(0), z.string().min(1).describe('a YAML/JSON/CSV file path')]).optional(),
     rateLimit: rateLimit.default(D.rateLimit),

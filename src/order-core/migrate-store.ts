@@ -1,4 +1,4 @@
-import { shownStoreUrl } from './stack-options.js';
+import { withoutPassword } from '../util/url.js';
 
 /** Options of migrateOrderStore (`surgectl stack migrate`). */
 export interface MigrateOrderStoreOptions {
@@ -41,7 +41,7 @@ export async function migrateOrderStore(opts: MigrateOrderStoreOptions): Promise
   const dryRun = opts.dryRun === true;
   const from = dryRun ? r.current : r.applied.length > 0 ? r.applied[0]! - 1 : r.current;
   return {
-    database: shownStoreUrl(opts.url),
+    database: withoutPassword(opts.url, 'PostgreSQL'),
     dryRun,
     from,
     current: r.current,

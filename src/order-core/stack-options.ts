@@ -1,6 +1,7 @@
 import { SurgeError } from '../errors.js';
 import type { LogLevel } from './logger.js';
 import type { TracingOptions } from './tracing.js';
+import { withoutPassword } from '../util/url.js';
 
 /**
  * Which order store the stack runs on. SQLite (the default) is embedded: one process, its file in
@@ -17,6 +18,13 @@ export type StoreOption =
       poolSize?: number | undefined;
       /** Hash partitions of the orders table, used only when the start creates the schema. Default 8. */
       partitions?: number | undefined;
+      /**
+       * postgres://… of a streaming replica of `url`: order status reads (GET /v1/orders/:id) go
+       * there while its replay lag is within readReplicaMaxLagMs, else to the primary. Default: none.
+       */
+      readReplica?: string | undefined;
+      /** Replay lag above which reads go back to the primary, ms. Default 1 000. */
+      readReplicaMaxLagMs?: number | undefined;
     };
 
 /**
@@ -48,6 +56,17 @@ export interface StackOptions {
    * Default { kind: 'sqlite' }.
    */
   store?: StoreOption | string;
+  /**
+   * amqp://user[:password]@host:port/vhost of RabbitMQ: accepted orders reach the workers through
+   * a durable quorum queue fed by a transactional outbox (PostgreSQL store only). Default: none,
+   * the workers take jobs from the store itself.
+   */
+  queue?: string | undefined;
+  /**
+   * redis://… : rate-limit buckets shared by every intake process and a read-through cache of
+   * GET /v1/inventory (never the source of truth). Default: none (per-process limits, no cache).
+   */
+  cache?: string | undefined;
   /**
    * A YAML/JSON/CSV catalog file (relative to the cwd), or N units of stock for each sku of the
    * default catalog. Default: the default catalog on a fresh store; an existing store keeps its stock.
@@ -124,7 +143,7 @@ export type StackOptionName = Exclude<keyof StackOptions, 'optionLabels'>;
 /** Labels by option name; `logFile` is the log destination of runStackForeground. */
 export type StackOptionLabels = Partial<Record<StackOptionName | 'logFile', string>>;
 
-type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing' | 'color';
+type Optional = 'adminToken' | 'seedInventory' | 'unleashUrl' | 'unleashClientToken' | 'tracing' | 'color' | 'queue' | 'cache';
 
 /** StackOptions with every default applied (labels left out; dataDir as given; the store as a StoreOption). */
 export type ResolvedStackOptions = Required<Omit<StackOptions, Optional | 'optionLabels' | 'store'>> & { store: StoreOption } & Pick<StackOptions, Optional>;
@@ -181,6 +200,8 @@ const OPTION_NAMES = Object.keys({
   workers: true,
   dataDir: true,
   store: true,
+  queue: true,
+  cache: true,
   seedInventory: true,
   rateLimit: true,
   maxBacklog: true,
@@ -240,21 +261,8 @@ export function optionLabel(labels: StackOptionLabels | undefined, name: StackOp
   return labels?.[name] ?? name;
 }
 
-/**
- * A PostgreSQL URL as it may be shown and logged: postgres://user@host:port/db, without the
- * password (the user stays: who connects is no secret).
- */
-export function shownStoreUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(unparseable PostgreSQL URL)';
-  }
-}
 
 /** The order store in one line for logs and messages: "SQLite <dataDir>" or "PostgreSQL postgres://user@host:port/db". */
 export function describeStore(store: StoreOption, dataDir: string): string {
-  return store.kind === 'postgres' ? `PostgreSQL ${shownStoreUrl(store.url)}` : `SQLite ${dataDir}`;
+  return store.kind === 'postgres' ? `PostgreSQL ${withoutPassword(store.url, 'PostgreSQL')}` : `SQLite ${dataDir}`;
 }

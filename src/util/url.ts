@@ -26,6 +26,21 @@ export function withoutUrlCredentials(text: string, mark = ''): string {
   }
 }
 
+/**
+ * A connection URL (postgres://, amqp://, redis://) as it may be shown and logged: the password
+ * left out, the user kept (it says who connects and is no secret). Text that does not parse as a
+ * URL is not echoed (it may hold a password): `(unparseable <what> URL)`.
+ */
+export function withoutPassword(url: string, what = 'connection'): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return `(unparseable ${what} URL)`;
+  }
+}
+
 /** The URL as it may be shown: without user and password, and without a trailing slash. */
 export function withoutCredentials(url: string): string {
   return withoutUrlCredentials(url).replace(/\/+$/, '');

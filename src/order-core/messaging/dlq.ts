@@ -1,6 +1,7 @@
 import type amqp from 'amqplib';
 import { SurgeError } from '../../errors.js';
-import { assertTopology, connectBroker, decodeWorkMessage, encodeWorkMessage, redactAmqpUrl, resolveTopology, workPublishOptions, type WorkQueueTopology } from './work-queue.js';
+import { assertTopology, connectBroker, decodeWorkMessage, encodeWorkMessage, resolveTopology, workPublishOptions, type WorkQueueTopology } from './work-queue.js';
+import { withoutPassword } from '../../util/url.js';
 
 /*
  * The dead-letter queue of the work queue, for `surgectl stack dlq list | show <id> | redrive`.
@@ -91,7 +92,7 @@ function describeLetter(msg: amqp.GetMessage): DeadLetterDetail | undefined {
 /** Opens a connection with the queues declared, runs `fn`, closes it (returning every unacked message). */
 async function withBroker<T>(opts: DeadLetterQueueOptions, fn: (conn: amqp.ChannelModel, t: ReturnType<typeof resolveTopology>) => Promise<T>): Promise<T> {
   const t = resolveTopology(opts);
-  const where = redactAmqpUrl(opts.url);
+  const where = withoutPassword(opts.url, 'AMQP');
   let conn: amqp.ChannelModel;
   try {
     conn = await connectBroker(opts.url, opts.timeoutMs ?? 5_000);

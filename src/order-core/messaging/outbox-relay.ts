@@ -4,8 +4,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { SurgeError } from '../../errors.js';
 import { abortableDelay, fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
-import { redactUrl } from '../storage/postgres/schema.js';
-import { assertTopology, connectBroker, encodeWorkMessage, redactAmqpUrl, resolveTopology, workPublishOptions, type WorkQueueTopology } from './work-queue.js';
+import { assertTopology, connectBroker, encodeWorkMessage, resolveTopology, workPublishOptions, type WorkQueueTopology } from './work-queue.js';
+import { withoutPassword } from '../../util/url.js';
 
 /*
  * The relay of the transactional outbox: work_outbox rows (committed with their orders, see
@@ -88,7 +88,7 @@ export class OutboxRelay {
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.topology = resolveTopology(opts);
-    this.broker = redactAmqpUrl(opts.amqpUrl);
+    this.broker = withoutPassword(opts.amqpUrl, 'AMQP');
     const confirmTimeout = opts.confirmTimeoutMs ?? 10_000;
     this.pool = new pg.Pool({
       connectionString: opts.databaseUrl,
@@ -263,7 +263,7 @@ export class OutboxRelay {
           // once per outage: the next line is the "answers again" one
           const pending = await this.report().then((r) => r.pending, () => undefined);
           if (kind === 'broker') logger.error({ err, broker: this.broker, pending }, `RabbitMQ ${this.broker} is unreachable; orders wait in the outbox (${pending ?? 'unknown'} unsent) and are published when it is back`);
-          else if (kind === 'database') logger.error({ err, database: redactUrl(this.opts.databaseUrl) }, `PostgreSQL ${redactUrl(this.opts.databaseUrl)} is unreachable; the outbox relay waits for it`);
+          else if (kind === 'database') logger.error({ err, database: withoutPassword(this.opts.databaseUrl, 'PostgreSQL') }, `PostgreSQL ${withoutPassword(this.opts.databaseUrl, 'PostgreSQL')} is unreachable; the outbox relay waits for it`);
           else logger.error({ err }, 'the outbox relay failed a batch (a bug?); trying again');
         }
         outage = kind;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SurgeError } from '../../errors.js';
-import { applyMigrations, connectForMigration, redactUrl, type MigrateResult } from '../storage/postgres/schema.js';
+import { applyMigrations, connectForMigration, type MigrateResult } from '../storage/postgres/schema.js';
+import { withoutPassword } from '../../util/url.js';
 
 /*
  * The work queue's dispatch records (the transactional outbox of the RabbitMQ work queue), kept in
@@ -93,7 +94,7 @@ export async function enqueueWork(client: pg.ClientBase | pg.Pool, orderIds: rea
  * version newer than this code, or a migration fails.
  */
 export async function migrateMessaging(db: pg.Pool | string, opts: { dryRun?: boolean } = {}): Promise<MigrateResult> {
-  const where = typeof db === 'string' ? redactUrl(db) : 'the order store database';
+  const where = typeof db === 'string' ? withoutPassword(db, 'PostgreSQL') : 'the order store database';
   const { client, done } = await connectForMigration(db, where, 'the work queue outbox', 'check that PostgreSQL is running and that the URL names the order store database');
   return applyMigrations(client, done, {
     table: 'messaging_migrations',

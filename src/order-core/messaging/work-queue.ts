@@ -2,6 +2,7 @@ import amqp from 'amqplib';
 import type { Logger } from 'pino';
 import { SurgeError } from '../../errors.js';
 import { abortableDelay, fullJitterDelay, type BackoffPolicy } from '../resilience/retry.js';
+import { withoutPassword } from '../../util/url.js';
 
 /*
  * The RabbitMQ work queue: one durable quorum queue of order ids, fed by the outbox relay
@@ -86,16 +87,6 @@ export async function assertTopology(conn: amqp.ChannelModel, t: Required<WorkQu
   }
 }
 
-/** amqp://user@host:port/vhost, the password left out, for logs and errors. */
-export function redactAmqpUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(unparseable AMQP URL)';
-  }
-}
 
 /** A 10 s heartbeat unless the URL sets one: a broker that vanishes without a FIN is noticed in ~20 s, not at the next write. */
 function withHeartbeat(url: string): string {
@@ -225,7 +216,7 @@ export class WorkQueueConsumer {
 
   private constructor(private readonly opts: WorkQueueConsumerOptions) {
     this.topology = resolveTopology(opts);
-    this.where = redactAmqpUrl(opts.url);
+    this.where = withoutPassword(opts.url, 'AMQP');
   }
 
   /** Starts consuming in the background; connection failures are retried, never thrown. */

@@ -167,6 +167,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
         url: choice.url,
         ...(choice.poolSize !== undefined ? { poolSize: choice.poolSize } : {}),
         ...(choice.partitions !== undefined ? { partitions: choice.partitions } : {}),
+        ...(choice.readReplica !== undefined ? { readReplica: { url: choice.readReplica, maxLagMs: choice.readReplicaMaxLagMs ?? 1_000 } } : {}),
       });
       store = postgres;
     } else {

@@ -12,7 +12,8 @@ import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, isWaiting, orderViewOf, type A
 import { StoreUnavailable } from '../../domain/outcomes.js';
 
 export { StoreUnavailable };
-import { DEFAULT_PARTITIONS, migrate, redactUrl, type MigrateResult } from './schema.js';
+import { DEFAULT_PARTITIONS, migrate, type MigrateResult } from './schema.js';
+import { withoutPassword } from '../../../util/url.js';
 
 export interface PostgresOrderStoreOptions extends OrderStoreOptions {
   /** postgres://user[:password]@host:port/database of a database the user may create tables in. */
@@ -31,6 +32,11 @@ export interface PostgresOrderStoreOptions extends OrderStoreOptions {
   partitions?: number;
   /** Most accepts in one group commit (one statement). Default 1 000. */
   maxGroup?: number;
+  /**
+   * A streaming replica of `url` for order status reads (getOrder): used while its replay lag is
+   * at most `maxLagMs`, else the primary answers. Default: none (every read on the primary).
+   */
+  readReplica?: { url: string; maxLagMs: number } | undefined;
 }
 
 
@@ -158,7 +164,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   private migrated: MigrateResult = { applied: [], current: 0, sql: [] };
 
   private constructor(private readonly opts: PostgresOrderStoreOptions) {
-    this.where = redactUrl(opts.url);
+    this.where = withoutPassword(opts.url, 'PostgreSQL');
     const statementTimeout = opts.statementTimeoutMs ?? 5_000;
     this.pool = new pg.Pool({
       connectionString: opts.url,

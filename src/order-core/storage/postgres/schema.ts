@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { SurgeError } from '../../../errors.js';
+import { withoutPassword } from '../../../util/url.js';
 
 /** Hash partitions of `orders` on a fresh database when none is asked for. */
 export const DEFAULT_PARTITIONS = 8;
@@ -163,19 +164,6 @@ const BOOTSTRAP_SQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
 /** Serialises migrate() across processes starting at once (an arbitrary constant, "surgectl" in ASCII). */
 const MIGRATE_LOCK_KEY = 0x73757267;
 
-/**
- * A connection URL as it may be shown and logged: postgres://user@host:port/db, the password
- * left out (the user stays: it says who connects, and is no secret).
- */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(unparseable PostgreSQL URL)';
-  }
-}
 
 function checkPartitions(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
@@ -201,7 +189,7 @@ export async function migrate(db: pg.Pool | string, opts: MigrateOptions = {}): 
   if (!Number.isInteger(target) || target < 0 || target > LATEST_VERSION) {
     throw new SurgeError('SRG_STACK_STORE_VERSION', `migration target must be a version from 0 to ${LATEST_VERSION}, got ${target}`);
   }
-  const where = opts.location ?? (typeof db === 'string' ? redactUrl(db) : '(pooled connection)');
+  const where = opts.location ?? (typeof db === 'string' ? withoutPassword(db, 'PostgreSQL') : '(pooled connection)');
   const { client, done } = await connectForMigration(db, where, 'the order store', 'check that PostgreSQL is running and that the URL names an existing database the user may create tables in');
   const pending = MIGRATIONS.filter((m) => m.version <= target);
   const ctx: MigrationContext = { partitions };
