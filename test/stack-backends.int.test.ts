@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../src/order-core/domain/types.js';
 import { runMain } from './support/cli.js';
 import { freePort } from './support/ports.js';
+import { createTestVhost, requireRabbitMq } from './support/rabbitmq.js';
 import { createTestDatabase, pgUrl, requirePostgres, startPostgresRelay, type TestDatabase } from './support/postgres.js';
 import { httpClient, startTestStack, tempDir, waitFor, writeSeedFile, type HttpClient, type TestStack } from './support/stack.js';
 
@@ -13,20 +14,41 @@ import { httpClient, startTestStack, tempDir, waitFor, writeSeedFile, type HttpC
  */
 
 const pgUp = await requirePostgres('stack-backends.int.test.ts (postgres)');
+const rabbitUp = await requireRabbitMq('stack-backends.int.test.ts (postgres + rabbitmq)');
 
 interface Backend {
-  name: 'sqlite' | 'postgres';
-  /** The `stack.store` value, and the database to drop afterwards. */
-  setup(): Promise<{ store: string; teardown(): Promise<void> }>;
+  name: 'sqlite' | 'postgres' | 'postgres + rabbitmq';
+  /** The order store it runs on. */
+  kind: 'sqlite' | 'postgres';
+  /** The `stack.store` (and `stack.queue`) values, and the database / vhost to drop afterwards. */
+  setup(): Promise<{ store: string; queue?: string; teardown(): Promise<void> }>;
 }
 
 const backends: Backend[] = [
-  { name: 'sqlite', setup: async () => ({ store: 'sqlite', teardown: async () => undefined }) },
+  { name: 'sqlite', kind: 'sqlite', setup: async () => ({ store: 'sqlite', teardown: async () => undefined }) },
   {
     name: 'postgres',
+    kind: 'postgres',
     setup: async () => {
       const db: TestDatabase = await createTestDatabase('surgectl_stack');
       return { store: db.url, teardown: () => db.drop() };
+    },
+  },
+  {
+    // the workers fed by the RabbitMQ work queue through the transactional outbox
+    name: 'postgres + rabbitmq',
+    kind: 'postgres',
+    setup: async () => {
+      const db: TestDatabase = await createTestDatabase('surgectl_stack');
+      const vhost = await createTestVhost('surgectl_stack');
+      return {
+        store: db.url,
+        queue: vhost.url,
+        teardown: async () => {
+          await db.drop();
+          await vhost.drop();
+        },
+      };
     },
   },
 ];
@@ -43,7 +65,7 @@ interface ErrorBody {
 const FINAL = ['confirmed', 'sold_out', 'payment_failed', 'cancelled'];
 
 describe.each(backends)('the order stack on $name', (backend) => {
-  const skip = backend.name === 'postgres' && !pgUp;
+  const skip = (backend.kind === 'postgres' && !pgUp) || (backend.name === 'postgres + rabbitmq' && !rabbitUp);
   let stack: TestStack;
   let http: HttpClient;
   let teardown: (() => Promise<void>) | undefined;
@@ -57,7 +79,7 @@ describe.each(backends)('the order stack on $name', (backend) => {
       { sku: 'HOT-1', stock: 100, priceCents: 4999 },
       { sku: 'STD-1', stock: 10_000, priceCents: 1250 },
     ]);
-    stack = await startTestStack({ store: db.store, storePool: 8, seedInventory, workers: 8 });
+    stack = await startTestStack({ store: db.store, ...(db.queue !== undefined ? { queue: db.queue } : {}), storePool: 8, seedInventory, workers: 8 });
     http = httpClient(stack.url, { adminToken: stack.adminToken, connections: 64 });
   }, 60_000);
   afterAll(async () => {
@@ -70,11 +92,13 @@ describe.each(backends)('the order stack on $name', (backend) => {
   const status = async () => (await http.admin('GET', '/admin/status')).body as Status;
   const order = async (id: string) => (await http.call('GET', `/v1/orders/${id}`)).body as OrderView;
   let seq = 0;
-  const key = (prefix: string) => `${backend.name}-${prefix}-${++seq}`;
+  const key = (prefix: string) => `${backend.name.replace(/\W+/g, '-')}-${prefix}-${++seq}`;
 
   it.skipIf(skip)('runs on the store it was given, and says so without a password', () => {
-    expect(stack.store.kind).toBe(backend.name);
-    if (backend.name === 'postgres') expect(stack.store.description).toMatch(/^PostgreSQL postgres:\/\/[^:@/]+@127\.0\.0\.1:5432\/surgectl_stack_/);
+    expect(stack.store.kind).toBe(backend.kind);
+    if (backend.name === 'postgres + rabbitmq') expect(stack.queue).toMatch(/^amqp:\/\/guest@127\.0\.0\.1:5672\/surgectl_stack_/);
+    else expect(stack.queue).toBeUndefined();
+    if (backend.kind === 'postgres') expect(stack.store.description).toMatch(/^PostgreSQL postgres:\/\/[^:@/]+@127\.0\.0\.1:5432\/surgectl_stack_/);
   });
 
   it.skipIf(skip)('takes an order over HTTP: 202 with a status URL, then confirmed with its history', async () => {
@@ -193,7 +217,7 @@ describe.each(backends)('the order stack on $name', (backend) => {
 
   it.skipIf(skip)('restart-store is a SQLite fault: it reopens SQLite, and PostgreSQL answers 409 ORDER_FAULT_UNSUPPORTED', async () => {
     const res = await http.admin('POST', '/admin/faults/restart-store');
-    if (backend.name === 'sqlite') {
+    if (backend.kind === 'sqlite') {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ restarted: true });
     } else {

@@ -191,6 +191,105 @@ Examples:
       await ctx.print(result, () => renderMigration(result));
     });
 
+  const dlq = stack
+    .command('dlq')
+    .description("the RabbitMQ work queue's dead-letter queue: orders that failed every delivery (stack up --queue)")
+    .addHelpText(
+      'after',
+      `
+An order lands here after its worker failed it on every delivery (stack.queue's delivery limit,
+default 5); it stays parked in the store (not retried) until it is redriven. list and show leave
+the messages in place; redrive moves them back to the work queue, where the next delivery runs
+the order again (it never reserves or charges twice).
+
+Examples:
+  $ surgectl stack dlq list --queue amqp://app@mq.internal:5672/orders
+  $ surgectl stack dlq show ord_01J9Z6 -o json
+  $ surgectl stack dlq redrive ord_01J9Z6
+  $ surgectl --yes stack dlq redrive --all
+`,
+    );
+  const queueOption = ['--queue <amqp://…>', 'the RabbitMQ of the stack, amqp://user@host:port/vhost (default stack.queue / SURGECTL_STACK_QUEUE)'] as const;
+  const brokerOf = async (cmd: Command) => {
+    const loaded = await ctx.loadConfig({ stack: givenFlags(cmd, { queue: 'queue' }) });
+    const url = loaded.config.stack.queue;
+    if (url === undefined) {
+      throw new SurgeError('SRG_CLI_USAGE', 'stack dlq needs the RabbitMQ of the stack: --queue amqp://user@host:port/vhost', {
+        hint: 'Pass --queue, or set stack.queue in surgectl.yaml or SURGECTL_STACK_QUEUE (the password from there, never printed).',
+      });
+    }
+    return { url };
+  };
+  dlq
+    .command('list')
+    .description('the dead-lettered orders, oldest first, left in place')
+    .option(...queueOption)
+    .option('--limit <n>', 'show at most n (default 100)', wholeNumber({ min: 1 }))
+    .addHelpText('after', '\nExamples:\n  $ surgectl stack dlq list\n  $ surgectl stack dlq list --queue amqp://app@mq.internal:5672/orders --limit 20 -o json\n')
+    .action(async (opts: { limit?: number }, cmd: Command) => {
+      const { listDeadLetters } = await import('../order-core/messaging/dlq.js');
+      const list = await listDeadLetters(await brokerOf(cmd), opts.limit ?? 100);
+      const { renderDeadLetters } = await import('../ui/stack-status.js');
+      await ctx.print(list, () => renderDeadLetters(list));
+    });
+  dlq
+    .command('show')
+    .description('one dead-lettered order with the headers the broker keeps (why and when it died)')
+    .argument('<orderId>', 'the order id, as stack dlq list shows it')
+    .option(...queueOption)
+    .addHelpText('after', '\nExamples:\n  $ surgectl stack dlq show ord_01J9Z6\n  $ surgectl stack dlq show ord_01J9Z6 -o yaml\n')
+    .action(async (orderId: string, _opts: unknown, cmd: Command) => {
+      const { showDeadLetter } = await import('../order-core/messaging/dlq.js');
+      const letter = await showDeadLetter(await brokerOf(cmd), orderId);
+      const { renderDeadLetter } = await import('../ui/stack-status.js');
+      await ctx.print(letter, () => renderDeadLetter(letter));
+    });
+  dlq
+    .command('redrive')
+    .description('move dead-lettered orders back to the work queue: one, or --all')
+    .argument('[orderId]', 'the order to move back')
+    .option(...queueOption)
+    .option('--all', 'every dead-lettered order', false)
+    .option('--dry-run', 'list what would move and change nothing', false)
+    .addHelpText(
+      'after',
+      `
+Asks before moving anything on a terminal; off one it needs --yes. Each order is published to the
+work queue and removed from the dead-letter queue only once the broker confirmed it.
+
+Examples:
+  $ surgectl stack dlq redrive ord_01J9Z6
+  $ surgectl stack dlq redrive --all --dry-run
+  $ surgectl --yes stack dlq redrive --all
+`,
+    )
+    .action(async (orderId: string | undefined, opts: { all: boolean; dryRun: boolean }, cmd: Command) => {
+      if ((orderId === undefined) === !opts.all) {
+        throw new SurgeError('SRG_CLI_USAGE', orderId === undefined ? 'stack dlq redrive needs an order id or --all' : 'give an order id or --all, not both', {
+          hint: 'surgectl stack dlq redrive <orderId>, or surgectl stack dlq redrive --all',
+        });
+      }
+      const broker = await brokerOf(cmd);
+      const { listDeadLetters, showDeadLetter, redriveDeadLetters } = await import('../order-core/messaging/dlq.js');
+      // the plan: what is there now (an order id that is not there fails here, before any question)
+      const planned = opts.all ? (await listDeadLetters(broker, Number.MAX_SAFE_INTEGER)).letters.map((l) => l.orderId) : [(await showDeadLetter(broker, orderId!)).orderId];
+      const reporter = ctx.reporter();
+      if (planned.length === 0) {
+        await ctx.print({ dryRun: opts.dryRun, redriven: [] }, () => 'the dead-letter queue is empty: nothing to redrive\n');
+        return;
+      }
+      reporter.notify(`would move ${planned.length} order(s) back to the work queue: ${planned.slice(0, 10).join(', ')}${planned.length > 10 ? ', …' : ''}`);
+      if (opts.dryRun) {
+        await ctx.print({ dryRun: true, redriven: [], planned }, () => `dry run: ${planned.length} order(s) would be redriven; nothing moved\n`);
+        return;
+      }
+      if (!(await reporter.confirm(`Move ${planned.length} order(s) back to the work queue?`, false))) {
+        throw new SurgeError('SRG_CLI_ABORTED', 'Nothing redriven: the operator declined', { hint: 'Use --dry-run to see the plan.' });
+      }
+      const result = await redriveDeadLetters(broker, opts.all ? 'all' : { orderId: orderId! });
+      await ctx.print({ dryRun: false, ...result }, () => `redriven ${result.redriven.length} order(s) to the work queue${result.redriven.length > 0 ? `: ${result.redriven.join(', ')}` : ''}\n`);
+    });
+
   stack
     .command('status')
     .description("show a running stack's intake, workers, queue, orders and faults (GET /admin/status)")

@@ -11,6 +11,7 @@ import type { HealthThread } from './api/health-thread.js';
 import { notReadyBits } from './api/readiness.js';
 import { resolveSeed, type CatalogEntry } from './catalog.js';
 import type { OrderEngine } from './engine.js';
+import { withoutPassword } from '../util/url.js';
 import { createStackLogger } from './logger.js';
 import { createStackMetrics, type StackMetrics } from './metrics.js';
 import { describeStore, optionLabel, resolveStackOptions, type ResolvedStackOptions, type StackOptionLabels, type StackOptions } from './stack-options.js';
@@ -44,6 +45,8 @@ export interface RunningStack {
    * PostgreSQL, the schema versions this start applied (empty when the database was current).
    */
   readonly store: { readonly kind: 'sqlite' | 'postgres'; readonly description: string; readonly appliedMigrations: readonly number[] };
+  /** The RabbitMQ work queue feeding the workers, as amqp://user@host:port/vhost (no password); undefined when they poll the store. */
+  readonly queue: string | undefined;
   /** The stack's own prom-client registry and metrics (also served at `${url}/metrics`). */
   readonly metrics: StackMetrics;
   /** The settings it runs with: defaults applied, dataDir and a seed file path made absolute. */
@@ -121,6 +124,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       workers: options.workers,
       dataDir,
       store: options.store,
+      queue: options.queue,
       seedInventory: options.seedInventory,
       reservationTtlMs: options.reservationTtlMs,
       leaseMs: options.leaseMs,
@@ -221,6 +225,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
         dataDir,
         // the URL without its password: logs are shared more widely than secrets may be
         store: describeStore(options.store, dataDir),
+        queue: options.queue === undefined ? 'store' : withoutPassword(options.queue, 'AMQP'),
         flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}`,
       },
       options.color === undefined ? 'order stack started' : `order stack started (${options.color})`,
@@ -233,6 +238,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       adminToken,
       engine,
       store: { kind: engine.backend, description: describeStore(options.store, dataDir), appliedMigrations: engine.backend === 'postgres' ? engine.store.migration.applied : [] },
+      queue: engine.backend === 'postgres' ? engine.queue?.broker : undefined,
       metrics,
       options,
       intake: state,

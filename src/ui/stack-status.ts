@@ -118,3 +118,28 @@ export function renderRegionStatus(rows: readonly RegionRow[], p: Paint): string
     { header: 'traffic', value: (r) => (r.takesTraffic ? p.green('yes') : 'no') },
   ]);
 }
+
+/** `surgectl stack dlq list`: a row per dead-lettered order. */
+export function renderDeadLetters(list: { total: number; letters: readonly { orderId: string; reason: string; queue: string; deadAt?: string; deaths: number; redrives: number }[] }): string {
+  if (list.total === 0) return 'the dead-letter queue is empty\n';
+  const table = renderTable(list.letters, [
+    { header: 'order', value: (l) => l.orderId },
+    { header: 'reason', value: (l) => l.reason },
+    { header: 'dead since', value: (l) => l.deadAt ?? '?' },
+    { header: 'deaths', value: (l) => String(l.deaths) },
+    { header: 'redrives', value: (l) => String(l.redrives) },
+  ]);
+  return list.letters.length < list.total ? `${table}(${list.letters.length} of ${list.total} shown)\n` : table;
+}
+
+/** `surgectl stack dlq show`: one dead-lettered order. */
+export function renderDeadLetter(l: { orderId: string; reason: string; queue: string; deadAt?: string; deaths: number; redrives: number; headers: Record<string, unknown> }): string {
+  const lines = [
+    `order:      ${l.orderId}`,
+    `reason:     ${l.reason} (in ${l.queue})`,
+    `dead since: ${l.deadAt ?? 'unknown'}`,
+    `deaths:     ${l.deaths}`,
+    `redrives:   ${l.redrives}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -41,6 +41,8 @@ export interface OutboxRelayOptions extends WorkQueueTopology {
   reconnect?: BackoffPolicy;
   /** Longest wait for a connection to the broker, ms. Default 5 000. */
   connectTimeoutMs?: number;
+  /** How often due orders whose message was used up are put back in the outbox (see redispatchDue), ms. Default 1 000. */
+  redispatchMs?: number;
 }
 
 /** What the relay has done, and what waits. */
@@ -67,6 +69,16 @@ function isDatabaseDown(err: unknown): boolean {
 }
 
 const LOCK_BATCH_SQL = 'SELECT order_id FROM work_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED';
+/**
+ * Publishes again the orders that are due now but whose last publish came before they became due:
+ * a payment retry whose time has come, or an order whose worker died holding its lease (a lease
+ * moves the due time to its end). An order still waiting in the queue was published after it
+ * became due and is left alone; an order in hand has a due time in the future.
+ */
+const REDISPATCH_SQL = `UPDATE work_outbox w SET sent_at = NULL FROM orders o
+  WHERE o.id = w.order_id AND o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= $1
+    AND w.sent_at IS NOT NULL AND w.sent_at < o.next_attempt_at`;
+
 const MARK_SENT_SQL = 'UPDATE work_outbox SET sent_at = $2 WHERE order_id = ANY($1::text[]) AND sent_at IS NULL';
 
 /**
@@ -112,6 +124,16 @@ export class OutboxRelay {
   /** Wakes an idle relay now (orders were just accepted). */
   notify(): void {
     this.wake?.();
+  }
+
+  /**
+   * Puts back in the outbox every order that is due again after its message was used (a payment
+   * retry whose time came, a lease whose worker died): the queue carries each due time once.
+   * Returns how many.
+   */
+  async redispatchDue(): Promise<number> {
+    const r = await this.pool.query(REDISPATCH_SQL, [this.opts.now()]);
+    return r.rowCount ?? 0;
   }
 
   /** Rows published by this relay, and rows unsent now. */
@@ -251,9 +273,16 @@ export class OutboxRelay {
     let outage: 'broker' | 'database' | undefined;
     let failures = 0;
     const { logger } = this.opts;
+    const redispatchMs = this.opts.redispatchMs ?? 1_000;
+    let redispatchedAt = 0;
     while (!this.stopping.signal.aborted) {
       let n: number;
       try {
+        if (Date.now() - redispatchedAt >= redispatchMs) {
+          redispatchedAt = Date.now();
+          const again = await this.redispatchDue();
+          if (again > 0) logger.debug({ orders: again }, 'orders due again put back in the outbox');
+        }
         n = await this.publishBatch();
       } catch (err) {
         if (this.stopping.signal.aborted) break;

@@ -213,9 +213,11 @@ export class WorkQueueConsumer {
   private readonly inflight = new Set<Promise<void>>();
   private readonly counters: WorkQueueConsumerStats = { done: 0, retried: 0, gaveUp: 0, connected: false };
   private readonly where: string;
+  private prefetch: number;
 
   private constructor(private readonly opts: WorkQueueConsumerOptions) {
     this.topology = resolveTopology(opts);
+    this.prefetch = opts.prefetch ?? 16;
     this.where = withoutPassword(opts.url, 'AMQP');
   }
 
@@ -228,6 +230,13 @@ export class WorkQueueConsumer {
 
   stats(): WorkQueueConsumerStats {
     return { ...this.counters };
+  }
+
+  /** Changes how many unacked messages the broker hands this consumer at once (now, and after reconnects). */
+  setPrefetch(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`prefetch must be a whole number >= 1, got ${n}`);
+    this.prefetch = n;
+    this.consumer?.ch.prefetch(n).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -275,7 +284,7 @@ export class WorkQueueConsumer {
     await assertTopology(conn, this.topology);
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    await ch.prefetch(this.opts.prefetch ?? 16);
+    await ch.prefetch(this.prefetch);
     const { consumerTag } = await ch.consume(this.topology.queue, (msg) => {
       if (msg === null) {
         // cancelled by the broker (the queue was deleted): reconnect, which declares it again

@@ -13,6 +13,8 @@ import { acquireDirLock } from '../storage/sqlite/lock.js';
 import { SqliteOrderStore } from '../storage/sqlite/order-store.js';
 import type { StoreOption } from '../stack-options.js';
 import type { PipelineTracing } from '../tracing.js';
+import type { QueueDispatch } from '../messaging/queue-dispatch.js';
+import { SurgeError } from '../../errors.js';
 import { createOrderWorker } from './steps.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -73,6 +75,11 @@ export interface PipelineOptions {
   unleash?: Omit<UnleashFlagsOptions, 'logger' | 'now' | 'onValues'> | undefined;
   /** Spans for the steps of traced orders (see tracing.ts). Default: none. */
   tracing?: PipelineTracing | undefined;
+  /**
+   * amqp://… : the workers take orders from this RabbitMQ work queue, fed by the transactional
+   * outbox, instead of polling the store (PostgreSQL store only). Default: none.
+   */
+  queue?: string | undefined;
 }
 
 /** What the engine needs of its store, on any backend: the API's reads, the workers' side, flag overrides. */
@@ -111,6 +118,8 @@ export interface SqliteEngine extends EngineBase {
 export interface PostgresEngine extends EngineBase {
   readonly backend: 'postgres';
   readonly store: PostgresOrderStore;
+  /** The RabbitMQ work queue feeding the workers (queue option), or undefined when they poll the store. */
+  readonly queue: QueueDispatch | undefined;
   readonly restartStore?: undefined;
   readonly crash?: undefined;
 }
@@ -134,11 +143,17 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
   const choice = opts.store ?? { kind: 'sqlite' };
+  if (opts.queue !== undefined && choice.kind !== 'postgres') {
+    throw new SurgeError('SRG_CONFIG_INVALID', 'a RabbitMQ work queue needs a PostgreSQL order store: the outbox that feeds it commits with the orders', {
+      hint: 'Add --store postgres://user@host:port/database (or stack.store), or leave --queue out: the SQLite stack takes jobs from its store.',
+    });
+  }
   // The lock guards the SQLite file; PostgreSQL is shared by design (leases keep workers apart).
   const lock = choice.kind === 'sqlite' ? acquireDirLock(opts.dataDir, { pid: opts.pid ?? process.pid, dirLabel: opts.optionLabels?.dataDir ?? 'dataDir' }) : undefined;
   if (lock?.tookOverFrom !== undefined) logger.warn({ previousPid: lock.tookOverFrom, dataDir: opts.dataDir }, 'took over a stale data-dir lock');
 
   let pool: WorkerPool | undefined;
+  let dispatch: QueueDispatch | undefined;
   let store: EngineStore | undefined;
   let flagsToClose: FlagProvider | undefined;
   try {
@@ -149,7 +164,8 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       throughputPerSec: () => pool?.expectedRatePerSec() ?? 0,
       onAccepted: (n: number) => {
         opts.metrics.ordersAccepted.inc(n);
-        pool?.notify();
+        if (dispatch !== undefined) dispatch.accepted();
+        else pool?.notify();
       },
       // The one place a cancel is counted and logged, whoever asked for it (API, library caller).
       onCancelled: (orderId: string, reason: string) => {
@@ -205,8 +221,21 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     opts.metrics.breakerState.set(0);
 
     const s = store;
+    if (opts.queue !== undefined) {
+      const { QueueDispatch } = await import('../messaging/queue-dispatch.js');
+      dispatch = await QueueDispatch.start({
+        amqpUrl: opts.queue,
+        databaseUrl: (choice as { url: string }).url,
+        store: postgres!,
+        logger: logger.child({ component: 'queue' }),
+        now,
+        workers: opts.workers,
+        wake: () => pool?.notify(),
+      });
+    }
     pool = new WorkerPool({
       store: s,
+      ...(dispatch !== undefined ? { source: dispatch } : {}),
       leaseMs: opts.leaseMs,
       logger,
       metrics: opts.metrics,
@@ -242,6 +271,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       clearInterval(sweep);
       const result = await p.stop(drainTimeoutMs);
       if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'stopped with jobs in flight; they will be redelivered at the next start');
+      await dispatch?.stop();
       flags.close?.();
       await payments.close();
       await s.close();
@@ -259,7 +289,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
         lock?.release();
       },
     };
-    if (sqlite === undefined) return { ...base, backend: 'postgres', store: postgres! };
+    if (sqlite === undefined) return { ...base, backend: 'postgres', store: postgres!, queue: dispatch };
     const db = sqlite;
     return {
       ...base,
@@ -278,6 +308,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
   } catch (err) {
     flagsToClose?.close?.();
     await pool?.stop(0);
+    await dispatch?.stop();
     await store?.close();
     lock?.release();
     throw err;

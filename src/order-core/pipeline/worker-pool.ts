@@ -6,8 +6,32 @@ import type { StackMetrics } from '../metrics.js';
 import type { WorkLease as LeasedJob, WorkStore } from '../storage/ports.js';
 import type { JobResult, Worker } from './steps.js';
 
+/** How a finished job ended, for a job source that acknowledges work elsewhere (the RabbitMQ work queue). */
+export type JobEnd =
+  /** The worker returned: the order is final, or waits for its next due time in the store. */
+  | 'done'
+  /** The worker threw unexpectedly: its lease is still held. */
+  | 'failed'
+  /** Abandoned without an answer: the lease was lost, or the worker was killed or stopped. */
+  | 'abandoned';
+
+/**
+ * Where the dispatcher gets its jobs. Default: the store's own queue (leaseBatch of due orders).
+ * The RabbitMQ work queue (messaging/queue-dispatch.ts) leases only the orders it was handed.
+ */
+export interface JobSource {
+  /** Leases up to tokens.length jobs, one token each. */
+  take(tokens: string[], leaseMs: number, opts: { reserve?: boolean; startPayment?: boolean }): Promise<LeasedJob[]>;
+  /** Called once per job taken, when its worker is done with it. */
+  finished?(job: LeasedJob, end: JobEnd): void;
+  /** The pool's size changed (a source may hold more work in hand). */
+  resized?(workers: number): void;
+}
+
 export interface WorkerPoolOptions {
   store: Pick<WorkStore, 'leaseBatch' | 'renewLease'>;
+  /** Where jobs come from. Default: `store.leaseBatch`. */
+  source?: JobSource;
   worker: Worker;
   /** Lease length, ms; renewed every third of it while a job runs. */
   leaseMs: number;
@@ -80,7 +104,11 @@ export class WorkerPool implements WorkerPoolControl {
   /** Jobs leased for workers that went away before the hand-off. */
   private readonly spare: LeasedJob[] = [];
 
-  constructor(private readonly opts: WorkerPoolOptions) {}
+  private readonly source: JobSource;
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    this.source = opts.source ?? { take: (tokens, leaseMs, o) => opts.store.leaseBatch(tokens, leaseMs, o) };
+  }
 
   start(size: number): void {
     this.dispatcherDone = this.dispatchLoop();
@@ -106,6 +134,7 @@ export class WorkerPool implements WorkerPoolControl {
     // would never see the count it waits for.
     if ((this.draining || this.stopped) && n > this.target) throw new PoolDrainingError();
     this.target = n;
+    this.source.resized?.(n);
     let live = [...this.slots.values()].filter((s) => !s.retiring);
     while (live.length < n && !this.draining && !this.stopped) {
       this.spawn();
@@ -254,9 +283,11 @@ export class WorkerPool implements WorkerPoolControl {
         () => undefined, // store restarting: the next renewal tries again
       );
     }, Math.max(10, Math.floor(this.opts.leaseMs / 3)));
+    let end: JobEnd = 'abandoned';
     try {
       const started = performance.now();
       const result = await this.opts.worker(job, jobAbort.signal);
+      end = 'done';
       if (result.kind === 'completed') {
         this.countCompletion();
         const ms = performance.now() - started;
@@ -267,11 +298,13 @@ export class WorkerPool implements WorkerPoolControl {
       if (err instanceof GiveUp || slot.abort.signal.aborted) {
         this.opts.logger.debug({ orderId: job.orderId, reason: (err as Error).message }, 'job abandoned');
       } else {
+        end = 'failed';
         // Unexpected: keep the lease; the job is retried after it expires.
         this.opts.logger.error({ orderId: job.orderId, err }, 'job failed; it will be retried after its lease expires');
       }
     } finally {
       clearInterval(renew);
+      this.source.finished?.(job, end);
       slot.job = undefined;
       slot.jobAbort = undefined;
       this.busyCount--;
@@ -289,7 +322,7 @@ export class WorkerPool implements WorkerPoolControl {
         wanted = waiting.length;
         let jobs: LeasedJob[] = [];
         try {
-          const leasing = this.opts.store.leaseBatch(
+          const leasing = this.source.take(
             waiting.map(() => `${this.prefix}:${++this.leaseSeq}`),
             this.opts.leaseMs,
             this.opts.leaseOptions?.() ?? {},

@@ -6,7 +6,7 @@ import { canonicalJson } from '../../domain/idempotency.js';
 import { aggregateItems, oversoldUnits } from '../../domain/inventory.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE, IllegalTransitionError, sourcesOf } from '../../domain/state-machine.js';
-import { ORDER_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
+import { ORDER_STATUSES, TERMINAL_STATUSES, type InventoryItem, type OrderItem, type OrderStatus, type OrderView, type StatusChange } from '../../domain/types.js';
 import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, isWaiting, orderViewOf, type AcceptOutcome, type AcceptRequest, type OrderReads, type OrderRecord, type OrderStoreOptions, type SettleWork, type StoreStats, type WorkLease, type WorkStore } from '../ports.js';
 // One cap for both stores' exact queue positions (it belongs with the ports; it still lives there).
 import { StoreUnavailable } from '../../domain/outcomes.js';
@@ -101,6 +101,25 @@ const LEASE_SQL = `WITH due AS MATERIALIZED (
   UPDATE orders o SET lease_owner = ($3::text[])[n.rn], lease_until = $4, next_attempt_at = $4, attempts = o.attempts + 1
   FROM numbered n WHERE o.id = n.id
   RETURNING ${COLS}, n.lease_owner AS prev_owner, n.rn`;
+
+/**
+ * LEASE_SQL for the work queue's deliveries: only the orders of $5, each when it is due, or
+ * parked after a failed delivery (no due time, no lease, not final: see QueueDispatch), whatever
+ * its place in the queue.
+ */
+const LEASE_ONLY_SQL = `WITH due AS MATERIALIZED (
+    SELECT o.id, o.lease_owner, o.next_attempt_at AS due_at, o.seq FROM orders o
+    WHERE o.id = ANY($5::text[])
+      AND ((o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= $1) OR (o.next_attempt_at IS NULL AND o.lease_owner IS NULL AND o.status <> ALL($6::text[])))
+    ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED
+  ), numbered AS (
+    SELECT id, lease_owner, due_at, seq, row_number() OVER (ORDER BY seq) AS rn FROM due
+  )
+  UPDATE orders o SET lease_owner = ($3::text[])[n.rn], lease_until = $4, next_attempt_at = $4, attempts = o.attempts + 1
+  FROM numbered n WHERE o.id = n.id
+  RETURNING ${COLS}, n.lease_owner AS prev_owner, n.rn`;
+
+const FINAL_STATUSES = [...TERMINAL_STATUSES];
 
 /** Moves the order's held units to `released` and gives them back to the shelf. */
 const RELEASE_SQL = `WITH r AS (
@@ -727,12 +746,16 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
    * job). A job whose previous lease ran out without an ack comes back with `redelivered: true`.
    * With `reserve`, each new order's reserve step runs right after, in its own transaction (one
    * transaction for the batch would hold every product row it touched until the last order).
+   * With `only` (the work queue's deliveries), just those orders are leased: see LEASE_ONLY_SQL.
    */
-  async leaseBatch(tokens: string[], leaseMs: number, opts: { reserve?: boolean; startPayment?: boolean } = {}): Promise<WorkLease[]> {
+  async leaseBatch(tokens: string[], leaseMs: number, opts: { reserve?: boolean; startPayment?: boolean; only?: readonly string[] } = {}): Promise<WorkLease[]> {
     if (tokens.length === 0) return [];
     const now = this.opts.now();
     const until = now + leaseMs;
-    const r = await this.q<Row & { prev_owner: string | null; rn: number }>('lease', LEASE_SQL, [now, tokens.length, tokens, until]);
+    const r =
+      opts.only === undefined
+        ? await this.q<Row & { prev_owner: string | null; rn: number }>('lease', LEASE_SQL, [now, tokens.length, tokens, until])
+        : await this.q<Row & { prev_owner: string | null; rn: number }>('lease_only', LEASE_ONLY_SQL, [now, tokens.length, tokens, until, opts.only, FINAL_STATUSES]);
     const rows = r.rows.sort((a, b) => a.rn - b.rn);
     // leased jobs are no longer waiting (an estimate until the next refresh)
     this.depth = Math.max(0, this.depth - rows.length);
