@@ -14,6 +14,7 @@ import { StoreUnavailable } from '../../domain/outcomes.js';
 export { StoreUnavailable };
 import { DEFAULT_PARTITIONS, migrate, type MigrateResult } from './schema.js';
 import { withoutPassword } from '../../../util/url.js';
+import { PRIMARY_POSITION_SQL, ReadReplica, type ReadReplicaStatus } from './read-replica.js';
 
 export interface PostgresOrderStoreOptions extends OrderStoreOptions {
   /** postgres://user[:password]@host:port/database of a database the user may create tables in. */
@@ -153,6 +154,9 @@ interface PendingAccept {
 
 type Row = OrderRecord & { payload?: unknown; points?: number | null };
 
+/** One statement on one side (the primary's pool or the read replica's). */
+type Reader = <R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
 /**
  * The order store on PostgreSQL, for a stack that runs on more than one machine: the same
  * semantics as the SQLite store (sqlite/order-store.ts), method by method, behind the async ports.
@@ -181,6 +185,8 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   private bestSellersCache: { at: number; skus: string[] } | undefined;
   private readonly where: string;
   private migrated: MigrateResult = { applied: [], current: 0, sql: [] };
+  /** Where getOrder reads when a read replica is configured (see read-replica.ts). */
+  private readonly replica: ReadReplica | undefined;
 
   private constructor(private readonly opts: PostgresOrderStoreOptions) {
     this.where = withoutPassword(opts.url, 'PostgreSQL');
@@ -199,6 +205,22 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     });
     // An idle connection the server dropped: the pool discards it and opens another on demand.
     this.pool.on('error', (err) => this.noteUnavailable(err));
+    if (opts.readReplica !== undefined) {
+      const unanswered = opts.unhealthyAfterMs ?? 2_000;
+      this.replica = new ReadReplica({
+        url: opts.readReplica.url,
+        maxLagMs: opts.readReplica.maxLagMs,
+        logger: opts.logger,
+        primaryPosition: async () => (await this.q<{ lsn: string; system: string }>('primary_position', PRIMARY_POSITION_SQL)).rows[0]!,
+        // finer than the bound, so that a replica steadily a little behind a busy primary still reads within it
+        checkEveryMs: Math.max(50, Math.min(opts.refreshMs ?? 250, Math.floor(opts.readReplica.maxLagMs / 4))),
+        unansweredAfterMs: unanswered,
+        // a status read slower than that is better asked of the primary
+        statementTimeoutMs: Math.min(statementTimeout, unanswered),
+        poolSize: Math.max(2, Math.ceil((opts.poolSize ?? 10) / 2)),
+        types: TYPES,
+      });
+    }
   }
 
   /**
@@ -225,6 +247,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
       store.depth = await store.dueCount(opts.now());
     } catch (err) {
       await store.pool.end().catch(() => undefined);
+      await store.replica?.close().catch(() => undefined);
       if (err instanceof SurgeError) throw err;
       const code = (err as { code?: unknown } | null)?.code;
       // wrong password, unknown role or database: the server answered, but not for us
@@ -243,12 +266,19 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     const every = opts.refreshMs ?? 250;
     store.refresher = setInterval(() => store.refresh(), every);
     store.refresher.unref();
+    // the replica is not needed to start: reads stay on the primary until its first good check
+    store.replica?.start();
     return store;
   }
 
   /** What open() found and did: the versions it applied (empty when the database was current) and the version now. */
   get migration(): Readonly<MigrateResult> {
     return this.migrated;
+  }
+
+  /** Where order status reads go now and the read replica's last measured lag; undefined without a read replica. */
+  get readReplica(): ReadReplicaStatus | undefined {
+    return this.replica?.status();
   }
 
   /** The URL it was opened on as it may be shown: postgres://user@host:port/db, no password. */
@@ -528,6 +558,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     if (created.size > 0) {
       this.depth += created.size;
       this.opts.onAccepted?.(created.size);
+      this.replica?.noteWrites([...created.values()].map((c) => c.id));
     }
     if (replayIdx.length > 0) {
       try {
@@ -567,21 +598,42 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     return tp > 0 ? Math.round((position / tp) * 1000) : undefined;
   }
 
+  /**
+   * With a read replica that is usable, the replica answers, except for orders this process wrote
+   * within the lag bound; an order it does not know (accepted a moment ago by any intake process,
+   * not yet replayed) or a read that fails there is asked of the primary, so a client always finds
+   * the order it was just told was accepted.
+   */
   async getOrder(orderId: string): Promise<OrderView | undefined> {
-    const r = await this.q<Row>(
+    const replica = this.replica;
+    if (replica?.serves(orderId)) {
+      try {
+        const found = await this.readOrder(orderId, (name, text, values) => replica.query(name, text, values));
+        if (found !== undefined) return found;
+      } catch {
+        // the replica took itself out of the reads and logged it; the primary answers
+      }
+    }
+    return this.readOrder(orderId, (name, text, values) => this.q(name, text, values));
+  }
+
+  /** getOrder's statements, on the primary or the replica (the queue position is read on the same side as the row). */
+  private async readOrder(orderId: string, read: Reader): Promise<OrderView | undefined> {
+    this.assertOpen();
+    const r = await read<Row>(
       'get_order',
       `SELECT ${COLS}, ob.payload, l.points FROM orders o
        LEFT JOIN outbox ob ON ob.order_id = o.id LEFT JOIN loyalty_ledger l ON l.order_id = o.id WHERE o.id = $1`,
       [orderId],
     );
     const row = r.rows[0];
-    return row === undefined ? undefined : this.toView(row, this.opts.now());
+    return row === undefined ? undefined : this.toView(row, this.opts.now(), read);
   }
 
-  private async toView(row: Row, now: number): Promise<OrderView> {
+  private async toView(row: Row, now: number, read: Reader = (name, text, values) => this.q(name, text, values)): Promise<OrderView> {
     // What the flags decided at confirm time, read with the row.
     const confirmed = row.status === 'confirmed' ? { payload: (row.payload as Record<string, unknown> | null | undefined) ?? undefined, points: row.points ?? undefined } : undefined;
-    const position = isWaiting(row, now) ? await this.queuePositionOf(row) : undefined;
+    const position = isWaiting(row, now) ? await this.queuePositionOf(row, read) : undefined;
     return orderViewOf(row, confirmed, position === undefined ? undefined : { position, estimatedWaitMs: this.estimateWait(position) ?? null });
   }
 
@@ -590,8 +642,8 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
    * 1-based rank of a waiting order: counted exactly among the first EXACT_POSITIONS (one index
    * range scan, capped), estimated from sequence numbers beyond that, as the SQLite store does.
    */
-  private async queuePositionOf(row: OrderRecord): Promise<number> {
-    const r = await this.q<{ ahead: number; head: number | null }>(
+  private async queuePositionOf(row: OrderRecord, read: Reader = (name, text, values) => this.q(name, text, values)): Promise<number> {
+    const r = await read<{ ahead: number; head: number | null }>(
       'queue_position',
       `SELECT (SELECT count(*) FROM (SELECT 1 FROM orders o WHERE o.next_attempt_at IS NOT NULL
                  AND (o.next_attempt_at < $1 OR (o.next_attempt_at = $1 AND o.seq < $2)) LIMIT $3) a) AS ahead,
@@ -666,6 +718,8 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
       await this.release(c, [orderId], skusOf(row));
       return true;
     });
+    // Cancelled or not, its caller reads it next (the API answers with the order, or why not): from the primary.
+    this.replica?.noteWrites([orderId]);
     if (cancelled) this.opts.onCancelled?.(orderId, reason);
     return cancelled;
   }
@@ -688,6 +742,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     for (const p of this.pending.splice(0)) p.reject(new Error('order store is closed'));
     await Promise.allSettled([...this.inflight]);
     this.ended = true;
+    await this.replica?.close();
     await this.pool.end();
   }
 
