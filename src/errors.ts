@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   SRG_STACK_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack admin API did not answer.' },
   SRG_STACK_STORE_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: 'The stack\'s database (PostgreSQL) did not answer: at start-up, for a migration or for a replication call.' },
   SRG_STACK_QUEUE_UNREACHABLE: { exitCode: ExitCode.Unreachable, summary: "The stack's message broker (RabbitMQ) did not answer." },
+  SRG_STACK_REPLICA_FAILED: { exitCode: ExitCode.Internal, summary: 'A process of a replicated stack (--intake-replicas, --worker-processes) exited before it answered; its log says why.' },
   SRG_STACK_QUEUE_MISMATCH: { exitCode: ExitCode.InvalidConfig, summary: 'A work queue exists on the broker with other arguments (delivery limit, type) than the stack declares.' },
   SRG_STACK_DLQ_NOT_FOUND: { exitCode: ExitCode.Usage, summary: 'No dead letter carries that order id.' },
   SRG_PG_REFUSED: { exitCode: ExitCode.Usage, summary: 'PostgreSQL refused a replication statement: no permission, or the server has the wrong role for the call.' },

@@ -12,6 +12,8 @@ const UP_FLAGS: Record<string, keyof StackConfig> = {
   paymentHost: 'paymentHost',
   paymentPort: 'paymentPort',
   workers: 'workers',
+  intakeReplicas: 'intakeReplicas',
+  workerProcesses: 'workerProcesses',
   dataDir: 'dataDir',
   store: 'store',
   storePool: 'storePool',
@@ -78,6 +80,8 @@ Examples:
     .option('--payment-host <host>', 'interface the payment gateway simulator listens on (default 127.0.0.1)')
     .option('--payment-port <port>', 'payment gateway simulator port, 0 = any free (default 8089)', wholeNumber())
     .option('--workers <n>', 'pipeline workers: orders processed at once (default 64)', wholeNumber())
+    .option('--intake-replicas <n>', 'intake processes sharing --port (needs --store postgres://…); a supervisor restarts any that dies (default 1)', wholeNumber({ min: 1 }))
+    .option('--worker-processes <n>', 'processes running --workers workers each, apart from the intake (needs --store postgres://…; default 0: the intake runs them)', wholeNumber())
     .option('--data-dir <dir>', 'where the SQLite order store, payment ledger and log live (default .surgectl/data)')
     .option('--store <sqlite|postgres://…>', "the order store: 'sqlite' (embedded, in --data-dir) or a PostgreSQL URL that several stacks share; migrated at start when behind (default sqlite)")
     .option('--store-pool <n>', 'connections this process keeps open to PostgreSQL (default 10)', wholeNumber({ min: 1 }))
@@ -124,6 +128,7 @@ Examples:
   $ UNLEASH_CLIENT_TOKEN=<client token> surgectl stack up --unleash-url http://127.0.0.1:4242 --unleash-refresh 5s
   $ surgectl stack up --store postgres://app@db.internal:5432/orders --store-pool 20   # shared store
   $ PGPASSWORD=<secret> surgectl stack up --store postgres://app@db.internal:5432/orders --port 8081 --data-dir .surgectl/b
+  $ surgectl stack up --rate-limit 50 --cache redis://127.0.0.1:6379/0   # one budget per client over every stack on that Redis
 
 With --store postgres://… the orders, stock and flag overrides live in PostgreSQL: every stack
 started on the same database takes orders and works the same queue. A database that is not

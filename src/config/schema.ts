@@ -39,6 +39,10 @@ export const StackConfigSchema = z
     /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Workers are async tasks
      * waiting mostly on the payment gateway, so many are cheap; 64 keeps up with intake on 2 cores. */
     workers: z.number().int().min(0).max(512).default(D.workers),
+    /** Intake processes sharing the API port (a PostgreSQL store only). */
+    intakeReplicas: z.number().int().min(1).max(64).default(D.intakeReplicas),
+    /** Processes running `workers` workers each, apart from the intake (a PostgreSQL store only). */
+    workerProcesses: z.number().int().min(0).max(64).default(D.workerProcesses),
     /** Where the SQLite store and the gateway ledger live. */
     dataDir: z.string().min(1).default(D.dataDir),
     /**

@@ -46,8 +46,15 @@ export interface StackOptions {
   paymentPort?: number;
   /** Bearer token of the admin APIs. Default: 32 random bytes, base64url, made at each start. */
   adminToken?: string | undefined;
-  /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once. Default 64. */
+  /** Pipeline workers (reserve -> pay -> confirm -> notify) running at once, per worker process. Default 64. */
   workers?: number;
+  /**
+   * Intake processes sharing the API port (`stack up` only: a supervisor runs them, see
+   * replicas.ts; PostgreSQL store only). Default 1: the stack is one process.
+   */
+  intakeReplicas?: number;
+  /** Processes running `workers` workers each, apart from the intake (as intakeReplicas). Default 0: the intake runs the workers. */
+  workerProcesses?: number;
   /** Where the order store (SQLite), the payment ledger and the log live; a relative one is resolved against the caller's cwd. Default '.surgectl/data'. */
   dataDir?: string;
   /**
@@ -155,6 +162,8 @@ export const STACK_DEFAULTS: Readonly<Omit<ResolvedStackOptions, Optional>> = Ob
   port: 8080,
   paymentPort: 8089,
   workers: 64,
+  intakeReplicas: 1,
+  workerProcesses: 0,
   dataDir: '.surgectl/data',
   store: Object.freeze({ kind: 'sqlite' as const }),
   rateLimit: 'off',
@@ -198,6 +207,8 @@ const OPTION_NAMES = Object.keys({
   paymentPort: true,
   adminToken: true,
   workers: true,
+  intakeReplicas: true,
+  workerProcesses: true,
   dataDir: true,
   store: true,
   queue: true,

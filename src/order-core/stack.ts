@@ -14,6 +14,7 @@ import type { OrderEngine } from './engine.js';
 import { withoutPassword } from '../util/url.js';
 import { createStackLogger } from './logger.js';
 import { createStackMetrics, type StackMetrics } from './metrics.js';
+import type { StackProcessInfo } from './api/admin-contract.js';
 import { describeStore, optionLabel, resolveStackOptions, type ResolvedStackOptions, type StackOptionLabels, type StackOptions } from './stack-options.js';
 
 /** startStack's options: the stack's settings (defaults in StackOptions) plus what it runs with. */
@@ -28,6 +29,16 @@ export interface StartStackOptions extends StackOptions {
   seedEntries?: CatalogEntry[] | undefined;
   /** Runs inside every group commit of the store (tests throw SQLITE_FULL from it to fake a full disk). Default: none. */
   beforeGroupCommit?: () => void;
+  /**
+   * A payment gateway simulator another process runs (the supervisor of a replicated stack, see
+   * replicas.ts), with the charge token it accepts; its knobs are reached with `adminToken`.
+   * Default: this stack starts its own on a thread.
+   */
+  externalPayment?: { url: string; chargeToken: string } | undefined;
+  /** The processes of a replicated stack as its supervisor last told this one, for GET /admin/status. Default: none. */
+  processes?: (() => readonly StackProcessInfo[]) | undefined;
+  /** With `cache`: how old a GET /v1/inventory answer may be, ms. Default 1 000 (tests lengthen it to tell a dropped copy from an expired one). */
+  inventoryMaxStalenessMs?: number;
 }
 
 /** A started order stack. Everything listens on loopback unless `host` says otherwise. */
@@ -55,6 +66,8 @@ export interface RunningStack {
   readonly intake: Readonly<IntakeState>;
   /** The separate /healthz + /readyz listener (options.healthPort), e.g. http://127.0.0.1:8088; undefined when off. */
   readonly healthUrl: string | undefined;
+  /** With `cache`: the Redis URL without its password, and where the rate limit and the inventory copy live now. */
+  readonly cache: { readonly where: string; readonly mode: 'redis' | 'local' } | undefined;
   /**
    * Graceful stop: /readyz turns 503 and new orders get 503 ORDER_DRAINING at once; workers
    * finish in-flight jobs (up to drainTimeoutMs, default options.drainTimeoutMs); then the
@@ -89,7 +102,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
   const logger = opts.logger ?? createStackLogger({ level: options.logLevel });
   const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
   // Only the workers create charges: a secret made per start, known to the gateway and the engine alone.
-  const chargeToken = randomBytes(32).toString('base64url');
+  const chargeToken = opts.externalPayment?.chargeToken ?? randomBytes(32).toString('base64url');
   const metrics = createStackMetrics({ defaultMetrics: opts.defaultMetrics ?? true, color: options.color });
   // Tells this process apart in GET /admin/flags and in Unleash's list of instances.
   const instanceId = `${hostname()}:${process.pid}:${new Date().toISOString()}`;
@@ -103,20 +116,23 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
 
   try {
     // The simulator stands in for a remote provider: it runs on its own thread (own event loop),
-    // so serving charges does not take the intake's.
-    const { startPaymentGatewayThread } = await import('./payment-gateway/thread.js');
-    const gateway = await listenOr('payment gateway', options.paymentHost, options.paymentPort, { host: label('paymentHost'), port: label('paymentPort') }, () =>
-      startPaymentGatewayThread({
-        host: options.paymentHost,
-        port: options.paymentPort,
-        dataDir,
-        failureRate: options.paymentFailureRate,
-        latencyMs: options.paymentLatencyMs,
-        adminToken,
-        chargeToken,
-        logger,
-      }),
-    );
+    // so serving charges does not take the intake's. A replica uses its supervisor's.
+    const external = opts.externalPayment;
+    const gateway =
+      external !== undefined
+        ? (await import('./payment-gateway/remote.js')).remotePaymentGateway(external.url, adminToken)
+        : await listenOr('payment gateway', options.paymentHost, options.paymentPort, { host: label('paymentHost'), port: label('paymentPort') }, async () =>
+            (await import('./payment-gateway/thread.js')).startPaymentGatewayThread({
+              host: options.paymentHost,
+              port: options.paymentPort,
+              dataDir,
+              failureRate: options.paymentFailureRate,
+              latencyMs: options.paymentLatencyMs,
+              adminToken,
+              chargeToken,
+              logger,
+            }),
+          );
     cleanup.push(() => gateway.close());
 
     const { createEngine } = await import('./pipeline/create-engine.js');
@@ -152,6 +168,26 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
     });
     cleanup.push(() => engine.close());
 
+    // Redis (ioredis) is loaded only by a stack with a cache; a Redis that is down does not fail the start.
+    const cache =
+      options.cache === undefined
+        ? undefined
+        : await (await import('./storage/redis-stack-cache.js')).openStackCache({
+            url: options.cache,
+            color: options.color,
+            rateLimit: options.rateLimit,
+            store: engine.store,
+            storeIdentity: `${hostname()} ${describeStore(options.store, dataDir)}`,
+            registry: metrics.registry,
+            logger: logger.child({ component: 'cache' }),
+            ...(opts.inventoryMaxStalenessMs === undefined ? {} : { inventoryMaxStalenessMs: opts.inventoryMaxStalenessMs }),
+          });
+    if (cache !== undefined) {
+      cleanup.push(() => cache.close());
+      // This start restocked (or created) the store: every replica's inventory copy is wrong now.
+      if (engine.seeded.mode !== 'kept') await cache.inventory.invalidate();
+    }
+
     const state = newIntakeState();
     const readinessBits = () => {
       let healthy: boolean;
@@ -184,6 +220,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       instanceId,
       tracing: tracing?.intake,
       color: options.color,
+      ...(cache === undefined ? {} : { limiter: cache.limiter, inventory: cache.inventory, cacheMode: () => cache.mode }),
+      ...(opts.processes !== undefined ? { processes: opts.processes } : {}),
       payment: {
         get: () => gateway.getConfig(),
         set: (c) => gateway.setConfig(c),
@@ -227,6 +265,8 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
         store: describeStore(options.store, dataDir),
         queue: options.queue === undefined ? 'store' : withoutPassword(options.queue, 'AMQP'),
         flags: options.unleashUrl === undefined ? 'local' : `unleash ${options.unleashUrl}`,
+        // the URL without its password; 'local' when Redis did not answer at start
+        ...(cache === undefined ? {} : { cache: cache.where, cacheMode: cache.mode }),
       },
       options.color === undefined ? 'order stack started' : `order stack started (${options.color})`,
     );
@@ -243,6 +283,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
       options,
       intake: state,
       healthUrl,
+      cache,
       stop(stopOpts = {}) {
         stopping ??= (async () => {
           state.draining = true;
@@ -255,6 +296,7 @@ export async function startStack(opts: StartStackOptions): Promise<RunningStack>
           await health?.close();
           // drained above, within the caller's limit: close must not wait a second time
           await engine.close({ drainTimeoutMs: 0 });
+          await cache?.close();
           await gateway.close();
           // Bounded: a collector that is down costs the stop at most tracing.flushTimeoutMs.
           await tracing?.shutdown();
@@ -387,6 +429,8 @@ export interface StackStartedInfo {
   healthUrl?: string | null;
   /** The side of a blue-green pair (--color), or null. Always set by runStackForeground. */
   color?: 'blue' | 'green' | null;
+  /** The processes of a replicated stack (--intake-replicas, --worker-processes) as started; absent for one process. */
+  processes?: { name: string; pid: number | null }[];
 }
 
 /** Options of runStackForeground: the stack's settings plus where logs go and how to report. */
@@ -422,6 +466,7 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   checkDiskRoom(dataDir, optionLabel(labels, 'dataDir'));
   if (logFile !== null) checkLogFile(logFile, opts.logFile !== undefined, labels);
   const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
+  if (given.intakeReplicas > 1 || given.workerProcesses > 0) return runReplicatedForeground(opts, given, { dataDir, logFile, logger, seedEntries, labels });
   const stack = await startStack({ ...given, dataDir, optionLabels: labels, logger, cwd: opts.cwd, seedEntries });
   let stopped = false;
   try {
@@ -434,6 +479,10 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
           ? `order store: ${stack.store.description}; it was not up to date: applied schema migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}`
           : `order store: ${stack.store.description} (shared by every stack started on it)`,
       );
+    }
+    if (stack.cache !== undefined) {
+      if (stack.cache.mode === 'redis') opts.reporter.notify(`cache: ${stack.cache.where} (rate limit shared by every stack on it, inventory copy)`);
+      else opts.reporter.notify(`cache: Redis at ${stack.cache.where} does not answer: the rate limit is per process and GET /v1/inventory reads the store until it does (see the log)`, 'warn');
     }
     await opts.onStarted({
       url: stack.url,
@@ -460,6 +509,61 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   } finally {
     // Also on a failed print: never leave the listeners open behind an error.
     if (!stopped) await stack.stop();
+  }
+}
+
+/** runStackForeground for a stack of several processes (replicas.ts): the same report, one supervisor. */
+async function runReplicatedForeground(
+  opts: StackForegroundOptions,
+  given: ResolvedStackOptions,
+  at: { dataDir: string; logFile: string | null; logger: pino.Logger; seedEntries: CatalogEntry[] | undefined; labels: StackOptionLabels | undefined },
+): Promise<{ drained: boolean; inFlight: number }> {
+  const { checkReplicaOptions, startReplicatedStack } = await import('./replicas.js');
+  checkReplicaOptions(given, given.intakeReplicas, given.workerProcesses, at.labels);
+  const adminToken = given.adminToken ?? randomBytes(32).toString('base64url');
+  const options: ResolvedStackOptions = { ...given, dataDir: at.dataDir, adminToken };
+  const stack = await startReplicatedStack({
+    options,
+    intakeReplicas: given.intakeReplicas,
+    workerProcesses: given.workerProcesses,
+    adminToken,
+    logFile: at.logFile,
+    cwd: opts.cwd,
+    logger: at.logger,
+    seedEntries: at.seedEntries,
+    labels: at.labels,
+  });
+  let stopped = false;
+  try {
+    const exposed = exposureWarning(given, at.labels);
+    if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
+    opts.reporter.notify(`order store: ${describeStore(given.store, at.dataDir)}; ${given.intakeReplicas} intake replica(s) on one port, ${given.workerProcesses} worker process(es) of ${given.workers} workers`);
+    await opts.onStarted({
+      url: stack.url,
+      intakeUrl: `${stack.url}/v1/orders`,
+      adminUrl: `${stack.url}/admin`,
+      metricsUrl: `${stack.url}/metrics`,
+      paymentUrl: stack.paymentUrl,
+      adminToken: given.adminToken === undefined ? adminToken : `<from ${optionLabel(at.labels, 'adminToken')}>`,
+      workers: given.workerProcesses > 0 ? given.workers * given.workerProcesses : given.workers * given.intakeReplicas,
+      dataDir: at.dataDir,
+      store: describeStore(given.store, at.dataDir),
+      logFile: at.logFile,
+      healthUrl: null,
+      color: given.color ?? null,
+      processes: stack.processes().map((p) => ({ name: p.name, pid: p.pid })),
+    });
+    await new Promise<void>((done) => {
+      if (opts.signal.aborted) return done();
+      opts.signal.addEventListener('abort', () => done(), { once: true });
+    });
+    opts.reporter.notify('stopping: every process drains its in-flight orders, then exits');
+    const result = await stack.stop();
+    stopped = true;
+    return result;
+  } finally {
+    if (!stopped) await stack.stop();
+    await flushLog(at.logger, 2_000);
   }
 }
 

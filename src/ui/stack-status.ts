@@ -23,6 +23,9 @@ export function renderStackStatus(url: string, s: StackStatus, p: Paint): string
     ['payment', s.payment ? `failure rate ${s.payment.failureRate}, latency ${s.payment.latencyMs} ms` : '-'],
     ['faults', s.faults.dropRatio > 0 ? p.yellow(`dropping ${Math.round(s.faults.dropRatio * 100)}% of intake`) : 'none'],
   ];
+  // Only stacks with a cache show it: 'off' (and older stacks, which do not say) adds nothing.
+  if (s.cache === 'redis') rows.push(['cache', 'redis (rate limit shared, inventory copy)']);
+  else if (s.cache === 'local') rows.push(['cache', p.yellow('local (Redis unreachable: rate limit per process, inventory from the store)')]);
   return `${url}${s.color ? ` (${s.color})` : ''}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
 }
 

@@ -140,8 +140,10 @@ export interface HttpAnswer {
 }
 
 /** A small HTTP client over a real socket pool for tests and benchmarks. */
-export function httpClient(baseUrl: string, opts: { connections?: number; adminToken?: string } = {}) {
-  const pool = new Pool(baseUrl, { connections: opts.connections ?? 32, pipelining: 1 });
+export function httpClient(baseUrl: string, opts: { connections?: number; adminToken?: string; timeoutMs?: number } = {}) {
+  // a timeout for tests that kill servers: a request on a connection that dies unanswered fails instead of waiting
+  const timeouts = opts.timeoutMs !== undefined ? { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs } : {};
+  const pool = new Pool(baseUrl, { connections: opts.connections ?? 32, pipelining: 1, ...timeouts });
   async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, init: { json?: unknown; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
     const headers: Record<string, string> = { ...init.headers };
     let body = init.body;

@@ -31,6 +31,34 @@ export interface StackStatus {
   faults: { dropRatio: number };
   /** The side of a blue-green pair this stack is (`stack up --color`); null when it has none. */
   color: 'blue' | 'green' | null;
+  /**
+   * Where the per-client rate limit and the GET /v1/inventory copy live (`stack up --cache`):
+   * 'redis', shared by every replica; 'local', per process while Redis is unreachable or slow;
+   * 'off', no cache. Absent from stacks older than the cache.
+   */
+  cache?: 'redis' | 'local' | 'off';
+  /**
+   * The processes of a replicated stack (`stack up --intake-replicas N --worker-processes M`), as
+   * its supervisor last reported them; absent for a stack that is one process. The other fields
+   * are those of the intake replica that answered (its workers, intake switches) and of the
+   * shared store (queue, orders, oversold).
+   */
+  processes?: StackProcessInfo[];
+}
+
+/** One process of a replicated stack. */
+export interface StackProcessInfo {
+  /** 'intake' takes orders on the shared port; 'worker' runs pipeline workers. */
+  role: 'intake' | 'worker';
+  /** intake-1, worker-3, …: stable across restarts. */
+  name: string;
+  /** The OS process id now; null while it is being restarted. */
+  pid: number | null;
+  state: 'starting' | 'running' | 'restarting';
+  /** Times the supervisor started it again after it died. */
+  restarts: number;
+  /** When the current process started (ISO 8601). */
+  since: string;
 }
 
 /** One of the stack's feature flags (GET /admin/flags, PUT and DELETE /admin/flags/:name). */

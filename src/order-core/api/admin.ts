@@ -20,6 +20,8 @@ export async function adminStatus(rt: ApiRuntime): Promise<StackStatus> {
     payment,
     faults: { dropRatio: rt.state.dropRatio },
     color: rt.deps.color ?? null,
+    cache: rt.deps.cacheMode?.() ?? 'off',
+    ...(rt.deps.processes !== undefined ? { processes: [...rt.deps.processes()] } : {}),
   };
 }
 

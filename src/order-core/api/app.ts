@@ -20,7 +20,7 @@ import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
 import { classifyError, errorBody, sendError, type ApiErrorCode } from './http-errors.js';
-import { checkRateLimitSync, ConnectionHold, earlySubmissionGate, REQUEST_ID_RE } from './intake-guard.js';
+import { ConnectionHold, earlySubmissionGate, rateLimitHook as rateLimitHookOf, REQUEST_ID_RE } from './intake-guard.js';
 import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
 import { ordersPlugin } from './orders.js';
@@ -170,7 +170,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const rt: ApiRuntime = {
     deps,
     state: deps.state ?? newIntakeState(),
-    limiter: createClientRateLimiter(deps.rateLimit),
+    limiter: deps.limiter ?? createClientRateLimiter(deps.rateLimit),
     shedder: createLoadShedder({
       maxBacklog: deps.maxBacklog,
       probe: { queueDepth: () => deps.engine.store.queueDepth(), throughputPerSec: () => deps.engine.pool.throughputPerSec() },
@@ -312,9 +312,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ahead.once('finish', go);
     ahead.once('close', go);
   };
-  const rateLimitHook: onRequestHookHandler = (req, reply, done) => {
-    if (checkRateLimitSync(rt, req, reply, 1)) done();
-  };
+  const rateLimitHook: onRequestHookHandler = rateLimitHookOf(rt);
   // App-level so it runs first, also for 404s and for refusals sent by plugin hooks (admin auth).
   app.addHook('onRequest', setRequestId);
   app.addHook('onRoute', (route) => {

@@ -1,12 +1,15 @@
 import type pino from 'pino';
+import type { InventoryItem } from '../domain/types.js';
 import type { OrderEngine } from '../engine.js';
 import type { StackMetrics } from '../metrics.js';
 import type { LoadShedder } from '../resilience/load-shed.js';
 import type { ClientRateLimiter } from '../resilience/rate-limit.js';
+import type { SharedClientRateLimiter } from '../resilience/redis-rate-limit.js';
 import type { StackColor } from '../stack-options.js';
 import type { IntakeTracing } from '../tracing.js';
 import type { ConnectionHold } from './intake-guard.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { StackProcessInfo } from './admin-contract.js';
 
 /** Intake switches the admin API and a graceful stop flip at run time. */
 export interface IntakeState {
@@ -83,13 +86,35 @@ export interface ApiDeps {
   tracing?: IntakeTracing | undefined;
   /** The side of a blue-green pair: in /healthz, /readyz, /admin/status and the x-surgectl-color header of every answer. Default: none. */
   color?: StackColor | undefined;
+  /**
+   * The per-client rate limit shared by every intake replica through Redis (a stack with a cache),
+   * built for `rateLimit`. Default: a per-process one built here from `rateLimit`.
+   */
+  limiter?: ClientRateLimiter | SharedClientRateLimiter | undefined;
+  /** GET /v1/inventory reads this (a bounded-staleness copy) instead of the store. Default: the store. */
+  inventory?: InventoryReads | undefined;
+  /** Where the rate limit and the inventory copy live right now, for GET /admin/status. Default: always 'off'. */
+  cacheMode?: (() => CacheMode) | undefined;
+  /** The processes of a replicated stack, as its supervisor last reported them (GET /admin/status). Default: none. */
+  processes?: (() => readonly StackProcessInfo[]) | undefined;
 }
+
+/** GET /v1/inventory's source when it is not the store itself: a cache of it that can be told stock changed. */
+export interface InventoryReads {
+  listInventory(): Promise<InventoryItem[]>;
+  /** After a write that changed stock: the next read goes to the store, for every replica. Never rejects. */
+  invalidate(): Promise<void>;
+}
+
+/** 'redis': shared by every replica through Redis; 'local': per process (Redis unreachable or slow); 'off': the stack has no cache. */
+export type CacheMode = 'redis' | 'local' | 'off';
 
 /** What the plugins share at run time (decorated onto the fastify instance as `surge`). */
 export interface ApiRuntime {
   deps: ApiDeps;
   state: IntakeState;
-  limiter: ClientRateLimiter;
+  /** The per-client rate limit: per process, or shared through Redis (knownRefusal, an exact consume()). */
+  limiter: ClientRateLimiter | SharedClientRateLimiter;
   shedder: LoadShedder;
   /** Orders the store refused, logged once per interval with a count. */
   refusals: RefusalLog;

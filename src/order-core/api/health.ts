@@ -30,7 +30,13 @@ export const healthPlugin: FastifyPluginAsync = async (app) => {
   });
 };
 
+/**
+ * GET /v1/inventory: stock per sku, from the store or, on a stack with a cache, from its shared
+ * copy (at most the cache's staleness bound old; the store answers while Redis does not).
+ * Reservations never read it: they are decided in the store.
+ */
 export const inventoryPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
-  app.get('/v1/inventory', { config: { rateLimited: true } }, async () => ({ items: await rt.deps.engine.store.listInventory() }));
+  const source = rt.deps.inventory ?? rt.deps.engine.store;
+  app.get('/v1/inventory', { config: { rateLimited: true } }, async () => ({ items: await source.listInventory() }));
 };

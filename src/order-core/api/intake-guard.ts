@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimitDecision } from '../resilience/rate-limit.js';
 import type { ApiRuntime } from './context.js';
 import { sendError, type ApiErrorCode } from './http-errors.js';
 
@@ -39,9 +40,11 @@ export interface Refusal {
  * Everything that refuses an order submission without its body, cheapest first: the chaos drop
  * fault, drain, pause, the per-client rate limit (`cost` tokens; 0 skips it) and a backlog
  * already over maxBacklog (at least one order). Counts the refusal in the metrics; undefined
- * when the submission may go on. Synchronous: it runs for every submission, also under overload.
+ * when the submission may go on. Synchronous (it runs for every submission, also under
+ * overload) except for a rate limit shared through Redis that needs its round trip: then a
+ * promise of the same answer (see limitDecision). Never rejects.
  */
-export function admissionRefusal(rt: ApiRuntime, clientId: string, cost: number): Refusal | undefined {
+export function admissionRefusal(rt: ApiRuntime, clientId: string, cost: number): Refusal | undefined | Promise<Refusal | undefined> {
   const { state, deps } = rt;
   const rejected = deps.metrics.ordersRejected;
   if (state.dropRatio > 0 && (deps.random ?? Math.random)() < state.dropRatio) {
@@ -57,14 +60,32 @@ export function admissionRefusal(rt: ApiRuntime, clientId: string, cost: number)
     return { status: 503, code: 'ORDER_PAUSED', message: 'Intake is paused by an operator; retry later', retryAfterSec: 5, hold: false };
   }
   if (cost > 0 && rt.limiter.enabled) {
-    const decision = rt.limiter.take(clientId, cost);
-    if (!decision.allowed) {
-      deps.metrics.rateLimited.inc();
-      rejected.inc({ reason: 'rate_limited' });
-      return { status: 429, code: 'ORDER_RATE_LIMITED', message: `Too many requests from this client (limit ${String(deps.rateLimit)}/s)`, retryAfterSec: decision.retryAfterMs / 1000, hold: true };
-    }
+    const decision = limitDecision(rt, clientId, cost);
+    if (decision instanceof Promise) return decision.then((d) => rateLimitRefusal(rt, d) ?? backlogRefusal(rt, Math.max(1, cost)));
+    const refused = rateLimitRefusal(rt, decision);
+    if (refused !== undefined) return refused;
   }
   return backlogRefusal(rt, Math.max(1, cost));
+}
+
+/**
+ * The rate limit's decision, synchronous whenever it can be: the per-process limiter always is;
+ * the shared one is when this process already knows the client is over its budget
+ * (knownRefusal) or while it limits per process (Redis down: take() then decides in memory).
+ * Otherwise the exact shared answer, one Redis round trip bounded by the limiter's timeout.
+ */
+export function limitDecision(rt: ApiRuntime, clientId: string, cost: number): RateLimitDecision | Promise<RateLimitDecision> {
+  const limiter = rt.limiter;
+  if (!('knownRefusal' in limiter) || limiter.mode !== 'redis') return limiter.take(clientId, cost);
+  return limiter.knownRefusal(clientId, cost) ?? limiter.consume(clientId, cost);
+}
+
+/** The 429 for a refused rate-limit decision, counted; undefined when it was allowed. */
+function rateLimitRefusal(rt: ApiRuntime, decision: RateLimitDecision): Refusal | undefined {
+  if (decision.allowed) return undefined;
+  rt.deps.metrics.rateLimited.inc();
+  rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' });
+  return { status: 429, code: 'ORDER_RATE_LIMITED', message: `Too many requests from this client (limit ${String(rt.deps.rateLimit)}/s)`, retryAfterSec: decision.retryAfterMs / 1000, hold: true };
 }
 
 /** Sheds `count` new orders when they would push the backlog over maxBacklog; counts them. */
@@ -168,19 +189,47 @@ export class ConnectionHold {
 
 /** Set on a raw request the early gate (earlySubmissionGate) admitted: the route's hook does not count it twice. */
 const ADMITTED = Symbol('surgectl.admitted');
+/** Set on a raw request whose admission the early gate began but which waits for Redis: the route's hook awaits it. */
+const PENDING = Symbol('surgectl.admissionPending');
+
+type GatedRequest = IncomingMessage & { [ADMITTED]?: true; [PENDING]?: Promise<Refusal | undefined> };
 
 /**
  * An onRequest hook for order submissions: every refusal that does not need the body is made
  * here (admissionRefusal), before the body is read or parsed. `cost` is what one request takes
  * from the rate limit before its body is known (1 for an order; the batch route takes its
- * orders' count in its handler, and passes 0). Callback style: no promise per request.
+ * orders' count in its handler, and passes 0). Callback style: no promise per request, except
+ * the one of a decision that waits for the shared rate limit's Redis.
  */
 export function submissionHook(rt: ApiRuntime, cost: number) {
   return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
-    if ((req.raw as IncomingMessage & { [ADMITTED]?: true })[ADMITTED] === true) return done();
-    const refusal = admissionRefusal(rt, clientIdOf(req), cost);
+    const raw = req.raw as GatedRequest;
+    if (raw[ADMITTED] === true) return done();
+    const refusal = raw[PENDING] ?? admissionRefusal(rt, clientIdOf(req), cost);
+    if (refusal instanceof Promise) {
+      refusal.then((r) => (r === undefined ? done() : sendRefusal(rt, req, reply, r)), done);
+      return;
+    }
     if (refusal === undefined) return done();
     sendRefusal(rt, req, reply, refusal);
+  };
+}
+
+/**
+ * An onRequest hook for the read routes under the per-client rate limit (one token each): the
+ * 429 with Retry-After when the client is over it. Callback style, like submissionHook.
+ */
+export function rateLimitHook(rt: ApiRuntime) {
+  return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    if (!rt.limiter.enabled) return done();
+    const decision = limitDecision(rt, clientIdOf(req), 1);
+    const answer = (d: RateLimitDecision) => {
+      const refusal = rateLimitRefusal(rt, d);
+      if (refusal === undefined) return done();
+      sendError(req, reply, 429, refusal.code, refusal.message, { retryAfterSec: refusal.retryAfterSec });
+    };
+    if (decision instanceof Promise) decision.then(answer, done);
+    else answer(decision);
   };
 }
 
@@ -196,7 +245,9 @@ type SocketWithMessage = { _httpMessage?: unknown };
  * order (bench/overload.mjs measures both), leaving the loop to the workers. Anything unusual
  * (another route, a query string, a Host problem, a pipelined request behind a pending answer,
  * tracing on) goes to fastify, whose hook decides as before. Returns true when it answered.
- * The per-route duration histogram counts these answers too.
+ * The per-route duration histogram counts these answers too. A decision that waits for the
+ * shared rate limit's Redis is begun here and finished by the hook (only known refusals of a
+ * client over its shared budget are answered here then).
  */
 export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, seconds: number) => void): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
   // With tracing, the refusal must be inside the request's span: fastify's hook does that.
@@ -209,8 +260,15 @@ export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, se
     if ((req.socket as unknown as SocketWithMessage)._httpMessage !== res || !req.socket.writable) return false;
     const started = performance.now();
     const refusal = admissionRefusal(rt, req.socket.remoteAddress ?? '', 1);
+    if (refusal instanceof Promise) {
+      // The shared rate limit asks Redis: fastify's hook waits for the answer (the request's
+      // route, hooks and timeouts apply meanwhile); the round trip starts now, not after routing.
+      refusal.catch(() => undefined);
+      (req as GatedRequest)[PENDING] = refusal;
+      return false;
+    }
     if (refusal === undefined) {
-      (req as IncomingMessage & { [ADMITTED]?: true })[ADMITTED] = true;
+      (req as GatedRequest)[ADMITTED] = true;
       return false;
     }
     const given = req.headers['x-request-id'];
@@ -237,16 +295,5 @@ export function checkBacklog(rt: ApiRuntime, req: FastifyRequest, reply: Fastify
   const refusal = backlogRefusal(rt, count);
   if (refusal === undefined) return true;
   sendRefusal(rt, req, reply, refusal);
-  return false;
-}
-
-/** The per-client rate limit of the read routes, synchronously; sends the 429 and returns false when over it. */
-export function checkRateLimitSync(rt: ApiRuntime, req: FastifyRequest, reply: FastifyReply, cost: number): boolean {
-  if (!rt.limiter.enabled) return true;
-  const decision = rt.limiter.take(clientIdOf(req), cost);
-  if (decision.allowed) return true;
-  rt.deps.metrics.rateLimited.inc();
-  rt.deps.metrics.ordersRejected.inc({ reason: 'rate_limited' });
-  sendError(req, reply, 429, 'ORDER_RATE_LIMITED', `Too many requests from this client (limit ${String(rt.deps.rateLimit)}/s)`, { retryAfterSec: decision.retryAfterMs / 1000 });
   return false;
 }

@@ -58,6 +58,7 @@ export class QueueDispatch implements JobSource {
   private readonly inHand = new Map<string, Pending>();
   private consumer: WorkQueueConsumer | undefined;
   private relay: OutboxRelay | undefined;
+  private stopped = false;
   readonly broker: string;
 
   private constructor(private readonly opts: QueueDispatchOptions) {
@@ -88,14 +89,19 @@ export class QueueDispatch implements JobSource {
     }
     d.relay = new OutboxRelay({ ...topology, amqpUrl: opts.amqpUrl, databaseUrl: opts.databaseUrl, logger: opts.logger.child({ component: 'outbox-relay' }), now: opts.now });
     d.relay.start();
-    d.consumer = WorkQueueConsumer.start({
-      ...topology,
-      url: opts.amqpUrl,
-      prefetch: prefetchFor(opts.workers),
-      logger: opts.logger.child({ component: 'work-queue' }),
-      handler: (delivery, signal) => d.deliver(delivery, signal),
-    });
+    // a process without workers (an intake replica) takes no messages: it would only hold them
+    if (opts.workers > 0) d.consume(opts.workers);
     return d;
+  }
+
+  private consume(workers: number): void {
+    this.consumer = WorkQueueConsumer.start({
+      ...resolveTopology(this.opts),
+      url: this.opts.amqpUrl,
+      prefetch: prefetchFor(workers),
+      logger: this.opts.logger.child({ component: 'work-queue' }),
+      handler: (delivery, signal) => this.deliver(delivery, signal),
+    });
   }
 
   /** Orders were just accepted: the relay publishes them now rather than at its next poll. */
@@ -162,7 +168,8 @@ export class QueueDispatch implements JobSource {
   }
 
   resized(workers: number): void {
-    this.consumer?.setPrefetch(prefetchFor(workers));
+    if (this.consumer !== undefined) this.consumer.setPrefetch(prefetchFor(workers));
+    else if (workers > 0 && !this.stopped) this.consume(workers);
   }
 
   /** The consumer's counters and the relay's outbox figures. */
@@ -173,6 +180,7 @@ export class QueueDispatch implements JobSource {
 
   /** Stops consuming (messages in hand return to the queue) and the relay. Call after the pool stopped. */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const p of this.inHand.values()) p.answer('retry');
     this.inHand.clear();
     await this.consumer?.stop(0);
