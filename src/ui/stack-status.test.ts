@@ -4,7 +4,7 @@ import { createFakeStackAdmin } from '../adapters/stack-admin/fake.js';
 import type { StackStatus } from '../adapters/stack-admin/port.js';
 import type { StatusSample } from '../stack-status/watch.js';
 import { createPaint, stripAnsi } from './color.js';
-import { renderMigration, renderStackStarted, renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
+import { renderDeadLetters, renderMigration, renderStackStarted, renderStackStatus, renderWatchHeader, renderWatchRow, renderWatchSample } from './stack-status.js';
 
 const plain = createPaint(false);
 const colour = createPaint(true);
@@ -145,5 +145,50 @@ describe('renderMigration', () => {
   it('says what was applied, or that nothing was', () => {
     expect(renderMigration({ ...base, dryRun: false })).toBe('postgres://app@db:5432/orders: applied schema version 2; now at version 2\n');
     expect(renderMigration({ ...base, dryRun: false, applied: [], sql: [] })).toBe('postgres://app@db:5432/orders is at schema version 2 (the latest): nothing to apply\n');
+  });
+});
+
+describe('renderStackStatus: the cache (stack up --cache)', () => {
+  const withCache = (cache: StackStatus['cache']): StackStatus => {
+    const s: StackStatus = structuredClone(createFakeStackAdmin().state);
+    if (cache === undefined) delete s.cache;
+    else s.cache = cache;
+    return s;
+  };
+  it('shows where the rate limit and the inventory copy live; nothing for a stack without a cache or one too old to say', () => {
+    expect(renderStackStatus(STACK_URL, withCache('redis'), plain)).toContain('  cache     redis (rate limit shared, inventory copy)\n');
+    const local = renderStackStatus(STACK_URL, withCache('local'), colour);
+    expect(local).not.toBe(stripAnsi(local));
+    expect(stripAnsi(local)).toContain('  cache     local (Redis unreachable: rate limit per process, inventory from the store)\n');
+    for (const c of ['off', undefined] as const) expect(renderStackStatus(STACK_URL, withCache(c), plain)).not.toContain('cache');
+  });
+});
+
+describe('renderStackStatus: a replicated stack (--intake-replicas, --worker-processes)', () => {
+  it('adds a row per process, a process being restarted in yellow; a one-process stack shows no table', () => {
+    const s: StackStatus = structuredClone(createFakeStackAdmin().state);
+    expect(renderStackStatus(STACK_URL, s, plain)).not.toContain('processes');
+    s.processes = [
+      { role: 'intake', name: 'intake-1', pid: 4101, state: 'running', restarts: 0, since: '2026-12-05T01:00:00.000Z' },
+      { role: 'worker', name: 'worker-1', pid: null, state: 'restarting', restarts: 2, since: '2026-12-05T01:02:00.000Z' },
+    ];
+    const text = renderStackStatus(STACK_URL, s, plain);
+    expect(text).toContain('  processes (workers and intake above: the replica that answered)\n');
+    expect(text).toMatch(/^ {4}PROCESS +ROLE +PID +STATE +RESTARTS +SINCE$/im);
+    expect(text).toMatch(/^ {4}intake-1 +intake +4101 +running +0 +2026-12-05T01:00:00\.000Z$/m);
+    expect(text).toMatch(/^ {4}worker-1 +worker +- +restarting +2 +2026-12-05T01:02:00\.000Z$/m);
+    const coloured = renderStackStatus(STACK_URL, s, colour);
+    expect(stripAnsi(coloured)).toBe(text);
+    expect(coloured).not.toBe(text);
+  });
+});
+
+describe('renderDeadLetters (stack dlq list)', () => {
+  it('a row per dead-lettered order, how many were left out, and a sentence for an empty queue', () => {
+    const letter = { orderId: 'ord_1', reason: 'delivery_limit', queue: 'surgectl.orders', deadAt: '2026-12-05T01:00:00.000Z', deaths: 1, redrives: 0 };
+    const text = renderDeadLetters({ total: 3, letters: [letter] });
+    expect(text).toMatch(/^ord_1 +delivery_limit +2026-12-05T01:00:00\.000Z +1 +0$/m);
+    expect(text).toContain('(1 of 3 shown)');
+    expect(renderDeadLetters({ total: 0, letters: [] })).toBe('the dead-letter queue is empty\n');
   });
 });

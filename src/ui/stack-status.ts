@@ -26,7 +26,18 @@ export function renderStackStatus(url: string, s: StackStatus, p: Paint): string
   // Only stacks with a cache show it: 'off' (and older stacks, which do not say) adds nothing.
   if (s.cache === 'redis') rows.push(['cache', 'redis (rate limit shared, inventory copy)']);
   else if (s.cache === 'local') rows.push(['cache', p.yellow('local (Redis unreachable: rate limit per process, inventory from the store)')]);
-  return `${url}${s.color ? ` (${s.color})` : ''}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
+  const head = `${url}${s.color ? ` (${s.color})` : ''}\n` + rows.map(([k, v]) => `  ${k.padEnd(9)} ${v}\n`).join('');
+  if (s.processes === undefined || s.processes.length === 0) return head;
+  // a replicated stack: workers and intake above are the answering replica's; each process here
+  const procs = renderTable(s.processes, [
+    { header: 'process', value: (r) => r.name },
+    { header: 'role', value: (r) => r.role },
+    { header: 'pid', value: (r) => (r.pid === null ? '-' : String(r.pid)) },
+    { header: 'state', value: (r) => (r.state === 'running' ? p.green(r.state) : p.yellow(r.state)) },
+    { header: 'restarts', value: (r) => (r.restarts === 0 ? '0' : p.yellow(String(r.restarts))) },
+    { header: 'since', value: (r) => r.since },
+  ]);
+  return `${head}  processes (workers and intake above: the replica that answered)\n${procs.replace(/^/gm, '    ').replace(/ +$/gm, '')}`;
 }
 
 const WATCH_COLUMNS = ['TIME', 'INTAKE', 'QUEUE', 'OLDEST', 'WORKERS', 'ACCEPTED/S', 'CONFIRMED/S', 'BREAKER', 'OVERSOLD'];
