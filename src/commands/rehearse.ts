@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { durationMs, positiveNumber, share, wholeNumber } from './args.js';
-import type { CommandContext } from './context.js';
+import { givenFlags, type CommandContext } from './context.js';
 import { stackOptionsFromConfig } from './stack-options.js';
 
 interface RehearseFlags {
@@ -10,6 +10,7 @@ interface RehearseFlags {
   series?: string;
   campaigns?: string;
   dataDir?: string;
+  store?: string;
   reportDir?: string;
   workers?: number;
   peakRate?: number;
@@ -32,10 +33,11 @@ export function registerRehearse(program: Command, ctx: CommandContext): void {
     .option('--series <name>', 'which series of --history to rehearse (when it holds several)')
     .option('--campaigns <file>', 'campaign calendar YAML for the forecast (default for the sample: Black Friday x3.5)')
     .option('--data-dir <dir>', 'data dir of the rehearsal stack (default: a temp dir, removed at the end)')
+    .option('--store <sqlite|postgres://…>', "the rehearsal stack's order store: 'sqlite' in the data dir, or a PostgreSQL database the rehearsal's orders stay in (default stack.store, else sqlite)")
     .option('--report-dir <dir>', 'where rehearsal.html/.json go (default ./reports/rehearsal-<timestamp>)')
     .option('--workers <n>', 'local pipeline workers instead of the planned replicas x the scaling factor', wholeNumber({ min: 1 }))
     .option('--peak-rate <orders/s>', 'rehearse this peak instead of the forecast one (the plan scales with it)', positiveNumber())
-    .option('--max-rate <orders/s>', 'most orders/s this machine is asked to take (default 25 per core)', positiveNumber())
+    .option('--max-rate <orders/s>', 'what this machine takes, orders/s, instead of probing it (default: a step-load probe of a few seconds, rehearsing at most 75% of what held)', positiveNumber())
     .option('--per-worker-rps <n>', 'orders/s one worker replica completes, for the capacity plan (default 20)', positiveNumber())
     .option('--no-chaos', 'skip the payment outage (its gates are reported as skipped)')
     .option('--degrade <set>', 'switch off this flag set (flags.sets in surgectl.yaml) on the stack while the load runs; restored at the end')
@@ -45,8 +47,9 @@ export function registerRehearse(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-Stages: history -> forecast (7 days ahead) -> capacity plan -> scale the local stack -> load test
-at the forecast peak, scaled to this machine, with the payment gateway failing every call for 30%
+Stages: history -> forecast (7 days ahead) -> capacity plan -> calibrate (start the local stack,
+probe the rate it holds within the latency gates) -> scale its workers -> load test at
+min(forecast peak, 75% of the probed rate) with the payment gateway failing every call for 30%
 of it -> drain -> restore (faults cleared, workers back, stack stopped) -> readiness report.
 Exit 0 when every gate passed, 20 when one failed, 130 on Ctrl-C (everything is restored first).
 
@@ -57,11 +60,13 @@ Examples:
   $ surgectl rehearse --peak-rate 120 --max-rate 60 --p99 500
   $ surgectl rehearse --duration 30s -o json > rehearsal.json
   $ surgectl rehearse --degrade peak                   # non-critical flags off during the load, back after
+  $ surgectl rehearse --store postgres://app@127.0.0.1:5432/rehearsal   # on a PostgreSQL-backed stack
 `,
     )
-    .action(async (flags: RehearseFlags) => {
+    .action(async (flags: RehearseFlags, cmd: Command) => {
       const { runRehearsal, renderReportTable, createRehearseProgress, rehearsalOutcome } = await import('../rehearse/index.js');
-      const loaded = await ctx.loadConfig();
+      // --store is stack.store for this run: validated by the config schema, as `stack up --store` is.
+      const loaded = await ctx.loadConfig({ stack: givenFlags(cmd, { store: 'store' }) });
       const { runtime } = ctx;
       const live = createRehearseProgress({ sink: runtime.stderr, paint: ctx.stderrPaint(), reporter: ctx.reporter() });
       const report = await runRehearsal({

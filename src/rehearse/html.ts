@@ -56,8 +56,11 @@ ${kv([
   ['forecast peak', r.forecast ? `${Math.round(r.forecast.peak.value * 60).toLocaleString('en-US')} orders/min (${r.forecast.peak.value.toFixed(2)}/s) at ${r.forecast.peak.t}, 95% ${r.forecast.peak.lo95.toFixed(2)}..${r.forecast.peak.hi95.toFixed(2)}/s${r.forecast.overridden ? ' (--peak-rate)' : ''}` : undefined],
   ['campaigns', r.forecast?.campaigns.map((c) => `${c.name} x${c.uplift} ${c.start}`).join(', ')],
   ['scaling', r.scaling?.statement],
+  ['machine rate', r.scaling ? `${r.scaling.machineMaxPerSec}/s (${r.scaling.machineBasis}); the load test asks at most ${Math.round(r.scaling.share * 100)}% of it = ${r.scaling.ceilingPerSec}/s` : undefined],
+  ['order store', r.stack?.store],
   ['local workers', r.stack ? `${r.stack.workers.before} -> ${r.stack.workers.applied} (${r.stack.workers.basis}), restored to ${r.stack.workers.restoredTo ?? '-'}` : undefined],
 ])}
+${probeTable(r)}
 ${plan}
 <h2>Load test and payment outage</h2>
 ${kv([
@@ -88,6 +91,22 @@ ${r.restore ? `<h2>Restore</h2>${kv([
 ${r.notes.length ? `<h2>Notes</h2><ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 </body></html>
 `;
+}
+
+/** The calibration probe's steps, one row each; nothing with --max-rate. */
+function probeTable(r: RehearsalReport): string {
+  const p = r.scaling?.probe;
+  if (!p) return '';
+  const rows = p.steps
+    .map(
+      (s) =>
+        `<tr class="${s.held ? 'pass' : 'fail'}"><td>${s.held ? 'HELD' : 'NOT HELD'}</td><td>${s.ratePerSec}/s</td><td>${s.answeredPerSec}/s</td><td>${s.p95Ms === undefined ? '-' : s.p95Ms.toFixed(1)} / ${s.p99Ms === undefined ? '-' : s.p99Ms.toFixed(1)} ms</td><td>${s.failed}</td><td>${s.dropped} of ${s.scheduled}</td><td>${esc(s.verdict)}</td></tr>`,
+    )
+    .join('\n');
+  return `<h3>Calibration probe: steps of constant arrival rate, up to ${p.needPerSec}/s (the peak / ${p.share})</h3>
+<table><thead><tr><th>verdict</th><th>asked</th><th>answered</th><th>p95 / p99</th><th>failed</th><th>dropped</th><th>why</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
 }
 
 interface Line {

@@ -5,7 +5,8 @@
 export { runRehearsal, type RehearseOptions, type LoadProgress } from './run.js';
 export { evaluateGates, allPassed, gateEvidence, DEFAULT_LIMITS, type GateEvidence, type GateLimits, type GateResult, type GateStatus, type RehearsalObservations } from './gates.js';
 export { assembleReport, rehearsalOutcome } from './outcome.js';
-export { planStages, scaleToMachine, machineRate, localWorkers, phaseAt, scaleForecast, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling } from './plan.js';
+export { planStages, scaleToMachine, givenMachineRate, localWorkers, phaseAt, scaleForecast, MIN_DURATION_MS, DEFAULT_DURATION_MS, type StageTimings, type LoadScaling, type MachineRate } from './plan.js';
+export { runProbe, probeLadder, judgeStep, nextProbeRate, probeOutcome, SAFE_SHARE, type ProbeMeasurement, type ProbeResult, type ProbeStep } from './probe.js';
 export { STAGES, type RehearsalReport, type StageRecord } from './report.js';
 export { renderReportTable } from './render.js';
 export { renderReportHtml } from './html.js';

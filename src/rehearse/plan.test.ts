@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SurgeError } from '../errors.js';
 import type { ForecastPoint, ForecastResult } from '../forecast/types.js';
-import { BREAKER_RESET_MS, localWorkers, machineRate, MIN_DURATION_MS, phaseAt, planStages, scaleForecast, scaleToMachine } from './plan.js';
+import { BREAKER_RESET_MS, givenMachineRate, localWorkers, MIN_DURATION_MS, phaseAt, planStages, scaleForecast, scaleToMachine } from './plan.js';
 
 describe('stage timings', () => {
   it.each([18_000, 20_000, 30_000, 90_000, 600_000])('fit the outage, the breaker reset and both steady-state checks inside a %d ms load test', (loadMs) => {
@@ -28,26 +28,33 @@ describe('stage timings', () => {
 });
 
 describe('scaling the forecast peak to the machine', () => {
-  it('scales a peak above the machine rate down and says so with both rates and the factor', () => {
-    const s = scaleToMachine(80, machineRate(2));
-    expect(s).toMatchObject({ peakPerSec: 80, machineMaxPerSec: 50, factor: 0.625, targetPerSec: 50 });
-    expect(s.statement).toBe('forecast peak 4,800 orders/min = 80/s; scaled to 50/s for this machine (2 cores x 25/s): factor 0.625');
+  const probed = (maxPerSec: number) => ({ maxPerSec, basis: `probed: ${maxPerSec}/s sustained at p99 4 ms`, share: 0.75 });
+
+  it('rehearses min(peak, share x probed rate): a peak above it is scaled down, with both rates and the factor said', () => {
+    const s = scaleToMachine(80, probed(40));
+    expect(s).toMatchObject({ peakPerSec: 80, machineMaxPerSec: 40, share: 0.75, ceilingPerSec: 30, factor: 0.375, targetPerSec: 30 });
+    expect(s.statement).toBe('forecast peak 4,800 orders/min = 80/s; scaled to 30/s for this machine (75% of 40/s; probed: 40/s sustained at p99 4 ms): factor 0.375');
   });
 
-  it('never scales a small peak up', () => {
-    const s = scaleToMachine(12.5, machineRate(8));
-    expect(s).toMatchObject({ factor: 1, targetPerSec: 12.5 });
-    expect(s.statement).toMatch(/takes it at full size: factor 1/);
+  it('never scales a peak below the ceiling up, and takes one at the ceiling (the probe top rung, up to rounding) at full size', () => {
+    const s = scaleToMachine(12.5, probed(1840));
+    expect(s).toMatchObject({ factor: 1, targetPerSec: 12.5, ceilingPerSec: 1380 });
+    expect(s.statement).toBe('forecast peak 750 orders/min = 12.5/s; this machine takes it at full size (75% of 1,840/s; probed: 1840/s sustained at p99 4 ms): factor 1');
+    // 91.89 / 0.75 = 122.52 after rounding; 75% of it is the peak again.
+    expect(scaleToMachine(91.89, probed(122.52))).toMatchObject({ factor: 1, targetPerSec: 91.89 });
   });
 
-  it('takes --max-rate over the core count', () => {
-    expect(machineRate(2, 300)).toEqual({ maxPerSec: 300, basis: '--max-rate 300/s' });
-    expect(machineRate(0.5)).toEqual({ maxPerSec: 25, basis: '1 core x 25/s' });
+  it('uses --max-rate as it is: no probe, no share', () => {
+    expect(givenMachineRate(300)).toEqual({ maxPerSec: 300, basis: '--max-rate 300/s', share: 1 });
+    const s = scaleToMachine(400, givenMachineRate(300));
+    expect(s).toMatchObject({ machineMaxPerSec: 300, share: 1, ceilingPerSec: 300, factor: 0.75, targetPerSec: 300 });
+    expect(s.statement).toBe('forecast peak 24,000 orders/min = 400/s; scaled to 300/s for this machine (--max-rate 300/s): factor 0.75');
   });
 
-  it('refuses a peak that is not a positive rate', () => {
-    expect(() => scaleToMachine(0, machineRate(2))).toThrow(/positive rate/);
-    expect(() => scaleToMachine(Number.NaN, machineRate(2))).toThrow(SurgeError);
+  it('refuses a peak or a machine rate that is not a positive rate', () => {
+    expect(() => scaleToMachine(0, givenMachineRate(50))).toThrow(/positive rate/);
+    expect(() => scaleToMachine(Number.NaN, givenMachineRate(50))).toThrow(SurgeError);
+    expect(() => scaleToMachine(10, { maxPerSec: 0, basis: 'probed: nothing' })).toThrow(/the machine rate must be a positive rate, got 0 orders\/s \(probed: nothing\)/);
   });
 });
 

@@ -1,19 +1,19 @@
 import { SurgeError } from '../errors.js';
 import type { ForecastResult } from '../forecast/types.js';
 import { DEFAULT_BREAKER_RESET_MS } from '../order-core/resilience/defaults.js';
+import type { ProbeResult } from './probe.js';
 
 /**
  * The pure arithmetic of a rehearsal: how long each stage runs, how the forecast peak is scaled
- * to what this machine can take, and how many local workers that calls for. No I/O here, so the
- * numbers a report shows can be unit-tested and explained line by line.
+ * to what this machine takes (probed, see probe.ts, or --max-rate), and how many local workers
+ * that calls for. No I/O here, so the numbers a report shows can be unit-tested and explained
+ * line by line.
  */
 
 /** Shortest load test that leaves room for an outage and the breaker's 5 s reset, ms. */
 export const MIN_DURATION_MS = 18_000;
 /** Default load-test length, ms: with the forecast and the drain the whole run takes about 2 minutes. */
 export const DEFAULT_DURATION_MS = 110_000;
-/** Orders per second one CPU core sustains for the in-process stack plus the load generator (a conservative, documented default). */
-export const DEFAULT_RATE_PER_CORE = 25;
 /** Orders per second one pipeline worker completes (reserve -> pay -> confirm -> notify) with the simulator's 5 ms latency. */
 export const DEFAULT_PER_WORKER_RPS = 20;
 /** Requests per second one intake replica takes (the durable POST /v1/orders). */
@@ -71,41 +71,68 @@ export function planStages(loadMs: number): StageTimings {
 export interface LoadScaling {
   /** Orders per second the rehearsal is about: the forecast peak (or --peak-rate). */
   peakPerSec: number;
-  /** The most this machine is asked to take, orders/s. */
+  /** What this machine takes, orders/s: the rate the calibration probe sustained, or --max-rate. */
   machineMaxPerSec: number;
-  /** Where machineMaxPerSec came from, e.g. `2 cores x 25/s` or `--max-rate`. */
+  /** Where machineMaxPerSec came from, e.g. `probed: 1,840/s sustained at p99 12 ms` or `--max-rate 60/s`. */
   machineBasis: string;
+  /** Share of machineMaxPerSec the rehearsal runs at, at most: the probe's safe share, 1 for --max-rate. */
+  share: number;
+  /** machineMaxPerSec x share: the most the load test asks, orders/s. */
+  ceilingPerSec: number;
   /** targetPerSec / peakPerSec, at most 1. */
   factor: number;
-  /** The arrival rate the load test holds, orders/s. */
+  /** The arrival rate the load test holds, orders/s: min(peak, ceiling). */
   targetPerSec: number;
   /** One sentence for the terminal and the report. */
   statement: string;
+  /** The calibration probe's steps and verdicts; absent with --max-rate. */
+  probe?: ProbeResult;
 }
 
-/** Scales the peak down to the machine's rate (never up: a small peak is rehearsed as it is). */
-export function scaleToMachine(peakPerSec: number, machine: { maxPerSec: number; basis: string }): LoadScaling {
+/** What the machine takes: a rate, the words saying where it came from, and the share of it the rehearsal may use (default 1). */
+export interface MachineRate {
+  maxPerSec: number;
+  basis: string;
+  share?: number;
+}
+
+/**
+ * Scales the peak down to the machine's ceiling (its rate x share), never up: a small peak is
+ * rehearsed as it is. The target is min(peak, ceiling).
+ */
+export function scaleToMachine(peakPerSec: number, machine: MachineRate): LoadScaling {
   if (!(peakPerSec > 0)) {
     throw new SurgeError('SRG_CLI_USAGE', `the peak to rehearse must be a positive rate, got ${peakPerSec} orders/s`, {
       hint: 'Check the history (all zeros?) or pass --peak-rate <orders per second>.',
     });
   }
-  if (!(machine.maxPerSec > 0)) throw new SurgeError('SRG_CLI_USAGE', `--max-rate must be a positive rate, got ${machine.maxPerSec}`);
-  const factor = Math.min(1, machine.maxPerSec / peakPerSec);
+  if (!(machine.maxPerSec > 0)) throw new SurgeError('SRG_CLI_USAGE', `the machine rate must be a positive rate, got ${machine.maxPerSec} orders/s (${machine.basis})`);
+  const share = machine.share ?? 1;
+  const ceilingPerSec = round2(machine.maxPerSec * share);
+  // A ceiling that equals the peak up to rounding (the probe's top rung is peak / share) takes it at full size.
+  const factor = ceilingPerSec >= peakPerSec - 0.005 ? 1 : ceilingPerSec / peakPerSec;
   const targetPerSec = round2(peakPerSec * factor);
   const perMin = (v: number) => Math.round(v * 60).toLocaleString('en-US');
+  const of = share < 1 ? `${Math.round(share * 100)}% of ${round2(machine.maxPerSec).toLocaleString('en-US')}/s; ` : '';
   const statement =
     factor < 1
-      ? `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; scaled to ${targetPerSec}/s for this machine (${machine.basis}): factor ${round3(factor)}`
-      : `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; this machine (${machine.basis}) takes it at full size: factor 1`;
-  return { peakPerSec: round2(peakPerSec), machineMaxPerSec: machine.maxPerSec, machineBasis: machine.basis, factor: round3(factor), targetPerSec, statement };
+      ? `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; scaled to ${targetPerSec}/s for this machine (${of}${machine.basis}): factor ${round3(factor)}`
+      : `forecast peak ${perMin(peakPerSec)} orders/min = ${round2(peakPerSec)}/s; this machine takes it at full size (${of}${machine.basis}): factor 1`;
+  return {
+    peakPerSec: round2(peakPerSec),
+    machineMaxPerSec: round2(machine.maxPerSec),
+    machineBasis: machine.basis,
+    share,
+    ceilingPerSec,
+    factor: round3(factor),
+    targetPerSec,
+    statement,
+  };
 }
 
-/** The machine's rate: --max-rate when given, else cores x {@link DEFAULT_RATE_PER_CORE}. */
-export function machineRate(cpus: number, maxRate?: number): { maxPerSec: number; basis: string } {
-  if (maxRate !== undefined) return { maxPerSec: maxRate, basis: `--max-rate ${maxRate}/s` };
-  const cores = Math.max(1, Math.floor(cpus));
-  return { maxPerSec: cores * DEFAULT_RATE_PER_CORE, basis: `${cores} core${cores === 1 ? '' : 's'} x ${DEFAULT_RATE_PER_CORE}/s` };
+/** `--max-rate n`: n is what the machine takes, used as it is (no probe, no share). */
+export function givenMachineRate(maxRate: number): MachineRate {
+  return { maxPerSec: maxRate, basis: `--max-rate ${maxRate}/s`, share: 1 };
 }
 
 /** The local worker count: the plan's worker replicas scaled by the same factor as the load. */

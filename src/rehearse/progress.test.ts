@@ -47,9 +47,9 @@ describe('rehearse progress', () => {
     expect(out.chunks.every((c) => c.startsWith('\r\u001b[2K') && !c.endsWith('\n'))).toBe(true);
     expect(out.chunks[1]).toContain('outage');
     expect(out.chunks[1]).toContain('breaker open  pending 40');
-    p.reporter.notify('[6/8] drain', 'progress');
+    p.reporter.notify('[7/9] drain', 'progress');
     expect(out.chunks[2]).toBe('\r\u001b[2K');
-    expect(inner.messages).toEqual([{ level: 'progress', message: '[6/8] drain' }]);
+    expect(inner.messages).toEqual([{ level: 'progress', message: '[7/9] drain' }]);
     p.end();
     expect(out.chunks).toHaveLength(3);
   });

@@ -7,6 +7,7 @@ import { createPaint, stripAnsi } from '../ui/color.js';
 import { DEFAULT_LIMITS, evaluateGates, type GateEvidence } from './gates.js';
 import { renderReportHtml } from './html.js';
 import { scaleToMachine } from './plan.js';
+import { judgeStep, probeOutcome } from './probe.js';
 import { renderReportTable } from './render.js';
 import { completedDrill, LOAD_START, loadOutcome, stackStatus } from '../../test/support/rehearse.js';
 import {
@@ -31,8 +32,16 @@ const evidence: GateEvidence = {
   restore: { faultsCleared: true, workersRestored: true, stackStopped: true, portsFreed: true, problems: [] },
 };
 
+/** A probe for a peak of 80/s (need 106.67/s): 53.33/s held, 106.67/s did not (p99 over the gate). */
+function probeOf(): NonNullable<RehearsalReport['scaling']>['probe'] {
+  const step = (rate: number, p99Ms: number) =>
+    judgeStep({ ratePerSec: rate, durationMs: 2_004, requests: Math.round(rate * 2), failed: 0, scheduled: Math.round(rate * 2), dropped: 0, p95Ms: p99Ms / 2, p99Ms }, DEFAULT_LIMITS);
+  return probeOutcome([step(53.33, 20), step(106.67, 1500)], 106.67);
+}
+
 /** A failed rehearsal (p99 over its limit), without chaos. */
 function failedReport(): RehearsalReport {
+  const probe = probeOf()!;
   return {
     apiVersion: 'surgectl/v1',
     kind: 'RehearsalReport',
@@ -42,7 +51,7 @@ function failedReport(): RehearsalReport {
     durationMs: 30_000,
     settings: { loadDurationMs: 20_000, seed: 42, history: 'sample (seed 42)', chaos: false, limits: DEFAULT_LIMITS },
     stages: [{ name: 'history', status: 'done', durationMs: 20, summary: '16128 points of <orders>' }],
-    scaling: scaleToMachine(80, { maxPerSec: 50, basis: '2 cores x 25/s' }),
+    scaling: { ...scaleToMachine(80, { maxPerSec: probe.maxPerSec, basis: probe.basis, share: probe.share }), probe },
     load: {
       targetPerSec: 50,
       durationMs: 20_000,
@@ -68,7 +77,9 @@ describe('terminal report', () => {
   it('shows every gate, the failed one with what to fix, the scaling sentence and the verdict; no colour when disabled', () => {
     const text = renderReportTable(failedReport(), createPaint(false));
     expect(text).not.toContain('\u001b[');
-    expect(text).toContain('forecast peak 4,800 orders/min = 80/s; scaled to 50/s for this machine (2 cores x 25/s): factor 0.625');
+    expect(text).toContain(
+      'forecast peak 4,800 orders/min = 80/s; scaled to 40/s for this machine (75% of 53.33/s; probed: 53.33/s sustained at p99 20 ms; 106.67/s was not (p95 750 ms over the 250 ms gate; p99 1,500 ms over the 1000 ms gate)): factor 0.5',
+    );
     expect(text).toMatch(/latency-p99\s+FAIL\s+p99 1800 ms/);
     expect(text).toMatch(/latency-p95\s+PASS/);
     expect(text).toMatch(/breaker-opened\s+SKIP/);
@@ -94,6 +105,11 @@ describe('HTML report', () => {
     expect(html).toContain('The slowest 1% of orders');
     expect(html).toContain('16128 points of &lt;orders&gt;');
     expect(html.match(/<svg /g)?.length).toBe(3);
+    // Where the load test's rate came from: the machine rate and each probe step with its verdict.
+    expect(html).toContain('53.33/s (probed: 53.33/s sustained at p99 20 ms;');
+    expect(html).toContain('the load test asks at most 75% of it = 40/s');
+    expect(html).toMatch(/<tr class="pass"><td>HELD<\/td><td>53.33\/s<\/td>/);
+    expect(html).toMatch(/<tr class="fail"><td>NOT HELD<\/td><td>106.67\/s<\/td>.*p99 1,500 ms over the 1000 ms gate<\/td><\/tr>/);
   });
 });
 

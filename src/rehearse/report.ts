@@ -45,6 +45,8 @@ export interface RehearsalReport {
     url: string;
     paymentUrl: string;
     dataDir: string;
+    /** The order store, as logs show it: `SQLite <dataDir>` or `PostgreSQL postgres://user@host:port/db` (never a password). */
+    store: string;
     workers: { before: number; applied: number; basis: string; restoredTo?: number };
   };
   load?: {
@@ -104,8 +106,8 @@ export interface StageRecord {
   summary: string;
 }
 
-/** Names of the stages, in order (for progress lines "[3/8] capacity"). */
-export const STAGES = ['history', 'forecast', 'capacity', 'scale', 'load', 'drain', 'restore', 'report'] as const;
+/** Names of the stages, in order (for progress lines "[3/9] capacity"). */
+export const STAGES = ['history', 'forecast', 'capacity', 'calibrate', 'scale', 'load', 'drain', 'restore', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /*

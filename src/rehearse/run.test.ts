@@ -31,14 +31,14 @@ function options(fake: FakeStackAdmin, urls: string[], over: Partial<RehearseOpt
     },
     loadDurationMs: 18_000,
     peakRate: 10,
-    cpus: 2,
+    maxRate: 60,
     workers: 3,
     ...over,
   };
 }
 
 describe('runRehearsal', () => {
-  it('after Ctrl-C during the scale stage, still restores (faults, then workers, then stop) and reports `interrupted`', async () => {
+  it('probes the stack it started, then after Ctrl-C during the scale stage still restores (faults, then workers, then stop) and reports `interrupted`', async () => {
     dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
     const fake = createFakeStackAdmin();
     const urls: string[] = [];
@@ -50,10 +50,20 @@ describe('runRehearsal', () => {
       if (message.includes('] scale')) controller.abort(new Error('SIGINT'));
     };
 
-    const report = await runRehearsal(options(fake, urls, { signal: controller.signal, reporter, reportDir: 'report' }));
+    const report = await runRehearsal(options(fake, urls, { signal: controller.signal, reporter, reportDir: 'report', maxRate: undefined }));
 
     expect(report.status).toBe('interrupted');
-    expect(report.stages.map((s) => `${s.name} ${s.status}`)).toEqual(expect.arrayContaining(['history done', 'forecast done', 'capacity done', 'scale interrupted', 'restore done']));
+    expect(report.stages.map((s) => `${s.name} ${s.status}`)).toEqual(['history done', 'forecast done', 'capacity done', 'calibrate done', 'scale interrupted', 'restore done']);
+    // The probe ran on the real stack: a peak of 10/s needs 13.33/s, which any machine holds.
+    const probe = report.scaling?.probe;
+    expect(probe?.steps.map((s) => [s.ratePerSec, s.held])).toEqual([
+      [6.67, true],
+      [13.33, true],
+    ]);
+    expect(probe?.steps.every((s) => s.requests >= s.scheduled - 1 && s.failed === 0 && s.p99Ms !== undefined)).toBe(true);
+    expect(report.scaling).toMatchObject({ machineMaxPerSec: 13.33, share: 0.75, factor: 1, targetPerSec: 10 });
+    expect(report.scaling?.machineBasis).toMatch(/^probed: 13.33\/s sustained at p99 [\d.]+ ms, the most the probe asks/);
+    expect(reporter.messages.map((m) => m.message)).toContainEqual(expect.stringMatching(/^ {6}probe 13.33\/s for [\d.]+s: held, p99 [\d.]+ ms, \d+ answered$/));
     // The worker pool the fake reported (8) was scaled to --workers 3 and put back.
     expect(report.stack?.workers).toMatchObject({ before: 8, applied: 3, basis: '--workers 3', restoredTo: 8 });
     const restoreCalls = fake.calls.slice(fake.calls.lastIndexOf('clearFaults()'));
@@ -64,7 +74,29 @@ describe('runRehearsal', () => {
     expect(await portClosed(report.stack!.url)).toBe(true);
     expect(await portClosed(report.stack!.paymentUrl)).toBe(true);
     expect(report.files?.json).toBe(join(dir, 'report', 'rehearsal.json'));
-    expect(reporter.messages.map((m) => m.message)).toContain('[7/8] restore');
+    expect(reporter.messages.map((m) => m.message)).toContain('[8/9] restore');
+  }, 60_000);
+
+  it('after Ctrl-C during the calibration probe, asks for no further step, restores and reports `interrupted`', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'surgectl-rehearse-run-'));
+    const fake = createFakeStackAdmin();
+    const controller = new AbortController();
+    const reporter = createRecordingReporter();
+    const notify = reporter.notify.bind(reporter);
+    reporter.notify = (message, level) => {
+      notify(message, level);
+      if (message.includes('probe 6.67/s')) controller.abort(new Error('SIGINT'));
+    };
+
+    const report = await runRehearsal(options(fake, [], { signal: controller.signal, reporter, maxRate: undefined }));
+
+    expect(report.status).toBe('interrupted');
+    expect(report.stages.map((s) => `${s.name} ${s.status}`)).toEqual(['history done', 'forecast done', 'capacity done', 'calibrate interrupted', 'restore done']);
+    expect(report.stages.find((s) => s.name === 'calibrate')?.summary).toBe('rehearsal interrupted during the calibration probe');
+    expect(reporter.messages.filter((m) => /^ {6}probe \d/.test(m.message))).toHaveLength(1);
+    expect(report.scaling).toBeUndefined();
+    expect(report.restore).toMatchObject({ faultsCleared: true, stackStopped: true, portsFreed: true, dataDirRemoved: true, problems: [] });
+    expect(await portClosed(report.stack!.url)).toBe(true);
   }, 60_000);
 
   it('when a stage fails, restores and stops the stack before the error reaches the caller', async () => {
@@ -79,7 +111,7 @@ describe('runRehearsal', () => {
     expect(err).toBeInstanceOf(SurgeError);
     expect((err as SurgeError).code).toBe('SRG_STACK_UNREACHABLE');
     const lines = reporter.messages.map((m) => m.message);
-    expect(lines).toContain('[7/8] restore');
+    expect(lines).toContain('[8/9] restore');
     expect(lines).toContainEqual(expect.stringMatching(/^ {6}clearing faults failed: No stack answered clearFaults\(\)/));
     expect(fake.calls).toContain('clearFaults()');
     expect(urls).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StackAdminPort, StackStatus } from '../adapters/stack-admin/port.js';
@@ -22,8 +22,8 @@ import {
   DEFAULT_DURATION_MS,
   DEFAULT_PER_INTAKE_RPS,
   DEFAULT_PER_WORKER_RPS,
+  givenMachineRate,
   localWorkers,
-  machineRate,
   phaseAt,
   planStages,
   round2,
@@ -32,9 +32,10 @@ import {
   type LoadScaling,
   type StageTimings,
 } from './plan.js';
-import { drainSummary, loadSummary, restoreStage, stackSample, STAGES, unfinishedOrders, type RehearsalReport, type StageName } from './report.js';
+import { PROBE_STEP_MS, probeStepLine, runProbe, SAFE_SHARE, type ProbeMeasurement } from './probe.js';
+import { drainSummary, loadFigures, loadSummary, restoreStage, stackSample, STAGES, unfinishedOrders, type RehearsalReport, type StageName } from './report.js';
 import { restoreStack, stackPorts } from './restore.js';
-import { rehearsalLoadScenario, rehearsalOutageExperiment } from './scenario.js';
+import { rehearsalLoadScenario, rehearsalOutageExperiment, rehearsalProbeScenario } from './scenario.js';
 import { writeReportFiles } from './write.js';
 
 /** Options of {@link runRehearsal}. Durations are milliseconds, rates orders per second. */
@@ -47,7 +48,11 @@ export interface RehearseOptions {
    * test may pass the fake of src/adapters/stack-admin/fake.ts.
    */
   stackAdmin: (url: string, token: string) => Promise<StackAdminPort>;
-  /** The `stack` section of the configuration; host, ports and data dir are replaced for the rehearsal. */
+  /**
+   * The `stack` section of the configuration; host, ports and data dir are replaced for the
+   * rehearsal. Its `store` picks the order store: the default SQLite in the rehearsal's data dir,
+   * or a PostgreSQL database (`{ kind: 'postgres', url }` or the URL), whose orders outlive the run.
+   */
   stack?: StackOptions;
   /** Length of the load test at the peak; every stage scales with it. Default 110 000, at least 18 000. */
   loadDurationMs?: number;
@@ -65,10 +70,12 @@ export interface RehearseOptions {
   reportDir?: string;
   /** Replaces the forecast peak (orders/s); the capacity plan scales with it. */
   peakRate?: number;
-  /** Most orders/s this machine is asked to take. Default: cores x 25. */
+  /**
+   * What this machine takes, orders/s, used as it is: the calibration probe is skipped. Default:
+   * probed (a step load of a few seconds on the rehearsal's stack, see probe.ts), of which the
+   * rehearsal uses at most {@link SAFE_SHARE}.
+   */
   maxRate?: number;
-  /** Cores of this machine. Default os.availableParallelism(). */
-  cpus?: number;
   /** Local pipeline workers, instead of the plan's worker replicas x the scaling factor. */
   workers?: number;
   /** Inject the payment outage. Default true. */
@@ -112,6 +119,10 @@ const SAMPLE_DAYS = 56;
 const REHEARSAL_STOCK = 1_000_000;
 const SAMPLE_EVERY_MS = 500;
 const DRAIN_POLL_MS = 250;
+/** Longest wait between probe steps for the orders of the step before to be worked off, ms. */
+const PROBE_SETTLE_MS = 10_000;
+/** Longest wait after the probe for its orders to be worked off before the baseline is read, ms. */
+const PROBE_DRAIN_MS = 30_000;
 
 /** What every phase reads: the settings resolved once, and the report the stages fill in. */
 interface Rehearsal {
@@ -131,6 +142,8 @@ interface Rehearsal {
 
 /** The rate the load test holds and the local workers it runs with. */
 interface MachineTarget {
+  readonly stack: RunningStack;
+  readonly admin: StackAdminPort;
   scaling: LoadScaling;
   workers: { count: number; basis: string };
   /** Planned intake replicas (the rehearsal runs one local listener). */
@@ -164,8 +177,9 @@ interface LiveRun {
 }
 
 /**
- * The whole surge rehearsal on the bundled stack: history -> forecast -> capacity plan -> scale the
- * local stack -> load test at the (scaled) forecast peak with a payment outage mid-test -> drain ->
+ * The whole surge rehearsal on the bundled stack: history -> forecast -> capacity plan -> start the
+ * local stack and probe the rate it holds (or --max-rate) -> scale its workers -> load test at
+ * min(forecast peak, a safe share of that rate) with a payment outage mid-test -> drain ->
  * restore -> gates -> report. Never prints; returns the report (status `failed` when a gate
  * failed, `interrupted` after Ctrl-C). Throws SurgeError for bad input (history, flags) before
  * anything starts; once the stack runs, everything is restored before any error is rethrown.
@@ -179,15 +193,16 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
   const forecast = await stage(r, 'forecast', () => forecastPeak(r, history));
   stopIfInterrupted(r);
   const plan = await stage(r, 'capacity', () => planCapacity(r, forecast));
-  const target = fitToMachine(r, forecast, plan);
   stopIfInterrupted(r);
 
-  // 4-7: the stack runs from here on; everything below ends in the restore.
+  // 4-8: the stack runs from here on; everything below ends in the restore.
   const live = newLiveRun(r);
   let failure: unknown;
   let stopSampler: (() => Promise<void>) | undefined;
   try {
-    const { stack, admin } = await stage(r, 'scale', () => startAndScale(r, live, target));
+    const target = await stage(r, 'calibrate', () => startAndCalibrate(r, live, forecast, plan));
+    const { stack, admin } = target;
+    await stage(r, 'scale', () => scaleWorkers(r, live, target));
     live.baseline = await admin.status();
     stopSampler = startSampler(r, live, admin);
     if (r.opts.degrade) await degrade(r, live, admin, r.opts.degrade);
@@ -202,10 +217,10 @@ export async function runRehearsal(opts: RehearseOptions): Promise<RehearsalRepo
   // After Ctrl-C whatever failed is a consequence of the interrupt: the report says `interrupted`.
   if (failure !== undefined && !r.signal.aborted) throw failure;
 
-  // 8: gates and the report.
+  // 9: gates and the report.
   r.report = assembleReport(r.report, {
     load: live.load,
-    targetPerSec: target.scaling.targetPerSec,
+    targetPerSec: r.report.scaling?.targetPerSec ?? 0,
     baseline: live.baseline,
     final: live.final,
     drainMs: live.drainMs,
@@ -286,6 +301,11 @@ async function stage<T>(r: Rehearsal, name: StageName, run: () => Promise<{ valu
     r.report.stages.push({ name, status, durationMs: out.durationMs, summary: errorText(out.error) });
     throw out.error;
   }
+  // Ended after Ctrl-C (it finishes what it started): nothing after it starts but the restore.
+  if (r.signal.aborted) {
+    r.report.stages.push({ name, status, durationMs: out.durationMs, summary: out.value.summary });
+    throw new SurgeError('SRG_CLI_INTERRUPTED', `rehearsal interrupted during the ${name} stage`);
+  }
   r.report.stages.push({ name, status, durationMs: out.durationMs, summary: out.value.summary });
   r.reporter?.notify(`      ${out.value.summary}`, 'progress');
   return out.value.value;
@@ -348,26 +368,105 @@ async function planCapacity(r: Rehearsal, fc: ForecastResult): Promise<{ value: 
   return { value: p, summary: `${replicas}, sized on the 95% bound ${round2(p.spec.demand.sizedValue)}/s + ${Math.round(p.spec.headroom * 100)}% headroom` };
 }
 
-/** The forecast peak brought down to what this machine takes, and the plan's workers scaled alike. */
-function fitToMachine(r: Rehearsal, fc: ForecastResult, plan: ScalePlan): MachineTarget {
-  const peakPerSec = (fc.series[0] as SeriesForecast).peak.value;
-  const scaling = scaleToMachine(peakPerSec, machineRate(r.opts.cpus ?? availableParallelism(), r.opts.maxRate));
-  r.report.scaling = scaling;
-  r.reporter?.notify(`      ${scaling.statement}`, 'progress');
-  const workerReplicas = plan.spec.services.find((s) => s.name === 'worker')?.replicas ?? 1;
-  return { scaling, workers: localWorkers(workerReplicas, scaling.factor, r.opts.workers), intakeReplicas: plan.spec.services[0]?.replicas ?? 1 };
-}
-
 function newLiveRun(r: Rehearsal): LiveRun {
   const ownDataDir = r.opts.dataDir === undefined;
   const dataDir = r.opts.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'surgectl-rehearse-')) : abs(r.opts.cwd, r.opts.dataDir);
   return { dataDir, ownDataDir, stackLog: join(r.reportDir ?? dataDir, 'stack.log') };
 }
 
-/** Stage 4: start the stack, snapshot its worker pool (what the restore goes back to), then scale it. */
-async function startAndScale(r: Rehearsal, live: LiveRun, target: MachineTarget): Promise<{ value: { stack: RunningStack; admin: StackAdminPort }; summary: string }> {
+/**
+ * Stage 4: start the stack, then find what this machine takes (the probe, or --max-rate), bring
+ * the forecast peak down to it, and scale the plan's workers by the same factor.
+ */
+async function startAndCalibrate(r: Rehearsal, live: LiveRun, fc: ForecastResult, plan: ScalePlan): Promise<{ value: MachineTarget; summary: string }> {
   const stack = (live.stack = await startRehearsalStack(r.opts, live.dataDir, live.stackLog));
   const admin = (live.admin = await r.opts.stackAdmin(stack.url, stack.adminToken));
+  const workers = stack.options.workers;
+  r.report.stack = { url: stack.url, paymentUrl: stack.paymentUrl, dataDir: live.dataDir, store: stack.store.description, workers: { before: workers, applied: workers, basis: 'as started' } };
+  storeNotes(r, stack);
+  const peakPerSec = (fc.series[0] as SeriesForecast).peak.value;
+  let scaling: LoadScaling;
+  if (r.opts.maxRate !== undefined) {
+    scaling = scaleToMachine(peakPerSec, givenMachineRate(r.opts.maxRate));
+  } else {
+    const needPerSec = peakPerSec / SAFE_SHARE;
+    r.reporter?.notify(`      probe: steps of ${PROBE_STEP_MS / 1000}s up to ${round2(needPerSec)}/s (the peak / ${SAFE_SHARE}), judged by the latency gates`, 'progress');
+    let n = 0;
+    const probe = await runProbe({
+      needPerSec,
+      limits: r.report.settings.limits,
+      measure: (rate) => probeStep(r, stack.url, rate, ++n),
+      settle: () => settle(r, admin, PROBE_SETTLE_MS).then(() => undefined),
+      onStep: (step) => r.reporter?.notify(`      ${probeStepLine(step)}`, 'progress'),
+      signal: r.signal,
+    });
+    if (r.signal.aborted) throw new SurgeError('SRG_CLI_INTERRUPTED', 'rehearsal interrupted during the calibration probe');
+    // The probe's orders are not the rehearsal's: worked off before the baseline is read.
+    const left = await settle(r, admin, PROBE_DRAIN_MS);
+    if (left > 0) r.report.notes.push(`${left} orders of the calibration probe were still unfinished when the load began; they count in the drain`);
+    scaling = { ...scaleToMachine(peakPerSec, { maxPerSec: probe.maxPerSec, basis: probe.basis, share: probe.share }), probe };
+  }
+  r.report.scaling = scaling;
+  r.reporter?.notify(`      ${scaling.statement}`, 'progress');
+  const workerReplicas = plan.spec.services.find((s) => s.name === 'worker')?.replicas ?? 1;
+  const target: MachineTarget = {
+    stack,
+    admin,
+    scaling,
+    workers: localWorkers(workerReplicas, scaling.factor, r.opts.workers),
+    intakeReplicas: plan.spec.services[0]?.replicas ?? 1,
+  };
+  const found = scaling.probe ? `${scaling.probe.steps.length} probe step${scaling.probe.steps.length === 1 ? '' : 's'}` : 'no probe (--max-rate)';
+  return { value: target, summary: `stack at ${stack.url} on ${stack.store.description}; ${found}; load ${scaling.targetPerSec}/s (factor ${scaling.factor})` };
+}
+
+/** One probe step: the builtin load generator at `rate` for {@link PROBE_STEP_MS}, its figures as the probe judges them. */
+async function probeStep(r: Rehearsal, url: string, rate: number, n: number): Promise<ProbeMeasurement> {
+  const [{ parseScenario }, { runLoadTest }] = await Promise.all([import('../loadtest/scenario.js'), import('../loadtest/run.js')]);
+  const doc = rehearsalProbeScenario({ target: url, ratePerSec: rate, durationMs: PROBE_STEP_MS, p99Ms: r.report.settings.limits.p99Ms });
+  const load = await runLoadTest(parseScenario(doc, { defaultName: 'rehearsal-probe' }), {
+    signal: r.signal,
+    // Idempotency-Keys of every step and of the load test apart: a reused key with another body is a 409.
+    runId: `rehearse-${r.seed}-${r.startedAt.toString(36)}-probe${n}`,
+    random: mulberry32(r.seed + n),
+  });
+  const f = loadFigures(load);
+  return {
+    ratePerSec: rate,
+    durationMs: load.durationMs,
+    requests: f.requests,
+    failed: Math.round((f.failedRate ?? 0) * f.requests),
+    scheduled: f.scheduled,
+    dropped: f.dropped,
+    p95Ms: f.p95Ms,
+    p99Ms: f.p99Ms,
+  };
+}
+
+/** Waits (up to `budgetMs`) until no order is unfinished and the queue is empty; returns how many are left. */
+async function settle(r: Rehearsal, admin: StackAdminPort, budgetMs: number): Promise<number> {
+  const deadline = r.now() + budgetMs;
+  for (;;) {
+    const s = await admin.status();
+    const left = Math.max(unfinishedOrders(s), s.queue.depth);
+    // No worker running (stack.workers 0, or paused): nothing will work them off before the scale stage.
+    const idle = s.workers.size === 0 || s.workers.paused;
+    if (left === 0 || idle || r.now() >= deadline || r.signal.aborted) return left;
+    await delay(DRAIN_POLL_MS, undefined, { signal: r.signal }).catch(() => undefined);
+  }
+}
+
+/** What a reader of the report must know about the order store the rehearsal ran on. */
+function storeNotes(r: Rehearsal, stack: RunningStack): void {
+  if (stack.store.kind !== 'postgres') return;
+  r.report.notes.push(
+    `order store ${stack.store.description}: the orders of the probe and the load test, and the stock they took, stay in that database; the restore stops this stack and removes its temp data dir but deletes no rows`,
+  );
+}
+
+/** Stage 5: snapshot the worker pool (what the restore goes back to), then scale it. */
+async function scaleWorkers(r: Rehearsal, live: LiveRun, target: MachineTarget): Promise<{ value: undefined; summary: string }> {
+  const { stack, admin } = target;
   // The same engine as `surgectl scale apply` (observe -> plan -> apply), on a BundledStack target.
   const { reconcileServices } = await import('../scale/run.js');
   const noCloud = () => Promise.reject(new SurgeError('SRG_SCALE_TARGET', 'the rehearsal scales only its own bundled stack'));
@@ -379,10 +478,10 @@ async function startAndScale(r: Rehearsal, live: LiveRun, target: MachineTarget)
   );
   const from = observed[0]?.fields.workers ?? 0;
   const applied = (await admin.status()).workers.size;
-  r.report.stack = { url: stack.url, paymentUrl: stack.paymentUrl, dataDir: live.dataDir, workers: { before: from, applied, basis: target.workers.basis } };
+  r.report.stack = { url: stack.url, paymentUrl: stack.paymentUrl, dataDir: live.dataDir, store: stack.store.description, workers: { before: from, applied, basis: target.workers.basis } };
   return {
-    value: { stack, admin },
-    summary: `stack at ${stack.url}; workers ${from} -> ${applied} (${target.workers.basis}); intake: 1 local listener (plan: ${target.intakeReplicas})`,
+    value: undefined,
+    summary: `workers ${from} -> ${applied} (${target.workers.basis}); intake: 1 local listener (plan: ${target.intakeReplicas})`,
   };
 }
 
@@ -429,7 +528,7 @@ function startSampler(r: Rehearsal, live: LiveRun, admin: StackAdminPort): () =>
   };
 }
 
-/** Stage 5: the load test at the target rate, with the payment outage drill running inside it. */
+/** Stage 6: the load test at the target rate, with the payment outage drill running inside it. */
 async function loadWithOutage(r: Rehearsal, live: LiveRun, target: { url: string; admin: StackAdminPort }, scaling: LoadScaling): Promise<{ value: undefined; summary: string }> {
   const [{ parseScenario }, { runLoadTest }, chaosMod] = await Promise.all([import('../loadtest/scenario.js'), import('../loadtest/run.js'), import('../chaos/index.js')]);
   const { timings, chaos, seed } = r;
@@ -489,7 +588,7 @@ async function loadWithOutage(r: Rehearsal, live: LiveRun, target: { url: string
   return { value: undefined, summary: loadSummary(load, scaling.targetPerSec) };
 }
 
-/** Stage 6: wait (up to the drain budget) for the backlog, payment_pending orders included, to drain. */
+/** Stage 7: wait (up to the drain budget) for the backlog, payment_pending orders included, to drain. */
 async function drain(r: Rehearsal, live: LiveRun, admin: StackAdminPort): Promise<{ value: undefined; summary: string }> {
   const drainStart = r.now();
   const deadline = drainStart + r.timings.drainBudgetMs;
@@ -556,7 +655,7 @@ async function restoreDegradedFlags(r: Rehearsal, live: LiveRun): Promise<{ rest
   }
 }
 
-/** Stage 7, after success, failure or Ctrl-C alike: the degraded flags back, the stack put back and stopped, then this run's temp data dir removed. */
+/** Stage 8, after success, failure or Ctrl-C alike: the degraded flags back, the stack put back and stopped, then this run's temp data dir removed. */
 async function restore(r: Rehearsal, live: LiveRun): Promise<void> {
   const stack = live.stack;
   if (stack) {
@@ -592,7 +691,7 @@ async function restore(r: Rehearsal, live: LiveRun): Promise<void> {
   }
 }
 
-/** Stage 8: the report files. A failed write is kept in the report (`writeError`) rather than thrown: the rehearsal is done and restored. */
+/** Stage 9: the report files. A failed write is kept in the report (`writeError`) rather than thrown: the rehearsal is done and restored. */
 async function writeReport(r: Rehearsal, reportDir: string, live: LiveRun): Promise<void> {
   const report = r.report;
   r.reporter?.notify(`[${STAGES.length}/${STAGES.length}] report`, 'progress');

@@ -21,7 +21,7 @@ describe('surgectl rehearse input', () => {
   it('--help lists the flags and examples', async () => {
     const r = await runMain(['rehearse', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--duration', '--seed', '--data-dir', '--report-dir', '--workers', '--peak-rate', '--max-rate', '--no-chaos', '--history']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--duration', '--seed', '--data-dir', '--store', '--report-dir', '--workers', '--peak-rate', '--max-rate', '--no-chaos', '--history']) expect(r.stdout).toContain(flag);
     expect(r.stdout).toMatch(/Examples:\n {2}\$ surgectl rehearse/);
   });
 

@@ -19,6 +19,6 @@ it('exits 2 with SRG_REHEARSE_REPORT when the report dir cannot be created, befo
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr).toMatch(/error \[SRG_REHEARSE_REPORT\] Cannot create the report directory .*a-file\/report: ENOTDIR/);
   expect(r.stderr).toMatch(/hint: Pass --report-dir with a folder you can write to/);
-  expect(r.stderr).not.toContain('[1/8]');
+  expect(r.stderr).not.toContain('[1/9]');
   expect(r.stdout).toBe('');
 });

@@ -43,8 +43,9 @@ it('rehearse --duration 20s passes every gate, writes the HTML and JSON report a
   expect(r.stdout).toMatch(/latency-p95\s+PASS/);
   expect(r.stdout).not.toContain('\u001b[');
   // Progress: every stage on stderr, the scaling said in words, plain load lines off a TTY.
-  for (let i = 1; i <= 8; i++) expect(r.stderr).toContain(`[${i}/8] `);
-  expect(r.stderr).toMatch(/forecast peak [\d,]+ orders\/min = [\d.]+\/s; (scaled to [\d.]+\/s for this machine|this machine)/);
+  for (let i = 1; i <= 9; i++) expect(r.stderr).toContain(`[${i}/9] `);
+  expect(r.stderr).toMatch(/forecast peak [\d,]+ orders\/min = [\d.]+\/s; (scaled to [\d.]+\/s for this machine|this machine takes it at full size) \(75% of [\d,.]+\/s; probed: /);
+  expect(r.stderr).toMatch(/ {6}probe [\d,.]+\/s for [\d.]+s: held, p99 [\d,.]+ ms, \d+ answered/);
   expect(r.stderr).toMatch(/ {6}load \d+s\/20s/);
 
   // The chain of stages with its figures.
@@ -52,8 +53,19 @@ it('rehearse --duration 20s passes every gate, writes the HTML and JSON report a
   expect(report.forecast?.peak.campaign).toBe('black-friday');
   const workerPlan = report.capacity?.services.find((s) => s.name === 'worker');
   expect(workerPlan?.replicas).toBeGreaterThan(0);
+  // Calibrated by the probe: the machine rate is the highest step that held, and the load test
+  // runs at min(peak, 75% of it). How fast this machine is is not asserted; the rule is.
   const s = report.scaling!;
-  expect(s.targetPerSec).toBeLessThanOrEqual(s.machineMaxPerSec);
+  const probe = s.probe!;
+  expect(probe.needPerSec).toBeCloseTo(s.peakPerSec / 0.75, 1);
+  expect(probe.steps.length).toBeGreaterThan(0);
+  expect(probe.steps.every((x) => x.ratePerSec <= probe.needPerSec && x.scheduled > 0 && x.verdict !== '')).toBe(true);
+  const best = Math.max(...probe.steps.filter((x) => x.held).map((x) => x.ratePerSec));
+  expect(s.machineMaxPerSec).toBe(best);
+  expect(s.machineBasis).toMatch(new RegExp(`^probed: ${best.toLocaleString('en-US')}/s sustained at p99 [\\d,.]+ ms`));
+  expect(s.share).toBe(0.75);
+  expect(s.ceilingPerSec).toBeCloseTo(best * 0.75, 2);
+  expect(s.targetPerSec).toBeCloseTo(Math.min(s.peakPerSec, s.ceilingPerSec), 2);
   expect(s.targetPerSec).toBeCloseTo(s.peakPerSec * s.factor, 1);
   expect(report.load?.targetPerSec).toBe(s.targetPerSec);
   expect(report.load?.requests).toBeGreaterThan(s.targetPerSec * 10);
