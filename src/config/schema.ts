@@ -261,6 +261,14 @@ export const RegionConfigSchema = z
     store: z.string().refine((v) => /^postgres(ql)?:\/\/[^/]/.test(v), 'expected a PostgreSQL URL such as postgres://app@10.0.0.5:5432/orders'),
     /** The region's order intake (its /readyz tells whether it takes orders). */
     intakeUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL such as http://10.0.0.5:8080').optional(),
+    /** The region's server in the HAProxy backend that failover moves traffic in; default the region's name. */
+    server: z.string().min(1).optional(),
+    /**
+     * A command (a shell line) that turns this region's PostgreSQL into a streaming replica of the
+     * primary named by PRIMARY_HOST, PRIMARY_PORT and PRIMARY_URL in its environment (pg_rewind,
+     * else pg_basebackup), returning once it streams. `surgectl failback` runs it where surgectl runs.
+     */
+    rebuild: z.string().min(1).optional(),
   })
   .strict();
 

@@ -207,6 +207,38 @@ describe('runbook run', () => {
     expect(out?.exitCode).toBe(20);
   });
 
+  it('a failure after an irreversible step (a promotion) rolls back only the steps after it; the fence before it stays', async () => {
+    const { createFakeReplicationCluster } = await import('../adapters/postgres-replication/fake.js');
+    const fake = createFakeReplicationCluster();
+    const A = 'postgres://postgres@127.0.0.1:15432/postgres';
+    const B = 'postgres://postgres@127.0.0.1:15433/postgres';
+    fake.addPrimary(A, { name: 'pg_a' });
+    fake.addStandby(B, A, { name: 'pg_b' });
+    await userRunbook('promote-then-fail', `apiVersion: surgectl/v1
+kind: Runbook
+name: promote-then-fail
+version: 1
+autoRollback: true
+steps:
+  - { name: fence, kind: pg-fence, action: { url: '${A}', standby: '${B}' } }
+  - { name: promote, kind: pg-promote, action: { url: '${B}', wait: 5s } }
+  - { name: after, kind: shell, action: { command: [echo, after] }, rollback: { kind: shell, command: [echo, undo-after] } }
+  - { name: boom, kind: shell, action: { command: [sh, -c, fail] } }
+`);
+    const c = context({ ports: { ...ports(), replication: async (url) => fake.port(url) } });
+    const r = await startRunbook(c, { nameOrPath: 'promote-then-fail', params: {}, dryRun: false, journalPath: 'j.json' });
+    const j = r.journal as RunbookJournal;
+    expect(j.status).toBe('rolled-back');
+    expect(j.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['fence:completed', 'promote:completed', 'after:rolled-back', 'boom:failed']);
+    expect(shell).toEqual(['echo after', 'sh -c fail', 'echo undo-after']);
+    // the old primary stays fenced: unfencing it now would put two primaries in play
+    expect((await fake.port(A).status()).readOnly).toBe(true);
+    expect((await fake.port(B).status()).role).toBe('primary');
+    expect(c.reporter.messages.map((m) => m.message)).toContain('promote cannot be undone: only the steps after it are rolled back; promote and the steps before it stay as they are');
+    // and a later `runbook rollback` has nothing left to undo before it
+    await expect(rollbackJournal({ ...c, yes: true }, 'j.json')).rejects.toMatchObject({ code: 'SRG_RUNBOOK_JOURNAL', message: expect.stringContaining('nothing to roll back after promote, which cannot be undone') });
+  });
+
   it('without autoRollback, asks on a terminal; a "no" leaves the steps and says how to undo', async () => {
     await userRunbook('two', `apiVersion: surgectl/v1
 kind: Runbook

@@ -289,8 +289,12 @@ function redacted<T extends RunRunbookOptions>(o: T): T {
  * completed steps (and the failed one when its change is in place) are undone in reverse order.
  */
 async function failRun(journal: RunbookJournal, why: string, o: RunRunbookOptions, h: Helpers): Promise<RunbookJournal> {
-  const toUndo = journal.steps.filter((r, i) => changedSomething(r) && o.resolved.steps[i]?.mutating === true);
-  if (toUndo.length === 0) return h.finish('failed', why);
+  const from = undoableFrom(journal, o);
+  const toUndo = journal.steps.filter((r, i) => i >= from && changedSomething(r) && o.resolved.steps[i]?.mutating === true);
+  if (toUndo.length === 0) {
+    const barrier = from > 0 ? o.resolved.steps[from - 1] : undefined;
+    return h.finish('failed', barrier === undefined ? why : `${why}; nothing rolled back: ${barrier.name} cannot be undone, and the steps before it stay as they are (resume with: surgectl runbook resume ${o.journalPath})`);
+  }
   // Unattended without --auto-rollback there is nobody to ask: leave it, and say how to undo.
   const strategy = o.autoRollback || o.runbook.spec.autoRollback === true ? 'deviated' : o.interactive || o.yes ? 'ask' : 'never';
   const decision = decideRollback(strategy, true);
@@ -301,6 +305,19 @@ async function failRun(journal: RunbookJournal, why: string, o: RunRunbookOption
   return rollbackSteps(journal, o, h, why);
 }
 
+/**
+ * The first step a rollback may undo: the one after the last irreversible step that ran (see
+ * StepKind.irreversible), else the first.
+ */
+function undoableFrom(journal: RunbookJournal, o: RunRunbookOptions): number {
+  for (let i = journal.steps.length - 1; i >= 0; i--) {
+    const step = o.resolved.steps[i];
+    const rec = journal.steps[i] as StepRecord;
+    if (step !== undefined && step.rollback === 'auto' && STEP_KINDS[step.kind]?.irreversible === true && (rec.status === 'completed' || rec.status === 'rollback-failed')) return i + 1;
+  }
+  return 0;
+}
+
 /** A completed step, or one that failed after recording what it was about to change (its change may be in place, whole or in part). */
 function changedSomething(r: StepRecord): boolean {
   return r.status === 'completed' || ((r.status === 'failed' || r.status === 'running' || r.status === 'rollback-failed') && r.undo !== undefined);
@@ -309,7 +326,12 @@ function changedSomething(r: StepRecord): boolean {
 /** Undoes every completed mutating step in reverse order; each failure is kept and named as work left by hand. */
 async function rollbackSteps(journal: RunbookJournal, o: RunRunbookOptions, h: Helpers, why: string): Promise<RunbookJournal> {
   const manual: string[] = [];
-  for (let i = journal.steps.length - 1; i >= 0; i--) {
+  const from = undoableFrom(journal, o);
+  if (from > 0) {
+    const barrier = o.resolved.steps[from - 1] as ResolvedStep;
+    o.reporter.notify(`${barrier.name} cannot be undone: only the steps after it are rolled back; ${barrier.name} and the steps before it stay as they are`, 'warn');
+  }
+  for (let i = journal.steps.length - 1; i >= from; i--) {
     const rec = journal.steps[i] as StepRecord;
     const step = o.resolved.steps[i] as ResolvedStep;
     if (!changedSomething(rec) || !step.mutating) continue;
@@ -364,8 +386,17 @@ export async function rollbackRunbook(opts: RunRunbookOptions & { journal: Runbo
   const { journal } = opts;
   if (!opts.yes && !opts.interactive) throw new SurgeError('SRG_CLI_NOT_A_TTY', 'a rollback changes live systems and there is no terminal to confirm on', { hint: 'Pass --yes.' });
   const o = redacted(opts);
-  const changed = journal.steps.filter((r, i) => o.resolved.steps[i]?.mutating === true && changedSomething(r));
-  if (changed.length === 0) throw new SurgeError('SRG_RUNBOOK_JOURNAL', `${o.journalPath}: nothing to roll back (no step of it changed anything that is not already undone)`);
+  const from = undoableFrom(journal, o);
+  const changed = journal.steps.filter((r, i) => i >= from && o.resolved.steps[i]?.mutating === true && changedSomething(r));
+  if (changed.length === 0) {
+    const barrier = from > 0 ? o.resolved.steps[from - 1] : undefined;
+    throw new SurgeError(
+      'SRG_RUNBOOK_JOURNAL',
+      barrier === undefined
+        ? `${o.journalPath}: nothing to roll back (no step of it changed anything that is not already undone)`
+        : `${o.journalPath}: nothing to roll back after ${barrier.name}, which cannot be undone (the steps before it stay as they are)`,
+    );
+  }
   if (!o.yes) {
     const yes = await o.reporter.confirm(`Roll back ${changed.length} step(s) of ${o.runbook.spec.name} (${changed.map((c) => c.step).reverse().join(', ')})?`, false);
     if (!yes) throw new SurgeError('SRG_CLI_ABORTED', 'Not rolled back: the confirmation was declined; nothing was changed');

@@ -140,6 +140,7 @@ const pgPromote: StepKind<z.infer<typeof PromoteSchema>> = {
   summary: 'promotes a PostgreSQL standby to primary (pg_promote); cannot be undone automatically — the old primary is rebuilt as its replica by hand or by failback',
   schema: PromoteSchema,
   mutating: () => true,
+  irreversible: true,
   describe: (s) => `promote PostgreSQL standby ${shown(s.url)} to primary (pg_promote, wait up to ${s.wait})`,
   async before(s, ctx): Promise<PromoteBefore> {
     const st = await (await replication(ctx, s.url)).status();
@@ -179,6 +180,8 @@ const CheckSchema = z.strictObject({
   maxLagSeconds: z.number().min(0).optional(),
   /** The replica must be a synchronous standby (sync_state sync or quorum); default false. */
   sync: z.boolean().default(false),
+  /** Keep checking (every 500 ms) until it passes or this much time went by, e.g. after a rebuild; default one check. */
+  within: duration.optional(),
 });
 const sameHost = (a: string, b: string | null) => b === null || !isIP(a) || !isIP(b) || a === b;
 const pgReplicationCheck: StepKind<z.infer<typeof CheckSchema>> = {
@@ -187,8 +190,25 @@ const pgReplicationCheck: StepKind<z.infer<typeof CheckSchema>> = {
   schema: CheckSchema,
   mutating: () => false,
   describe: (s) =>
-    `${shown(s.replica)} streams from ${shown(s.primary)}${s.sync ? ' synchronously' : ''}${s.maxLagBytes === undefined ? '' : `, lag ≤ ${s.maxLagBytes} bytes`}${s.maxLagSeconds === undefined ? '' : `, replay lag ≤ ${s.maxLagSeconds} s`}`,
+    `${shown(s.replica)} streams from ${shown(s.primary)}${s.sync ? ' synchronously' : ''}${s.maxLagBytes === undefined ? '' : `, lag ≤ ${s.maxLagBytes} bytes`}${s.maxLagSeconds === undefined ? '' : `, replay lag ≤ ${s.maxLagSeconds} s`}${s.within === undefined ? '' : ` (within ${s.within})`}`,
   async run(s, ctx) {
+    const deadline = ctx.now() + ms(s.within ?? '0s', 0);
+    for (;;) {
+      const last = ctx.now() >= deadline || ctx.signal.aborted;
+      // a server that does not answer fails the step as unreachable, unless there is time to try again
+      const r = await checkReplication(s, ctx).catch((err: unknown) => {
+        if (last) throw err;
+        return undefined;
+      });
+      if (r !== undefined && (r.passed || last)) return r;
+      await ctx.sleep(500, ctx.signal).catch(() => undefined);
+    }
+  },
+};
+
+/** One look at a replica and its primary for pg-replication-check. */
+async function checkReplication(s: z.infer<typeof CheckSchema>, ctx: StepContext): Promise<{ passed: boolean; output?: unknown; message?: string }> {
+  {
     const primary = await replication(ctx, s.primary);
     const replica = await replication(ctx, s.replica);
     // The replica first: WAL the primary writes in between counts as lag (an overestimate, never an underestimate).
@@ -229,8 +249,8 @@ const pgReplicationCheck: StepKind<z.infer<typeof CheckSchema>> = {
     }
     if (problems.length > 0) return fail(`${replica.url} (application_name ${up.applicationName}) from ${primary.url}: ${problems.join('; ')}`, output);
     return { passed: true, output };
-  },
-};
+  }
+}
 
 /** The PostgreSQL step kinds, by name (to be merged into STEP_KINDS). */
 export const POSTGRES_STEP_KINDS: Readonly<Record<string, StepKind<never>>> = Object.fromEntries(

@@ -56,6 +56,12 @@ export interface StepKind<S = Record<string, unknown>> {
   undo?(spec: S, undo: unknown, ctx: StepContext): Promise<void>;
   /** The undo in words, for the list of what is left to do by hand. */
   describeUndo?(spec: S, undo: unknown): string;
+  /**
+   * A point of no return (a PostgreSQL promotion): once it ran, a rollback undoes only the steps
+   * after it. Undoing the ones before (unfencing the old primary, giving it its workers and its
+   * intake back) would put two primaries, or orders on a fenced one, in play.
+   */
+  readonly irreversible?: boolean;
 }
 
 const label = z.record(z.string(), z.string());
@@ -420,21 +426,27 @@ const StackAdminSchema = z.discriminatedUnion('call', [
   z.strictObject({ url: z.url(), call: z.literal('pause') }),
   z.strictObject({ url: z.url(), call: z.literal('resume') }),
   z.strictObject({ url: z.url(), call: z.literal('clear-faults') }),
+  z.strictObject({ url: z.url(), call: z.literal('intake-pause') }),
+  z.strictObject({ url: z.url(), call: z.literal('intake-resume') }),
+  /** Waits (within the step's timeout) until no worker runs a job: in-flight orders finished. */
+  z.strictObject({ url: z.url(), call: z.literal('wait-idle') }),
 ]);
 type StackAdminSpec = z.infer<typeof StackAdminSchema>;
 const stackAdmin: StepKind<StackAdminSpec> = {
   name: 'stack-admin',
-  summary: "a call on the bundled stack's admin API (workers, drop-ratio, payment-faults, pause, resume, clear-faults); undone by the old value",
+  summary: "a call on the bundled stack's admin API (workers, drop-ratio, payment-faults, pause, resume, clear-faults, intake-pause, intake-resume, wait-idle); undone by the old value",
   schema: StackAdminSchema,
-  mutating: () => true,
+  mutating: (s) => s.call !== 'wait-idle',
   describe: (s) => `stack ${s.url}: ${s.call}${'value' in s ? ` ${s.value}` : ''}${s.call === 'payment-faults' ? ` ${JSON.stringify({ failureRate: s.failureRate, latencyMs: s.latencyMs })}` : ''}`,
   async before(s, ctx) {
     const admin = await ctx.ports.stackAdmin(s.url);
+    if (s.call === 'wait-idle') return undefined;
     if (s.call === 'payment-faults') return { payment: await admin.paymentFaults() };
     const st = await admin.status();
     if (s.call === 'workers') return { workers: st.workers.size };
     if (s.call === 'drop-ratio') return { dropRatio: st.faults.dropRatio };
     if (s.call === 'pause' || s.call === 'resume') return { paused: st.workers.paused };
+    if (s.call === 'intake-pause' || s.call === 'intake-resume') return { intakePaused: st.intake.paused };
     return { dropRatio: st.faults.dropRatio, paused: st.workers.paused, ...(st.payment ? { payment: st.payment } : {}) };
   },
   async run(s, ctx) {
@@ -452,17 +464,86 @@ const stackAdmin: StepKind<StackAdminSpec> = {
         return { passed: true, output: await admin.resumeConsumer() };
       case 'clear-faults':
         return { passed: true, output: await admin.clearFaults() };
+      case 'intake-pause':
+        return { passed: true, output: await admin.pauseIntake() };
+      case 'intake-resume':
+        return { passed: true, output: await admin.resumeIntake() };
+      case 'wait-idle': {
+        let busy = (await admin.status()).workers.busy;
+        while (busy > 0 && !ctx.signal.aborted) {
+          await ctx.sleep(100, ctx.signal).catch(() => undefined);
+          busy = (await admin.status()).workers.busy;
+        }
+        return busy === 0 ? { passed: true, output: { busy } } : { passed: false, output: { busy }, message: `${busy} worker(s) of ${s.url} still ran a job when the step's time ran out` };
+      }
     }
   },
   async undo(s, undo, ctx) {
     const admin = await ctx.ports.stackAdmin(s.url);
-    const u = (undo ?? {}) as { workers?: number; dropRatio?: number; payment?: { failureRate: number; latencyMs: number }; paused?: boolean };
+    const u = (undo ?? {}) as { workers?: number; dropRatio?: number; payment?: { failureRate: number; latencyMs: number }; paused?: boolean; intakePaused?: boolean };
     if (u.workers !== undefined) await admin.setWorkers(u.workers);
     if (u.dropRatio !== undefined) await admin.setDropRatio(u.dropRatio);
     if (u.payment !== undefined) await admin.setPaymentFaults(u.payment);
     if (u.paused !== undefined) await (u.paused ? admin.pauseConsumer() : admin.resumeConsumer());
+    if (u.intakePaused !== undefined) await (u.intakePaused ? admin.pauseIntake() : admin.resumeIntake());
   },
   describeUndo: (s, undo) => `put the stack at ${s.url} back to ${JSON.stringify(undo)} (surgectl stack admin calls)`,
+};
+
+// ── stack-order (check) ──────────────────────────────────────────────────────────────────────
+const StackOrderSchema = z.strictObject({
+  /** Where orders are sent: the traffic front (HAProxy) or a stack. */
+  url: z.url(),
+  /** The sku to order; default the first with stock in GET /v1/inventory. */
+  sku: str.optional(),
+  /** How long the order may take from 202 to confirmed. */
+  within: duration.default('30s'),
+});
+/** The customer id of synthetic orders: easy to tell apart in the order history and the reports. */
+export const PROBE_CUSTOMER = 'surgectl-probe';
+const FINAL = new Set(['confirmed', 'sold_out', 'payment_failed', 'cancelled']);
+const stackOrder: StepKind<z.infer<typeof StackOrderSchema>> = {
+  name: 'stack-order',
+  summary: `places one synthetic order (customer ${PROBE_CUSTOMER}) and waits until it is confirmed: intake, store, workers and payments work end to end`,
+  schema: StackOrderSchema,
+  mutating: () => true,
+  describe: (s) => `place a synthetic order at ${s.url}/v1/orders${s.sku ? ` (sku ${s.sku})` : ''} and wait up to ${s.within} for it to be confirmed`,
+  async run(s, ctx) {
+    const base = s.url.replace(/\/+$/, '');
+    let sku = s.sku;
+    if (sku === undefined) {
+      const inv = await ctx.ports.http({ url: `${base}/v1/inventory`, method: 'GET', headers: {}, signal: ctx.signal });
+      const items = (parseBody(inv.body) as { items?: { sku: string; available: number }[] } | undefined)?.items ?? [];
+      sku = items.find((i) => i.available > 0)?.sku;
+      if (sku === undefined) return { passed: false, output: { status: inv.status }, message: `${base}/v1/inventory answered ${inv.status} with no sku in stock to order` };
+    }
+    const started = ctx.now();
+    const key = `${PROBE_CUSTOMER}-${started}-${Math.random().toString(36).slice(2, 10)}`;
+    const placed = await ctx.ports.http({
+      url: `${base}/v1/orders`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ customerId: PROBE_CUSTOMER, items: [{ sku, qty: 1 }] }),
+      signal: ctx.signal,
+    });
+    const body = parseBody(placed.body) as { orderId?: string; statusUrl?: string } | undefined;
+    if ((placed.status !== 202 && placed.status !== 200) || body?.orderId === undefined) {
+      return { passed: false, output: { status: placed.status, body }, message: `POST ${base}/v1/orders answered ${placed.status}, expected 202` };
+    }
+    const acceptedMs = ctx.now() - started;
+    const deadline = started + ms(s.within, 30_000);
+    let status = 'accepted';
+    while (ctx.now() < deadline && !ctx.signal.aborted) {
+      const r = await ctx.ports.http({ url: `${base}/v1/orders/${body.orderId}`, method: 'GET', headers: {}, signal: ctx.signal }).catch(() => undefined);
+      status = (parseBody(r?.body ?? '') as { status?: string } | undefined)?.status ?? status;
+      if (FINAL.has(status)) break;
+      await ctx.sleep(100, ctx.signal).catch(() => undefined);
+    }
+    const output = { orderId: body.orderId, sku, status, acceptedMs, finishedMs: ctx.now() - started };
+    if (status === 'confirmed') return { passed: true, output };
+    return { passed: false, output, message: `synthetic order ${body.orderId} is ${status}${FINAL.has(status) ? '' : ` ${s.within} after it was accepted`}, not confirmed` };
+  },
+  describeUndo: () => `nothing: the synthetic order stays (customer ${PROBE_CUSTOMER})`,
 };
 
 // ── flags ─────────────────────────────────────────────────────────────────────────────────────
@@ -561,7 +642,7 @@ const loadtest: StepKind<z.infer<typeof LoadtestSchema>> = {
 
 /** Every step kind, by name. */
 export const STEP_KINDS: Readonly<Record<string, StepKind<never>>> = Object.fromEntries(
-  [http, analysis, waitUntil, wait, ask, shell, haproxyWeight, haproxyState, haproxyUp, kubernetesSelector, kubernetesReady, kubernetesScale, stackAdmin, flags, scale, loadtest, ...Object.values(POSTGRES_STEP_KINDS)].map((k) => [k.name, k as unknown as StepKind<never>]),
+  [http, analysis, waitUntil, wait, ask, shell, haproxyWeight, haproxyState, haproxyUp, kubernetesSelector, kubernetesReady, kubernetesScale, stackAdmin, stackOrder, flags, scale, loadtest, ...Object.values(POSTGRES_STEP_KINDS)].map((k) => [k.name, k as unknown as StepKind<never>]),
 );
 
 /** Validates an action's fields against its kind; problems are `path: message` lines. */

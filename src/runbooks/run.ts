@@ -43,7 +43,9 @@ function rollbackText(s: ResolvedStep, params: Record<string, ParamValue>, secre
   if (s.rollback === 'none') return 'none';
   if (typeof s.rollback === 'object') return hideAll(describeAction(s.rollback), params, secrets);
   if (!s.mutating) return 'none needed';
-  return STEP_KINDS[s.kind]?.undo ? 'auto (put back what it changed)' : 'none automatic: a failure after it leaves it to undo by hand (give it a rollback: action)';
+  const kind = STEP_KINDS[s.kind];
+  if (kind?.irreversible === true) return 'none: the point of no return (a failure after it rolls back only the steps after it)';
+  return kind?.undo ? 'auto (put back what it changed)' : 'none automatic: a failure after it leaves it to undo by hand (give it a rollback: action)';
 }
 
 function hideAll(text: string, params: Record<string, ParamValue>, secrets: readonly string[]): string {

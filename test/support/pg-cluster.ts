@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { appendFile, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -467,4 +467,41 @@ export async function rewindAsReplicaOf(oldPrimary: PgCluster, newPrimary: PgClu
   await waitStreaming(newPrimary, c);
   const h = handle(c, { method, ...(rewindFailure ? { rewindFailure } : {}) }) as RewoundCluster;
   return h;
+}
+
+/**
+ * A shell line that rebuilds `c` as a streaming replica of the primary named by PRIMARY_HOST and
+ * PRIMARY_PORT in its environment — what an operator's `regions.<name>.rebuild` does on a real
+ * host: stop it, pg_rewind from the primary (after a CHECKPOINT there), else a fresh pg_basebackup,
+ * start it, and return once its walreceiver streams. Written as a script next to the cluster.
+ */
+export async function rebuildCommand(c: PgCluster): Promise<string> {
+  const s = stateOf(c);
+  const b = requirePgBinaries();
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const script = `#!/bin/bash
+set -euo pipefail
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+BIN=${q(b)}; D=${q(s.dataDir)}; LOG=${q(s.log)}
+cd ${q(s.root)}
+as_pg "$BIN/pg_ctl" stop -w -t 30 -m fast -D "$D" >/dev/null 2>&1 || true
+as_pg "$BIN/psql" -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U postgres -d postgres -qAtc CHECKPOINT
+if ! as_pg "$BIN/pg_rewind" --target-pgdata "$D" --source-server "host=$PRIMARY_HOST port=$PRIMARY_PORT user=postgres dbname=postgres" --write-recovery-conf --no-sync; then
+  rm -rf "$D"
+  as_pg "$BIN/pg_basebackup" -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U postgres -D "$D" -R -X stream -c fast --no-sync
+fi
+echo "primary_slot_name = ''" | as_pg tee -a "$D/postgresql.auto.conf" >/dev/null
+as_pg "$BIN/pg_ctl" start -w -t 60 -D "$D" -l "$LOG" -o ${q(options(s))} >/dev/null
+for _ in $(seq 1 300); do
+  state=$(as_pg "$BIN/psql" -h ${LOOPBACK} -p ${s.port} -U postgres -d postgres -qAtc "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null || true)
+  if [ "$state" = streaming ]; then exit 0; fi
+  sleep 0.1
+done
+echo "${s.name} does not stream from $PRIMARY_HOST:$PRIMARY_PORT after 30 s" >&2
+exit 1
+`;
+  const path = join(s.root, 'rebuild.sh');
+  await writeFile(path, script, { mode: 0o755 });
+  RUNNING.add(s);
+  return `bash ${path}`;
 }

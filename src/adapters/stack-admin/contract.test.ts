@@ -50,6 +50,14 @@ function contract(name: string, setup: () => Promise<StackAdminPort>) {
       expect(await admin.resumeConsumer()).toEqual({ paused: false });
     });
 
+    it('pauses and resumes the intake', async () => {
+      const admin = await setup();
+      expect(await admin.pauseIntake()).toEqual({ paused: true });
+      expect((await admin.status()).intake.paused).toBe(true);
+      expect(await admin.resumeIntake()).toEqual({ paused: false });
+      expect((await admin.status()).intake.paused).toBe(false);
+    });
+
     it('refuses bad values with SRG_STACK_ADMIN', async () => {
       const admin = await setup();
       await expect(admin.setDropRatio(2)).rejects.toMatchObject({ code: 'SRG_STACK_ADMIN' });

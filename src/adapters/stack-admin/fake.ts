@@ -85,6 +85,8 @@ export function createFakeStackAdmin(
         return { killed: true };
       }),
     pauseConsumer: () => op('pauseConsumer()', () => ({ paused: (state.workers.paused = true) })),
+    pauseIntake: () => op('pauseIntake()', () => ({ paused: (state.intake.paused = true) })),
+    resumeIntake: () => op('resumeIntake()', () => ({ paused: (state.intake.paused = false) })),
     resumeConsumer: () => op('resumeConsumer()', () => ({ paused: (state.workers.paused = false) })),
     setDropRatio: (ratio) =>
       op(`setDropRatio(${ratio})`, () => {

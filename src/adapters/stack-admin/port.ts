@@ -32,6 +32,9 @@ export interface StackAdminPort {
   setWorkers(count: number): Promise<{ size: number }>;
   killWorker(): Promise<{ killed: boolean; orderId?: string }>;
   pauseConsumer(): Promise<{ paused: boolean }>;
+  /** New orders get 503 ORDER_INTAKE_PAUSED with Retry-After until resumeIntake (a failover's first step). */
+  pauseIntake(): Promise<{ paused: boolean }>;
+  resumeIntake(): Promise<{ paused: boolean }>;
   resumeConsumer(): Promise<{ paused: boolean }>;
   /** Share (0..1) of intake requests answered with 503 ORDER_FAULT_DROPPED. */
   setDropRatio(ratio: number): Promise<{ dropRatio: number }>;

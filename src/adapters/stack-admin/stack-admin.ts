@@ -69,6 +69,8 @@ export function createStackAdmin(opts: StackAdminOptions): StackAdminPort {
     setWorkers: (count) => call('PUT', '/admin/workers', { body: { count } }),
     killWorker: () => call('POST', '/admin/faults/kill-worker'),
     pauseConsumer: () => call('POST', '/admin/faults/consumer/pause'),
+    pauseIntake: () => call('POST', '/admin/intake/pause'),
+    resumeIntake: () => call('POST', '/admin/intake/resume'),
     resumeConsumer: () => call('POST', '/admin/faults/consumer/resume'),
     setDropRatio: (ratio) => call('PUT', '/admin/faults/drop-requests', { body: { ratio } }),
     paymentFaults: () => call<PaymentFaults>('GET', '/admin/faults/payment'),

@@ -114,6 +114,9 @@ export class OutboxRelay {
       application_name: 'surgectl-outbox-relay',
     });
     this.pool.on('error', () => undefined);
+    // A checked-out connection the server drops between two statements errors on the client itself:
+    // the statement in flight (or the next one) fails and is handled; the event must not go unheard.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Runs the relay in the background until stop(). */

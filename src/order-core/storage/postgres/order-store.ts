@@ -12,7 +12,7 @@ import { EXACT_POSITIONS, NOTIFY_SKIPPED_BY_FLAG, isWaiting, orderViewOf, type A
 import { StoreUnavailable } from '../../domain/outcomes.js';
 
 export { StoreUnavailable };
-import { DEFAULT_PARTITIONS, migrate, type MigrateResult } from './schema.js';
+import { DEFAULT_PARTITIONS, LATEST_VERSION, migrate, type MigrateResult } from './schema.js';
 import { withoutPassword } from '../../../util/url.js';
 import { PRIMARY_POSITION_SQL, ReadReplica, type ReadReplicaStatus } from './read-replica.js';
 
@@ -185,6 +185,8 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   private bestSellersCache: { at: number; skus: string[] } | undefined;
   private readonly where: string;
   private migrated: MigrateResult = { applied: [], current: 0, sql: [] };
+  /** The database is a standby (in recovery): the store is not ready until a refresh sees it promoted. */
+  private standby = false;
   /** Where getOrder reads when a read replica is configured (see read-replica.ts). */
   private readonly replica: ReadReplica | undefined;
 
@@ -205,6 +207,9 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     });
     // An idle connection the server dropped: the pool discards it and opens another on demand.
     this.pool.on('error', (err) => this.noteUnavailable(err));
+    // A checked-out connection the server drops between two statements errors on the client itself:
+    // the statement in flight (or the next one) fails and is handled; the event must not go unheard.
+    this.pool.on('connect', (client) => client.on('error', (err) => this.noteUnavailable(err)));
     if (opts.readReplica !== undefined) {
       const unanswered = opts.unhealthyAfterMs ?? 2_000;
       this.replica = new ReadReplica({
@@ -235,8 +240,12 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     const store = new PostgresOrderStore(opts);
     try {
       // reach the server first, so that a failure names it (and not the migration)
-      await store.pool.query('SELECT 1');
-      store.migrated = await migrate(store.pool, { partitions: opts.partitions ?? DEFAULT_PARTITIONS, location: store.where });
+      const recovery = await store.pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      store.standby = recovery.rows[0]?.r === true;
+      store.migrated = store.standby ? await store.standbySchema() : await migrate(store.pool, { partitions: opts.partitions ?? DEFAULT_PARTITIONS, location: store.where });
+      if (store.standby) {
+        opts.logger.warn({ database: store.where }, `PostgreSQL ${store.where} is a standby (in recovery): the order store takes no orders and runs no jobs until it is promoted`);
+      }
       if (store.migrated.applied.length > 0) {
         opts.logger.info(
           { applied: store.migrated.applied, schemaVersion: store.migrated.current, database: store.where },
@@ -271,6 +280,30 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
     return store;
   }
 
+  /**
+   * The schema of a standby, which cannot be migrated (it replays its primary): its version must be
+   * this code's, else the primary is the one to migrate (or this surgectl is too old for it).
+   */
+  private async standbySchema(): Promise<MigrateResult> {
+    const r = await this.pool.query<{ v: number | null }>("SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN NULL ELSE (SELECT max(version) FROM schema_migrations) END AS v");
+    const current = r.rows[0]?.v ?? null;
+    if (current !== LATEST_VERSION) {
+      throw new SurgeError(
+        'SRG_STACK_STORE_VERSION',
+        current === null
+          ? `PostgreSQL ${this.where} is a standby without the order store schema, and a standby cannot be migrated`
+          : `PostgreSQL ${this.where} is a standby at order store schema version ${current}; this surgectl needs ${LATEST_VERSION}, and a standby cannot be migrated`,
+        { hint: current !== null && current > LATEST_VERSION ? 'use the surgectl that migrated its primary' : 'run surgectl stack migrate against its primary; the standby replays the change' },
+      );
+    }
+    return { applied: [], current, sql: [] };
+  }
+
+  /** True while the database is a standby (in recovery): no orders, no jobs; checked again until it is promoted. */
+  get isStandby(): boolean {
+    return this.standby;
+  }
+
   /** What open() found and did: the versions it applied (empty when the database was current) and the version now. */
   get migration(): Readonly<MigrateResult> {
     return this.migrated;
@@ -287,6 +320,19 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
   }
 
   // ---------------------------------------------------------------- plumbing
+
+  /**
+   * Notices a promotion (the store takes orders from then on) and a demotion (the old primary of a
+   * failover, rebuilt as a replica: no orders, no jobs).
+   */
+  private async checkRecovery(): Promise<void> {
+    const r = await this.pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+    const inRecovery = r.rows[0]?.r === true;
+    if (inRecovery === this.standby) return;
+    this.standby = inRecovery;
+    if (inRecovery) this.opts.logger.warn({ database: this.where }, `PostgreSQL ${this.where} is a standby now: the order store takes no orders and runs no jobs until it is promoted`);
+    else this.opts.logger.warn({ database: this.where }, `PostgreSQL ${this.where} was promoted: the order store takes orders`);
+  }
 
   private noteUnavailable(err: unknown): void {
     if (this.healthy) this.opts.logger.error({ err }, `PostgreSQL ${this.where} is unreachable; the order store answers not ready until it is back`);
@@ -306,6 +352,8 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
       this.noteUnavailable(err);
       return new StoreUnavailable(`the order store is unavailable: PostgreSQL ${this.where} did not answer (${(err as Error).message})`, err);
     }
+    // a standby, or a primary fenced for a failover (default_transaction_read_only): not now
+    if ((err as { code?: unknown } | null)?.code === '25006') return new StoreUnavailable(`the order store is read-only now: PostgreSQL ${this.where} takes no writes (a standby, or fenced for a failover)`, err);
     // one slow statement does not make the store unhealthy; the refresh notices a stuck server
     if (isTimeout(err)) return new StoreUnavailable(`the order store is unavailable: PostgreSQL ${this.where} did not finish in time (${(err as Error).message})`, err);
     return err;
@@ -381,14 +429,16 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
       return;
     }
     this.refreshStartedAt = Date.now();
-    const p = this.dueCount(this.opts.now()).then(
-      (n) => {
-        this.depth = n;
-      },
-      (err: unknown) => {
-        if (!this.closed) this.noteUnavailable(err);
-      },
-    );
+    const p = this.checkRecovery()
+      .then(() => this.dueCount(this.opts.now()))
+      .then(
+        (n) => {
+          this.depth = n;
+        },
+        (err: unknown) => {
+          if (!this.closed) this.noteUnavailable(err);
+        },
+      );
     const tracked = p.finally(() => {
       this.refreshStartedAt = undefined;
       this.inflight.delete(tracked);
@@ -731,7 +781,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
 
   /** True while PostgreSQL answers (the background refresh and the store's own statements say so). */
   isHealthy(): boolean {
-    return !this.closed && this.healthy;
+    return !this.closed && this.healthy && !this.standby;
   }
 
   /** Stops the refresh, rejects accepts not yet sent, waits for statements in flight, ends the pool. */
@@ -755,6 +805,11 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
    * units are available again). Serialised across processes by a transaction-level advisory lock.
    */
   async seed(entries: CatalogEntry[] | undefined, fallback: () => CatalogEntry[]): Promise<{ mode: 'fresh' | 'restock' | 'kept'; skus: number }> {
+    if (this.standby) {
+      // its stock is its primary's, replayed
+      if (entries !== undefined) this.opts.logger.warn({ database: this.where }, 'a standby keeps its primary\'s stock: the seed is not applied');
+      return { mode: 'kept', skus: this.knownSkus.size };
+    }
     const hash = entries === undefined ? undefined : createHash('sha256').update(canonicalJson(entries)).digest('hex');
     const result = await this.tx(async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('surgectl.seed'))");
@@ -804,7 +859,7 @@ export class PostgresOrderStore implements OrderReads, WorkStore {
    * With `only` (the work queue's deliveries), just those orders are leased: see LEASE_ONLY_SQL.
    */
   async leaseBatch(tokens: string[], leaseMs: number, opts: { reserve?: boolean; startPayment?: boolean; only?: readonly string[] } = {}): Promise<WorkLease[]> {
-    if (tokens.length === 0) return [];
+    if (tokens.length === 0 || this.standby) return [];
     const now = this.opts.now();
     const until = now + leaseMs;
     const r =

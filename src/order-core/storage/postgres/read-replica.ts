@@ -105,6 +105,7 @@ export class ReadReplica {
     });
     // An idle connection the replica dropped: the pool opens another on demand; the checks say whether it is usable.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Starts the background checks (the first at once); reads go to the primary until one finds the replica usable. */
