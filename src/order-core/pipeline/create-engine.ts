@@ -4,6 +4,7 @@ import type { FlagProvider, OrderEngine } from '../engine.js';
 import { createLocalFlags, watchFlagValues, type FlagOverrideStore } from '../flags.js';
 import type { UnleashFlagsOptions } from '../flags-unleash.js';
 import type { StackMetrics } from '../metrics.js';
+import { Gauge } from 'prom-client';
 import { createPaymentClient } from '../payment-gateway/client.js';
 import type { BreakerOptions, BreakerState } from '../resilience/circuit-breaker.js';
 import type { BackoffPolicy } from '../resilience/retry.js';
@@ -186,6 +187,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
         ...(choice.readReplica !== undefined ? { readReplica: { url: choice.readReplica, maxLagMs: choice.readReplicaMaxLagMs ?? 1_000 } } : {}),
       });
       store = postgres;
+      if (choice.readReplica !== undefined) watchReadReplica(postgres, opts.metrics);
     } else {
       sqlite = new SqliteOrderStore({ dir: opts.dataDir, ...common, ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}) });
       store = sqlite;
@@ -313,4 +315,32 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
     lock?.release();
     throw err;
   }
+}
+
+/**
+ * Where order status reads go (`surgectl_store_read_replica{reads}`: 1 on the side in use) and the
+ * read replica's last measured replay lag (`surgectl_store_read_replica_lag_seconds`), read from
+ * the store when Prometheus scrapes.
+ */
+function watchReadReplica(store: PostgresOrderStore, metrics: StackMetrics): void {
+  new Gauge({
+    name: 'surgectl_store_read_replica',
+    help: 'Where order status reads go: 1 for the side in use (replica or primary), 0 for the other',
+    labelNames: ['reads'],
+    registers: [metrics.registry],
+    collect() {
+      const reads = store.readReplica?.reads;
+      this.set({ reads: 'replica' }, reads === 'replica' ? 1 : 0);
+      this.set({ reads: 'primary' }, reads === 'replica' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'surgectl_store_read_replica_lag_seconds',
+    help: "The read replica's replay lag at its last check, seconds (-1 while unknown)",
+    registers: [metrics.registry],
+    collect() {
+      const lag = store.readReplica?.lagMs;
+      this.set(lag === null || lag === undefined ? -1 : lag / 1000);
+    },
+  });
 }

@@ -226,3 +226,31 @@ describe('postgres order store with a read replica', () => {
     expect((await store.getOrder(id))?.status).toBe('accepted');
   });
 });
+
+describe('a stack with --read-replica', () => {
+  it('reads order status on the replica and says so in /metrics, with the replica lag; reads its own orders', async () => {
+    const { startTestStack, httpClient } = await import('../../../../test/support/stack.js');
+    const stack = await startTestStack({ store: primary.url, readReplica: replicaUrl(), readReplicaMaxLagMs: 2_000, workers: 2 });
+    cleanups.push(() => stack.dispose());
+    const http = httpClient(stack.url);
+    cleanups.push(() => http.close());
+    const sku = ((await http.call('GET', '/v1/inventory')).body as { items: { sku: string }[] }).items[0]!.sku;
+    const placed = await http.postOrder({ customerId: 'rr-stack', items: [{ sku, qty: 1 }] }, 'rr-stack-1');
+    expect(placed.status).toBe(202);
+    // read at once: the client finds its own order whatever the replica has replayed
+    expect((await http.call('GET', `/v1/orders/${(placed.body as { orderId: string }).orderId}`)).status).toBe(200);
+    const metrics = await waitFor(
+      'status reads on the replica',
+      async () => {
+        const text = (await http.call('GET', '/metrics')).text;
+        return text.includes('surgectl_store_read_replica{reads="replica"} 1') ? text : undefined;
+      },
+      10_000,
+    );
+    expect(metrics).toContain('surgectl_store_read_replica{reads="primary"} 0');
+    const lag = Number(/^surgectl_store_read_replica_lag_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(2);
+    expect(metrics).not.toContain(PASSWORD);
+  });
+});
