@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SurgeError } from '../errors.js';
+import type { RegionConfig } from '../config/schema.js';
 import type { FailbackResult, FailoverResult } from '../regions/failover.js';
 import { durationText, httpUrl, wholeNumber } from './args.js';
 import type { CommandContext } from './context.js';
@@ -15,6 +16,22 @@ interface RegionRunFlags extends RunFlags {
   maxLagBytes: number;
   replayTimeout?: string;
   dryRun: boolean;
+}
+
+/** The request fields failover and failback share, from their shared flags. */
+function requestOf(f: RegionRunFlags, regions: Readonly<Record<string, RegionConfig>>) {
+  return {
+    regions,
+    to: f.to as string,
+    from: f.from,
+    haproxy: f.haproxy,
+    backend: f.backend,
+    frontUrl: f.frontUrl,
+    workers: f.workers,
+    maxLagBytes: f.maxLagBytes,
+    replayTimeout: f.replayTimeout,
+    dryRun: f.dryRun,
+  };
 }
 
 /** The flags failover and failback share. */
@@ -67,19 +84,7 @@ Examples:
   failoverCmd.action(async (f: RegionRunFlags & { force: boolean }) => {
     const { failover, failoverParams, forcedLossEstimate } = await import('../regions/failover.js');
     const regions = await regionsOf();
-    const req = {
-      regions,
-      to: f.to as string,
-      from: f.from,
-      haproxy: f.haproxy,
-      backend: f.backend,
-      frontUrl: f.frontUrl,
-      workers: f.workers,
-      maxLagBytes: f.maxLagBytes,
-      force: f.force,
-      replayTimeout: f.replayTimeout,
-      dryRun: f.dryRun,
-    };
+    const req = { ...requestOf(f, regions), force: f.force };
     const { from, to } = failoverParams(req);
     if (f.force && !f.dryRun) {
       // a forced failover loses what the primary had not shipped: say what is known, and ask
@@ -115,19 +120,7 @@ Examples:
   failbackCmd.action(async (f: RegionRunFlags & { keepOld: boolean }) => {
     const { failback } = await import('../regions/failover.js');
     const p = f.dryRun ? undefined : await progress();
-    const r = await failback(await runContext(ctx, f, p), {
-      regions: await regionsOf(),
-      to: f.to as string,
-      from: f.from,
-      haproxy: f.haproxy,
-      backend: f.backend,
-      frontUrl: f.frontUrl,
-      workers: f.workers,
-      maxLagBytes: f.maxLagBytes,
-      replayTimeout: f.replayTimeout,
-      dryRun: f.dryRun,
-      keepOld: f.keepOld,
-    }).finally(() => p?.stop());
+    const r = await failback(await runContext(ctx, f, p), { ...requestOf(f, await regionsOf()), keepOld: f.keepOld }).finally(() => p?.stop());
     await finishFailback(ctx, r);
   });
 }

@@ -468,8 +468,7 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
   const logger = createStackLogger({ level: given.logLevel, ...(logFile ? { destination: logFile } : {}) });
   if (given.intakeReplicas > 1 || given.workerProcesses > 0) return runReplicatedForeground(opts, given, { dataDir, logFile, logger, seedEntries, labels });
   const stack = await startStack({ ...given, dataDir, optionLabels: labels, logger, cwd: opts.cwd, seedEntries });
-  let stopped = false;
-  try {
+  return serveUntilSignalled(opts, stack, 'stopping: new orders get 503, in-flight orders finish (Ctrl+C again to exit at once)', async () => {
     const exposed = exposureWarning(given, labels);
     if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
     if (stack.store.kind === 'postgres') {
@@ -484,12 +483,8 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
       if (stack.cache.mode === 'redis') opts.reporter.notify(`cache: ${stack.cache.where} (rate limit shared by every stack on it, inventory copy)`);
       else opts.reporter.notify(`cache: Redis at ${stack.cache.where} does not answer: the rate limit is per process and GET /v1/inventory reads the store until it does (see the log)`, 'warn');
     }
-    await opts.onStarted({
-      url: stack.url,
-      intakeUrl: `${stack.url}/v1/orders`,
-      adminUrl: `${stack.url}/admin`,
-      metricsUrl: `${stack.url}/metrics`,
-      paymentUrl: stack.paymentUrl,
+    return {
+      ...listening(stack.url, stack.paymentUrl),
       adminToken: given.adminToken === undefined ? stack.adminToken : `<from ${optionLabel(labels, 'adminToken')}>`,
       workers: stack.options.workers,
       dataDir,
@@ -497,17 +492,33 @@ export async function runStackForeground(opts: StackForegroundOptions): Promise<
       logFile,
       healthUrl: stack.healthUrl ?? null,
       color: stack.options.color ?? null,
-    });
+    };
+  });
+}
+
+/** Where a started stack listens, as `stack up` prints it. */
+function listening(url: string, paymentUrl: string): Pick<StackStartedInfo, 'url' | 'intakeUrl' | 'adminUrl' | 'metricsUrl' | 'paymentUrl'> {
+  return { url, intakeUrl: `${url}/v1/orders`, adminUrl: `${url}/admin`, metricsUrl: `${url}/metrics`, paymentUrl };
+}
+
+/**
+ * The foreground life of a started stack (one process or a supervisor): report it (`describe`
+ * notifies and returns what onStarted prints), run until `signal` aborts, then stop it — and stop
+ * it as well when the report fails, so the listeners are never left open behind an error.
+ */
+async function serveUntilSignalled<R>(opts: StackForegroundOptions, stack: { stop(): Promise<R> }, stopping: string, describe: () => Promise<StackStartedInfo>): Promise<R> {
+  let stopped = false;
+  try {
+    await opts.onStarted(await describe());
     await new Promise<void>((done) => {
       if (opts.signal.aborted) return done();
       opts.signal.addEventListener('abort', () => done(), { once: true });
     });
-    opts.reporter.notify('stopping: new orders get 503, in-flight orders finish (Ctrl+C again to exit at once)');
+    opts.reporter.notify(stopping);
     const result = await stack.stop();
     stopped = true;
     return result;
   } finally {
-    // Also on a failed print: never leave the listeners open behind an error.
     if (!stopped) await stack.stop();
   }
 }
@@ -533,36 +544,24 @@ async function runReplicatedForeground(
     seedEntries: at.seedEntries,
     labels: at.labels,
   });
-  let stopped = false;
   try {
-    const exposed = exposureWarning(given, at.labels);
-    if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
-    opts.reporter.notify(`order store: ${describeStore(given.store, at.dataDir)}; ${given.intakeReplicas} intake replica(s) on one port, ${given.workerProcesses} worker process(es) of ${given.workers} workers`);
-    await opts.onStarted({
-      url: stack.url,
-      intakeUrl: `${stack.url}/v1/orders`,
-      adminUrl: `${stack.url}/admin`,
-      metricsUrl: `${stack.url}/metrics`,
-      paymentUrl: stack.paymentUrl,
-      adminToken: given.adminToken === undefined ? adminToken : `<from ${optionLabel(at.labels, 'adminToken')}>`,
-      workers: given.workerProcesses > 0 ? given.workers * given.workerProcesses : given.workers * given.intakeReplicas,
-      dataDir: at.dataDir,
-      store: describeStore(given.store, at.dataDir),
-      logFile: at.logFile,
-      healthUrl: null,
-      color: given.color ?? null,
-      processes: stack.processes().map((p) => ({ name: p.name, pid: p.pid })),
+    return await serveUntilSignalled(opts, { stop: () => stack.stop() }, 'stopping: every process drains its in-flight orders, then exits', async () => {
+      const exposed = exposureWarning(given, at.labels);
+      if (exposed !== undefined) opts.reporter.notify(exposed, 'warn');
+      opts.reporter.notify(`order store: ${describeStore(given.store, at.dataDir)}; ${given.intakeReplicas} intake replica(s) on one port, ${given.workerProcesses} worker process(es) of ${given.workers} workers`);
+      return {
+        ...listening(stack.url, stack.paymentUrl),
+        adminToken: given.adminToken === undefined ? adminToken : `<from ${optionLabel(at.labels, 'adminToken')}>`,
+        workers: given.workerProcesses > 0 ? given.workers * given.workerProcesses : given.workers * given.intakeReplicas,
+        dataDir: at.dataDir,
+        store: describeStore(given.store, at.dataDir),
+        logFile: at.logFile,
+        healthUrl: null,
+        color: given.color ?? null,
+        processes: stack.processes().map((p) => ({ name: p.name, pid: p.pid })),
+      };
     });
-    await new Promise<void>((done) => {
-      if (opts.signal.aborted) return done();
-      opts.signal.addEventListener('abort', () => done(), { once: true });
-    });
-    opts.reporter.notify('stopping: every process drains its in-flight orders, then exits');
-    const result = await stack.stop();
-    stopped = true;
-    return result;
   } finally {
-    if (!stopped) await stack.stop();
     await flushLog(at.logger, 2_000);
   }
 }

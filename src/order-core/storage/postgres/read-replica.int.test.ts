@@ -243,7 +243,7 @@ describe('a stack with --read-replica', () => {
       'status reads on the replica',
       async () => {
         const text = (await http.call('GET', '/metrics')).text;
-        return text.includes('surgectl_store_read_replica{reads="replica"} 1') ? text : undefined;
+        return text.includes('surgectl_store_read_replica{reads="replica"} 1') ? text : '';
       },
       10_000,
     );
