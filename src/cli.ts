@@ -21,12 +21,13 @@ import { registerScale } from './commands/scale.js';
 import { registerRunbook } from './commands/runbook.js';
 import { registerCutover } from './commands/cutover.js';
 import { registerFailover } from './commands/failover.js';
+import { registerDrill } from './commands/drill.js';
 import { registerRegion } from './commands/region.js';
 import { registerWatch } from './commands/watch.js';
 import { registerPreflight } from './commands/preflight.js';
 
 /** Command files, in the order `surgectl --help` lists them. Each imports its domain lazily. */
-const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, registerForecast, registerCapacity, registerScale, registerFlags, registerLoadtest, registerChaos, registerRunbook, registerCutover, registerFailover, registerRegion, registerWatch, registerPreflight, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [registerRehearse, registerStack, registerForecast, registerCapacity, registerScale, registerFlags, registerLoadtest, registerChaos, registerRunbook, registerCutover, registerFailover, registerDrill, registerRegion, registerWatch, registerPreflight, registerConfig];
 
 /**
  * The only place that turns argv into work and errors into exit codes. Returns the exit code

@@ -100,6 +100,8 @@ export const ERROR_CODES = {
   // Rehearsal
   SRG_REHEARSE_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more readiness gates failed.' },
   SRG_REHEARSE_REPORT: { exitCode: ExitCode.Usage, summary: 'The rehearsal report could not be written to the report directory.' },
+  SRG_DRILL_GATE: { exitCode: ExitCode.GateFailed, summary: 'One or more gates of a failover drill failed (RTO, lost orders, a part that did not complete).' },
+  SRG_DRILL_REPORT: { exitCode: ExitCode.Usage, summary: 'The failover drill report could not be written to the report directory.' },
   // Preflight (surgectl preflight)
   SRG_PREFLIGHT_FAILED: { exitCode: ExitCode.GateFailed, summary: 'One or more preflight checks failed.' },
   // Internal

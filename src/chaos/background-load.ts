@@ -77,14 +77,14 @@ export function loadOptionsFor(load: NonNullable<Experiment['load']>, url: strin
  * engine has no request cap, so maxRequests becomes a shorter duration: at a constant rate the
  * schedule reaches exactly maxRequests arrivals at maxRequests / rate seconds (rounded up to the
  * ms, which adds less than one arrival at the schema's rate <= 500/s, and the engine floors).
- * Pure.
+ * `name` names the scenario in results (the failover drill's load is `failover-drill-load`). Pure.
  */
-export function drillLoadScenario(opts: LoadOptions, skus: readonly string[]): LoadedScenario {
+export function drillLoadScenario(opts: LoadOptions, skus: readonly string[], name = 'chaos-drill-load'): LoadedScenario {
   const durationMs = Math.max(1, Math.ceil(Math.min(opts.maxDurationMs, (opts.maxRequests * 1000) / opts.rate)));
   const slots = Math.min(opts.maxInFlight, 16);
   return parseScenario(
     {
-      name: 'chaos-drill-load',
+      name,
       target: opts.url,
       scenarios: {
         drill: {

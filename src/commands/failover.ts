@@ -36,16 +36,22 @@ function requestOf(f: RegionRunFlags, regions: Readonly<Record<string, RegionCon
 
 /** The flags failover and failback share. */
 function regionRunFlags(cmd: Command): Command {
-  return runFlags(cmd)
-    .requiredOption('--to <region>', 'the region that takes the orders afterwards (a name under regions: in surgectl.yaml)')
-    .option('--from <region>', 'the region that stops taking them (default: the other region)')
+  return switchFlags(
+    runFlags(cmd)
+      .requiredOption('--to <region>', 'the region that takes the orders afterwards (a name under regions: in surgectl.yaml)')
+      .option('--from <region>', 'the region that stops taking them (default: the other region)'),
+  ).option('--dry-run', 'print every step with what it would change; touch nothing', false);
+}
+
+/** How a region switch reaches traffic and the new region (failover, failback, drill failover). */
+export function switchFlags(cmd: Command): Command {
+  return cmd
     .option('--haproxy <endpoint>', "HAProxy's runtime API in front of both regions: host:port or unix socket path", '127.0.0.1:9999')
     .option('--backend <name>', "the HAProxy backend holding both regions' servers (regions.<name>.server, default the region's name)", 'orders')
     .option('--front-url <url>', 'where clients send orders (the HAProxy frontend), for the synthetic order at the end', httpUrl('http://127.0.0.1:8000'), 'http://127.0.0.1:8000')
     .option('--workers <n>', "workers the new region's stack starts", wholeNumber({ min: 1 }), 64)
     .option('--max-lag-bytes <n>', 'refuse to start while the standby is more WAL bytes behind than this', wholeNumber(), 16 * 1024 * 1024)
-    .option('--replay-timeout <duration>', 'how long the standby may take to replay what the fenced primary flushed (default 60s)', durationText())
-    .option('--dry-run', 'print every step with what it would change; touch nothing', false);
+    .option('--replay-timeout <duration>', 'how long the standby may take to replay what the fenced primary flushed (default 60s)', durationText());
 }
 
 export function registerFailover(program: Command, ctx: CommandContext): void {

@@ -269,6 +269,12 @@ export const RegionConfigSchema = z
      * else pg_basebackup), returning once it streams. `surgectl failback` runs it where surgectl runs.
      */
     rebuild: z.string().min(1).optional(),
+    /**
+     * A command (a shell line) that kills this region's PostgreSQL postmaster with SIGKILL (a crash:
+     * no shutdown checkpoint) and returns once its processes are gone. Only the chaos variant of the
+     * drill runs it (`surgectl drill failover --kill-primary`), where surgectl runs.
+     */
+    kill: z.string().min(1).optional(),
   })
   .strict();
 

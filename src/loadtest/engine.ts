@@ -41,6 +41,11 @@ export interface EngineOptions {
   random?: Random;
   /** Test seam: the dispatcher to send through (default: an undici Pool on the target, closed at the end). */
   dispatcher?: Dispatcher;
+  /**
+   * Called once per answered or failed request: its HTTP status (0: no answer) and the ids of the
+   * orders it acknowledged (a create's 202). A failover drill checks each acknowledged order afterwards.
+   */
+  onResponse?: (status: number, orderIds: readonly string[]) => void;
 }
 
 function timeoutError(): Error {
@@ -88,6 +93,7 @@ interface EngineState {
   readonly dispatcher: Dispatcher;
   readonly ownsDispatcher: boolean;
   readonly basePath: string;
+  readonly onResponse: EngineOptions['onResponse'];
   readonly series: Series[];
   /** Every VU, for the timeout sweep. */
   readonly vus: Vu[];
@@ -201,6 +207,7 @@ function prepare(scenario: Scenario, plan: SchedulePlan, opts: EngineOptions): E
     dispatcher,
     ownsDispatcher: opts.dispatcher === undefined,
     basePath: new URL(scenario.target).pathname.replace(/\/$/, ''),
+    onResponse: opts.onResponse,
     series: [],
     vus: [],
     inFlight: 0,
@@ -406,6 +413,8 @@ function seriesFor(st: EngineState, run: ProfileRun, entry: MixEntry, method: st
   return s;
 }
 
+const NO_IDS: readonly string[] = [];
+
 /** One VU: a reusable dispatch handler, so a request allocates no closures. */
 class Vu implements Dispatcher.DispatchHandler {
   entry!: MixEntry;
@@ -500,6 +509,7 @@ class Vu implements Dispatcher.DispatchHandler {
     }
     st.iterations++;
     run.iterations++;
+    let ids: readonly string[] = NO_IDS;
     if (this.req.orders > 0) {
       if (networkError) st.ordersRejected += this.req.orders;
       else {
@@ -508,8 +518,10 @@ class Vu implements Dispatcher.DispatchHandler {
         st.ordersAccepted += o.accepted;
         st.ordersRejected += o.rejected;
         for (const id of o.ids) st.factory.ring.add(id);
+        ids = o.ids;
       }
     }
+    st.onResponse?.(status, ids);
     if (run.plan.closed) {
       // After an error (refused connection, refused request) yield first: a closed loop must not spin the CPU.
       if (networkError) setImmediate(() => this.continueLoop());

@@ -177,8 +177,9 @@ export async function forcedLossEstimate(standby: string): Promise<string> {
   }
 }
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000, statement_timeout: 15_000, application_name: 'surgectl-failover' });
+/** One short session on a region's PostgreSQL (a few reads): connects, runs `fn`, always disconnects. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000, statement_timeout: 30_000, application_name: 'surgectl-failover' });
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -505,3 +505,36 @@ exit 1
   RUNNING.add(s);
   return `bash ${path}`;
 }
+
+/**
+ * A shell line that crashes `c` as an operator's `regions.<name>.kill` does (what `surgectl drill
+ * failover --kill-primary` runs): SIGKILL to its postmaster, then waits until the postmaster and
+ * every process it had started are gone (killing the ones still there after 5 s), so the data
+ * directory can be rewound at once. A postmaster that does not run is left as it is (exit 0).
+ */
+export async function killCommand(c: PgCluster): Promise<string> {
+  const s = stateOf(c);
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const script = `#!/bin/bash
+set -uo pipefail
+PIDFILE=${q(join(s.dataDir, 'postmaster.pid'))}
+[ -f "$PIDFILE" ] || exit 0
+PID=$(head -n 1 "$PIDFILE")
+kill -0 "$PID" 2>/dev/null || exit 0
+# its children first, by parent pid: once the postmaster is gone they are init's
+CHILDREN=$(ps -o pid= --ppid "$PID" | tr -s ' \\n' ' ')
+kill -KILL "$PID"
+for i in $(seq 1 100); do
+  alive=""
+  for p in $PID $CHILDREN; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+  [ -z "$alive" ] && exit 0
+  if [ "$i" = 50 ]; then kill -KILL $alive 2>/dev/null || true; fi
+  sleep 0.1
+done
+echo "${s.name}: processes$alive still there 10 s after SIGKILL" >&2
+exit 1
+`;
+  const path = join(s.root, 'kill.sh');
+  await writeFile(path, script, { mode: 0o755 });
+  return `bash ${path}`;
+}

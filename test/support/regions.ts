@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from './haproxy.js';
-import { rebuildCommand, startPrimary, startReplica, type PgCluster } from './pg-cluster.js';
+import { killCommand, rebuildCommand, startPrimary, startReplica, type PgCluster } from './pg-cluster.js';
 import { httpClient, startTestStack, tempDir, type TestStack } from './stack.js';
 
 /**
@@ -9,7 +9,7 @@ import { httpClient, startTestStack, tempDir, type TestStack } from './stack.js'
  * (a temporary cluster) with the order stack on it taking orders; region b's PostgreSQL, a
  * streaming replica of a, with a stack on it that takes no orders (intake paused, no workers);
  * real HAProxy in front, all traffic on a; and a surgectl.yaml naming both (with the rebuild
- * command `surgectl failback` runs). Everything is torn down by stop().
+ * command `surgectl failback` runs, and the kill command of `drill failover --kill-primary`). Everything is torn down by stop().
  */
 export interface TestRegions {
   a: { pg: PgCluster; stack: TestStack; store: string };
@@ -56,8 +56,8 @@ export async function startRegions(opts: { sync?: boolean; seed?: number; worker
     const dir = tempDir('surgectl-regions-');
     cleanups.push(async () => dir.remove());
     const yaml = `regions:
-  a: { store: '${pgA.url}', intakeUrl: '${stackA.url}', rebuild: '${await rebuildCommand(pgA)}' }
-  b: { store: '${pgB.url}', intakeUrl: '${stackB.url}', rebuild: '${await rebuildCommand(pgB)}' }
+  a: { store: '${pgA.url}', intakeUrl: '${stackA.url}', rebuild: '${await rebuildCommand(pgA)}', kill: '${await killCommand(pgA)}' }
+  b: { store: '${pgB.url}', intakeUrl: '${stackB.url}', rebuild: '${await rebuildCommand(pgB)}', kill: '${await killCommand(pgB)}' }
 `;
     writeFileSync(join(dir.path, 'surgectl.yaml'), yaml);
     return {

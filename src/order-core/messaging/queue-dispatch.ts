@@ -59,6 +59,8 @@ export class QueueDispatch implements JobSource {
   private consumer: WorkQueueConsumer | undefined;
   private relay: OutboxRelay | undefined;
   private stopped = false;
+  /** The consumers' abort signals already listened to. */
+  private readonly hooked = new WeakSet<AbortSignal>();
   readonly broker: string;
 
   private constructor(private readonly opts: QueueDispatchOptions) {
@@ -111,18 +113,16 @@ export class QueueDispatch implements JobSource {
 
   private deliver(delivery: WorkDelivery, signal: AbortSignal): Promise<WorkOutcome> {
     return new Promise<WorkOutcome>((resolve) => {
-      const pending: Pending = { orderId: delivery.orderId, answer: resolve };
-      // the consumer is stopping: a message not yet taken goes back to the queue
-      const giveBack = () => {
-        const i = this.waiting.indexOf(pending);
-        if (i >= 0) {
-          this.waiting.splice(i, 1);
-          resolve('retry');
-        }
-      };
       if (signal.aborted) return resolve('retry');
-      signal.addEventListener('abort', giveBack, { once: true });
-      this.waiting.push(pending);
+      // one listener per consumer, not per message: the consumer is stopping, and the messages
+      // not yet taken go back to the queue
+      if (!this.hooked.has(signal)) {
+        this.hooked.add(signal);
+        signal.addEventListener('abort', () => {
+          for (const p of this.waiting.splice(0)) p.answer('retry');
+        }, { once: true });
+      }
+      this.waiting.push({ orderId: delivery.orderId, answer: resolve });
       this.opts.wake();
     });
   }
