@@ -60,12 +60,17 @@ export function spawnJsonServer(args, opts = {}) {
   });
 }
 
-/** `surgectl -o json stack up` on free ports and a temp data dir, stock high enough never to sell out. */
-export async function spawnStack(extraArgs = []) {
+/**
+ * `surgectl -o json stack up` on free ports and a temp data dir, stock high enough never to sell out.
+ * BENCH_CPU_PROF=<dir> runs the stack under `node --cpu-prof` (a profile per thread lands in <dir>
+ * when it stops): where a benchmark's time goes, from the same run.
+ */
+export async function spawnStack(extraArgs = [], env = {}) {
   const dir = tempDir('surgectl-bench-');
+  const prof = process.env.BENCH_CPU_PROF;
   const s = await spawnJsonServer(
-    [CLI, '-o', 'json', 'stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dir.path, '--seed-inventory', '100000000', ...extraArgs],
-    { cwd: dir.path, env: { SURGECTL_CONFIG: '' } },
+    [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), CLI, '-o', 'json', 'stack', 'up', '--port', '0', '--payment-port', '0', '--data-dir', dir.path, '--seed-inventory', '100000000', ...extraArgs],
+    { cwd: dir.path, env: { SURGECTL_CONFIG: '', ...env } },
   );
   return {
     ...s,
@@ -110,21 +115,39 @@ export function cpuMs(pid, { mainThread = false } = {}) {
 /** Runs `load(opts)` against the server process `pid` and adds the server's and the load generator's CPU per answered request (µs). */
 export async function measure(name, pid, opts) {
   const server0 = cpuMs(pid);
+  const main0 = cpuMs(pid, { mainThread: true });
   const client0 = process.cpuUsage();
   const r = summarize(name, await load(opts));
   const server1 = cpuMs(pid);
+  const main1 = cpuMs(pid, { mainThread: true });
   const client = process.cpuUsage(client0);
   const answered = Math.max(1, r.ordersPerSec * r.seconds + r.non2xx);
   return {
     ...r,
     serverCpuUs: server0 === undefined || server1 === undefined ? '-' : Math.round(((server1 - server0) * 1000) / answered),
+    // the event loop's share: the one thread that parses, validates, commits and answers
+    serverMainUs: main0 === undefined || main1 === undefined ? '-' : Math.round(((main1 - main0) * 1000) / answered),
     // wrk's CPU is its own process's; only autocannon's is ours to measure
     clientCpuUs: DRIVER === 'autocannon' ? Math.round((client.user + client.system) / answered) : '-',
   };
 }
 
+/** Whether the wrk binary is on PATH. */
+function hasWrk() {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'wrk')));
+}
+
 /** The load generator: autocannon (default, in this process) or wrk (BENCH_DRIVER=wrk, a separate process). */
-export const DRIVER = process.env.BENCH_DRIVER ?? 'autocannon';
+export let DRIVER = process.env.BENCH_DRIVER ?? 'autocannon';
+
+/**
+ * For benchmarks that only need full-load runs (no fixed rate): wrk when it is installed and
+ * BENCH_DRIVER does not say otherwise. On a shared 2-core machine wrk costs the cores far less
+ * per request than autocannon in the benchmark's own process.
+ */
+export function preferWrk() {
+  if (process.env.BENCH_DRIVER === undefined && hasWrk()) DRIVER = 'wrk';
+}
 if (DRIVER !== 'autocannon' && DRIVER !== 'wrk') {
   console.error(`BENCH_DRIVER must be autocannon or wrk, got ${DRIVER}`);
   process.exit(1);

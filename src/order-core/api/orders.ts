@@ -30,7 +30,7 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
         });
       }
       if (!checkBacklog(rt, req, reply, 1)) return reply;
-      const r = await submitOrder(rt, req.body, key, clientIdOf(req), req.log, tracing === undefined ? undefined : tracing.of(req));
+      const r = await submitOrder(rt, req.body, key, clientIdOf(req), req.log, req.id, tracing === undefined ? undefined : tracing.of(req));
       if (!r.ok) return sendError(req, reply, r.status, r.code, r.message, { details: r.details, retryAfterSec: r.retryAfterSec });
       if (r.status === 202) reply.header('location', r.body.statusUrl);
       return reply.code(r.status).send(r.body);

@@ -19,6 +19,42 @@ export type SubmitResult =
   | { ok: true; status: 200 | 202; body: AcceptedBody }
   | { ok: false; status: number; code: ApiErrorCode; message: string; details?: FieldProblem[]; retryAfterSec?: number };
 
+/**
+ * One log line per event-loop turn for the orders accepted in it (they share a group commit):
+ * `orderIds` and, at the same index, the `requestIds` that accepted them. A pino line per order
+ * cost about 7 % of the intake's CPU at full load (serialising, then writing the file), more than
+ * the journal insert itself.
+ */
+class AcceptedLog {
+  // two aligned lists of plain strings: a list of objects cost twice as much to serialise
+  private orderIds: string[] = [];
+  private requestIds: string[] = [];
+  constructor(private readonly logger: FastifyBaseLogger) {}
+
+  add(orderId: string, requestId: string): void {
+    this.requestIds.push(requestId);
+    if (this.orderIds.push(orderId) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const { orderIds, requestIds } = this;
+    this.orderIds = [];
+    this.requestIds = [];
+    this.logger.info({ accepted: orderIds.length, orderIds, requestIds }, 'orders accepted');
+  }
+}
+
+const acceptedLogs = new WeakMap<ApiRuntime, AcceptedLog>();
+
+function acceptedLogOf(rt: ApiRuntime): AcceptedLog {
+  let log = acceptedLogs.get(rt);
+  if (log === undefined) {
+    log = new AcceptedLog(rt.deps.logger);
+    acceptedLogs.set(rt, log);
+  }
+  return log;
+}
+
 /** Hands one validated order to the store; resolves after the durable commit. */
 export async function submitOrder(
   rt: ApiRuntime,
@@ -26,6 +62,7 @@ export async function submitOrder(
   idempotencyKey: string,
   clientId: string,
   requestLog: FastifyBaseLogger,
+  requestId: string,
   trace?: IntakeTrace,
 ): Promise<SubmitResult> {
   const { metrics, engine } = rt.deps;
@@ -46,8 +83,11 @@ export async function submitOrder(
     case 'created':
       rt.refusals.recovered(log);
       // surgectl_orders_accepted_total is counted by the store per group commit, not here.
-      log.info({ orderId: outcome.order.orderId }, 'order accepted');
-      if (trace !== undefined) trace.accepted(outcome.order.orderId, false);
+      // A traced order keeps its own line, with its trace id; the others share one per turn.
+      if (trace !== undefined) {
+        log.info({ orderId: outcome.order.orderId }, 'order accepted');
+        trace.accepted(outcome.order.orderId, false);
+      } else acceptedLogOf(rt).add(outcome.order.orderId, requestId);
       return { ok: true, status: 202, body: acceptedBody(rt, outcome.order) };
     case 'existing':
       log.debug({ orderId: outcome.order.orderId }, 'idempotent replay');

@@ -34,7 +34,7 @@ describe('sqlite order store', () => {
     const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.pragma('user_version', { simple: true })).toBe(5);
+      expect(raw.pragma('user_version', { simple: true })).toBe(6);
     } finally {
       raw.close();
     }
@@ -64,11 +64,52 @@ describe('sqlite order store', () => {
     });
     await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0), { timeout: 5_000, interval: 5 });
     // Committed to the WAL (another connection sees it) but not yet synced: no answer yet.
-    await vi.waitFor(() => expect(raw.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 1 }), { timeout: 5_000, interval: 5 });
+    // (an accepted order is one row of the intake journal until the pipeline takes it)
+    await vi.waitFor(() => expect(raw.prepare('SELECT count(*) AS n FROM intake').get()).toEqual({ n: 1 }), { timeout: 5_000, interval: 5 });
     await new Promise((r) => setImmediate(r));
     expect(answered).toBe(false);
     pending.shift()!(null);
     expect((await accepted).kind).toBe('created');
+  });
+
+  it('commits accepts that arrive during an fdatasync together once it ends, and answers them after the next one', async () => {
+    const tmp = tempDir();
+    cleanups.push(() => tmp.remove());
+    const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)));
+    }) as typeof fdatasync;
+    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
+    cleanups.push(() => store.close());
+    store.seed(undefined, () => defaultCatalog(5));
+    const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
+    cleanups.push(() => {
+      raw.close();
+    });
+    const journaled = () => (raw.prepare('SELECT count(*) AS n FROM intake').get() as { n: number }).n;
+    const answered: string[] = [];
+    const place = (name: string) => store.accept(acceptRequest({ customerId: name, items: [{ sku: 'SKU-0001', qty: 1 }] })).then((o) => answered.push(`${name}:${o.kind}`));
+    const first = place('a');
+    await vi.waitFor(() => expect(pending.length).toBe(1), { timeout: 5_000, interval: 5 });
+    expect(journaled()).toBe(1);
+    // two more turns while that fdatasync runs: nothing is committed for them yet
+    const later = [place('b')];
+    await new Promise((r) => setImmediate(r));
+    later.push(place('c'));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(journaled()).toBe(1);
+    // still counted as waiting (the load shedder and queue positions see them)
+    expect(store.queueDepth()).toBe(3);
+    pending.shift()!(null);
+    await first;
+    // committed in one go as the first fdatasync ended, covered by the next one only
+    await vi.waitFor(() => expect(pending.length).toBe(1), { timeout: 5_000, interval: 5 });
+    expect(journaled()).toBe(3);
+    expect(answered).toEqual(['a:created']);
+    pending.shift()!(null);
+    await Promise.all(later);
+    expect(answered).toEqual(['a:created', 'b:created', 'c:created']);
   });
 
   it('recommends in-stock best sellers, never what was bought, and ranks again after a second', async () => {
@@ -389,6 +430,142 @@ describe('sqlite order store', () => {
       expect(stats.oversold).toBe(2);
       const slow = recount(tmp.dir);
       expect(slow.audit).toEqual({ A: 12 });
+    });
+  });
+
+  describe('intake journal', () => {
+    const order = (customerId: string) => ({ customerId, items: [{ sku: 'SKU-0001', qty: 1 }] });
+    const storeIn = (dir: string, extra: Partial<ConstructorParameters<typeof SqliteOrderStore>[0]> = {}) => {
+      const store = new SqliteOrderStore({ dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, ...extra });
+      cleanups.push(() => store.close());
+      return store;
+    };
+
+    it('keeps an accepted order as one journal row until a lease moves it, and answers replays and conflicts from both places, across a restart', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const a = storeIn(tmp.dir);
+      a.seed(undefined, () => defaultCatalog(5));
+      const first = acceptRequest(order('c1'), 'journal-k1');
+      const second = acceptRequest(order('c2'), 'journal-k2');
+      const created1 = await a.accept(first);
+      const created2 = await a.accept(second);
+      if (created1.kind !== 'created' || created2.kind !== 'created') throw new Error('expected two new orders');
+      expect([created1.order.queuePosition, created2.order.queuePosition]).toEqual([1, 2]);
+      const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
+      cleanups.push(() => {
+        raw.close();
+      });
+      expect(raw.prepare('SELECT COUNT(*) AS n FROM intake').get()).toEqual({ n: 2 });
+      expect(raw.prepare('SELECT COUNT(*) AS n FROM orders').get()).toEqual({ n: 0 });
+      await a.close();
+
+      // after a restart the journal's keys are known again: same key and body = the same order
+      const b = storeIn(tmp.dir);
+      const replay = await b.accept(first);
+      expect(replay).toMatchObject({ kind: 'existing', order: { orderId: created1.order.orderId, status: 'accepted', queuePosition: 1 } });
+      expect(await b.accept({ ...acceptRequest(order('someone else'), 'journal-k1') })).toEqual({ kind: 'conflict', orderId: created1.order.orderId });
+      expect(b.orderView(created2.order.orderId)).toMatchObject({ status: 'accepted', queuePosition: 2, history: [{ status: 'accepted', at: created2.order.createdAt }] });
+      expect(b.statsNow()).toMatchObject({ queueDepth: 2, byStatus: { accepted: 2 } });
+
+      // the lease writes the wide row and takes the order off the journal in one commit
+      const [job] = await b.leaseBatch(['t1'], 10_000);
+      expect(job).toEqual({ orderId: created1.order.orderId, token: 't1', redelivered: false });
+      expect(raw.prepare('SELECT COUNT(*) AS n FROM intake').get()).toEqual({ n: 1 });
+      expect(raw.prepare('SELECT id, idem_key, status, lease_owner FROM orders').all()).toEqual([{ id: created1.order.orderId, idem_key: 'journal-k1', status: 'accepted', lease_owner: 't1' }]);
+      expect(b.orderView(created2.order.orderId)!.queuePosition).toBe(1);
+      // the key is now answered from the orders table's unique index
+      expect(await b.accept(first)).toMatchObject({ kind: 'existing', order: { orderId: created1.order.orderId } });
+      expect(await b.accept({ ...acceptRequest(order('someone else'), 'journal-k1') })).toEqual({ kind: 'conflict', orderId: created1.order.orderId });
+      expect(b.statsNow()).toMatchObject({ queueDepth: 1, byStatus: { accepted: 2 } });
+    });
+
+    it('cancels a journaled order like any other (its row is written first) and never leases it', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const store = storeIn(tmp.dir);
+      store.seed(undefined, () => defaultCatalog(5));
+      const r = await store.accept(acceptRequest(order('c')));
+      if (r.kind !== 'created') throw new Error('expected a new order');
+      expect(store.cancelNow(r.order.orderId, 'customer_request')).toBe(true);
+      expect(store.orderView(r.order.orderId)).toMatchObject({ status: 'cancelled', reason: 'customer_request' });
+      expect(store.orderView(r.order.orderId)!.history.map((h) => h.status)).toEqual(['accepted', 'cancelled']);
+      expect(store.journalSize()).toBe(0);
+      expect(await store.leaseBatch(['t1'], 10_000)).toEqual([]);
+      expect(store.statsNow()).toMatchObject({ queueDepth: 0, byStatus: { accepted: 0, cancelled: 1 } });
+    });
+
+    it('forgets the orders of a group commit the disk refused, so a retry with the same key creates the order', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      let full = true;
+      const store = storeIn(tmp.dir, {
+        beforeGroupCommit: () => {
+          if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        },
+      });
+      store.seed(undefined, () => defaultCatalog(5));
+      const req = acceptRequest(order('c'));
+      await expect(store.accept(req)).rejects.toThrow('disk is full');
+      expect(store.journalSize()).toBe(0);
+      full = false;
+      const again = await store.accept(req);
+      expect(again.kind).toBe('created');
+      expect(store.journalSize()).toBe(1);
+      // a lease rolled back with its group puts the orders back in the journal, in their order
+      const more = [await store.accept(acceptRequest(order('c2'))), await store.accept(acceptRequest(order('c3')))];
+      full = true;
+      await expect(store.leaseBatch(['t1', 't2'], 10_000)).rejects.toThrow('disk is full');
+      expect(store.journalSize()).toBe(3);
+      full = false;
+      const jobs = await store.leaseBatch(['t1', 't2', 't3'], 10_000);
+      expect(jobs.map((j) => j.orderId)).toEqual([again, ...more].map((o) => (o.kind === 'created' ? o.order.orderId : '?')));
+    });
+
+    it('writes a journaled order reserved, or sold out and done, in the lease that moves it (one write of its row)', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const store = storeIn(tmp.dir);
+      store.seed(undefined, () => defaultCatalog(1));
+      const a = await store.accept(acceptRequest(order('a')));
+      const b = await store.accept(acceptRequest(order('b')));
+      if (a.kind !== 'created' || b.kind !== 'created') throw new Error('expected two new orders');
+      const jobs = await store.leaseBatch(['t1', 't2'], 10_000, { reserve: true, startPayment: true });
+      expect(jobs.map((j) => [j.orderId, j.reserved?.status, j.reserved?.payStarted, j.row?.status])).toEqual([
+        [a.order.orderId, 'reserved', true, 'reserved'],
+        [b.order.orderId, 'sold_out', undefined, undefined],
+      ]);
+      expect(store.getRow(a.order.orderId)).toMatchObject({ status: 'reserved', lease_owner: 't1', pay_attempts: 1 });
+      expect(store.getRow(b.order.orderId)).toMatchObject({ status: 'sold_out', lease_owner: null, next_attempt_at: null, reason: expect.stringContaining('SKU-0001 sold out') });
+      expect(store.orderView(b.order.orderId)!.history.map((h) => h.status)).toEqual(['accepted', 'sold_out']);
+      expect(store.inventoryNow()[0]).toEqual({ sku: 'SKU-0001', available: 0, reserved: 1, sold: 0 });
+      expect(store.statsNow()).toMatchObject({ queueDepth: 0, byStatus: { accepted: 0, reserved: 1, sold_out: 1 }, oversold: 0 });
+      // the reserved order settles from the row the lease handed out
+      await store.settle(a.order.orderId, 't1', 'ch_1', { notifications: true, recommendations: false, loyaltyPoints: false }, jobs[0]!.row);
+      expect(store.orderView(a.order.orderId)!.history.map((h) => h.status)).toEqual(['accepted', 'reserved', 'paid', 'confirmed']);
+      expect(store.inventoryNow()[0]).toEqual({ sku: 'SKU-0001', available: 0, reserved: 0, sold: 1 });
+    });
+
+    it('serves orders a version-5 store left in the orders table first, then the journal, after the migration', async () => {
+      const tmp = tempDir();
+      cleanups.push(() => tmp.remove());
+      const raw = new Database(join(tmp.dir, ORDERS_DB_FILE));
+      expect(migrate(raw, 5)).toBe(5);
+      raw.exec(`INSERT INTO products (sku, name, price_cents, stock) VALUES ('SKU-0001', 'a', 100, 10);
+        INSERT INTO orders (id, idem_key, request_hash, customer_id, items, amount_cents, status, history, created_at, updated_at, next_attempt_at)
+          VALUES ('ord_old', 'old-key', 'old-hash', 'c', '[{"sku":"SKU-0001","qty":1}]', 100, 'accepted', '[{"status":"accepted","at":"1970-01-01T00:00:00.001Z"}]', 1, 1, 1);`);
+      raw.close();
+      const store = storeIn(tmp.dir);
+      const fresh = await store.accept(acceptRequest(order('c')));
+      if (fresh.kind !== 'created') throw new Error('expected a new order');
+      expect(fresh.order.queuePosition).toBe(2);
+      expect(store.orderView('ord_old')!.queuePosition).toBe(1);
+      expect(await store.accept({ order: order('c'), idempotencyKey: 'old-key', requestHash: 'other' })).toEqual({ kind: 'conflict', orderId: 'ord_old' });
+      const jobs = await store.leaseBatch(['t1', 't2'], 10_000, { reserve: true, startPayment: false });
+      expect(jobs.map((j) => [j.orderId, j.reserved?.status])).toEqual([
+        ['ord_old', 'reserved'],
+        [fresh.order.orderId, 'reserved'],
+      ]);
     });
   });
 });

@@ -45,6 +45,12 @@ interface PendingOp {
   run: () => unknown;
   /** Resolve only once the commit is on disk (see WalSync); else as soon as it is committed. */
   durable: boolean;
+  /**
+   * Runs without a savepoint of its own: an op whose only write is its last statement (an
+   * accept) cannot leave half its work behind, as SQLite undoes a failed statement by itself,
+   * and a savepoint per order was a visible share of the intake's commit.
+   */
+  bare: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -68,6 +74,47 @@ const MARK_PAY_ATTEMPT_SQL = `UPDATE orders SET pay_attempts = pay_attempts + 1 
 /** Reservations that ran out with no charge sent, of orders no live worker holds. */
 const EXPIRED_RESERVATIONS_SQL = `SELECT * FROM orders WHERE reserved_until IS NOT NULL AND reserved_until <= ? AND pay_attempts = 0
   AND status IN (${statusList(AWAITING_PAYMENT)}) AND (lease_owner IS NULL OR lease_until <= ?) LIMIT ?`;
+
+/** An order in the intake journal, as memory keeps it (the row holds the rest). */
+interface JournalEntry {
+  seq: number;
+  id: string;
+  key: string;
+  hash: string;
+  createdAt: number;
+}
+
+/** A row of the intake journal (schema version 6). */
+interface IntakeRow {
+  seq: number;
+  id: string;
+  idem_key: string;
+  request_hash: string;
+  customer_id: string;
+  items: string;
+  payment_token: string | null;
+  client_id: string | null;
+  amount_cents: number;
+  created_at: number;
+  trace_parent: string | null;
+}
+
+const INSERT_INTAKE_SQL = `INSERT INTO intake (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents, created_at, trace_parent)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The wide row of a journaled order: leased (lease_owner set) or waiting, reserved by its lease or still accepted. */
+const MATERIALIZE_SQL = `INSERT INTO orders (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents,
+    status, reason, history, created_at, updated_at, next_attempt_at, lease_owner, lease_until, attempts, pay_attempts, reserved_until, trace_parent)
+  VALUES (@id, @idem_key, @request_hash, @customer_id, @items, @payment_token, @client_id, @amount_cents,
+    @status, @reason, @history, @created_at, @updated_at, @next_attempt_at, @lease_owner, @lease_until, @attempts, @pay_attempts, @reserved_until, @trace_parent)`;
+
+/** What the reserve step did to an order, as WorkLease.reserved reports it (without its duration). */
+type ReserveOutcome = { status: 'reserved' | 'sold_out'; reason?: string; payStarted?: boolean };
+
+/** The history a journaled order has: accepted at its creation. */
+function acceptedHistory(createdAt: number): string {
+  return JSON.stringify([{ status: 'accepted', at: new Date(createdAt).toISOString() }] satisfies StatusChange[]);
+}
 
 function newOrderId(now: number): string {
   // randomUUID draws from a pre-filled entropy cache; randomBytes per order showed up in profiles.
@@ -104,6 +151,18 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   private diskFault: Error | undefined;
   private lastProbeAt = 0;
   private readonly file: string;
+  /**
+   * The intake journal's orders by idempotency key and by order id, in journal (arrival) order:
+   * the journal table has no index but its rowid, so these answer a replay, a 409 and a status
+   * read. Rebuilt from the table at every open, so idempotency holds across restarts.
+   */
+  private journal = new Map<string, JournalEntry>();
+  private journalById = new Map<string, JournalEntry>();
+  /**
+   * Undo of the in-memory changes (journal maps) made by the ops of the running group commit:
+   * an op rolled back to its savepoint, or a group rolled back whole, takes its changes back too.
+   */
+  private undo: (() => void)[] = [];
 
   constructor(private readonly opts: SqliteOrderStoreOptions) {
     try {
@@ -138,9 +197,15 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
       migrate(db);
+      this.loadJournal(db);
       const walFile = `${this.file}-wal`;
       if (!existsSync(walFile)) db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
       this.wal = new WalSync(walFile, this.opts.datasync);
+      this.wal.onSettled = () => {
+        if (!this.deferredUntilSync) return;
+        this.deferredUntilSync = false;
+        this.flush(true);
+      };
     } catch (err) {
       throw new SurgeError('SRG_STACK_DATA_DIR', `cannot open the order store ${this.file}: ${(err as Error).message}`, { cause: err });
     }
@@ -150,6 +215,36 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     this.diskFault = undefined;
     this.loadPrices();
     if (this.ops.length > 0) this.scheduleFlush();
+  }
+
+  private loadJournal(db: Database.Database): void {
+    this.journal = new Map();
+    this.journalById = new Map();
+    const rows = db.prepare<[], { seq: number; id: string; idem_key: string; request_hash: string; created_at: number }>('SELECT seq, id, idem_key, request_hash, created_at FROM intake ORDER BY seq').iterate();
+    for (const r of rows) this.remember({ seq: r.seq, id: r.id, key: r.idem_key, hash: r.request_hash, createdAt: r.created_at });
+  }
+
+  private remember(e: JournalEntry): void {
+    this.journal.set(e.key, e);
+    this.journalById.set(e.id, e);
+  }
+
+  private forget(e: JournalEntry): void {
+    this.journal.delete(e.key);
+    this.journalById.delete(e.id);
+  }
+
+  /** Puts forgotten entries back (a rolled-back move), keeping the maps in journal order. */
+  private restore(entries: JournalEntry[]): void {
+    const all = [...this.journal.values(), ...entries].sort((a, b) => a.seq - b.seq);
+    this.journal = new Map();
+    this.journalById = new Map();
+    for (const e of all) this.remember(e);
+  }
+
+  /** Orders in the intake journal (accepted, not yet taken by the pipeline). */
+  journalSize(): number {
+    return this.journal.size;
   }
 
   private get conn(): Database.Database {
@@ -208,7 +303,7 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
         reject(this.failure);
         return;
       }
-      this.ops.push({ run: op, durable, resolve: resolve as (v: unknown) => void, reject });
+      this.ops.push({ run: op, durable, bare: accept, resolve: resolve as (v: unknown) => void, reject });
       if (accept) this.queuedAccepts++;
       this.scheduleFlush();
     });
@@ -227,8 +322,6 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   }
 
   private readonly ops: PendingOp[] = [];
-  /** Queue depth at the start of the current group, for the queuePosition of new orders. */
-  private groupDepth: number | undefined;
   private groupCreated = 0;
 
   private scheduleFlush(): void {
@@ -241,13 +334,24 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     });
   }
 
-  private flush(): void {
+  /** Accepts are waiting for the running fdatasync to end before they are committed (see flush). */
+  private deferredUntilSync = false;
+
+  private flush(force = false): void {
     if (this.db === undefined || this.ops.length === 0) return;
+    // Accepts that arrive while an fdatasync runs cannot be acknowledged before the next one,
+    // which starts only when that one ends: committed then, together, they cost one transaction
+    // (and one rewrite of the journal's last page in the WAL) instead of one per event-loop turn.
+    if (!force && this.wal?.busy === true && this.ops.every((op) => op.bare)) {
+      this.deferredUntilSync = true;
+      return;
+    }
+    this.deferredUntilSync = false;
     const batch = this.takeOps();
     const db = this.db;
     const savepoint = db.transaction((fn: () => unknown) => fn());
-    this.groupDepth = undefined;
     this.groupCreated = 0;
+    this.undo = [];
     let results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
       const before = this.opts.beforeGroupCommit;
@@ -255,15 +359,18 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
         .transaction(() => {
           if (before !== undefined) before();
           return batch.map((op) => {
+            const mark = this.undo.length;
             try {
-              return { ok: true as const, value: savepoint(op.run) };
+              return { ok: true as const, value: op.bare ? op.run() : savepoint(op.run) };
             } catch (error) {
+              this.undoTo(mark);
               return { ok: false as const, error };
             }
           });
         })
         .immediate();
     } catch (err) {
+      this.undoTo(0);
       // A full or failing disk is logged once per outage (and when it ends), not once per commit.
       if (isDiskError(err)) this.noteDiskFault(err);
       else this.opts.logger.error({ err, batch: batch.length }, 'group commit failed');
@@ -286,8 +393,8 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     // to clients wait until the group is on disk.
     const durable: number[] = [];
     batch.forEach((op, i) => (op.durable ? durable.push(i) : settle(op, i)));
+    this.undo = [];
     const created = this.groupCreated;
-    if (this.depthCache !== undefined) this.depthCache.depth += created;
     if (durable.length === 0) {
       if (created > 0) this.opts.onAccepted?.(created);
       return;
@@ -312,6 +419,12 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     );
   }
 
+  /** Takes back the in-memory changes of the running group made after `mark`, newest first. */
+  private undoTo(mark: number): void {
+    for (let i = this.undo.length - 1; i >= mark; i--) this.undo[i]!();
+    this.undo.length = mark;
+  }
+
   // ---------------------------------------------------------------- intake
 
   accept(req: AcceptRequest): Promise<AcceptOutcome> {
@@ -320,56 +433,135 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
 
   private acceptOne(req: AcceptRequest, now: number): AcceptOutcome {
     const db = this.conn;
+    // A key seen before: in the journal (memory) or, once the pipeline took its order, on the
+    // orders table's unique index. A new key (nearly every request) costs a map miss and one probe.
     const replay = (): AcceptOutcome | undefined => {
+      const journaled = this.journal.get(req.idempotencyKey);
+      if (journaled !== undefined) {
+        if (journaled.hash !== req.requestHash) return { kind: 'conflict', orderId: journaled.id };
+        const row = this.journalRow(journaled);
+        return row === undefined ? undefined : { kind: 'existing', order: this.toView(row, now) };
+      }
       const existing = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE idem_key = ?').get(req.idempotencyKey);
       if (existing === undefined) return undefined;
       return existing.request_hash === req.requestHash ? { kind: 'existing', order: this.toView(existing, now) } : { kind: 'conflict', orderId: existing.id };
     };
     // The API validates bodies; this guard keeps a malformed order from becoming a job that fails forever.
-    if (req.order.items.length === 0 || req.order.items.some((i) => typeof i.sku !== 'string' || !Number.isInteger(i.qty) || i.qty <= 0)) {
+    const items = req.order.items;
+    if (items.length === 0 || items.some((i) => typeof i.sku !== 'string' || !Number.isInteger(i.qty) || i.qty <= 0)) {
       throw new RangeError('an order needs at least one item, each with a sku and a whole qty > 0');
     }
-    const unknown = [...new Set(req.order.items.map((i) => i.sku))].filter((sku) => !this.prices.has(sku));
-    // a replay of a key is answered with its order even if a sku has left the catalog since
-    if (unknown.length > 0) return replay() ?? { kind: 'unknown_sku', skus: unknown };
-    const amount = req.order.items.reduce((sum, i) => sum + (this.prices.get(i.sku) ?? 0) * i.qty, 0);
-    const id = newOrderId(now);
-    const history: StatusChange[] = [{ status: 'accepted', at: new Date(now).toISOString() }];
-    const items: OrderItem[] = req.order.items.map((i) => ({ sku: i.sku, qty: i.qty }));
-    this.groupDepth ??= this.queueDepthEstimate(now);
-    // Insert first and look the key up only when it was taken: a new key (nearly every request)
-    // costs one probe of the idempotency index instead of two.
-    const inserted = db
-      .prepare(
-        `INSERT INTO orders (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents,
-           status, history, created_at, updated_at, next_attempt_at, trace_parent)
-         VALUES (@id, @key, @hash, @customerId, @items, @token, @clientId, @amount, 'accepted', @history, @now, @now, @now, @traceParent)
-         ON CONFLICT (idem_key) DO NOTHING`,
-      )
-      .run({
-        id,
-        key: req.idempotencyKey,
-        hash: req.requestHash,
-        customerId: req.order.customerId,
-        items: JSON.stringify(items),
-        token: req.order.paymentToken ?? null,
-        clientId: req.clientId ?? null,
-        amount,
-        traceParent: req.traceParent ?? null,
-        history: JSON.stringify(history),
-        now,
-      }).changes;
-    if (inserted === 0) {
-      const r = replay();
-      if (r === undefined) throw new Error(`idempotency key ${req.idempotencyKey} conflicted but no order holds it`);
-      return r;
+    let amount = 0;
+    let unknown: string[] | undefined;
+    for (const i of items) {
+      const price = this.prices.get(i.sku);
+      if (price !== undefined) amount += price * i.qty;
+      else if (unknown === undefined) unknown = [i.sku];
+      else if (!unknown.includes(i.sku)) unknown.push(i.sku);
     }
+    // a replay of a key is answered with its order even if a sku has left the catalog since
+    if (unknown !== undefined) return replay() ?? { kind: 'unknown_sku', skus: unknown };
+    const seen = replay();
+    if (seen !== undefined) return seen;
+    const id = newOrderId(now);
+    const stored: OrderItem[] = items.map((i) => ({ sku: i.sku, qty: i.qty }));
+    // Served after every due order of the orders table, then in journal order: this one is last.
+    // Worked out before the insert, which must stay this op's last step (it has no savepoint).
+    const position = this.queueDepthEstimate(now) + this.journal.size + 1;
+    const seq = Number(
+      db
+        .prepare(INSERT_INTAKE_SQL)
+        .run(id, req.idempotencyKey, req.requestHash, req.order.customerId, JSON.stringify(stored), req.order.paymentToken ?? null, req.clientId ?? null, amount, now, req.traceParent ?? null)
+        .lastInsertRowid,
+    );
+    const entry: JournalEntry = { seq, id, key: req.idempotencyKey, hash: req.requestHash, createdAt: now };
+    this.remember(entry);
+    this.undo.push(() => this.forget(entry));
     this.groupCreated += 1;
-    const position = this.groupDepth + this.groupCreated;
     const iso = new Date(now).toISOString();
-    const order: OrderView = { orderId: id, customerId: req.order.customerId, items, status: 'accepted', history, createdAt: iso, updatedAt: iso, queuePosition: position };
+    const order: OrderView = {
+      orderId: id,
+      customerId: req.order.customerId,
+      items: stored,
+      status: 'accepted',
+      history: [{ status: 'accepted', at: iso }],
+      createdAt: iso,
+      updatedAt: iso,
+      queuePosition: position,
+    };
     order.estimatedWaitMs = this.estimateWait(position) ?? null;
     return { kind: 'created', order };
+  }
+
+  /** A journaled order as an orders-table row would show it (accepted, waiting since it came). */
+  private journalRow(e: JournalEntry): OrderRow | undefined {
+    const r = this.conn.prepare<[number], IntakeRow>('SELECT * FROM intake WHERE seq = ?').get(e.seq);
+    if (r === undefined) return undefined;
+    return {
+      ...r,
+      seq: r.seq,
+      status: 'accepted',
+      reason: null,
+      history: acceptedHistory(r.created_at),
+      updated_at: r.created_at,
+      next_attempt_at: r.created_at,
+      lease_owner: null,
+      lease_until: null,
+      attempts: 0,
+      pay_attempts: 0,
+      charge_id: null,
+      reserved_until: null,
+      notified: 0,
+    };
+  }
+
+  /**
+   * Moves journaled orders (the journal's oldest first, or one given entry) into the orders table:
+   * leased to `tokens[i]` when tokens are given, else waiting as accepted. Runs inside a write.
+   */
+  private materialize(
+    entries: JournalEntry[],
+    lease?: { tokens: string[]; until: number },
+    /** Runs before each row is written and may change it (the lease's reserve step). */
+    shape?: (row: OrderRow) => void,
+  ): OrderRow[] {
+    if (entries.length === 0) return [];
+    const db = this.conn;
+    const insert = db.prepare(MATERIALIZE_SQL);
+    // The lease takes the journal's head, a run of consecutive rows: one range read and one range
+    // delete for all of them (a cancel takes one order, anywhere).
+    const first = entries[0]!.seq;
+    const last = entries[entries.length - 1]!.seq;
+    const range = db.prepare<[number, number], IntakeRow>('SELECT * FROM intake WHERE seq BETWEEN ? AND ? ORDER BY seq').all(first, last);
+    const bySeq = range.length === entries.length ? undefined : new Map(range.map((r) => [r.seq, r]));
+    const rows: OrderRow[] = [];
+    entries.forEach((e, i) => {
+      const r = bySeq === undefined ? range[i] : bySeq.get(e.seq);
+      if (r === undefined || r.seq !== e.seq) throw new Error(`order ${e.id} is in the intake journal's index but not in its table`);
+      const row: OrderRow = {
+        ...r,
+        status: 'accepted',
+        reason: null,
+        history: acceptedHistory(r.created_at),
+        updated_at: r.created_at,
+        next_attempt_at: lease !== undefined ? lease.until : r.created_at,
+        lease_owner: lease?.tokens[i] ?? null,
+        lease_until: lease !== undefined ? lease.until : null,
+        attempts: lease !== undefined ? 1 : 0,
+        pay_attempts: 0,
+        charge_id: null,
+        reserved_until: null,
+        notified: 0,
+      };
+      shape?.(row);
+      row.seq = Number(insert.run(row).lastInsertRowid);
+      this.forget(e);
+      rows.push(row);
+    });
+    this.undo.push(() => this.restore(entries));
+    if (bySeq === undefined) db.prepare('DELETE FROM intake WHERE seq BETWEEN ? AND ?').run(first, last);
+    else for (const e of entries) db.prepare('DELETE FROM intake WHERE seq = ?').run(e.seq);
+    return rows;
   }
 
   private estimateWait(position: number): number | undefined {
@@ -388,9 +580,10 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
    */
   /** Orders waiting for a worker: the committed estimate plus accepts queued for the next commit. */
   queueDepth(): number {
-    return this.queueDepthEstimate(this.opts.now()) + this.queuedAccepts;
+    return this.queueDepthEstimate(this.opts.now()) + this.journal.size + this.queuedAccepts;
   }
 
+  /** Due orders of the orders table (estimate, see queueDepth); the journal is counted apart, exactly. */
   private queueDepthEstimate(now: number): number {
     const c = this.depthCache;
     if (c === undefined || now >= c.nextCountAt || now < c.at) {
@@ -419,7 +612,10 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   }
 
   getRow(orderId: string): OrderRow | undefined {
-    return this.conn.prepare<[string], OrderRow>('SELECT * FROM orders WHERE id = ?').get(orderId);
+    const row = this.conn.prepare<[string], OrderRow>('SELECT * FROM orders WHERE id = ?').get(orderId);
+    if (row !== undefined) return row;
+    const journaled = this.journalById.get(orderId);
+    return journaled === undefined ? undefined : this.journalRow(journaled);
   }
 
   private toView(row: OrderRow, now: number): OrderView {
@@ -440,6 +636,19 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
    * the back of a 50k queue, on every poll.
    */
   private queuePositionOf(row: OrderRow, now: number): number {
+    // A journaled order comes after every due order of the orders table, then in journal order.
+    const journaled = this.journalById.get(row.id);
+    if (journaled !== undefined) {
+      const head = this.journal.values().next().value as JournalEntry;
+      let rank = 1;
+      if (journaled.seq - head.seq < EXACT_POSITIONS) {
+        for (const e of this.journal.values()) {
+          if (e.seq >= journaled.seq) break;
+          rank++;
+        }
+      } else rank = journaled.seq - head.seq + 1;
+      return this.queueDepthEstimate(now) + Math.min(rank, this.journal.size);
+    }
     const ahead = (
       this.conn
         .prepare(
@@ -486,12 +695,15 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     const db = this.conn;
     const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
     for (const r of db.prepare<[], { status: OrderStatus; n: number }>('SELECT status, n FROM order_status_counts').all()) byStatus[r.status] = r.n;
+    byStatus.accepted += this.journal.size;
     const oldest = db
       .prepare<[number], { created_at: number }>('SELECT created_at FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT 1')
       .get(now);
-    const queueDepth = this.dueCount(now);
-    if (this.depthCache !== undefined) this.depthCache = { ...this.depthCache, at: now, depth: queueDepth };
-    return { queueDepth, oldestWaitingMs: oldest === undefined ? 0 : Math.max(0, now - oldest.created_at), byStatus, oversold: this.oversold() };
+    const head = this.journal.values().next().value as JournalEntry | undefined;
+    const oldestAt = Math.min(oldest?.created_at ?? Infinity, head?.createdAt ?? Infinity);
+    const due = this.dueCount(now);
+    if (this.depthCache !== undefined) this.depthCache = { ...this.depthCache, at: now, depth: due };
+    return { queueDepth: due + this.journal.size, oldestWaitingMs: oldestAt === Infinity ? 0 : Math.max(0, now - oldestAt), byStatus, oversold: this.oversold() };
   }
 
   /**
@@ -518,7 +730,28 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   cancelNow(orderId: string, reason: string): boolean {
     this.assertWritable();
     const now = this.opts.now();
-    const cancelled = this.conn.transaction((): boolean => {
+    const mark = this.undo.length;
+    let cancelled: boolean;
+    try {
+      cancelled = this.cancelTx(orderId, reason, now);
+    } catch (err) {
+      this.undoTo(mark);
+      throw err;
+    }
+    this.undo.length = mark;
+    // The API answers right after this returns: the cancel must be on disk first (rare, so blocking is fine).
+    if (cancelled) {
+      this.syncNow();
+      this.opts.onCancelled?.(orderId, reason);
+    }
+    return cancelled;
+  }
+
+  private cancelTx(orderId: string, reason: string, now: number): boolean {
+    return this.conn.transaction((): boolean => {
+      // A journaled order gets its orders row first, so the cancel is recorded like any other.
+      const journaled = this.journalById.get(orderId);
+      if (journaled !== undefined) this.materialize([journaled]);
       const row = this.getRow(orderId);
       // Once a charge may have been sent, only the gateway knows whether money moved: refuse.
       if (row === undefined || !CANCELLABLE.has(row.status) || row.pay_attempts > 0) return false;
@@ -527,12 +760,6 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
       this.conn.prepare('UPDATE orders SET next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, reserved_until = NULL WHERE id = ?').run(orderId);
       return true;
     }).immediate();
-    // The API answers right after this returns: the cancel must be on disk first (rare, so blocking is fine).
-    if (cancelled) {
-      this.syncNow();
-      this.opts.onCancelled?.(orderId, reason);
-    }
-    return cancelled;
   }
 
   /**
@@ -563,7 +790,7 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.db !== undefined) {
-      this.flush();
+      this.flush(true);
       this.db.close();
       this.db = undefined;
     }
@@ -617,7 +844,7 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
   restart(): number {
     if (this.closed) throw new Error('order store is closed');
     const started = performance.now();
-    if (this.failure === undefined) this.flush();
+    if (this.failure === undefined) this.flush(true);
     this.db?.close();
     this.db = undefined;
     this.wal?.close();
@@ -638,7 +865,7 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
    * Leases up to `tokens.length` due jobs, oldest first, one token each, in one transaction.
    * A job whose previous lease ran out without an ack comes back with `redelivered: true`.
    */
-  private leaseBatchTx(tokens: string[], leaseMs: number): LeasedJob[] {
+  private leaseBatchTx(tokens: string[], leaseMs: number, reserve?: { startPayment: boolean }): LeasedJob[] {
     if (tokens.length === 0) return [];
     const now = this.opts.now();
     const until = now + leaseMs;
@@ -649,10 +876,12 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
     const take = db.prepare('UPDATE orders SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE seq = ?');
     return db
       .transaction((): LeasedJob[] => {
+        // Orders the orders table holds due (redeliveries, deferred payments, orders journaled by
+        // an older version) first: they came before anything in the journal.
         const rows = due.all(now, tokens.length);
         // leased jobs are no longer waiting (an estimate: a rolled-back lease is recounted soon)
         if (this.depthCache !== undefined) this.depthCache.depth = Math.max(0, this.depthCache.depth - rows.length);
-        return rows.map((r, i) => {
+        const jobs = rows.map((r, i) => {
           const token = tokens[i] as string;
           take.run(token, until, until, r.seq);
           const job: LeasedJob = { orderId: r.id, token, redelivered: r.lease_owner !== null };
@@ -660,6 +889,40 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
           if (r.trace_parent !== null) job.traceParent = r.trace_parent;
           return job;
         });
+        // Then the journal, oldest first: each order gets its wide row, leased, in this commit.
+        const free = tokens.length - jobs.length;
+        if (free > 0 && this.journal.size > 0) {
+          const entries: JournalEntry[] = [];
+          for (const e of this.journal.values()) {
+            if (entries.length >= free) break;
+            entries.push(e);
+          }
+          const outcomes = new Map<string, ReserveOutcome & { ms: number }>();
+          const leaseTokens = tokens.slice(jobs.length);
+          // With `reserve`, each order is written reserved (or sold out) at once: one write of its
+          // row instead of an insert and then the reserve step's update.
+          const shape =
+            reserve === undefined
+              ? undefined
+              : (row: OrderRow) => {
+                  const started = performance.now();
+                  const r = this.reserveNew(row, now, reserve.startPayment);
+                  if (r !== undefined) outcomes.set(row.id, { ...r, ms: performance.now() - started });
+                };
+          const leased = this.materialize(entries, { tokens: leaseTokens, until }, shape);
+          leased.forEach((row, i) => {
+            const job: LeasedJob = { orderId: row.id, token: leaseTokens[i] as string, redelivered: false, row };
+            if (row.trace_parent !== null) job.traceParent = row.trace_parent;
+            const r = outcomes.get(row.id);
+            if (r !== undefined) {
+              job.reserved = r;
+              // a sold-out job is done: nothing for the worker to read
+              if (r.status === 'sold_out') delete job.row;
+            }
+            jobs.push(job);
+          });
+        }
+        return jobs;
       })
       .immediate();
   }
@@ -721,6 +984,58 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
    * first sku short of stock. Runs as one IMMEDIATE transaction: nothing can interleave between
    * the availability check and the update, so stock can never be reserved twice.
    */
+  /**
+   * The reserve step for an order the lease is moving out of the journal, before its row is
+   * written: stock is held (all or nothing) and `row` becomes reserved, or sold_out and done. In
+   * a savepoint of its own: if holding the stock fails, the order is written accepted and
+   * untouched, and the worker runs the step itself. Undefined then.
+   */
+  private reserveNew(row: OrderRow, now: number, startPayment: boolean): ReserveOutcome | undefined {
+    const db = this.conn;
+    try {
+      return db.transaction((): ReserveOutcome => {
+        const need = aggregateItems(JSON.parse(row.items) as OrderItem[]);
+        const level = db.prepare<[string], StockLevel>('SELECT sku, stock, reserved, sold FROM products WHERE sku = ?');
+        const decision = decideReservation(need, (sku) => level.get(sku));
+        const at = new Date(now).toISOString();
+        const history = JSON.parse(row.history) as StatusChange[];
+        if (!decision.ok) {
+          const reason = `sku ${decision.sku} sold out (wanted ${decision.wanted}, available ${decision.available})`;
+          assertTransition(row.status, 'sold_out');
+          Object.assign(row, {
+            status: 'sold_out',
+            reason,
+            updated_at: now,
+            history: JSON.stringify([...history, { status: 'sold_out', at, reason }]),
+            // final: the job is done (acked) in the same write
+            next_attempt_at: null,
+            lease_owner: null,
+            lease_until: null,
+          } satisfies Partial<OrderRow>);
+          return { status: 'sold_out', reason };
+        }
+        const inc = db.prepare('UPDATE products SET reserved = reserved + ? WHERE sku = ?');
+        const hold = db.prepare("INSERT INTO reservations (order_id, sku, qty, state) VALUES (?, ?, ?, 'held')");
+        for (const [sku, qty] of need) {
+          inc.run(qty, sku);
+          hold.run(row.id, sku, qty);
+        }
+        assertTransition(row.status, 'reserved');
+        Object.assign(row, {
+          status: 'reserved',
+          updated_at: now,
+          history: JSON.stringify([...history, { status: 'reserved', at }]),
+          reserved_until: now + this.opts.reservationTtlMs,
+          pay_attempts: startPayment ? 1 : 0,
+        } satisfies Partial<OrderRow>);
+        return { status: 'reserved', payStarted: startPayment };
+      })();
+    } catch (err) {
+      this.opts.logger.warn({ orderId: row.id, err }, 'reserve during lease failed');
+      return undefined;
+    }
+  }
+
   private reserveTx(
     orderId: string,
     token: string,
@@ -921,12 +1236,19 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
    */
   leaseBatch(tokens: string[], leaseMs: number, opts: { reserve?: boolean; startPayment?: boolean } = {}): Promise<LeasedJob[]> {
     return this.write(() => {
-      const jobs = this.leaseBatchTx(tokens, leaseMs);
-      if (opts.reserve !== true) return jobs;
+      const jobs = this.leaseBatchTx(tokens, leaseMs, opts.reserve === true ? { startPayment: opts.startPayment === true } : undefined);
+      if (opts.reserve !== true) {
+        // the row rides along only with a reserve (WorkLease.row), as on every backend
+        for (const job of jobs) delete job.row;
+        return jobs;
+      }
       // Reserving new orders in the lease commit takes one fsync off every order's path.
       for (const job of jobs) {
+        // reserved (or found sold out) as the lease moved it out of the journal
+        if (job.reserved !== undefined) continue;
         const started = performance.now();
-        const row = this.rowOwned(job.orderId, job.token);
+        // a journaled order's row was just written by the lease: no need to read it back
+        const row = job.row ?? this.rowOwned(job.orderId, job.token);
         if (row === undefined) continue;
         if (row.status !== 'accepted') {
           job.row = row;

@@ -133,6 +133,28 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE orders ADD COLUMN trace_parent TEXT;
   `,
+  // The intake journal (issue 16): an accepted order is one append to this narrow table, the only
+  // write in the intake's group commit. It has no secondary index on purpose: the idempotency key
+  // and order id of a journaled order are looked up in memory (rebuilt from this table at open),
+  // and a unique index on random keys dirtied one B-tree page per order in every commit (42 vs
+  // 29 µs of CPU per request and a third of the rate, bench notes in README). The wide orders row,
+  // its indexes and counters are written when the pipeline leases the order (or a cancel or
+  // restart needs it there); the row leaves the journal in that same transaction.
+  `
+  CREATE TABLE IF NOT EXISTS intake (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    items TEXT NOT NULL,
+    payment_token TEXT,
+    client_id TEXT,
+    amount_cents INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    trace_parent TEXT
+  );
+  `,
 ];
 
 /** Applies the migrations not applied yet, up to `target` (default: all); returns the version reached. */

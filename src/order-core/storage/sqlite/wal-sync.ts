@@ -29,6 +29,8 @@ export class WalSync {
   private failed: Error | undefined;
   /** fdatasync calls issued (for tests and diagnostics). */
   syncs = 0;
+  /** Called after each fdatasync has settled its callers, before the next one starts. */
+  onSettled: (() => void) | undefined;
 
   constructor(
     walFile: string,
@@ -42,6 +44,11 @@ export class WalSync {
     } finally {
       closeSync(dirFd);
     }
+  }
+
+  /** An fdatasync is running: a commit made now is covered only by the next one. */
+  get busy(): boolean {
+    return this.running;
   }
 
   /**
@@ -76,7 +83,9 @@ export class WalSync {
       } else {
         for (const w of batch) w.resolve();
       }
-      if (this.waiting.length > 0) this.startNext();
+      // may commit and call sync(), which then starts the next fdatasync itself
+      this.onSettled?.();
+      if (this.waiting.length > 0 && !this.running) this.startNext();
       else if (this.closing) this.release();
     });
   }
