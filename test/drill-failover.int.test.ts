@@ -6,8 +6,8 @@ import type { DrillReport } from '../src/regions/drill-report.js';
 import { runMain } from './support/cli.js';
 import { requireHaproxy } from './support/haproxy.js';
 import { pgQuery, requirePgBinaries } from './support/pg-cluster.js';
-import { startRegions, type TestRegions } from './support/regions.js';
-import { httpClient, waitFor } from './support/stack.js';
+import { startRegions, stopReceiving, type TestRegions } from './support/regions.js';
+import { httpClient } from './support/stack.js';
 
 /**
  * `surgectl drill failover` against two real PostgreSQL clusters in streaming replication, two
@@ -106,9 +106,7 @@ describe('surgectl drill failover', () => {
     regions = await startRegions();
     const r = regions;
     // b stops receiving (its walreceiver off): everything a acknowledges from here on is lost when a dies
-    await pgQuery(r.b.store, "ALTER SYSTEM SET primary_conninfo = ''");
-    await pgQuery(r.b.store, 'SELECT pg_reload_conf()');
-    await waitFor('b to stop receiving', async () => (await pgQuery(r.b.store, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0, { timeoutMs: 15_000, intervalMs: 100 });
+    await stopReceiving(r);
     const since = Date.now();
     const dir = join(r.cwd, 'chaos-report');
     const out = await runMain(['--yes', 'drill', 'failover', '--to', 'b', '--kill-primary', ...r.trafficArgs, '--workers', '8', '--rate', '100', '--warmup', '2s', '--report-dir', dir, '-o', 'json'], {

@@ -6,7 +6,7 @@ import type { OrderView } from '../src/order-core/domain/types.js';
 import { runCli, runMain } from './support/cli.js';
 import { requireHaproxy } from './support/haproxy.js';
 import { kill, pgQuery, requirePgBinaries } from './support/pg-cluster.js';
-import { startRegions, type TestRegions } from './support/regions.js';
+import { startRegions, stopReceiving, type TestRegions } from './support/regions.js';
 import { httpClient, waitFor } from './support/stack.js';
 
 /**
@@ -212,9 +212,7 @@ describe('surgectl failover on PostgreSQL streaming replication behind HAProxy',
     regions = await startRegions();
     const r = regions;
     // b stops receiving (its walreceiver off), then a acknowledges orders b never gets
-    await pgQuery(r.b.store, "ALTER SYSTEM SET primary_conninfo = ''");
-    await pgQuery(r.b.store, 'SELECT pg_reload_conf()');
-    await waitFor('b to stop receiving', async () => (await pgQuery(r.b.store, 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0, { timeoutMs: 15_000, intervalMs: 100 });
+    await stopReceiving(r);
     const lost: string[] = [];
     const http = httpClient(r.haproxy.url);
     for (let i = 0; i < 20; i++) {

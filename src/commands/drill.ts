@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { durationMs, positiveNumber } from './args.js';
 import type { CommandContext } from './context.js';
-import { switchFlags } from './failover.js';
+import { switchFlags, switchRequest, type SwitchFlags } from './failover.js';
 import { runContext, runFlags, type RunFlags } from './runbook.js';
 
-interface DrillFailoverFlags extends RunFlags {
+interface DrillFailoverFlags extends RunFlags, SwitchFlags {
   to?: string;
   from?: string;
   rate?: number;
@@ -15,12 +15,6 @@ interface DrillFailoverFlags extends RunFlags {
   cooldown?: number;
   maxDuration?: number;
   settleTimeout?: number;
-  haproxy: string;
-  backend: string;
-  frontUrl: string;
-  workers: number;
-  maxLagBytes: number;
-  replayTimeout?: string;
 }
 
 export function registerDrill(program: Command, ctx: CommandContext): void {
@@ -75,15 +69,8 @@ Examples:
       await checkReportDir(dir);
       const progress = createStepProgress(runtime.stderr, ctx.stderrPaint(), () => runtime.now());
       const report = await runFailoverDrill(await runContext(ctx, f, progress), {
-        regions,
+        ...switchRequest(f, regions),
         to: f.to,
-        from: f.from,
-        haproxy: f.haproxy,
-        backend: f.backend,
-        frontUrl: f.frontUrl,
-        workers: f.workers,
-        maxLagBytes: f.maxLagBytes,
-        replayTimeout: f.replayTimeout,
         ratePerSec: f.rate ?? d.ratePerSec,
         killPrimary: f.killPrimary,
         maxRtoMs: f.maxRto ?? d.maxRtoMs,

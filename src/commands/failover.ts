@@ -6,32 +6,30 @@ import { durationText, httpUrl, wholeNumber } from './args.js';
 import type { CommandContext } from './context.js';
 import { runContext, runFlags, type RunFlags } from './runbook.js';
 
-interface RegionRunFlags extends RunFlags {
+interface RegionRunFlags extends RunFlags, SwitchFlags {
   to?: string;
   from?: string;
+  dryRun: boolean;
+}
+
+/** The flags of switchFlags, as the commands that take them read them. */
+export interface SwitchFlags {
   haproxy: string;
   backend: string;
   frontUrl: string;
   workers: number;
   maxLagBytes: number;
-  replayTimeout?: string;
-  dryRun: boolean;
+  replayTimeout?: string | undefined;
+}
+
+/** The request fields of a region switch from its flags (failover, failback, drill failover). */
+export function switchRequest(f: SwitchFlags & { from?: string | undefined }, regions: Readonly<Record<string, RegionConfig>>) {
+  return { regions, from: f.from, haproxy: f.haproxy, backend: f.backend, frontUrl: f.frontUrl, workers: f.workers, maxLagBytes: f.maxLagBytes, replayTimeout: f.replayTimeout };
 }
 
 /** The request fields failover and failback share, from their shared flags. */
 function requestOf(f: RegionRunFlags, regions: Readonly<Record<string, RegionConfig>>) {
-  return {
-    regions,
-    to: f.to as string,
-    from: f.from,
-    haproxy: f.haproxy,
-    backend: f.backend,
-    frontUrl: f.frontUrl,
-    workers: f.workers,
-    maxLagBytes: f.maxLagBytes,
-    replayTimeout: f.replayTimeout,
-    dryRun: f.dryRun,
-  };
+  return { ...switchRequest(f, regions), to: f.to as string, dryRun: f.dryRun };
 }
 
 /** The flags failover and failback share. */

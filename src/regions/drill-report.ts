@@ -1,5 +1,4 @@
-import { evaluateCondition, parseCondition } from '../probes/index.js';
-import type { GateResult } from '../rehearse/gates.js';
+import { judge, type GateResult } from '../rehearse/gates.js';
 import type { RunbookJournal } from '../runbooks/types.js';
 import type { RpoReport } from './failover.js';
 
@@ -261,31 +260,6 @@ export interface DrillEvidence {
   ratePerSec: number;
 }
 
-interface GateSpec {
-  id: string;
-  title: string;
-  condition: string;
-  value: number | undefined;
-  observed: string;
-  expected: string;
-  fix: string;
-}
-
-function judge(spec: GateSpec): GateResult {
-  const cond = parseCondition(spec.condition, { context: 'threshold', where: `gate ${spec.id}` });
-  const measured = spec.value !== undefined && Number.isFinite(spec.value);
-  const passed = measured && evaluateCondition(cond, spec.value).phase === 'pass';
-  return {
-    id: spec.id,
-    title: spec.title,
-    status: passed ? 'pass' : 'fail',
-    condition: spec.condition,
-    value: measured ? (spec.value as number) : null,
-    observed: spec.observed,
-    expected: spec.expected,
-    ...(passed ? {} : { fix: spec.fix }),
-  };
-}
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 

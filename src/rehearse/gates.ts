@@ -106,7 +106,8 @@ export interface GateResult {
 const pct = (v: number) => `${Math.round(v * 10_000) / 100}%`;
 const ms = (v: number) => `${Math.round(v * 10) / 10} ms`;
 
-interface GateSpec {
+/** A gate to judge: its condition (k6 threshold syntax) against a measured value. */
+export interface GateSpec {
   id: string;
   title: string;
   condition: string;
@@ -117,7 +118,8 @@ interface GateSpec {
   fix: string;
 }
 
-function judge(spec: GateSpec): GateResult {
+/** Passes or fails a gate; a value that was not measured fails it. Shared by rehearse and the failover drill. */
+export function judge(spec: GateSpec): GateResult {
   const cond = parseCondition(spec.condition, { context: 'threshold', where: `gate ${spec.id}` });
   const r = spec.value === undefined || !Number.isFinite(spec.value) ? { phase: 'error' as const } : evaluateCondition(cond, spec.value);
   const passed = r.phase === 'pass';

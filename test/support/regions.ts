@@ -82,3 +82,18 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promis
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Region b stops receiving WAL (its walreceiver off, primary_conninfo emptied): from here on,
+ * what a acknowledges b never gets — the loss a forced failover after a's death shows.
+ */
+export async function stopReceiving(r: TestRegions): Promise<void> {
+  const { pgQuery } = await import('./pg-cluster.js');
+  await pgQuery(r.b.store, "ALTER SYSTEM SET primary_conninfo = ''");
+  await pgQuery(r.b.store, 'SELECT pg_reload_conf()');
+  const deadline = Date.now() + 15_000;
+  while ((await pgQuery(r.b.store, 'SELECT 1 FROM pg_stat_wal_receiver')).length > 0) {
+    if (Date.now() > deadline) throw new Error('b did not stop receiving within 15 s');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
