@@ -18,6 +18,7 @@ const NEEDED = [
   { program: 'psql', pkg: 'postgresql-client', usedBy: 'test/support/unleash-server.ts (a database per Unleash server)' },
   { program: 'redis-server', pkg: 'redis-server', usedBy: 'test/support/redis.ts (private Redis servers the cache and rate-limit tests stop and pause)' },
   { program: 'haproxy', pkg: 'haproxy', usedBy: 'src/adapters/haproxy/contract.test.ts, test/deploy-haproxy.test.ts (test/support/haproxy.ts)' },
+  { program: 'pkill', pkg: 'procps', usedBy: 'test/failover.int.test.ts (Ctrl+C to a running failover)' },
 ];
 
 function onPath(program) {
