@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { SurgeError } from '../errors.js';
 import type { RegionConfig } from '../config/schema.js';
 import type { FailbackResult, FailoverResult } from '../regions/failover.js';
@@ -14,6 +14,10 @@ interface RegionRunFlags extends RunFlags, SwitchFlags {
 
 /** The flags of switchFlags, as the commands that take them read them. */
 export interface SwitchFlags {
+  target: 'haproxy' | 'kubernetes';
+  namespace: string;
+  service: string;
+  label: string;
   haproxy: string;
   backend: string;
   frontUrl: string;
@@ -24,7 +28,18 @@ export interface SwitchFlags {
 
 /** The request fields of a region switch from its flags (failover, failback, drill failover). */
 export function switchRequest(f: SwitchFlags & { from?: string | undefined }, regions: Readonly<Record<string, RegionConfig>>) {
-  return { regions, from: f.from, haproxy: f.haproxy, backend: f.backend, frontUrl: f.frontUrl, workers: f.workers, maxLagBytes: f.maxLagBytes, replayTimeout: f.replayTimeout };
+  return {
+    regions,
+    from: f.from,
+    target: f.target,
+    haproxy: f.haproxy,
+    backend: f.backend,
+    kubernetes: { namespace: f.namespace, service: f.service, label: f.label },
+    frontUrl: f.frontUrl,
+    workers: f.workers,
+    maxLagBytes: f.maxLagBytes,
+    replayTimeout: f.replayTimeout,
+  };
 }
 
 /** The request fields failover and failback share, from their shared flags. */
@@ -44,6 +59,10 @@ function regionRunFlags(cmd: Command): Command {
 /** How a region switch reaches traffic and the new region (failover, failback, drill failover). */
 export function switchFlags(cmd: Command): Command {
   return cmd
+    .addOption(new Option('--target <kind>', "where traffic moves: HAProxy weights, or a Kubernetes Service's selector (--context, -n, --service, --label)").choices(['haproxy', 'kubernetes']).default('haproxy'))
+    .option('-n, --namespace <namespace>', 'Kubernetes: namespace of the Service', 'default')
+    .option('--service <name>', 'Kubernetes: the Service clients use', 'orders')
+    .option('--label <key>', "Kubernetes: the selector key whose value is the region's server name (regions.<name>.server, default the region's name)", 'region')
     .option('--haproxy <endpoint>', "HAProxy's runtime API in front of both regions: host:port or unix socket path", '127.0.0.1:9999')
     .option('--backend <name>', "the HAProxy backend holding both regions' servers (regions.<name>.server, default the region's name)", 'orders')
     .option('--front-url <url>', 'where clients send orders (the HAProxy frontend), for the synthetic order at the end', httpUrl('http://127.0.0.1:8000'), 'http://127.0.0.1:8000')

@@ -29,7 +29,17 @@ export function runbookPorts(ctx: CommandContext, f: RunbookTargetFlags): Runboo
     haproxy: (endpoint) => ctx.adapters.haproxy(endpoint),
     prometheus: (url) => ctx.adapters.prometheus(url),
     // pg is loaded by the adapter on its first call, so a runbook without pg-* steps never loads it.
-    replication: async (url) => (await import('../adapters/postgres-replication/postgres-replication.js')).createPostgresReplication({ url }),
+    // A runbook names a region's PostgreSQL without its password (plans, journals and the audit log
+    // show parameters): the password comes back from surgectl.yaml's regions, also on a resume.
+    replication: async (url) => {
+      const { withoutPassword } = await import('../util/url.js');
+      const regions = await ctx.loadConfig().then(
+        (l) => Object.values(l.config.regions),
+        () => [],
+      );
+      const full = regions.find((r) => withoutPassword(r.store, 'PostgreSQL') === url)?.store ?? url;
+      return (await import('../adapters/postgres-replication/postgres-replication.js')).createPostgresReplication({ url: full });
+    },
     kubernetes: ({ context, namespace }) => {
       const key = `${context ?? f.context ?? ''}/${namespace ?? ''}`;
       let get = kube.get(key);

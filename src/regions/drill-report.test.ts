@@ -77,7 +77,7 @@ describe('the load record', () => {
 });
 
 describe('the timeline of a journal', () => {
-  it('places each step on the drill clock, in seconds since the load began', () => {
+  it('places each step that ran on the drill clock, in seconds since the load began; a skipped step is left out', () => {
     const journal = {
       steps: [
         { step: 'pause-intake', kind: 'stack-admin', status: 'completed', startedAt: '2026-12-05T03:00:03.250Z', endedAt: '2026-12-05T03:00:03.270Z', durationMs: 20 },
@@ -87,7 +87,6 @@ describe('the timeline of a journal', () => {
     } as unknown as RunbookJournal;
     expect(timelineOf('failover', journal, T0)).toEqual([
       { part: 'failover', step: 'pause-intake', kind: 'stack-admin', status: 'completed', startS: 3.25, endS: 3.27, durationMs: 20 },
-      { part: 'failover', step: 'precheck-standby', kind: 'pg-replication-check', status: 'skipped' },
       { part: 'failover', step: 'promote', kind: 'pg-promote', status: 'failed', startS: 4, endS: 5.5, durationMs: 1_500, error: 'pg_promote() returned false' },
     ]);
   });

@@ -226,9 +226,9 @@ const secondsSince = (t0: number, iso: string | undefined): number | undefined =
   return Number.isFinite(ms) ? Math.round(ms - t0) / 1000 : undefined;
 };
 
-/** The steps of one runbook run as timeline rows, offsets in seconds since `t0` (ms). */
+/** The steps of one runbook run that ran (a step its `when:` skipped is left out) as timeline rows, offsets in seconds since `t0` (ms). */
 export function timelineOf(part: string, journal: RunbookJournal, t0: number): TimelineStep[] {
-  return journal.steps.map((s) => {
+  return journal.steps.filter((s) => s.status !== 'skipped').map((s) => {
     const startS = secondsSince(t0, s.startedAt);
     const endS = secondsSince(t0, s.endedAt);
     return {

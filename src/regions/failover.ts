@@ -3,7 +3,7 @@ import type { RegionConfig } from '../config/schema.js';
 import { SurgeError } from '../errors.js';
 import { startRunbook, type RunbookPlan, type RunbookRunContext } from '../runbooks/run.js';
 import type { ParamValue, RunbookJournal, StepRecord } from '../runbooks/types.js';
-import { withoutCredentials } from '../util/url.js';
+import { withoutCredentials, withoutPassword } from '../util/url.js';
 
 /*
  * `surgectl failover` and `surgectl failback`: the region runbooks (scenarios/runbooks/
@@ -14,9 +14,13 @@ import { withoutCredentials } from '../util/url.js';
 
 /** Where traffic is switched and what the new region runs. */
 export interface FailoverTraffic {
+  /** Where traffic moves: HAProxy weights (default) or a Kubernetes Service's selector. */
+  target?: 'haproxy' | 'kubernetes' | undefined;
   /** HAProxy's runtime API. */
   haproxy: string;
   backend: string;
+  /** Kubernetes: the Service clients use and the selector key whose value is the region's `server`. */
+  kubernetes?: { namespace: string; service: string; label: string } | undefined;
   /** Where clients send orders (HAProxy's frontend), for the synthetic order. */
   frontUrl: string;
 }
@@ -82,15 +86,15 @@ export function resolvePair(regions: Readonly<Record<string, RegionConfig>>, to:
   return { from: src, to, a, b };
 }
 
-/** The region-failover runbook's parameters for a request. */
+/** The region-failover runbook's parameters for a request: the store URLs without their passwords (the runbook's PostgreSQL port finds them in surgectl.yaml's regions). */
 export function failoverParams(req: FailoverRequest): { from: string; to: string; params: Record<string, ParamValue> } {
   const { from, to, a, b } = resolvePair(req.regions, req.to, req.from);
   return {
     from,
     to,
     params: {
-      from_store: a.store,
-      to_store: b.store,
+      from_store: withoutPassword(a.store, 'PostgreSQL'),
+      to_store: withoutPassword(b.store, 'PostgreSQL'),
       from_url: a.intakeUrl as string,
       to_url: b.intakeUrl as string,
       front_url: req.frontUrl,
@@ -101,6 +105,9 @@ export function failoverParams(req: FailoverRequest): { from: string; to: string
       workers: req.workers,
       max_lag_bytes: req.maxLagBytes,
       planned: !req.force,
+      traffic_haproxy: req.target !== 'kubernetes',
+      traffic_kubernetes: req.target === 'kubernetes',
+      ...(req.kubernetes !== undefined ? { namespace: req.kubernetes.namespace, service: req.kubernetes.service, label: req.kubernetes.label } : {}),
       ...(req.replayTimeout !== undefined ? { replay_timeout: req.replayTimeout } : {}),
     },
   };
@@ -228,8 +235,8 @@ function rebuildParams(regions: Readonly<Record<string, RegionConfig>>, region: 
   const p = regions[primary] as RegionConfig;
   const u = new URL(p.store);
   return {
-    store: r.store,
-    primary_store: p.store,
+    store: withoutPassword(r.store, 'PostgreSQL'),
+    primary_store: withoutPassword(p.store, 'PostgreSQL'),
     primary_host: u.hostname.replace(/^\[|\]$/g, ''),
     primary_port: u.port || '5432',
     rebuild: r.rebuild as string,
