@@ -23,6 +23,8 @@ export function runbookTargetFlags(cmd: Command): Command {
  */
 export function runbookPorts(ctx: CommandContext, f: RunbookTargetFlags): RunbookPorts {
   const kube = new Map<string, ReturnType<CommandContext['adapters']['kubernetes']>>();
+  // surgectl.yaml's regions, read once per run: the passwords of the stores a runbook names without them
+  let regionStores: Promise<{ store: string }[]> | undefined;
   // A step the operator already confirmed must not be asked about again by the code it calls.
   const confirmed: Reporter = { notify: (m, l) => ctx.reporter().notify(m, l), confirm: async () => true };
   return {
@@ -33,11 +35,11 @@ export function runbookPorts(ctx: CommandContext, f: RunbookTargetFlags): Runboo
     // show parameters): the password comes back from surgectl.yaml's regions, also on a resume.
     replication: async (url) => {
       const { withoutPassword } = await import('../util/url.js');
-      const regions = await ctx.loadConfig().then(
+      regionStores ??= ctx.loadConfig().then(
         (l) => Object.values(l.config.regions),
         () => [],
       );
-      const full = regions.find((r) => withoutPassword(r.store, 'PostgreSQL') === url)?.store ?? url;
+      const full = (await regionStores).find((r) => withoutPassword(r.store, 'PostgreSQL') === url)?.store ?? url;
       return (await import('../adapters/postgres-replication/postgres-replication.js')).createPostgresReplication({ url: full });
     },
     kubernetes: ({ context, namespace }) => {
