@@ -478,7 +478,6 @@ export async function rewindAsReplicaOf(oldPrimary: PgCluster, newPrimary: PgClu
 export async function rebuildCommand(c: PgCluster): Promise<string> {
   const s = stateOf(c);
   const b = requirePgBinaries();
-  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const script = `#!/bin/bash
 set -euo pipefail
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -500,9 +499,17 @@ done
 echo "${s.name} does not stream from $PRIMARY_HOST:$PRIMARY_PORT after 30 s" >&2
 exit 1
 `;
-  const path = join(s.root, 'rebuild.sh');
-  await writeFile(path, script, { mode: 0o755 });
   RUNNING.add(s);
+  return scriptCommand(s, 'rebuild.sh', script);
+}
+
+/** A shell word: `v` in single quotes. */
+const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/** Writes `script` next to the cluster and returns the shell line that runs it. */
+async function scriptCommand(s: ClusterState, name: string, script: string): Promise<string> {
+  const path = join(s.root, name);
+  await writeFile(path, script, { mode: 0o755 });
   return `bash ${path}`;
 }
 
@@ -514,7 +521,6 @@ exit 1
  */
 export async function killCommand(c: PgCluster): Promise<string> {
   const s = stateOf(c);
-  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const script = `#!/bin/bash
 set -uo pipefail
 PIDFILE=${q(join(s.dataDir, 'postmaster.pid'))}
@@ -534,7 +540,5 @@ done
 echo "${s.name}: processes$alive still there 10 s after SIGKILL" >&2
 exit 1
 `;
-  const path = join(s.root, 'kill.sh');
-  await writeFile(path, script, { mode: 0o755 });
-  return `bash ${path}`;
+  return scriptCommand(s, 'kill.sh', script);
 }

@@ -20,6 +20,27 @@ function openStore(dir: string) {
   return store;
 }
 
+/**
+ * A seeded store whose WAL fdatasyncs complete only when the test calls the `pending` callbacks
+ * (and really sync then), and a read-only connection that sees what is committed meanwhile.
+ */
+function storeWithHeldSyncs() {
+  const tmp = tempDir();
+  cleanups.push(() => tmp.remove());
+  const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+  const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)));
+  }) as typeof fdatasync;
+  const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
+  cleanups.push(() => store.close());
+  store.seed(undefined, () => defaultCatalog(5));
+  const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
+  cleanups.push(() => {
+    raw.close();
+  });
+  return { store, pending, raw };
+}
+
 describe('sqlite order store', () => {
   it('opens an existing store repeatedly without redoing migrations, in WAL mode', async () => {
     const tmp = tempDir();
@@ -41,20 +62,7 @@ describe('sqlite order store', () => {
   });
 
   it('runs synchronous=NORMAL and answers an accept only after the WAL fdatasync that covers its commit has completed', async () => {
-    const tmp = tempDir();
-    cleanups.push(() => tmp.remove());
-    const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
-    // The WAL's fdatasync completes only when the test says so (and really syncs then).
-    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)));
-    }) as typeof fdatasync;
-    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
-    cleanups.push(() => store.close());
-    store.seed(undefined, () => defaultCatalog(5));
-    const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
-    cleanups.push(() => {
-      raw.close();
-    });
+    const { store, pending, raw } = storeWithHeldSyncs();
     // NORMAL, not FULL: durability comes from the explicit fdatasync below, off the event loop.
     expect(store.durabilitySettings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL' });
     let answered = false;
@@ -73,19 +81,7 @@ describe('sqlite order store', () => {
   });
 
   it('commits accepts that arrive during an fdatasync together once it ends, and answers them after the next one', async () => {
-    const tmp = tempDir();
-    cleanups.push(() => tmp.remove());
-    const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
-    const datasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      pending.push((err) => (err ? cb(err) : fdatasync(fd, cb)));
-    }) as typeof fdatasync;
-    const store = new SqliteOrderStore({ dir: tmp.dir, logger: silentLogger(), now: Date.now, reservationTtlMs: 60_000, throughputPerSec: () => 0, datasync });
-    cleanups.push(() => store.close());
-    store.seed(undefined, () => defaultCatalog(5));
-    const raw = new Database(join(tmp.dir, ORDERS_DB_FILE), { readonly: true });
-    cleanups.push(() => {
-      raw.close();
-    });
+    const { store, pending, raw } = storeWithHeldSyncs();
     const journaled = () => (raw.prepare('SELECT count(*) AS n FROM intake').get() as { n: number }).n;
     const answered: string[] = [];
     const place = (name: string) => store.accept(acceptRequest({ customerId: name, items: [{ sku: 'SKU-0001', qty: 1 }] })).then((o) => answered.push(`${name}:${o.kind}`));
