@@ -19,8 +19,9 @@ import { createRefusalLog } from './refusal-log.js';
 import { adminPlugin } from './admin.js';
 import { batchPlugin } from './batch.js';
 import { healthPlugin, inventoryPlugin } from './health.js';
-import { classifyError, errorBody, sendError, type ApiErrorCode } from './http-errors.js';
-import { ConnectionHold, earlySubmissionGate, rateLimitHook as rateLimitHookOf, REQUEST_ID_RE } from './intake-guard.js';
+import { classifyError, errorBody, invalidUtf8Error, sendError, UTF8, type ApiErrorCode } from './http-errors.js';
+import { ConnectionHold, earlySubmissionGate, rateLimitHook as rateLimitHookOf, requestIdOf } from './intake-guard.js';
+import { rawOrderIntake } from './raw-order.js';
 import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
 import { ordersPlugin } from './orders.js';
@@ -65,37 +66,6 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, color: st
         : [400, 'Bad Request', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'}): check the request line, Content-Length and headers`];
   if (socket.writable) socket.write(rawErrorAnswer(status, text, message, '', 'ORDER_BAD_REQUEST', color));
   socket.destroy();
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * The 400 for a body that is not UTF-8, naming the fields that hold the bad bytes (found by
- * decoding with replacement and looking for U+FFFD); only bodies that failed pay for this.
- */
-function invalidUtf8Error(body: Buffer): Error {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    return err as Error;
-  }
-  const message = 'must be valid UTF-8 text (it holds bytes that are not UTF-8)';
-  const validation: { instancePath: string; keyword: string; message: string }[] = [];
-  const walk = (v: unknown, pointer: string) => {
-    if (typeof v === 'string') {
-      if (v.includes('\uFFFD')) validation.push({ instancePath: pointer, keyword: 'utf8', message });
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${pointer}/${i}`));
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\uFFFD')) validation.push({ instancePath: `${pointer}/${k}`, keyword: 'utf8', message: `has a name that is not UTF-8 text` });
-        walk(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
-      }
-    }
-  };
-  walk(parsed, '');
-  if (validation.length === 0) validation.push({ instancePath: '', keyword: 'utf8', message });
-  return Object.assign(new Error('The body is not valid UTF-8'), { statusCode: 400, validation, validationContext: 'body' });
 }
 
 /**
@@ -180,8 +150,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     now,
   };
   const observeDuration = cachedObserver(deps.metrics.httpRequestDuration, ['route', 'method', 'status_code']);
-  // Order refusals that need no body are answered before fastify sees the request (see there).
-  const gate = earlySubmissionGate(rt, (status, seconds) => observeDuration(['/v1/orders', 'POST', String(status)], seconds));
+  // Order refusals that need no body are answered before fastify sees the request, and plain
+  // admitted orders are taken there too (rawOrderIntake).
+  const observeOrder = (status: number, seconds: number) => observeDuration(['/v1/orders', 'POST', String(status)], seconds);
+  const gate = earlySubmissionGate(
+    rt,
+    observeOrder,
+    rawOrderIntake(rt, {
+      bodyLimit: BODY_LIMIT_BYTES,
+      observe: observeOrder,
+      color: deps.color,
+    }),
+  );
   const httpOptions: HttpServerOptions = {
     // Duplicated headers arrive joined with ", ", so two Host headers are seen (and refused)
     // rather than silently reduced to the first; a missing Host gets our 400, not Node's bare one.
@@ -213,10 +193,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A client's X-Request-Id is kept when sane, so its logs and ours line up.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers),
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
     return503OnClosing: true,
     // Order ids are at most 128 characters (orderIdParamsSchema): let the schema judge them, with
@@ -245,7 +222,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   // JSON bodies are checked to be UTF-8 before parsing: decoding replaces invalid bytes with
   // U+FFFD, and an order stored with those would differ from what the client sent.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     let text: string;
@@ -254,7 +231,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     } catch {
       return done(invalidUtf8Error(body as Buffer), undefined);
     }
-    return parseJson(req, text, done);
+    return jsonParser(req, text, done);
   });
   if (limits) capConnections(app.server, limits, deps.logger, deps.color);
   // CONNECT would otherwise close the socket without a word (Node emits 'connect', nobody listens).

@@ -71,7 +71,7 @@ export const batchPlugin: FastifyPluginAsync = async (app) => {
             const details = [{ path: `orders[${index}].idempotencyKey`, message: 'must be 1..200 visible ASCII characters' }];
             return { index, status: 400, error: { code: 'ORDER_VALIDATION', message: summarize(details), details } };
           }
-          const r = await submitOrder(rt, o, o.idempotencyKey, clientId, req.log, req.id, trace);
+          const r = await submitOrder(rt, o, o.idempotencyKey, clientId, () => req.log, req.id, trace);
           if (r.ok) return { index, status: r.status, orderId: r.body.orderId, order: r.body };
           const details = r.details?.map((d) => ({ path: `orders[${index}].${d.path}`, message: d.message }));
           return { index, status: r.status, error: details ? { code: r.code, message: r.message, details } : { code: r.code, message: r.message } };

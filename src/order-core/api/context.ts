@@ -1,3 +1,4 @@
+import type { FastifyBodyParser } from 'fastify';
 import type pino from 'pino';
 import type { InventoryItem } from '../domain/types.js';
 import type { OrderEngine } from '../engine.js';
@@ -9,6 +10,7 @@ import type { StackColor } from '../stack-options.js';
 import type { IntakeTracing } from '../tracing.js';
 import type { ConnectionHold } from './intake-guard.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { BodyValidator } from './raw-order.js';
 import type { StackProcessInfo } from './admin-contract.js';
 
 /** Intake switches the admin API and a graceful stop flip at run time. */
@@ -120,5 +122,7 @@ export interface ApiRuntime {
   refusals: RefusalLog;
   /** Connections held after an overload refusal (backpressure; see ConnectionHold). */
   holds: ConnectionHold;
+  /** POST /v1/orders's body parser and compiled schema (the route's own), set once the API is ready; the raw intake uses them. */
+  orderBody?: { parseJson: FastifyBodyParser<string>; validate: BodyValidator };
   now(): number;
 }

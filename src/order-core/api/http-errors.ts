@@ -188,3 +188,35 @@ export function classifyError(err: FastifyError & { validation?: AjvLikeError[];
   if (status >= 400 && status < 500) return { status, code: 'ORDER_BAD_REQUEST', message: err.message || 'Bad request', reason: 'validation' };
   return { status: 500, code: 'ORDER_INTERNAL', message: 'Internal error; the request id identifies it in the stack log' };
 }
+
+/** A strict UTF-8 decoder: invalid bytes throw instead of becoming U+FFFD. */
+export const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The 400 for a body that is not UTF-8, naming the fields that hold the bad bytes (found by
+ * decoding with replacement and looking for U+FFFD); only bodies that failed pay for this.
+ */
+export function invalidUtf8Error(body: Buffer): Error {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return err as Error;
+  }
+  const message = 'must be valid UTF-8 text (it holds bytes that are not UTF-8)';
+  const validation: { instancePath: string; keyword: string; message: string }[] = [];
+  const walk = (v: unknown, pointer: string) => {
+    if (typeof v === 'string') {
+      if (v.includes('\uFFFD')) validation.push({ instancePath: pointer, keyword: 'utf8', message });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${pointer}/${i}`));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\uFFFD')) validation.push({ instancePath: `${pointer}/${k}`, keyword: 'utf8', message: `has a name that is not UTF-8 text` });
+        walk(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      }
+    }
+  };
+  walk(parsed, '');
+  if (validation.length === 0) validation.push({ instancePath: '', keyword: 'utf8', message });
+  return Object.assign(new Error('The body is not valid UTF-8'), { statusCode: 400, validation, validationContext: 'body' });
+}

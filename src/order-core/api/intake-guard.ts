@@ -15,8 +15,19 @@ export function clientIdOf(req: FastifyRequest): string {
   return req.ip;
 }
 
+/** clientIdOf for a request fastify has not seen (fastify's req.ip is the peer address: no proxy is trusted). */
+export function clientIdOfSocket(socket: Socket): string {
+  return socket.remoteAddress ?? '';
+}
+
 /** A client's X-Request-Id is kept when it is this sane, so its logs and ours line up. */
 export const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The request's id: the client's X-Request-Id when sane, else a fresh UUID (fastify's genReqId too). */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+}
 
 /**
  * Bodies up to this size are read (and dropped) after a refusal made before the body, so the
@@ -89,7 +100,7 @@ function rateLimitRefusal(rt: ApiRuntime, decision: RateLimitDecision): Refusal 
 }
 
 /** Sheds `count` new orders when they would push the backlog over maxBacklog; counts them. */
-function backlogRefusal(rt: ApiRuntime, count: number): Refusal | undefined {
+export function backlogRefusal(rt: ApiRuntime, count: number): Refusal | undefined {
   const d = rt.shedder.check(count);
   if (!d.shed) return undefined;
   rt.deps.metrics.shed.inc(count);
@@ -249,7 +260,11 @@ type SocketWithMessage = { _httpMessage?: unknown };
  * shared rate limit's Redis is begun here and finished by the hook (only known refusals of a
  * client over its shared budget are answered here then).
  */
-export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, seconds: number) => void): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+export function earlySubmissionGate(
+  rt: ApiRuntime,
+  observe: (status: number, seconds: number) => void,
+  takeRaw?: (req: IncomingMessage, res: ServerResponse, started: number, requestId: string) => boolean,
+): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
   // With tracing, the refusal must be inside the request's span: fastify's hook does that.
   if (rt.deps.tracing !== undefined) return undefined;
   const color = rt.deps.color;
@@ -259,7 +274,7 @@ export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, se
     if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1 || host === undefined || host.includes(',')) return false;
     if ((req.socket as unknown as SocketWithMessage)._httpMessage !== res || !req.socket.writable) return false;
     const started = performance.now();
-    const refusal = admissionRefusal(rt, req.socket.remoteAddress ?? '', 1);
+    const refusal = admissionRefusal(rt, clientIdOfSocket(req.socket), 1);
     if (refusal instanceof Promise) {
       // The shared rate limit asks Redis: fastify's hook waits for the answer (the request's
       // route, hooks and timeouts apply meanwhile); the round trip starts now, not after routing.
@@ -268,26 +283,35 @@ export function earlySubmissionGate(rt: ApiRuntime, observe: (status: number, se
       return false;
     }
     if (refusal === undefined) {
+      // An admitted order plain enough to take here (rawOrderIntake); else fastify's route.
+      if (takeRaw !== undefined && takeRaw(req, res, started, requestIdOf(req.headers))) return true;
       (req as GatedRequest)[ADMITTED] = true;
       return false;
     }
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
-    const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId });
-    const headers: Record<string, string | number> = {
-      'x-request-id': requestId,
-      'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))),
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-    };
-    if (color !== undefined) headers['x-surgectl-color'] = color;
-    if (!keepAliveAfterRefusal(req.headers)) headers.connection = 'close';
-    else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
-    res.writeHead(refusal.status, headers);
-    res.end(body);
+    writeRefusal(rt, req, res, refusal, requestIdOf(req.headers), color);
     observe(refusal.status, (performance.now() - started) / 1000);
     return true;
   };
+}
+
+/**
+ * A refusal written straight to the response (the early gate, the raw intake): the JSON error
+ * body, request id, Retry-After and color that sendRefusal writes through fastify, the same
+ * keep-alive and hold.
+ */
+export function writeRefusal(rt: ApiRuntime, req: IncomingMessage, res: ServerResponse, refusal: Refusal, requestId: string, color: string | undefined): void {
+  const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId });
+  const headers: Record<string, string | number> = {
+    'x-request-id': requestId,
+    'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (color !== undefined) headers['x-surgectl-color'] = color;
+  if (!keepAliveAfterRefusal(req.headers)) headers.connection = 'close';
+  else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
+  res.writeHead(refusal.status, headers);
+  res.end(body);
 }
 
 /** Sheds `count` new orders when they would push the backlog over maxBacklog (after the body was read: a batch's size). */

@@ -3,6 +3,7 @@ import type { NewOrder } from '../domain/types.js';
 import { sendError } from './http-errors.js';
 import { checkBacklog, clientIdOf, submissionHook } from './intake-guard.js';
 import { IDEMPOTENCY_KEY_RE, newOrderSchema, orderIdParamsSchema } from './schemas.js';
+import type { BodyValidator } from './raw-order.js';
 import { submitOrder } from './submit.js';
 
 /** POST /v1/orders, GET /v1/orders/:id, POST /v1/orders/:id/cancel. */
@@ -10,6 +11,15 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
   const rt = app.surge;
   const tracing = rt.deps.tracing;
   const guard = submissionHook(rt, 1);
+  // The raw intake (rawOrderIntake) parses and validates as this route does: fastify's JSON
+  // parser (__proto__ and constructor.prototype refused) and the route's compiler and schema.
+  app.addHook('onReady', function (done) {
+    rt.orderBody = {
+      parseJson: app.getDefaultJsonParser('error', 'error'),
+      validate: app.validatorCompiler!({ schema: newOrderSchema, method: 'POST', url: '/v1/orders', httpPart: 'body' }) as BodyValidator,
+    };
+    done();
+  });
 
   app.post<{ Body: NewOrder }>(
     '/v1/orders',
@@ -30,7 +40,7 @@ export const ordersPlugin: FastifyPluginAsync = async (app) => {
         });
       }
       if (!checkBacklog(rt, req, reply, 1)) return reply;
-      const r = await submitOrder(rt, req.body, key, clientIdOf(req), req.log, req.id, tracing === undefined ? undefined : tracing.of(req));
+      const r = await submitOrder(rt, req.body, key, clientIdOf(req), () => req.log, req.id, tracing === undefined ? undefined : tracing.of(req));
       if (!r.ok) return sendError(req, reply, r.status, r.code, r.message, { details: r.details, retryAfterSec: r.retryAfterSec });
       if (r.status === 202) reply.header('location', r.body.statusUrl);
       return reply.code(r.status).send(r.body);

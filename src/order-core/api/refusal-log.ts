@@ -8,8 +8,8 @@ import type { FastifyBaseLogger } from 'fastify';
 export interface RefusalLog {
   /** One refused order. Cheap: a counter, and a log line at most once per interval. */
   note(err: unknown, log: FastifyBaseLogger): void;
-  /** The store accepted again: logs the refusals not yet reported. Cheap when there are none. */
-  recovered(log: FastifyBaseLogger): void;
+  /** The store accepted again: logs the refusals not yet reported. Cheap when there are none (the logger is asked for only then). */
+  recovered(log: () => FastifyBaseLogger): void;
 }
 
 /** @param intervalMs at most one refusal line per this many ms; default 10 000. */
@@ -33,7 +33,7 @@ export function createRefusalLog(now: () => number, intervalMs = 10_000): Refusa
     },
     recovered(log) {
       if (pending === 0) return;
-      report(log, 'order store accepting again (refusals since the last such line)');
+      report(log(), 'order store accepting again (refusals since the last such line)');
       loggedAt = -Infinity;
     },
   };

@@ -61,12 +61,13 @@ export async function submitOrder(
   order: NewOrder,
   idempotencyKey: string,
   clientId: string,
-  requestLog: FastifyBaseLogger,
+  requestLog: () => FastifyBaseLogger,
   requestId: string,
   trace?: IntakeTrace,
 ): Promise<SubmitResult> {
   const { metrics, engine } = rt.deps;
-  const log = trace === undefined ? requestLog : requestLog.child({ trace_id: trace.traceId });
+  // The request's logger, made only when a line is written (the raw intake has none ready).
+  const log = () => (trace === undefined ? requestLog() : requestLog().child({ trace_id: trace.traceId }));
   const clean: NewOrder = { customerId: order.customerId, items: order.items.map((i) => ({ sku: i.sku, qty: i.qty })) };
   if (order.paymentToken !== undefined) clean.paymentToken = order.paymentToken;
   let outcome;
@@ -75,7 +76,7 @@ export async function submitOrder(
   } catch (err) {
     // A store that cannot commit is an outage, not bad input; the same key may safely be retried.
     // Once per interval with a count, not a stack per order: a full disk refuses every order.
-    rt.refusals.note(err, log);
+    rt.refusals.note(err, log());
     metrics.ordersRejected.inc({ reason: 'store_unavailable' });
     return { ok: false, status: 503, code: 'ORDER_STORE_UNAVAILABLE', message: 'The order store is unavailable; retry with the same Idempotency-Key', retryAfterSec: 1 };
   }
@@ -85,12 +86,12 @@ export async function submitOrder(
       // surgectl_orders_accepted_total is counted by the store per group commit, not here.
       // A traced order keeps its own line, with its trace id; the others share one per turn.
       if (trace !== undefined) {
-        log.info({ orderId: outcome.order.orderId }, 'order accepted');
+        log().info({ orderId: outcome.order.orderId }, 'order accepted');
         trace.accepted(outcome.order.orderId, false);
       } else acceptedLogOf(rt).add(outcome.order.orderId, requestId);
       return { ok: true, status: 202, body: acceptedBody(rt, outcome.order) };
     case 'existing':
-      log.debug({ orderId: outcome.order.orderId }, 'idempotent replay');
+      if (rt.deps.logger.isLevelEnabled('debug')) log().debug({ orderId: outcome.order.orderId }, 'idempotent replay');
       if (trace !== undefined) trace.accepted(outcome.order.orderId, true);
       return { ok: true, status: 200, body: acceptedBody(rt, outcome.order) };
     case 'conflict':

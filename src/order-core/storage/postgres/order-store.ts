@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
-import { canonicalJson } from '../../domain/idempotency.js';
+import { canonicalJson, newOrderId } from '../../domain/idempotency.js';
 import { aggregateItems, oversoldUnits } from '../../domain/inventory.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE, IllegalTransitionError, sourcesOf } from '../../domain/state-machine.js';
@@ -75,10 +75,6 @@ function lostLease(orderId: string): GiveUp {
   return new GiveUp(`lease on order ${orderId} was lost`);
 }
 
-function newOrderId(now: number): string {
-  // the SQLite store's format: ids sort roughly by time and hash evenly across partitions
-  return `ord_${now.toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-}
 
 /** The order row in OrderRecord's shape (the table is aliased `o` in every statement). */
 const COLS = `o.seq, o.id, o.customer_id, o.items, o.payment_token, o.amount_cents, o.status, o.reason, o.history::text AS history,

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, type fdatasync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SurgeError } from '../../../errors.js';
 import type { CatalogEntry } from '../../catalog.js';
-import { canonicalJson } from '../../domain/idempotency.js';
+import { canonicalJson, newOrderId } from '../../domain/idempotency.js';
 import { aggregateItems, decideReservation, oversoldUnits, type StockLevel } from '../../domain/inventory.js';
 import { GiveUp } from '../../domain/outcomes.js';
 import { AWAITING_PAYMENT, assertTransition, CANCELLABLE } from '../../domain/state-machine.js';
@@ -116,10 +116,6 @@ function acceptedHistory(createdAt: number): string {
   return JSON.stringify([{ status: 'accepted', at: new Date(createdAt).toISOString() }] satisfies StatusChange[]);
 }
 
-function newOrderId(now: number): string {
-  // randomUUID draws from a pre-filled entropy cache; randomBytes per order showed up in profiles.
-  return `ord_${now.toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-}
 
 /**
  * The embedded order store: orders (which double as the job queue), inventory, reservations,
