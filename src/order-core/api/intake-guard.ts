@@ -300,17 +300,18 @@ export function earlySubmissionGate(
  * keep-alive and hold.
  */
 export function writeRefusal(rt: ApiRuntime, req: IncomingMessage, res: ServerResponse, refusal: Refusal, requestId: string, color: string | undefined): void {
-  const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId });
-  const headers: Record<string, string | number> = {
-    'x-request-id': requestId,
-    'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (color !== undefined) headers['x-surgectl-color'] = color;
-  if (!keepAliveAfterRefusal(req.headers)) headers.connection = 'close';
+  const extra: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))) };
+  if (!keepAliveAfterRefusal(req.headers)) extra.connection = 'close';
   else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
-  res.writeHead(refusal.status, headers);
+  writeJsonAnswer(res, refusal.status, requestId, JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId }), color, extra);
+}
+
+/** A JSON answer written straight to the response, with the headers every order API answer carries (request id, color). */
+export function writeJsonAnswer(res: ServerResponse, status: number, requestId: string, body: string, color: string | undefined, extra?: Record<string, string>): void {
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId };
+  if (color !== undefined) headers['x-surgectl-color'] = color;
+  if (extra !== undefined) Object.assign(headers, extra);
+  res.writeHead(status, headers);
   res.end(body);
 }
 

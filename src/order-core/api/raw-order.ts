@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { NewOrder } from '../domain/types.js';
 import type { ApiRuntime } from './context.js';
 import { classifyError, invalidUtf8Error, UTF8, type ApiErrorCode, type FieldProblem } from './http-errors.js';
-import { backlogRefusal, clientIdOfSocket, writeRefusal, type Refusal } from './intake-guard.js';
+import { backlogRefusal, clientIdOfSocket, writeJsonAnswer, writeRefusal, type Refusal } from './intake-guard.js';
 import { IDEMPOTENCY_KEY_RE } from './schemas.js';
 import { submitOrder } from './submit.js';
 
@@ -35,7 +35,6 @@ function takesRaw(req: IncomingMessage, bodyLimit: number): boolean {
   return typeof key === 'string' && IDEMPOTENCY_KEY_RE.test(key);
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * POST /v1/orders taken at the HTTP server, beside fastify (issue 16): an admitted submission
@@ -53,11 +52,7 @@ export function rawOrderIntake(rt: ApiRuntime, opts: RawOrderOptions) {
   const color = opts.color;
 
   const answer = (res: ServerResponse, started: number, status: number, requestId: string, body: string, extra?: Record<string, string>) => {
-    const headers: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': requestId };
-    if (color !== undefined) headers['x-surgectl-color'] = color;
-    if (extra !== undefined) Object.assign(headers, extra);
-    res.writeHead(status, headers);
-    res.end(body);
+    writeJsonAnswer(res, status, requestId, body, color, extra);
     opts.observe(status, (performance.now() - started) / 1000);
   };
   const answerError = (
