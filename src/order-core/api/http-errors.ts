@@ -47,8 +47,10 @@ export interface ApiErrorBody {
   requestId: string;
 }
 
-export function errorBody(req: FastifyRequest, code: ApiErrorCode, message: string, details?: FieldProblem[]): ApiErrorBody {
-  return details && details.length > 0 ? { error: { code, message, details }, requestId: req.id } : { error: { code, message }, requestId: req.id };
+/** The error body of a request (`req.id`, or the id of a request fastify has not seen). */
+export function errorBody(req: FastifyRequest | string, code: ApiErrorCode, message: string, details?: FieldProblem[]): ApiErrorBody {
+  const requestId = typeof req === 'string' ? req : req.id;
+  return details && details.length > 0 ? { error: { code, message, details }, requestId } : { error: { code, message }, requestId };
 }
 
 export function sendError(

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitDecision } from '../resilience/rate-limit.js';
 import type { ApiRuntime } from './context.js';
-import { sendError, type ApiErrorCode } from './http-errors.js';
+import { errorBody, sendError, type ApiErrorCode } from './http-errors.js';
 
 /**
  * The unit of the per-client rate limit: the peer address. Not `x-api-key`: nothing
@@ -303,7 +303,7 @@ export function writeRefusal(rt: ApiRuntime, req: IncomingMessage, res: ServerRe
   const extra: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))) };
   if (!keepAliveAfterRefusal(req.headers)) extra.connection = 'close';
   else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
-  writeJsonAnswer(res, refusal.status, requestId, JSON.stringify({ error: { code: refusal.code, message: refusal.message }, requestId }), color, extra);
+  writeJsonAnswer(res, refusal.status, requestId, JSON.stringify(errorBody(requestId, refusal.code, refusal.message)), color, extra);
 }
 
 /** A JSON answer written straight to the response, with the headers every order API answer carries (request id, color). */
