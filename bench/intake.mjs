@@ -9,6 +9,9 @@
 //             on disk (fdatasync) before it is sent
 //   workers   the stack with its default workers and --max-backlog: p99 <= 10 ms judged; it may
 //             shed with 503 + Retry-After, never time out
+// With BENCH_MINIMAL=1, two diagnostic rows more (bench/minimal-accept-server.mjs): the least a
+// durable, idempotent accept can do (raw node:http, the journal INSERT + fdatasync, no schema,
+// metrics or log), on the event loop and with its SQLite work on a thread of its own.
 // Each figure is the median over BENCH_ROUNDS rounds (default 3), ratios taken within each round:
 // on a shared VM the speed drifts within minutes. Besides orders/s it prints each server's CPU per
 // answered request (Linux /proc: every thread of the process) and, with autocannon, the load
@@ -65,6 +68,12 @@ const ROWS = [
   { key: 'paused', name: 'stack, workers paused (--workers 0)', start: () => spawnStack(['--workers', '0', '--max-backlog', '100000000']) },
   // As a user runs it: default workers and backlog limit, so it may shed past the limit.
   { key: 'workers', name: 'stack, default workers', start: () => spawnStack([]) },
+  ...(process.env.BENCH_MINIMAL === '1'
+    ? [
+        { key: 'minimal', name: 'minimal durable accept (diagnostic)', start: () => spawnJsonServer([join(ROOT, 'bench', 'minimal-accept-server.mjs')]) },
+        { key: 'minimalThread', name: 'minimal, SQLite on a thread (diagnostic)', start: () => spawnJsonServer([join(ROOT, 'bench', 'minimal-accept-server.mjs'), '--thread']) },
+      ]
+    : []),
 ];
 
 async function measureRow(row) {
