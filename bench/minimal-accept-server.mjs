@@ -15,16 +15,16 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { newOrderId, requestHash } from '../dist/src/order-core/domain/idempotency.js';
+import { migrate } from '../dist/src/order-core/storage/sqlite/schema.js';
 import { WalSync } from '../dist/src/order-core/storage/sqlite/wal-sync.js';
 
-/** The journal: the stack's intake table, one group-committed INSERT per order, fdatasync per group. */
+/** The journal: the stack's schema and intake table, one group-committed INSERT per order, fdatasync per group. */
 function openJournal(dir) {
   const db = new Database(join(dir, 'orders.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE intake (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, idem_key TEXT NOT NULL, request_hash TEXT NOT NULL,
-    customer_id TEXT NOT NULL, items TEXT NOT NULL, payment_token TEXT, client_id TEXT, amount_cents INTEGER NOT NULL,
-    created_at INTEGER NOT NULL, trace_parent TEXT)`);
+  // the stack's own schema, so the row written is the stack's intake-journal row
+  migrate(db);
   db.prepare('SELECT 1').get();
   const insert = db.prepare(
     'INSERT INTO intake (id, idem_key, request_hash, customer_id, items, payment_token, client_id, amount_cents, created_at, trace_parent) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL)',

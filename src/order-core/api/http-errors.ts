@@ -53,6 +53,11 @@ export function errorBody(req: FastifyRequest | string, code: ApiErrorCode, mess
   return details && details.length > 0 ? { error: { code, message, details }, requestId } : { error: { code, message }, requestId };
 }
 
+/** A Retry-After value: whole seconds, at least 1 (every refusal of the order API writes it so). */
+export function retryAfterValue(seconds: number): string {
+  return String(Math.max(1, Math.ceil(seconds)));
+}
+
 export function sendError(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -61,7 +66,7 @@ export function sendError(
   message: string,
   opts: { details?: FieldProblem[]; retryAfterSec?: number } = {},
 ): FastifyReply {
-  if (opts.retryAfterSec !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(opts.retryAfterSec))));
+  if (opts.retryAfterSec !== undefined) reply.header('retry-after', retryAfterValue(opts.retryAfterSec));
   return reply.code(status).send(errorBody(req, code, message, opts.details));
 }
 

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitDecision } from '../resilience/rate-limit.js';
 import type { ApiRuntime } from './context.js';
-import { errorBody, sendError, type ApiErrorCode } from './http-errors.js';
+import { errorBody, retryAfterValue, sendError, type ApiErrorCode } from './http-errors.js';
 
 /**
  * The unit of the per-client rate limit: the peer address. Not `x-api-key`: nothing
@@ -300,7 +300,7 @@ export function earlySubmissionGate(
  * keep-alive and hold.
  */
 export function writeRefusal(rt: ApiRuntime, req: IncomingMessage, res: ServerResponse, refusal: Refusal, requestId: string, color: string | undefined): void {
-  const extra: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterSec))) };
+  const extra: Record<string, string> = { 'retry-after': retryAfterValue(refusal.retryAfterSec) };
   if (!keepAliveAfterRefusal(req.headers)) extra.connection = 'close';
   else if (refusal.hold) holdAfterAnswer(rt.holds, res, refusal);
   writeJsonAnswer(res, refusal.status, requestId, JSON.stringify(errorBody(requestId, refusal.code, refusal.message)), color, extra);

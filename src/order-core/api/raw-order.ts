@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { NewOrder } from '../domain/types.js';
 import type { ApiRuntime } from './context.js';
-import { classifyError, errorBody, invalidUtf8Error, UTF8, type ApiErrorCode, type FieldProblem } from './http-errors.js';
+import { classifyError, errorBody, invalidUtf8Error, retryAfterValue, UTF8, type ApiErrorCode, type FieldProblem } from './http-errors.js';
 import { backlogRefusal, clientIdOfSocket, writeJsonAnswer, writeRefusal, type Refusal } from './intake-guard.js';
 import { IDEMPOTENCY_KEY_RE } from './schemas.js';
 import { submitOrder } from './submit.js';
@@ -66,7 +66,7 @@ export function rawOrderIntake(rt: ApiRuntime, opts: RawOrderOptions) {
     retryAfterSec?: number,
   ) => {
     const body = JSON.stringify(errorBody(requestId, code, message, details));
-    answer(res, started, status, requestId, body, retryAfterSec === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSec))) });
+    answer(res, started, status, requestId, body, retryAfterSec === undefined ? undefined : { 'retry-after': retryAfterValue(retryAfterSec) });
   };
   /** A refusal of the body, as fastify's error handler answers it (counted by reason, like an intake route's). */
   const refuseBody = (res: ServerResponse, started: number, requestId: string, err: Error & { validation?: unknown; validationContext?: string }) => {
