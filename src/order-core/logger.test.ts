@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { createStackLogger, openLogFile } from './logger.js';
+import { describe, expect, it, vi } from 'vitest';
+import { batchedLine, createStackLogger, openLogFile } from './logger.js';
 
 // /dev/full answers every write with ENOSPC: a disk that is full, without root or a tmpfs.
 const haveDevFull = existsSync('/dev/full');
@@ -51,4 +51,51 @@ describe.skipIf(!haveDevFull)('the stack log on a full disk (/dev/full)', () => 
     expect(child.exitCode, stderr).toBe(0);
     expect(stderr).toMatch(/100 stack log lines were dropped/);
   }, 15_000);
+});
+
+describe('batchedLine', () => {
+  it('writes the entries of one interval as one line of aligned lists, then starts a new one', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: { obj: Record<string, unknown>; msg: string }[] = [];
+      const log = batchedLine({ info: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }) }, 'orders confirmed', 'confirmed', ['orderIds', 'chargeIds'], 50);
+      log.add('o1', 'c1');
+      log.add('o2', null);
+      vi.advanceTimersByTime(49);
+      expect(lines).toEqual([]);
+      log.add('o3'); // a value left out is null
+      vi.advanceTimersByTime(1);
+      expect(lines).toEqual([{ obj: { confirmed: 3, orderIds: ['o1', 'o2', 'o3'], chargeIds: ['c1', null, null] }, msg: 'orders confirmed' }]);
+      // the next entry starts the next interval
+      log.add('o4', 'c4');
+      vi.advanceTimersByTime(50);
+      expect(lines.map((l) => l.obj)).toEqual([
+        { confirmed: 3, orderIds: ['o1', 'o2', 'o3'], chargeIds: ['c1', null, null] },
+        { confirmed: 1, orderIds: ['o4'], chargeIds: ['c4'] },
+      ]);
+      // nothing gathered: no line, no timer
+      vi.advanceTimersByTime(500);
+      expect(lines).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('flush() writes at once and cancels the pending write; an empty flush writes nothing', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: Record<string, unknown>[] = [];
+      const log = batchedLine({ info: (obj) => lines.push(obj as Record<string, unknown>) }, 'orders accepted', 'accepted', ['orderIds', 'requestIds']);
+      log.flush();
+      expect(lines).toEqual([]);
+      log.add('o1', 'r1');
+      log.flush();
+      expect(lines).toEqual([{ accepted: 1, orderIds: ['o1'], requestIds: ['r1'] }]);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(1_000);
+      expect(lines).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

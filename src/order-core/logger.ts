@@ -234,3 +234,44 @@ export function openLogFile(path: string, opts: LogFileOptions): LogFile {
 export function silentLogger(): pino.Logger {
   return pino({ level: 'silent' });
 }
+
+/** How long a batched line gathers entries before it is written, ms. */
+export const BATCHED_LINE_MS = 50;
+
+/** One log line about many orders (see batchedLine). */
+export interface BatchedLine {
+  /** Adds one entry: one value per field, in the order of `fields`. */
+  add(...values: (string | null)[]): void;
+  /** Writes what was gathered now (at close), if anything. */
+  flush(): void;
+}
+
+/**
+ * One log line for the orders of a short interval, instead of one per order: `add` appends one
+ * entry to aligned lists of plain strings (a list of objects costs twice as much to serialise),
+ * and `intervalMs` after the first entry the line is written as `{ [countKey]: n, [field]: [...] }`.
+ * A line per order cost about 7 % of the intake's CPU at full load, and still about 2 µs per
+ * accepted order at one line per event-loop turn (bench/intake.mjs, 2026-12-05). The timer keeps
+ * the process alive until the line is out; callers flush() at close.
+ */
+export function batchedLine(logger: { info(obj: object, msg: string): void }, msg: string, countKey: string, fields: readonly string[], intervalMs = BATCHED_LINE_MS): BatchedLine {
+  let lists: (string | null)[][] = fields.map(() => []);
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const n = lists[0]!.length;
+    if (n === 0) return;
+    const line: Record<string, unknown> = { [countKey]: n };
+    fields.forEach((f, i) => (line[f] = lists[i]));
+    lists = fields.map(() => []);
+    logger.info(line, msg);
+  };
+  return {
+    add(...values) {
+      for (let i = 0; i < fields.length; i++) lists[i]!.push(values[i] ?? null);
+      timer ??= setTimeout(flush, intervalMs);
+    },
+    flush,
+  };
+}

@@ -1,7 +1,8 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeEngine, type FakeEngine } from '../../../test/support/fake-engine.js';
-import { silentLogger } from '../logger.js';
+import { Writable } from 'node:stream';
+import { createStackLogger, silentLogger } from '../logger.js';
 import { createStackMetrics } from '../metrics.js';
 import { buildApi, newIntakeState } from './app.js';
 import type { ApiDeps, IntakeState, PaymentSettings } from './context.js';
@@ -77,6 +78,19 @@ describe('POST /v1/orders', () => {
     expect(res.headers.location).toBe('/v1/orders/ord_1');
     expect(fake.accepted).toHaveLength(1);
     expect(fake.accepted[0]!.order).toEqual(good);
+  });
+
+  it('logs accepted orders in one shared line, written at the latest when the API closes', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createStackLogger({ destination: new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }) });
+    const { app } = await harness({ logger });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((JSON.parse((await post(app, good, { 'x-request-id': `req-${i}` })).body) as { orderId: string }).orderId);
+    await app.close();
+    const accepted = lines.filter((l) => l.msg === 'orders accepted');
+    expect(accepted.flatMap((l) => l.orderIds as string[])).toEqual(ids);
+    expect(accepted.flatMap((l) => l.requestIds as string[])).toEqual(['req-0', 'req-1', 'req-2']);
+    expect(accepted.reduce((n, l) => n + (l.accepted as number), 0)).toBe(3);
   });
 
   it('replays the same key and body as 200 with the same order, and refuses another body with 409', async () => {

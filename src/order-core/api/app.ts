@@ -25,6 +25,7 @@ import { rawOrderIntake } from './raw-order.js';
 import { cachedObserver } from '../metrics.js';
 import { metricsPlugin } from './metrics.js';
 import { ordersPlugin } from './orders.js';
+import { flushAcceptedLog } from './submit.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -213,9 +214,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.decorate('surge', rt);
-  // Held connections are let go at close, so that closing idle connections is not held up by them.
+  // Held connections are let go at close, so that closing idle connections is not held up by them;
+  // the shared "orders accepted" line is written.
   app.addHook('onClose', (_app, done) => {
     rt.holds.release(true);
+    flushAcceptedLog(rt);
     done();
   });
   // Fastify parses text/plain by default; the contract is JSON only, so that must be a 415, not a 400.

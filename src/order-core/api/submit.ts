@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { requestHash } from '../domain/idempotency.js';
 import type { NewOrder, OrderView } from '../domain/types.js';
+import { batchedLine, type BatchedLine } from '../logger.js';
 import type { IntakeTrace } from '../tracing.js';
 import type { ApiRuntime } from './context.js';
 import type { ApiErrorCode, FieldProblem } from './http-errors.js';
@@ -19,40 +20,21 @@ export type SubmitResult =
   | { ok: true; status: 200 | 202; body: AcceptedBody }
   | { ok: false; status: number; code: ApiErrorCode; message: string; details?: FieldProblem[]; retryAfterSec?: number };
 
-/**
- * One log line per event-loop turn for the orders accepted in it (they share a group commit):
- * `orderIds` and, at the same index, the `requestIds` that accepted them. A pino line per order
- * cost about 7 % of the intake's CPU at full load (serialising, then writing the file), more than
- * the journal insert itself.
- */
-class AcceptedLog {
-  // two aligned lists of plain strings: a list of objects cost twice as much to serialise
-  private orderIds: string[] = [];
-  private requestIds: string[] = [];
-  constructor(private readonly logger: FastifyBaseLogger) {}
+const acceptedLogs = new WeakMap<ApiRuntime, BatchedLine>();
 
-  add(orderId: string, requestId: string): void {
-    this.requestIds.push(requestId);
-    if (this.orderIds.push(orderId) === 1) setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    const { orderIds, requestIds } = this;
-    this.orderIds = [];
-    this.requestIds = [];
-    this.logger.info({ accepted: orderIds.length, orderIds, requestIds }, 'orders accepted');
-  }
-}
-
-const acceptedLogs = new WeakMap<ApiRuntime, AcceptedLog>();
-
-function acceptedLogOf(rt: ApiRuntime): AcceptedLog {
+/** The runtime's shared "orders accepted" line: `orderIds` and, at the same index, the `requestIds` that accepted them. */
+function acceptedLogOf(rt: ApiRuntime): BatchedLine {
   let log = acceptedLogs.get(rt);
   if (log === undefined) {
-    log = new AcceptedLog(rt.deps.logger);
+    log = batchedLine(rt.deps.logger, 'orders accepted', 'accepted', ['orderIds', 'requestIds']);
     acceptedLogs.set(rt, log);
   }
   return log;
+}
+
+/** Writes the "orders accepted" line gathered so far (the API's close). */
+export function flushAcceptedLog(rt: ApiRuntime): void {
+  acceptedLogs.get(rt)?.flush();
 }
 
 /** Hands one validated order to the store; resolves after the durable commit. */
@@ -84,7 +66,7 @@ export async function submitOrder(
     case 'created':
       rt.refusals.recovered(log);
       // surgectl_orders_accepted_total is counted by the store per group commit, not here.
-      // A traced order keeps its own line, with its trace id; the others share one per turn.
+      // A traced order keeps its own line, with its trace id; the others share one (batchedLine).
       if (trace !== undefined) {
         log().info({ orderId: outcome.order.orderId }, 'order accepted');
         trace.accepted(outcome.order.orderId, false);

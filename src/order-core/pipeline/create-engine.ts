@@ -235,6 +235,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
         wake: () => pool?.notify(),
       });
     }
+    const worker = createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 }, tracing: opts.tracing });
     pool = new WorkerPool({
       store: s,
       ...(dispatch !== undefined ? { source: dispatch } : {}),
@@ -244,7 +245,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       now,
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
       leaseOptions: () => ({ reserve: true, startPayment: payments.breakerState() === 'closed' }),
-      worker: createOrderWorker({ store: s, payments, flags, logger, metrics: opts.metrics, now, deferPolicy: opts.deferPolicy ?? { baseMs: 500, capMs: 30_000 }, tracing: opts.tracing }),
+      worker,
       onResult: (_job, result) => {
         if (result.kind === 'completed') opts.metrics.ordersCompleted.inc({ status: result.status });
       },
@@ -272,6 +273,7 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       sweeping = false;
       clearInterval(sweep);
       const result = await p.stop(drainTimeoutMs);
+      worker.flushLog();
       if (!result.drained) logger.warn({ inFlight: result.inFlight }, 'stopped with jobs in flight; they will be redelivered at the next start');
       await dispatch?.stop();
       flags.close?.();

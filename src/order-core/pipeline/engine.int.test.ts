@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createStackLogger } from '../logger.js';
 import type { PaymentGatewayHandle } from '../payment-gateway/server.js';
 import type { PipelineOptions, SqliteEngine as Engine } from './create-engine.js';
 import { acceptRequest, chargesFor, deadPid, stackConfig, startEngine, startGateway, tempDir, waitFor } from '../../../test/support/order-engine.js';
@@ -59,6 +61,23 @@ describe('order engine (real SQLite + real gateway)', () => {
     expect(charges).toHaveLength(1);
     expect(engine.store.outboxCount()).toBe(1);
     expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_orders_completed_total')).toContain('status="confirmed"} 1');
+  });
+
+  it('logs confirmed orders in shared lines with their charge ids, every one written by the time close() returns', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createStackLogger({ destination: new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }) });
+    const { engine, gateway, markClosed } = await setup({ seed: 10 }, { logger });
+    const ids = await acceptAll(engine, 5, { sku: 'SKU-0002', qty: 1 });
+    await waitFor('all confirmed', () => ids.every((id) => engine.store.orderView(id)?.status === 'confirmed'));
+    await engine.close();
+    markClosed();
+    const confirmed = lines.filter((l) => l.msg === 'orders confirmed');
+    const logged = confirmed.flatMap((l) => l.orderIds as string[]);
+    expect([...logged].sort()).toEqual([...ids].sort());
+    expect(confirmed.reduce((n, l) => n + (l.confirmed as number), 0)).toBe(5);
+    // aligned lists: each order's charge id at its index
+    const chargeOf = new Map(confirmed.flatMap((l) => (l.orderIds as string[]).map((id, i) => [id, (l.chargeIds as (string | null)[])[i]] as const)));
+    for (const id of ids) expect(chargeOf.get(id)).toBe((await chargesFor(gateway.url, id))[0]!.chargeId);
   });
 
   it('never oversells: 120 concurrent orders for 25 units end as exactly 25 confirmed and 95 sold_out', async () => {
