@@ -128,7 +128,7 @@ export async function measure(name, pid, opts) {
     // the event loop's share: the one thread that parses, validates, commits and answers
     serverMainUs: main0 === undefined || main1 === undefined ? '-' : Math.round(((main1 - main0) * 1000) / answered),
     // wrk's CPU is its own process's; only autocannon's is ours to measure
-    clientCpuUs: DRIVER === 'autocannon' ? Math.round((client.user + client.system) / answered) : '-',
+    clientCpuUs: driverOf(opts) === 'autocannon' ? Math.round((client.user + client.system) / answered) : '-',
   };
 }
 
@@ -153,9 +153,14 @@ if (DRIVER !== 'autocannon' && DRIVER !== 'wrk') {
   process.exit(1);
 }
 
+/** The driver of one run: DRIVER, but autocannon for a fixed rate (`overallRate`): wrk cannot hold one. */
+function driverOf(opts) {
+  return opts.overallRate !== undefined ? 'autocannon' : DRIVER;
+}
+
 /** Drives `opts.url` with `opts.connections` for `opts.duration` s; resolves with autocannon's result shape. */
 export function load(opts) {
-  return DRIVER === 'wrk' ? loadWrk(opts) : loadAutocannon(opts);
+  return driverOf(opts) === 'wrk' ? loadWrk(opts) : loadAutocannon(opts);
 }
 
 function loadAutocannon(opts) {
