@@ -111,6 +111,7 @@ it("every metric a panel queries (through the recording rules) is in the real st
       'surgectl_pipeline_redeliveries_total',
       'surgectl_rate_limited_total',
       'surgectl_flag_enabled',
+      'surgectl_store_sync_duration_seconds_bucket',
     ]),
   );
   const missing: string[] = [];

@@ -157,7 +157,7 @@ describe('surgectl preflight against real systems', () => {
     expect(evidence(report, 'loadtest')).toContain('reached 50.0/s (iterations) >= 45.0/s (forecast orders peak at 2026-12-10T11:00:00Z)');
     expect(evidence(report, 'cdn')).toContain(`ok ${cdnUrl}/assets/logo.png: HTTP 200, Cache-Control: s-maxage=600 (cacheable: s-maxage=600)`);
     expect(evidence(report, 'alerts')).toContain('group surgectl-alerts: 7/7 rules loaded');
-    expect(evidence(report, 'alerts')).toContain('group surgectl-recording: 14/14 rules loaded');
+    expect(evidence(report, 'alerts')).toContain('group surgectl-recording: 16/16 rules loaded');
     expect(evidence(report, 'database')).toContain('SQLite');
   }, 60_000);
 

@@ -25,6 +25,12 @@ export function createStackMetrics(opts: { defaultMetrics?: boolean; color?: str
       labelNames: ['reason'] as const,
       registers,
     }),
+    storeSync: new Histogram({
+      name: 'surgectl_store_sync_duration_seconds',
+      help: "Seconds each fdatasync of the SQLite order store's WAL took; every acknowledged order waits for one (the disk's share of intake latency). SQLite store only.",
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
     queueDepth: new Gauge({ name: 'surgectl_queue_depth', help: 'Orders waiting for a worker.', registers }),
     queueOldestAge: new Gauge({ name: 'surgectl_queue_oldest_age_seconds', help: 'Age of the oldest waiting order.', registers }),
     workers: new Gauge({ name: 'surgectl_workers', help: 'Pipeline workers by state (busy, idle).', labelNames: ['state'] as const, registers }),

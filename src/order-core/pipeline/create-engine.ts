@@ -189,7 +189,13 @@ export async function createEngine(opts: PipelineOptions): Promise<Engine> {
       store = postgres;
       if (choice.readReplica !== undefined) watchReadReplica(postgres, opts.metrics);
     } else {
-      sqlite = new SqliteOrderStore({ dir: opts.dataDir, ...common, ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}) });
+      const storeSync = opts.metrics.storeSync;
+      sqlite = new SqliteOrderStore({
+        dir: opts.dataDir,
+        ...common,
+        onSynced: (seconds) => storeSync.observe(seconds),
+        ...(opts.beforeGroupCommit !== undefined ? { beforeGroupCommit: opts.beforeGroupCommit } : {}),
+      });
       store = sqlite;
     }
     const seedEntries = opts.seedEntries ?? (opts.seedInventory === undefined ? undefined : resolveSeed(opts.seedInventory, opts.cwd));

@@ -61,6 +61,9 @@ describe('order engine (real SQLite + real gateway)', () => {
     expect(charges).toHaveLength(1);
     expect(engine.store.outboxCount()).toBe(1);
     expect(await engine.metrics.registry.getSingleMetricAsString('surgectl_orders_completed_total')).toContain('status="confirmed"} 1');
+    // the accept waited for an fdatasync of the WAL, and the histogram saw it
+    const syncs = await engine.metrics.registry.getSingleMetricAsString('surgectl_store_sync_duration_seconds');
+    expect(Number(/surgectl_store_sync_duration_seconds_count (\d+)/.exec(syncs)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('logs confirmed orders in shared lines with their charge ids, every one written by the time close() returns', async () => {

@@ -33,6 +33,11 @@ export interface SqliteOrderStoreOptions extends OrderStoreOptions {
    * SQLITE_FULL or SQLITE_IOERR from it to stand in for a full or failing disk. Default: none.
    */
   beforeGroupCommit?: () => void;
+  /**
+   * Called with the seconds each fdatasync of the WAL took. Every acknowledged order waits for
+   * one (a group commit shares it): the disk's share of intake latency.
+   */
+  onSynced?: (seconds: number) => void;
 }
 
 /** SQLite could not write to its files (disk full, I/O error): not the request's fault, nor a bug. */
@@ -197,6 +202,7 @@ export class SqliteOrderStore implements OrderReads, WorkStore {
       const walFile = `${this.file}-wal`;
       if (!existsSync(walFile)) db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
       this.wal = new WalSync(walFile, this.opts.datasync);
+      this.wal.onSynced = this.opts.onSynced;
       this.wal.onSettled = () => {
         if (!this.deferredUntilSync) return;
         this.deferredUntilSync = false;

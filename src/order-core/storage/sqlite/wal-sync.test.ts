@@ -57,6 +57,27 @@ describe('WalSync', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('reports how long each successful fdatasync took, the blocking ones too, and not a failed one', async () => {
+    const { wal, finish } = controlled();
+    const seen: number[] = [];
+    wal.onSynced = (s) => seen.push(s);
+    const first = wal.sync();
+    await new Promise((r) => setTimeout(r, 20));
+    finish(0);
+    await first;
+    expect(seen).toHaveLength(1);
+    // the controlled fdatasync answered after ~20 ms: the duration runs from its start to its answer
+    expect(seen[0]!).toBeGreaterThanOrEqual(0.015);
+    expect(seen[0]!).toBeLessThan(5);
+    wal.syncNow(); // a real fdatasyncSync of the file
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!).toBeGreaterThanOrEqual(0);
+    const failing = wal.sync();
+    finish(1, Object.assign(new Error('EIO'), { code: 'EIO' }));
+    await expect(failing).rejects.toThrow('EIO');
+    expect(seen).toHaveLength(2);
+  });
+
   it('after close refuses new syncs but still runs the ones already promised', async () => {
     const { wal, calls, finish } = controlled();
     const a = wal.sync();

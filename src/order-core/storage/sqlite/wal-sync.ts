@@ -31,6 +31,8 @@ export class WalSync {
   syncs = 0;
   /** Called after each fdatasync has settled its callers, before the next one starts. */
   onSettled: (() => void) | undefined;
+  /** Called with the seconds each successful fdatasync took (the blocking ones too). */
+  onSynced: ((seconds: number) => void) | undefined;
 
   constructor(
     walFile: string,
@@ -73,9 +75,11 @@ export class WalSync {
     if (fd === undefined || batch.length === 0) return;
     this.running = true;
     this.syncs++;
+    const started = performance.now();
     this.datasync(fd, (err) => {
       this.running = false;
       if (err) this.failed ??= err;
+      else this.onSynced?.((performance.now() - started) / 1000);
       const failed = this.failed;
       if (failed !== undefined) {
         // Those waiting for the next fdatasync get the same error: no later one can vouch for them.
@@ -95,7 +99,9 @@ export class WalSync {
     if (this.failed !== undefined) throw this.failed;
     if (this.fd === undefined || this.closing) return;
     try {
+      const started = performance.now();
       fdatasyncSync(this.fd);
+      this.onSynced?.((performance.now() - started) / 1000);
     } catch (err) {
       this.failed ??= err as Error;
       throw err;
