@@ -236,7 +236,7 @@ export function silentLogger(): pino.Logger {
 }
 
 /** How long a batched line gathers entries before it is written, ms. */
-export const BATCHED_LINE_MS = 50;
+const BATCHED_LINE_MS = 50;
 
 /** One log line about many orders (see batchedLine). */
 export interface BatchedLine {
